@@ -1,0 +1,45 @@
+# Developer entry points. `make test` is what CI runs (via .ci/run).
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+PGPORT ?= 5432
+LEDGER_TEST_POSTGRES_URL ?= postgresql://ledger:ledger@127.0.0.1:$(PGPORT)/ledger_test
+PYTEST_ARGS ?=
+
+.PHONY: venv test run bench lint clean
+
+venv: $(STAMP)
+
+# Reinstall only when pyproject.toml changes (or the venv is missing).
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[postgres,kafka,dev]'
+	@touch $@
+
+# lint-imports runs before pytest so that pytest's summary is the last line of the output.
+test: venv
+	PGPORT=$(PGPORT) bash scripts/ensure-postgres.sh
+	$(BIN)/lint-imports
+	export LEDGER_TEST_POSTGRES_URL='$(LEDGER_TEST_POSTGRES_URL)'; \
+		$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+run: venv
+	$(BIN)/ledger demo
+
+bench: venv
+	$(BIN)/ledger bench
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+
+clean:
+	rm -rf var/ .pytest_cache/ .hypothesis/ .mypy_cache/ .ruff_cache/ .import_linter_cache/ \
+		build/ dist/ *.egg-info/
+	find . -path ./$(VENV) -prune -o -type d -name __pycache__ -prune -exec rm -rf {} +

@@ -1,0 +1,365 @@
+"""The `ledger` command line.
+
+Each command builds the ledger once through `infra.bootstrap`, does one thing and says
+what it did. Refusals print `error [code]: message` on stderr and exit with status 1;
+bad configuration exits 3; nothing prints a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import orjson
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from domain.errors import LedgerError
+from domain.ledger import Ledger
+from infra.bootstrap import build_ledger, close_ledger
+from infra.imports import count_rows, import_file
+from infra.settings import ConfigurationError, Settings
+
+app = typer.Typer(
+    help="Enrollment ledger for the workers' social security scheme (BPU).",
+    no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False,
+)
+import_app = typer.Typer(help="Bulk imports from CSV files.", no_args_is_help=True)
+app.add_typer(import_app, name="import")
+
+out = Console()
+err = Console(stderr=True)
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+RevealOption = Annotated[bool, typer.Option(
+    "--reveal", help="Show NIK and name in full (they are masked by default).")]
+
+
+@contextmanager
+def open_ledger() -> Iterator[Ledger]:
+    ledger = build_ledger(Settings())
+    try:
+        yield ledger
+    finally:
+        close_ledger(ledger)
+
+
+def emit_json(value: Any) -> None:
+    sys.stdout.write(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode() + "\n")
+
+
+def mask(value: str | None, keep: int = 4) -> str:
+    if not value:
+        return "(erased)"
+    return value[:keep] + "*" * max(len(value) - 2 * keep, 0) + value[-keep:]
+
+
+def mask_name(value: str | None) -> str:
+    if not value:
+        return "(erased)"
+    return " ".join(part[0] + "." for part in value.split())
+
+
+def progress_bar() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeRemainingColumn(), console=err, transient=False)
+
+
+# --- status and history -------------------------------------------------------------------
+
+
+@app.command()
+def status(
+    nik_or_id: Annotated[str, typer.Argument(help="A NIK or a participant id.")],
+    as_of: Annotated[str | None, typer.Option("--as-of", help="A date, YYYY-MM-DD.")] = None,
+    json: JsonOption = False,
+    reveal: RevealOption = False,
+) -> None:
+    """Is this worker covered? Status, programmes and paid-through month on a date."""
+    with open_ledger() as ledger:
+        participant_id = ledger.resolve(nik_or_id)
+        result = ledger.get_status(participant_id, as_of)
+        personal = ledger.get_personal_data(participant_id)
+    body = result.as_dict()
+    if reveal and personal is not None:
+        body["nik"], body["name"] = personal["nik"], personal["name"]
+    if json:
+        emit_json(body)
+        return
+    table = Table(show_header=False, box=None)
+    name = personal["name"] if reveal and personal else mask_name(personal and personal["name"])
+    nik = personal["nik"] if reveal and personal else mask(personal and personal["nik"])
+    rows = [
+        ("participant", f"{result.participant_id}"), ("NIK", nik), ("name", name),
+        ("as of", result.as_of.isoformat()), ("status", f"[bold]{result.status}[/bold]"),
+        ("covered", ", ".join(result.covered_programmes) or "no"),
+        ("programmes", "+".join(result.programmes)),
+        ("paid through", str(result.paid_through or "nothing paid")),
+        ("arrears", f"{result.arrears_months} month(s), Rp {result.arrears_amount:,}"),
+        ("village", result.village), ("enrolled on", result.enrolled_on.isoformat()),
+        ("declared income", f"Rp {result.declared_income:,}"),
+        ("JHT balance", f"Rp {result.jht_balance:,}"), ("open claims", str(result.open_claims)),
+    ]
+    for label, value in rows:
+        table.add_row(f"[dim]{label}[/dim]", value)
+    out.print(table)
+
+
+@app.command()
+def history(
+    nik_or_id: Annotated[str, typer.Argument(help="A NIK or a participant id.")],
+    json: JsonOption = False,
+    reveal: RevealOption = False,
+) -> None:
+    """Every recorded fact about a participant, oldest first."""
+    with open_ledger() as ledger:
+        participant_id = ledger.resolve(nik_or_id)
+        events = [describe_event(e, reveal) for e in ledger.get_history(participant_id)]
+    if json:
+        emit_json({"participant_id": str(participant_id), "events": events})
+        return
+    table = Table("#", "recorded (UTC)", "event", "facts")
+    for e in events:
+        facts = ", ".join(f"{k}={v}" for k, v in e["data"].items() if v not in (None, "", {}))
+        table.add_row(str(e["version"]), e["recorded_at"][:19], e["type"], facts)
+    out.print(table)
+
+
+def describe_event(event: Any, reveal: bool) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    personal_fields = getattr(type(event), "personal_fields", ())
+    for key, value in vars(event).items():
+        if key in ("originator_id", "originator_version", "timestamp", "originator_topic"):
+            continue
+        if key in personal_fields:
+            value = _show_personal(value, reveal)
+        data[key] = _plain(value)
+    return {"version": event.originator_version, "type": type(event).__name__,
+            "recorded_at": event.timestamp.isoformat(), "data": data}
+
+
+def _show_personal(value: dict[str, Any] | None, reveal: bool) -> Any:
+    if value is None:
+        return "(erased)"
+    if reveal:
+        return value
+    return {k: (mask(v) if k == "nik" else mask_name(v) if k == "name" else "***" if v else None)
+            for k, v in value.items()}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+# --- recording facts ----------------------------------------------------------------------
+
+
+@app.command()
+def pay(
+    nik_or_id: Annotated[str, typer.Argument(help="A NIK or a participant id.")],
+    amount: Annotated[str, typer.Option(help="Rupiah, a whole number of months' dues.")],
+    ref: Annotated[str, typer.Option(help="The payment reference (unique).")],
+    paid_on: Annotated[str | None, typer.Option(help="YYYY-MM-DD; default today.")] = None,
+    channel: Annotated[str, typer.Option(help="How it was paid.")] = "bank",
+    agent_id: Annotated[str | None, typer.Option(help="Field agent id (perisai).")] = None,
+) -> None:
+    """Record one contribution; prints the months it settled."""
+    with open_ledger() as ledger:
+        participant_id = ledger.resolve(nik_or_id)
+        result = ledger.record_contribution(
+            participant_id=str(participant_id), payment_ref=ref, amount=amount, paid_on=paid_on,
+            channel=channel, agent_id=agent_id)
+    note = " (already recorded)" if result.replayed else ""
+    out.print(f"Rp {result.amount:,} settles {result.first_month}..{result.last_month} "
+              f"({result.months} month(s)){note}")
+
+
+@app.command()
+def erase(
+    nik_or_id: Annotated[str, typer.Argument(help="A NIK or a participant id.")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Erase a participant's personal data (destroys the keys; the record stays)."""
+    if not yes and not typer.confirm("Erase this participant's personal data for good?"):
+        raise typer.Exit(1)
+    with open_ledger() as ledger:
+        participant_id = ledger.resolve(nik_or_id)
+        ledger.erase_personal_data(participant_id)
+    out.print(f"Personal data of {participant_id} erased; its history still replays.")
+
+
+@import_app.command("enrollments")
+def import_enrollments(
+    file: Annotated[Path, typer.Argument(help="CSV: " + ",".join(
+        ("nik", "name", "birth_date", "sex", "phone", "village_code", "occupation",
+         "declared_income", "programmes", "channel", "agent_id", "enrolled_on")))],
+    json: JsonOption = False,
+) -> None:
+    """Import a registration sheet; rejected rows go to FILE.rejects.csv."""
+    run_import("enrollments", file, json)
+
+
+@import_app.command("contributions")
+def import_contributions(
+    file: Annotated[Path, typer.Argument(help="CSV: payment_ref,nik,amount,paid_on,channel")],
+    json: JsonOption = False,
+) -> None:
+    """Import a bank settlement file; rejected rows go to FILE.rejects.csv."""
+    run_import("contributions", file, json)
+
+
+def run_import(kind: str, file: Path, json: bool) -> None:
+    total = count_rows(file)
+    with open_ledger() as ledger, progress_bar() as bar:
+        task = bar.add_task(f"importing {kind}", total=total)
+        report = import_file(ledger, kind, file, progress=lambda n: bar.advance(task, n))
+    if json:
+        emit_json(report.as_dict())
+        return
+    out.print(f"{report.rows} rows: [green]{report.accepted} accepted[/green], "
+              f"{report.already_recorded} already recorded, [red]{report.rejected} rejected[/red]")
+    for code, count in sorted(report.reasons.items()):
+        out.print(f"  {count} × {code}")
+    if report.rejects_path:
+        out.print(f"Rejected rows with reasons: {report.rejects_path}")
+
+
+# --- synthetic population and the demo -----------------------------------------------------
+
+
+@app.command()
+def seed(
+    participants: Annotated[int, typer.Option(min=1, help="How many workers to enroll.")] = 10_000,
+    months: Annotated[int, typer.Option(min=1, max=600, help="Months of history, to this month.")] = 24,
+    seed: Annotated[int, typer.Option("--seed", help="Same seed, same history.")] = 1,
+    json: JsonOption = False,
+) -> None:
+    """Generate a realistic synthetic history through the ledger's own commands."""
+    with open_ledger() as ledger:
+        report = run_seed(ledger, participants, months, seed)
+    if json:
+        emit_json(report.as_dict())
+    else:
+        out.print(report.summary())
+
+
+def run_seed(ledger: Ledger, participants: int, months: int, seed: int) -> Any:
+    from infra.seed import seed_population
+
+    with progress_bar() as bar:
+        task = bar.add_task("seeding", total=None)
+
+        def advance(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        return seed_population(ledger, participants=participants, months=months, seed=seed,
+                               progress=advance)
+
+
+DEMO_ROWS = [
+    # Two good rows, then a NIK whose day field says male for a woman, an unknown village
+    # and a payment that is not a whole number of months.
+    {"nik": "3276014708950001", "name": "Dewi Lestari", "birth_date": "1995-08-07", "sex": "F",
+     "phone": "081311112222", "village_code": "3276011001", "occupation": "street vendor",
+     "declared_income": "1800000", "programmes": "JKK+JKM+JHT", "channel": "perisai",
+     "agent_id": "AG-3276-001", "enrolled_on": "2025-01-06"},
+    {"nik": "3276010703880002", "name": "Agus Salim", "birth_date": "1988-03-07", "sex": "M",
+     "phone": "085722223333", "village_code": "32.76.01.1001", "occupation": "driver",
+     "declared_income": "2500000", "programmes": "JKK+JKM", "channel": "village_office",
+     "agent_id": "", "enrolled_on": "2025-01-06"},
+    {"nik": "3276010703880003", "name": "Rina Wati", "birth_date": "1988-03-07", "sex": "F",
+     "phone": "", "village_code": "32.76.01.1001", "occupation": "home worker",
+     "declared_income": "1000000", "programmes": "JKK+JKM", "channel": "online",
+     "agent_id": "", "enrolled_on": "2025-01-06"},
+    {"nik": "3276010703880004", "name": "Joko Susilo", "birth_date": "1988-03-07", "sex": "M",
+     "phone": "", "village_code": "32.76.01.9999", "occupation": "farmer",
+     "declared_income": "1000000", "programmes": "JKK+JKM", "channel": "online",
+     "agent_id": "", "enrolled_on": "2025-01-06"},
+]
+
+
+@app.command()
+def demo(
+    participants: Annotated[int, typer.Option(min=1, help="Size of the demo population.")] = 2_000,
+) -> None:
+    """Seed a demo population if the ledger is empty, then walk through the CLI."""
+    import csv
+
+    from infra.settings import Settings as _Settings
+
+    settings = _Settings()
+    with open_ledger() as ledger:
+        if ledger.recorder.max_notification_id() is None:
+            out.rule("Seeding a demo population (24 months of history)")
+            out.print(run_seed(ledger, participants, 24, 7).summary())
+        position = ledger.recorder.max_notification_id()
+        out.rule(f"The log holds {position:,} events")
+        sample = ledger.participant_ids(limit=1)[0]
+    today = date.today()
+    out.rule(f"$ ledger status {sample}")
+    status(str(sample), None, False, False)
+    earlier = today.replace(year=today.year - 1, day=1).isoformat()
+    out.rule(f"$ ledger status {sample} --as-of {earlier} --json")
+    try:
+        status(str(sample), earlier, True, False)
+    except LedgerError as error:
+        out.print(f"error [{error.code}]: {error.message}", markup=False)
+    out.rule(f"$ ledger history {sample}")
+    history(str(sample), False, False)
+    folder = settings.var_dir / "demo"
+    folder.mkdir(parents=True, exist_ok=True)
+    sheet = folder / "village-sheet.csv"
+    with sheet.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(DEMO_ROWS[0]))
+        writer.writeheader()
+        writer.writerows(DEMO_ROWS)
+    out.rule(f"$ ledger import enrollments {sheet}")
+    run_import("enrollments", sheet, False)
+    out.rule(f"$ ledger import enrollments {sheet}   (again: nothing changes)")
+    run_import("enrollments", sheet, False)
+    out.rule("$ ledger pay 3276014708950001 --amount 1 --ref DEMO-BAD")
+    try:
+        pay("3276014708950001", "1", "DEMO-BAD", None, "bank", None)
+    except LedgerError as error:
+        out.print(f"error [{error.code}]: {error.message}", markup=False)
+    out.rule("$ ledger status 3276014708950001")
+    status("3276014708950001", None, False, False)
+    out.print("\nTry: ledger --help, ledger status NIK_OR_ID --as-of YYYY-MM-DD, "
+              "ledger import contributions FILE.csv")
+
+
+# --- entry point --------------------------------------------------------------------------
+
+
+def main() -> None:
+    try:
+        app()
+    except LedgerError as error:
+        err.print(f"[red]error[/red] {escape(f'[{error.code}]')}: {escape(error.message)}",
+                  highlight=False)
+        sys.exit(1)
+    except ConfigurationError as error:
+        err.print(f"[red]configuration error[/red]: {escape(str(error))}", highlight=False)
+        sys.exit(3)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+    except Exception as error:  # noqa: BLE001 - the last line of defence: no traceback for users
+        err.print(f"[red]internal error[/red] ({type(error).__name__}): {escape(str(error))}",
+                  highlight=False)
+        sys.exit(70)

@@ -1,0 +1,246 @@
+"""Coverage as a pure function of a participant's recorded facts and a date.
+
+Nothing here is stored as a flag: whether a month is covered, the status on a day and
+how a payment settles months all follow from the payments, declarations and life events
+known on that day, and from the rules in force for each month.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING, TypeVar
+
+from domain.errors import RuleViolationError
+from domain.rules import RuleBook
+from domain.values import Period
+
+if TYPE_CHECKING:
+    from domain.participant import Participant
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class PaidSpan:
+    """Consecutive months settled by one payment, and for which programmes."""
+
+    paid_on: date
+    first: Period
+    months: int
+    programmes: tuple[str, ...]
+    amount: int
+    jht_amount: int
+
+    @property
+    def last(self) -> Period:
+        return self.first + (self.months - 1)
+
+    def covers(self, month: Period) -> bool:
+        return 0 <= month.index - self.first.index < self.months
+
+
+@dataclass(frozen=True, slots=True)
+class Settlement:
+    """Which months a payment settles, and what it pays per programme."""
+
+    first: Period
+    months: int
+    by_programme: dict[str, int]
+
+    @property
+    def last(self) -> Period:
+        return self.first + (self.months - 1)
+
+
+def in_force(timeline: list[tuple[Period, T, date]], month: Period, known_by: date | None) -> T:
+    """The value of a `(from_month, value, declared_on)` timeline for a month."""
+    value = timeline[0][1]
+    for start, candidate, declared_on in timeline:
+        if start <= month and (known_by is None or declared_on <= known_by):
+            value = candidate
+    return value
+
+
+def monthly_due(
+    p: Participant, month: Period, rules: RuleBook, known_by: date | None = None
+) -> dict[str, int]:
+    """Contribution per programme for a month, at the rules and declarations in force."""
+    programmes = in_force(p.programmes, month, known_by)
+    income = in_force(p.incomes, month, known_by)
+    return rules.for_month(month).monthly_contribution(income, programmes)
+
+
+def last_paid_before(spans: list[PaidSpan], month: Period) -> Period | None:
+    """The latest paid month strictly before `month`."""
+    best: Period | None = None
+    for span in spans:
+        if span.first < month:
+            candidate = min(span.last, month + -1)
+            if best is None or best < candidate:
+                best = candidate
+    return best
+
+
+def settle(p: Participant, paid_on: date, amount: int, rules: RuleBook) -> Settlement:
+    """Which months a payment of `amount` on `paid_on` settles, or a refusal.
+
+    Months settle in order: unpaid months since the last paid one (while within grace),
+    then the current month, then months ahead. After more than `grace_months` unpaid
+    months membership has lapsed, and a payment restarts cover from its own month.
+    """
+    current = Period.containing(paid_on)
+    ruleset = rules.at(paid_on)
+    last = p.paid_through
+    if last is None:
+        start = max(current, Period.containing(p.enrolled_on))
+    elif current <= last + ruleset.grace_months:
+        start = last + 1
+    else:
+        start = current
+    limit = current + ruleset.max_months_ahead
+    by_programme: dict[str, int] = {}
+    total = 0
+    month = start
+    dues: list[int] = []
+    while total < amount:
+        if limit < month:
+            raise RuleViolationError(
+                "too_many_months_ahead",
+                f"Rp {amount:,} would pay past {limit}: at most "
+                f"{ruleset.max_months_ahead} months ahead of {current} may be paid.",
+            )
+        due = monthly_due(p, month, rules)
+        month_total = sum(due.values())
+        dues.append(month_total)
+        total += month_total
+        for programme, value in due.items():
+            by_programme[programme] = by_programme.get(programme, 0) + value
+        month = month + 1
+    if total != amount:
+        valid = [sum(dues[: i + 1]) for i in range(len(dues))]
+        nearest = ", ".join(f"Rp {v:,}" for v in valid[-2:])
+        raise RuleViolationError(
+            "amount_not_whole_months",
+            f"Rp {amount:,} is not a whole number of months from {start} "
+            f"(monthly Rp {dues[0]:,}; nearest whole amounts: {nearest}).",
+        )
+    return Settlement(first=start, months=len(dues), by_programme=by_programme)
+
+
+STATUSES = ("pending", "active", "grace", "lapsed", "deceased", "withdrawn")
+
+
+@dataclass(frozen=True)
+class ParticipantStatus:
+    """A participant's standing on a day, as the ledger knew it that day."""
+
+    participant_id: str
+    as_of: date
+    status: str  # one of STATUSES
+    covered_programmes: tuple[str, ...]  # programmes whose cover includes the month
+    programmes: tuple[str, ...]  # programmes enrolled in for the month
+    paid_through: Period | None
+    arrears_months: int
+    arrears_amount: int
+    village: str
+    segment: str
+    enrolled_on: date
+    declared_income: int
+    jht_balance: int
+    open_claims: int
+    died_on: date | None
+    withdrawn_on: date | None
+    erased: bool
+
+    @property
+    def covered(self) -> bool:
+        return bool(self.covered_programmes)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "participant_id": self.participant_id,
+            "as_of": self.as_of.isoformat(),
+            "status": self.status,
+            "covered": self.covered,
+            "covered_programmes": list(self.covered_programmes),
+            "programmes": list(self.programmes),
+            "paid_through": str(self.paid_through) if self.paid_through else None,
+            "arrears_months": self.arrears_months,
+            "arrears_amount": self.arrears_amount,
+            "village": self.village,
+            "segment": self.segment,
+            "enrolled_on": self.enrolled_on.isoformat(),
+            "declared_income": self.declared_income,
+            "jht_balance": self.jht_balance,
+            "open_claims": self.open_claims,
+            "died_on": self.died_on.isoformat() if self.died_on else None,
+            "withdrawn_on": self.withdrawn_on.isoformat() if self.withdrawn_on else None,
+            "erased": self.erased,
+        }
+
+
+def covered_programmes(p: Participant, month: Period, known_by: date) -> tuple[str, ...]:
+    for span in p.payments:
+        if span.paid_on <= known_by and span.covers(month):
+            return span.programmes
+    return ()
+
+
+def status_on(p: Participant, day: date, rules: RuleBook) -> ParticipantStatus:
+    """Status on `day` from the facts effective by then (payments made, deaths on or before)."""
+    if day < p.enrolled_on:
+        raise RuleViolationError(
+            "not_enrolled_yet",
+            f"The participant was enrolled on {p.enrolled_on.isoformat()}, after {day.isoformat()}.",
+        )
+    month = Period.containing(day)
+    known = [s for s in p.payments if s.paid_on <= day]
+    covered = covered_programmes(p, month, day)
+    arrears_months = arrears_amount = 0
+    grace = rules.at(day).grace_months
+    if p.died_on is not None and p.died_on <= day:
+        status = "deceased"
+    elif p.withdrawn_on is not None and p.withdrawn_on <= day:
+        status = "withdrawn"
+    elif covered:
+        status = "active"
+    else:
+        last = last_paid_before(known, month)
+        if last is None:
+            status = "pending"
+        elif month - last <= grace:
+            status = "grace"
+            arrears_months = month - last
+            arrears_amount = sum(
+                sum(monthly_due(p, last + i, rules, day).values())
+                for i in range(1, arrears_months + 1)
+            )
+        else:
+            status = "lapsed"
+    paid_through = max((s.last for s in known), default=None)
+    open_claims = sum(
+        1 for c in p.claims.values() if c["status"] in ("filed", "approved") and c["filed_on"] <= day
+    )
+    return ParticipantStatus(
+        participant_id=str(p.id),
+        as_of=day,
+        status=status,
+        covered_programmes=covered,
+        programmes=in_force(p.programmes, month, day),
+        paid_through=paid_through,
+        arrears_months=arrears_months,
+        arrears_amount=arrears_amount,
+        village=p.village,
+        segment=p.segment,
+        enrolled_on=p.enrolled_on,
+        declared_income=in_force(p.incomes, month, day),
+        jht_balance=sum(s.jht_amount for s in known) - sum(
+            c["amount"] for c in p.claims.values()
+            if c["programme"] == "JHT" and c["status"] == "paid" and c["paid_on"] <= day
+        ),
+        open_claims=open_claims,
+        died_on=p.died_on if p.died_on is not None and p.died_on <= day else None,
+        withdrawn_on=p.withdrawn_on if p.withdrawn_on is not None and p.withdrawn_on <= day else None,
+        erased=p.erased_on is not None and p.erased_on <= day,
+    )

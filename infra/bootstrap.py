@@ -1,0 +1,59 @@
+"""The one composition root: builds the running ledger from settings.
+
+The CLI, the API's lifespan, consumers and tests all call `build_ledger`; nothing else
+constructs the event store, the key vault or the mapper.
+"""
+
+from __future__ import annotations
+
+from domain.ledger import Ledger
+from infra.key_tables import PostgresKeyVault, SQLiteKeyVault
+from infra.personal_data import KeyVault, PersonalDataMapper
+from infra.settings import Database, Settings, load_secrets, parse_database_url
+from infra.transcoder import ledger_transcoder
+
+
+def event_store_env(db: Database) -> dict[str, str]:
+    """The eventsourcing library's settings for a database, under the app's own prefix."""
+    if db.kind == "sqlite":
+        assert db.path is not None
+        env = {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(db.path)}
+    else:
+        env = {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": db.name, "POSTGRES_HOST": db.host, "POSTGRES_PORT": str(db.port),
+            "POSTGRES_USER": db.user, "POSTGRES_PASSWORD": db.password,
+            "POSTGRES_SCHEMA": db.schema,
+        }
+    # Prefixed, so that stray unprefixed variables in the process environment lose.
+    return {f"{Ledger.name.upper()}_{key}": value for key, value in env.items()}
+
+
+def build_vault(db: Database, master_key: bytes) -> KeyVault:
+    if db.kind == "sqlite":
+        assert db.path is not None
+        return SQLiteKeyVault(db.path.with_name(db.path.stem + "-keys.db"), master_key)
+    return PostgresKeyVault(db.conninfo, master_key, schema=db.schema)
+
+
+def build_ledger(settings: Settings | None = None, *, decrypt: bool = True) -> Ledger:
+    """The ledger on the configured store, with personal data encrypted per participant."""
+    settings = settings or Settings()
+    db = parse_database_url(settings.database_url)
+    if db.kind == "sqlite":
+        assert db.path is not None
+        db.path.parent.mkdir(parents=True, exist_ok=True)
+    secrets = load_secrets(settings)
+    vault = build_vault(db, secrets.master_key)
+    mapper = PersonalDataMapper(ledger_transcoder(), vault, decrypt=decrypt)
+    return Ledger(env=event_store_env(db), pepper=secrets.nik_pepper, mapper=mapper, vault=vault)
+
+
+def close_ledger(ledger: Ledger) -> None:
+    ledger.close()
+    vault = ledger.vault
+    if isinstance(vault, KeyVault):
+        vault.close()
+
+
+__all__ = ["build_ledger", "close_ledger", "event_store_env"]

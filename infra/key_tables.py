@@ -1,0 +1,118 @@
+"""Key tables for `KeyVault`: an SQLite file of its own, or a PostgreSQL table."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from infra.personal_data import KeyVault
+
+
+class SQLiteKeyVault(KeyVault):
+    """Keys in their own SQLite file, with `secure_delete` so shredded keys are overwritten."""
+
+    def __init__(self, path: Path | str, master_key: bytes) -> None:
+        super().__init__(master_key)
+        self.path = str(path)
+        self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
+                                     timeout=30)
+        self._db_lock = threading.Lock()
+        self._conn.execute("PRAGMA secure_delete=ON")
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute(
+            "CREATE TABLE IF NOT EXISTS data_keys ("
+            " key_id BLOB PRIMARY KEY, wrapped BLOB NOT NULL,"
+            " created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))"
+            ") WITHOUT ROWID"
+        )
+
+    def _select(self, key_ids: list[UUID]) -> dict[UUID, bytes]:
+        found: dict[UUID, bytes] = {}
+        with self._db_lock:
+            for start in range(0, len(key_ids), 500):
+                chunk = key_ids[start:start + 500]
+                rows = self._conn.execute(
+                    f"SELECT key_id, wrapped FROM data_keys WHERE key_id IN ({','.join('?' * len(chunk))})",
+                    [k.bytes for k in chunk],
+                ).fetchall()
+                found.update((UUID(bytes=row[0]), row[1]) for row in rows)
+        return found
+
+    def _insert(self, wrapped: dict[UUID, bytes]) -> None:
+        with self._db_lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._conn.executemany(
+                    "INSERT OR IGNORE INTO data_keys (key_id, wrapped) VALUES (?, ?)",
+                    [(k.bytes, w) for k, w in wrapped.items()],
+                )
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def _delete(self, key_ids: list[UUID]) -> None:
+        with self._db_lock:
+            self._conn.executemany("DELETE FROM data_keys WHERE key_id = ?", [(k.bytes,) for k in key_ids])
+            # Old page images live on in the WAL until a checkpoint: fold it back and empty it.
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def count(self) -> int:
+        with self._db_lock:
+            row = self._conn.execute("SELECT count(*) FROM data_keys").fetchone()
+        return int(row[0])
+
+    def close(self) -> None:
+        with self._db_lock:
+            self._conn.close()
+
+
+class PostgresKeyVault(KeyVault):
+    """Keys in `<schema>.ledger_data_keys` of the ledger's PostgreSQL database."""
+
+    def __init__(self, conninfo: str, master_key: bytes, schema: str = "public") -> None:
+        import psycopg
+        from psycopg import sql
+
+        super().__init__(master_key)
+        self._sql = sql
+        self._conn: Any = psycopg.connect(conninfo, autocommit=True)
+        self._db_lock = threading.Lock()
+        self._table = sql.Identifier(schema, "ledger_data_keys")
+        self._conn.execute(sql.SQL(
+            "CREATE TABLE IF NOT EXISTS {} (key_id uuid PRIMARY KEY, wrapped bytea NOT NULL,"
+            " created_at timestamptz NOT NULL DEFAULT now())").format(self._table))
+
+    def _select(self, key_ids: list[UUID]) -> dict[UUID, bytes]:
+        with self._db_lock:
+            rows = self._conn.execute(
+                self._sql.SQL("SELECT key_id, wrapped FROM {} WHERE key_id = ANY(%s)").format(self._table),
+                (key_ids,),
+            ).fetchall()
+        return {row[0]: bytes(row[1]) for row in rows}
+
+    def _insert(self, wrapped: dict[UUID, bytes]) -> None:
+        with self._db_lock, self._conn.transaction(), self._conn.cursor() as cursor:
+            cursor.executemany(
+                self._sql.SQL("INSERT INTO {} (key_id, wrapped) VALUES (%s, %s) "
+                              "ON CONFLICT (key_id) DO NOTHING").format(self._table),
+                list(wrapped.items()),
+            )
+
+    def _delete(self, key_ids: list[UUID]) -> None:
+        with self._db_lock:
+            self._conn.execute(
+                self._sql.SQL("DELETE FROM {} WHERE key_id = ANY(%s)").format(self._table), (key_ids,)
+            )
+
+    def count(self) -> int:
+        with self._db_lock:
+            row = self._conn.execute(self._sql.SQL("SELECT count(*) FROM {}").format(self._table)).fetchone()
+        return int(row[0])
+
+    def close(self) -> None:
+        with self._db_lock:
+            self._conn.close()

@@ -1,0 +1,179 @@
+"""Personal data at rest: per-subject AES-GCM keys, and the mapper that uses them.
+
+- `KeyVault`: one 256-bit data key per subject (a participant, a NIK index entry), kept
+  in a table of its own, each key wrapped (AES-GCM) under the master key from settings,
+  so neither the database nor the master key alone reveals anything. `shred()` deletes
+  keys: what they encrypted is unreadable from then on (erasure).
+- `PersonalDataMapper`: before an event is stored, the attributes its class lists in
+  `personal_fields` are transcoded together and encrypted under the subject's key, with
+  the event's (originator id, version) as associated data so a ciphertext cannot be
+  moved to another event. Reading decrypts them, or sets them to None when the key is
+  gone. With `decrypt=False` (projections, relays) no key is looked up at all.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Iterable
+from typing import Any
+from uuid import UUID
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.persistence import Mapper, StoredEvent, Transcoder
+
+PII_FIELD = "_pii_"
+_KEY_BYTES = 32
+_NONCE_BYTES = 12
+
+
+class KeyVault:
+    """Base for the SQLite and PostgreSQL key tables: wrapping, caching, the protocol."""
+
+    cache_seconds = 300.0  # a shredded key may live this long in another process's cache
+
+    def __init__(self, master_key: bytes, cache_size: int = 100_000) -> None:
+        if len(master_key) != _KEY_BYTES:
+            raise ValueError("the master key must be 32 bytes")
+        self._master = AESGCM(master_key)
+        self._cache: OrderedDict[UUID, tuple[AESGCM, float]] = OrderedDict()
+        self._cache_size = cache_size
+        self._lock = threading.Lock()
+
+    # --- the PersonalDataVault protocol (domain.ledger) ---------------------------------
+
+    def ensure_keys(self, key_ids: Iterable[UUID]) -> None:
+        wanted = [k for k in dict.fromkeys(key_ids) if k not in self._cache]
+        if not wanted:
+            return
+        existing = self._select(wanted)
+        fresh = {k: AESGCM.generate_key(bit_length=256) for k in wanted if k not in existing}
+        if fresh:
+            self._insert({k: self._wrap(k, key) for k, key in fresh.items()})
+            existing.update(self._select(list(fresh)))  # the winner, if another writer raced us
+        for key_id, wrapped in existing.items():
+            self._remember(key_id, AESGCM(self._unwrap(key_id, wrapped)))
+
+    def shred(self, key_ids: Iterable[UUID]) -> None:
+        ids = list(dict.fromkeys(key_ids))
+        with self._lock:
+            for key_id in ids:
+                self._cache.pop(key_id, None)
+        if ids:
+            self._delete(ids)
+
+    # --- used by the mapper -------------------------------------------------------------
+
+    def cipher(self, key_id: UUID) -> AESGCM | None:
+        entry = self._cache.get(key_id)
+        if entry is not None and time.monotonic() - entry[1] < self.cache_seconds:
+            return entry[0]
+        wrapped = self._select([key_id]).get(key_id)
+        if wrapped is None:
+            with self._lock:
+                self._cache.pop(key_id, None)
+            return None
+        cipher = AESGCM(self._unwrap(key_id, wrapped))
+        self._remember(key_id, cipher)
+        return cipher
+
+    def cipher_for_writing(self, key_id: UUID) -> AESGCM:
+        cipher = self.cipher(key_id)
+        if cipher is None:
+            self.ensure_keys([key_id])
+            cipher = self.cipher(key_id)
+        if cipher is None:
+            raise RuntimeError(f"no data key for {key_id}")
+        return cipher
+
+    def count(self) -> int:
+        raise NotImplementedError
+
+    # --- internals ----------------------------------------------------------------------
+
+    def _remember(self, key_id: UUID, cipher: AESGCM) -> None:
+        with self._lock:
+            self._cache[key_id] = (cipher, time.monotonic())
+            self._cache.move_to_end(key_id)
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+
+    def _wrap(self, key_id: UUID, key: bytes) -> bytes:
+        nonce = os.urandom(_NONCE_BYTES)
+        return nonce + self._master.encrypt(nonce, key, key_id.bytes)
+
+    def _unwrap(self, key_id: UUID, wrapped: bytes) -> bytes:
+        return self._master.decrypt(wrapped[:_NONCE_BYTES], wrapped[_NONCE_BYTES:], key_id.bytes)
+
+    def _select(self, key_ids: list[UUID]) -> dict[UUID, bytes]:
+        raise NotImplementedError
+
+    def _insert(self, wrapped: dict[UUID, bytes]) -> None:
+        raise NotImplementedError
+
+    def _delete(self, key_ids: list[UUID]) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        return None
+
+
+class PersonalDataMapper(Mapper[UUID]):
+    """A `Mapper` that encrypts each event's personal fields under its subject's key."""
+
+    def __init__(self, transcoder: Transcoder, vault: KeyVault, *, decrypt: bool = True,
+                 compressor: Any = None, cipher: Any = None) -> None:
+        super().__init__(transcoder=transcoder, compressor=compressor, cipher=cipher)
+        self.vault = vault
+        self.decrypt = decrypt
+
+    def to_stored_event(self, domain_event: DomainEventProtocol[UUID]) -> StoredEvent:
+        fields: tuple[str, ...] = getattr(type(domain_event), "personal_fields", ())
+        if not fields:
+            return super().to_stored_event(domain_event)
+        state = dict(vars(domain_event))
+        secret = {name: state.pop(name) for name in fields}
+        key_id = state[getattr(type(domain_event), "key_field", "originator_id")]
+        nonce = os.urandom(_NONCE_BYTES)
+        sealed = self.vault.cipher_for_writing(key_id).encrypt(
+            nonce, self.transcoder.encode(secret), _aad(state["originator_id"], state["originator_version"])
+        )
+        state[PII_FIELD] = base64.b64encode(nonce + sealed).decode("ascii")
+        stand_in = object.__new__(type(domain_event))
+        object.__setattr__(stand_in, "__dict__", state)
+        return super().to_stored_event(stand_in)
+
+    def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[UUID]:
+        event = super().to_domain_event(stored_event)
+        state = vars(event)
+        sealed = state.pop(PII_FIELD, None)
+        if sealed is None:
+            return event
+        fields: tuple[str, ...] = getattr(type(event), "personal_fields", ())
+        revealed = self._reveal(event, state, sealed) if self.decrypt else None
+        for name in fields:
+            state[name] = revealed.get(name) if revealed is not None else None
+        return event
+
+    def _reveal(self, event: Any, state: dict[str, Any], sealed: str) -> dict[str, Any] | None:
+        key_id = state[getattr(type(event), "key_field", "originator_id")]
+        cipher = self.vault.cipher(key_id)
+        if cipher is None:
+            return None  # erased
+        blob = base64.b64decode(sealed)
+        try:
+            plain = cipher.decrypt(blob[:_NONCE_BYTES], blob[_NONCE_BYTES:],
+                                   _aad(state["originator_id"], state["originator_version"]))
+        except InvalidTag:
+            return None
+        revealed: dict[str, Any] = self.transcoder.decode(plain)
+        return revealed
+
+
+def _aad(originator_id: UUID, version: int) -> bytes:
+    return originator_id.bytes + version.to_bytes(8, "big")

@@ -1,0 +1,102 @@
+"""Configuration from `LEDGER_*` environment variables; the defaults are the embedded set-up."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlparse
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every setting the ledger reads. See the README's configuration table."""
+
+    model_config = SettingsConfigDict(env_prefix="LEDGER_", extra="ignore")
+
+    database_url: str = "sqlite:///var/ledger.db"
+    var_dir: Path = Path("var")
+    nik_pepper: SecretStr | None = None  # base64, at least 16 bytes
+    master_key: SecretStr | None = None  # base64 of 32 bytes; wraps the per-person keys
+    kafka_bootstrap_servers: str | None = None  # later: the relay and reporting consumers
+
+
+@dataclass(frozen=True)
+class Database:
+    """A parsed `LEDGER_DATABASE_URL`."""
+
+    kind: str  # "sqlite" or "postgres"
+    path: Path | None = None
+    host: str = "127.0.0.1"
+    port: int = 5432
+    user: str = ""
+    password: str = ""
+    name: str = ""
+    schema: str = "public"
+
+    @property
+    def conninfo(self) -> str:
+        return (f"host={self.host} port={self.port} dbname={self.name} user={self.user} "
+                f"password={self.password}")
+
+
+class ConfigurationError(Exception):
+    """A setting is missing or malformed."""
+
+
+def parse_database_url(url: str) -> Database:
+    parsed = urlparse(url)
+    if parsed.scheme == "sqlite":
+        path = unquote(url[len("sqlite:///"):]) if url.startswith("sqlite:///") else ""
+        if not path:
+            raise ConfigurationError(f"'{url}' is not sqlite:///path/to/file.db")
+        return Database(kind="sqlite", path=Path(path))
+    if parsed.scheme in ("postgresql", "postgres"):
+        query = parse_qs(parsed.query)
+        if not parsed.path.strip("/"):
+            raise ConfigurationError(f"'{url}' names no database")
+        return Database(
+            kind="postgres", host=parsed.hostname or "127.0.0.1", port=parsed.port or 5432,
+            user=unquote(parsed.username or ""), password=unquote(parsed.password or ""),
+            name=parsed.path.strip("/"), schema=query.get("schema", ["public"])[0],
+        )
+    raise ConfigurationError(
+        f"LEDGER_DATABASE_URL must start with sqlite:/// or postgresql://, not '{parsed.scheme}:'")
+
+
+@dataclass(frozen=True)
+class Secrets:
+    nik_pepper: bytes
+    master_key: bytes
+
+
+def load_secrets(settings: Settings) -> Secrets:
+    """Secrets from settings; the embedded default creates `var/secrets.json` (0600) once."""
+    if settings.nik_pepper is not None and settings.master_key is not None:
+        return Secrets(_b64(settings.nik_pepper, "LEDGER_NIK_PEPPER"),
+                       _b64(settings.master_key, "LEDGER_MASTER_KEY"))
+    path = settings.var_dir / "secrets.json"
+    if not path.exists():
+        settings.var_dir.mkdir(parents=True, exist_ok=True)
+        data = {"nik_pepper": base64.b64encode(os.urandom(32)).decode(),
+                "master_key": base64.b64encode(os.urandom(32)).decode()}
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            json.dump(data, handle)
+    data = json.loads(path.read_text())
+    pepper = (_b64(settings.nik_pepper, "LEDGER_NIK_PEPPER") if settings.nik_pepper
+              else base64.b64decode(data["nik_pepper"]))
+    master = (_b64(settings.master_key, "LEDGER_MASTER_KEY") if settings.master_key
+              else base64.b64decode(data["master_key"]))
+    return Secrets(pepper, master)
+
+
+def _b64(secret: SecretStr, name: str) -> bytes:
+    try:
+        return base64.b64decode(secret.get_secret_value(), validate=True)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be base64") from None

@@ -1,0 +1,102 @@
+"""Fixtures shared by every test.
+
+- `store`: "sqlite" or "postgres"; tests that take `ledger`, `settings` or `database_url`
+  run once per store. PostgreSQL comes from `LEDGER_TEST_POSTGRES_URL` (`make test` starts
+  one); each test gets a schema of its own, dropped afterwards.
+- In CI (`CI` set) nothing may be skipped: a missing PostgreSQL fails the run instead.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from domain.ledger import Ledger
+from infra.bootstrap import build_ledger, close_ledger
+from infra.settings import Settings
+
+POSTGRES_URL = os.environ.get("LEDGER_TEST_POSTGRES_URL", "")
+IN_CI = bool(os.environ.get("CI"))
+
+TEST_PEPPER = base64.b64encode(b"test pepper, 32 bytes long......").decode()
+TEST_MASTER_KEY = base64.b64encode(b"M" * 32).decode()
+
+
+def require_postgres() -> str:
+    if not POSTGRES_URL:
+        message = "PostgreSQL not configured: set LEDGER_TEST_POSTGRES_URL (make test does)"
+        if IN_CI:
+            pytest.fail(message + " — integration tests may not be skipped in CI")
+        pytest.skip(message)
+    return POSTGRES_URL
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL URL whose `schema` is fresh for this test."""
+    import psycopg
+
+    base = require_postgres()
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    yield f"{base}?schema={schema}"
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def database_url(store: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    if store == "sqlite":
+        return f"sqlite:///{tmp_path / 'ledger.db'}"
+    return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(database_url=database_url, var_dir=tmp_path / "var",
+                    nik_pepper=TEST_PEPPER, master_key=TEST_MASTER_KEY)
+
+
+@pytest.fixture
+def ledger(settings: Settings) -> Iterator[Ledger]:
+    """The ledger as the CLI builds it, on a fresh store."""
+    app = build_ledger(settings)
+    yield app
+    close_ledger(app)
+
+
+@pytest.fixture
+def sqlite_ledger(tmp_path: Path) -> Iterator[Ledger]:
+    """The ledger on SQLite only, for tests about SQLite itself."""
+    app = build_ledger(Settings(database_url=f"sqlite:///{tmp_path / 'ledger.db'}",
+                                var_dir=tmp_path / "var", nik_pepper=TEST_PEPPER,
+                                master_key=TEST_MASTER_KEY))
+    yield app
+    close_ledger(app)
+
+
+_skipped: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped:
+        _skipped.append(report.nodeid)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if IN_CI and _skipped:
+        print(f"\nCI: {len(_skipped)} test(s) skipped; skips are failures in CI:")
+        for nodeid in _skipped:
+            print(f"  {nodeid}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
