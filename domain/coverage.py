@@ -181,9 +181,14 @@ class ParticipantStatus:
 
 
 def covered_programmes(p: Participant, month: Period, known_by: date) -> tuple[str, ...]:
+    """Programmes whose contribution for `month` was paid by `known_by`.
+
+    A payment may span a programme change (JHT joined from a later month), so the
+    month's programmes are those in force for it when the payment was made."""
     for span in p.payments:
         if span.paid_on <= known_by and span.covers(month):
-            return span.programmes
+            in_force_then = in_force(p.programmes, month, span.paid_on)
+            return tuple(code for code in in_force_then if code in span.programmes)
     return ()
 
 
@@ -220,7 +225,8 @@ def status_on(p: Participant, day: date, rules: RuleBook) -> ParticipantStatus:
             status = "lapsed"
     paid_through = max((s.last for s in known), default=None)
     open_claims = sum(
-        1 for c in p.claims.values() if c["status"] in ("filed", "approved") and c["filed_on"] <= day
+        1 for c in p.claims.values()
+        if c["filed_on"] <= day and (c.get("closed_on") is None or day < c["closed_on"])
     )
     return ParticipantStatus(
         participant_id=str(p.id),

@@ -561,8 +561,23 @@ class Ledger(Application[UUID]):
                 if after != before:
                     raise AssertionError(f"refused row changed the batch: {error!r}") from error
                 outcomes.append(error)
-        self._save_batch(batch, conflict=("concurrent_change", "Another writer got there first."))
+        try:
+            self._save_batch(batch, conflict=("concurrent_change", "Another writer got there first."))
+        except ConflictError:
+            # Another writer changed one of these aggregates meanwhile; nothing of the batch
+            # was written. Redo it a row per transaction so each row gets its own answer.
+            return [self._run_one(row, prepare, result) for row in rows]
         return outcomes
+
+    def _run_one(self, row: Mapping[str, Any], prepare: Callable[[Mapping[str, Any], _Batch], Any],
+                 result: Callable[[Any], R]) -> R | LedgerError:
+        batch = _Batch()
+        try:
+            outcome = result(prepare(row, batch))
+            self._save_batch(batch, conflict=("concurrent_change", "Another writer got there first."))
+        except LedgerError as error:
+            return error
+        return outcome
 
     def _save_batch(self, batch: _Batch, conflict: tuple[str, str]) -> None:
         if not batch.aggregates:

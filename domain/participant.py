@@ -166,6 +166,7 @@ class Participant(Aggregate):
                 "status": "filed",
                 "amount": 0,
                 "paid_on": None,
+                "closed_on": None,  # rejected or paid on
             }
 
     class ClaimApproved(Aggregate.Event):
@@ -184,7 +185,9 @@ class Participant(Aggregate):
         reason: str
 
         def apply(self, p: Participant) -> None:
-            p.claims[str(self.claim_id)]["status"] = "rejected"
+            claim = p.claims[str(self.claim_id)]
+            claim["status"] = "rejected"
+            claim["closed_on"] = self.rejected_on
 
     class ClaimPaid(Aggregate.Event):
         claim_id: UUID
@@ -195,6 +198,7 @@ class Participant(Aggregate):
             claim = p.claims[str(self.claim_id)]
             claim["status"] = "paid"
             claim["paid_on"] = self.paid_on
+            claim["closed_on"] = self.paid_on
 
     # --- state (set by the events above; annotations only for type checkers, since
     # annotated class attributes would become constructor arguments) --------------
@@ -261,6 +265,7 @@ class Participant(Aggregate):
     def declare_income(self, *, declared_income: int, from_month: Period, declared_on: date) -> None:
         self._require_member("declare income")
         self._require_not_before_enrollment_month(from_month)
+        self._require_unpaid(from_month, "an income declaration")
         self.trigger_event(self.IncomeDeclared, declared_income=declared_income,
                            from_month=from_month, declared_on=declared_on)
 
@@ -268,14 +273,18 @@ class Participant(Aggregate):
                           changed_on: date) -> None:
         self._require_member("change programmes")
         self._require_not_before_enrollment_month(from_month)
+        self._require_unpaid(from_month, "a programme change")
+        self.trigger_event(self.ProgrammesChanged, programmes=programmes,
+                           from_month=from_month, changed_on=changed_on)
+
+    def _require_unpaid(self, from_month: Period, what: str) -> None:
+        """Paid months keep the terms they were paid at: changes start after them."""
         if self.paid_through is not None and from_month <= self.paid_through:
             raise RuleViolationError(
                 "months_already_paid",
-                f"Months up to {self.paid_through} are already paid at the current programmes; "
-                f"a change can start from {self.paid_through + 1}.",
+                f"Months up to {self.paid_through} are already paid; {what} can start from "
+                f"{self.paid_through + 1}.",
             )
-        self.trigger_event(self.ProgrammesChanged, programmes=programmes,
-                           from_month=from_month, changed_on=changed_on)
 
     def _require_not_before_enrollment_month(self, month: Period) -> None:
         if month < Period.containing(self.enrolled_on):
@@ -367,13 +376,14 @@ class Participant(Aggregate):
         if programme == "JHT":
             self._check_jht_claim(kind, incident_date, birth_date, ruleset.jht_claim_age)
         else:
-            if programme not in covered_programmes(self, Period.containing(incident_date),
-                                                   incident_date):
-                status = status_on(self, incident_date, rules).status
+            # Cover as known at filing: arrears paid within grace restore cover for their
+            # months (DOMAIN.md, Coverage), including an incident that happened meanwhile.
+            if programme not in covered_programmes(self, Period.containing(incident_date), filed_on):
+                status = status_on(self, incident_date, rules)
                 raise RuleViolationError(
                     "not_covered",
                     f"{programme} did not cover {incident_date.isoformat()}: the participant was "
-                    f"{status} then (paid through {self.paid_through or 'nothing'}).",
+                    f"{status.status} then (paid through {status.paid_through or 'nothing'}).",
                 )
             waiting = ruleset.waiting_days.get(programme, 0)
             if (incident_date - self.enrolled_on).days < waiting:

@@ -284,11 +284,13 @@ _NIK_ERRORS = {
 
 
 def _day_month_possible(digits: str) -> bool:
-    day, month = int(digits[6:8]), int(digits[8:10])
+    """Whether DDMMYY is a real date in the 1900s or the 2000s (the century is not encoded)."""
+    day, month, yy = int(digits[6:8]), int(digits[8:10]), int(digits[10:12])
     day = day - 40 if day > 40 else day
-    # 29 February is possible in some century; day and month otherwise must exist in 2000.
-    try:
-        date(2000, month, day)
-    except ValueError:
-        return False
-    return True
+    for century in (1900, 2000):
+        try:
+            date(century + yy, month, day)
+        except ValueError:
+            continue
+        return True
+    return False

@@ -8,8 +8,8 @@ from typing import Any
 
 from domain.values import Nik
 
-VILLAGE = "12.71.01.1001"  # a real kelurahan in Kota Medan
-OTHER_VILLAGE = "32.76.01.1001"  # a real kelurahan in Kota Depok
+VILLAGE = "12.71.01.1001"  # Pasar Baru, a real kelurahan in Kota Medan
+OTHER_VILLAGE = "32.76.01.1006"  # Depok, a real kelurahan in Kota Depok
 _serials = itertools.count(1)
 
 

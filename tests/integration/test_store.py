@@ -1,0 +1,88 @@
+"""The event store under the ledger: snapshots, bulk transactions, concurrent writers."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from domain.ledger import EnrollmentResult, Ledger
+from domain.participant import Participant
+from domain.values import Period
+from infra.bootstrap import build_ledger, close_ledger
+from infra.settings import Settings
+from tests.factories import MONTHLY_JKK_JKM_1_5M, enrollment
+
+
+def pay_monthly(ledger: Ledger, nik: str, first: Period, months: int, prefix: str) -> None:
+    rows = [{"payment_ref": f"{prefix}-{i}", "nik": nik, "amount": MONTHLY_JKK_JKM_1_5M,
+             "paid_on": (first + i).first_day.replace(day=5), "channel": "bank"}
+            for i in range(months)]
+    outcomes = ledger.record_contributions(rows)
+    assert not [o for o in outcomes if isinstance(o, Exception)], outcomes
+
+
+def test_long_lived_participants_are_snapshotted_and_load_the_same(ledger: Ledger) -> None:
+    person = enrollment(enrolled_on="2019-01-03")
+    participant_id = ledger.enroll(**person)
+    pay_monthly(ledger, person["nik"], Period.parse("2019-01"), 72, "SNAP")
+
+    participant = ledger.repository.get(participant_id)
+    assert participant.version == 73
+    assert ledger.snapshots is not None
+    snapshots = list(ledger.snapshots.get(participant_id))
+    assert [s.originator_version for s in snapshots] == [50]
+
+    # Rebuild without the snapshot: replay every event onto a blank aggregate.
+    replayed = None
+    for event in ledger.events.get(participant_id):
+        replayed = event.mutate(replayed)
+    assert isinstance(replayed, Participant)
+    assert _same_state(replayed, participant)
+    assert str(participant.paid_through) == "2024-12"
+    assert ledger.get_status(participant_id, as_of=date(2024, 12, 20)).status == "active"
+
+
+def _same_state(a: Participant, b: Participant) -> bool:
+    skip = {"_pending_events", "_modified_on", "_created_on"}
+    return {k: v for k, v in vars(a).items() if k not in skip} == {
+        k: v for k, v in vars(b).items() if k not in skip}
+
+
+def test_a_bulk_enrollment_is_one_transaction_with_contiguous_positions(ledger: Ledger) -> None:
+    rows = [enrollment() for _ in range(300)]
+    before = ledger.recorder.max_notification_id() or 0
+
+    outcomes = ledger.enroll_many(rows)
+
+    assert all(isinstance(o, EnrollmentResult) and not o.replayed for o in outcomes)
+    after = ledger.recorder.max_notification_id()
+    # One Enrolled and one NikIndex.Registered per row, numbered without gaps.
+    notifications = ledger.recorder.select_notifications(start=before + 1, limit=1000)
+    assert len(notifications) == 600
+    assert after == before + 600
+    assert [n.id for n in notifications] == list(range(before + 1, after + 1))
+
+
+def test_a_writer_that_loses_a_race_gets_an_answer_per_row(settings: Settings) -> None:
+    first, second = build_ledger(settings), build_ledger(settings)
+    try:
+        shared, only_second = enrollment(), enrollment()
+        ensure_keys = second.vault.ensure_keys
+        raced = []
+
+        def first_writer_commits_meanwhile(key_ids):  # type: ignore[no-untyped-def]
+            # Called by the second writer after it prepared its batch, just before saving.
+            if not raced:
+                raced.append(first.enroll(**shared))
+            ensure_keys(key_ids)
+
+        second.vault.ensure_keys = first_writer_commits_meanwhile  # type: ignore[method-assign]
+        outcomes = second.enroll_many([dict(shared, name="Another Person"), only_second])
+
+        assert raced, "the first writer did not interleave"
+        assert [type(o).__name__ for o in outcomes] == ["ConflictError", "EnrollmentResult"]
+        assert getattr(outcomes[0], "code", None) == "already_enrolled"
+        assert first.find_participant(only_second["nik"]) is not None
+        assert first.find_participant(shared["nik"]) == raced[0]
+    finally:
+        close_ledger(first)
+        close_ledger(second)
