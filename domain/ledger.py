@@ -8,7 +8,7 @@ accepted ones in one transaction per batch.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, ClassVar, Protocol, TypeVar
@@ -509,9 +509,16 @@ class Ledger(Application[UUID]):
         return [UUID(str(n.originator_id)) for n in self.recorder.select_notifications(
             start=start, limit=limit, topics=[topic])]
 
-    def get_history(self, participant_id: UUID) -> Iterator[Aggregate.Event]:
-        self.get_participant(participant_id)
-        return iter(self.events.get(participant_id))
+    def get_history(self, participant_id: UUID) -> list[Aggregate.Event]:
+        """Every event of the participant, oldest first; personal fields None once erased
+        (even where this process still holds the key in its cache)."""
+        participant = self.get_participant(participant_id)
+        events = list(self.events.get(participant_id))
+        if participant.erased_on is not None:
+            for event in events:
+                for name in getattr(type(event), "personal_fields", ()):
+                    vars(event)[name] = None
+        return events
 
     # --- helpers ------------------------------------------------------------------------
 

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import base64
+import binascii
 import os
 import threading
 import time
@@ -35,7 +36,9 @@ _NONCE_BYTES = 12
 class KeyVault:
     """Base for the SQLite and PostgreSQL key tables: wrapping, caching, the protocol."""
 
-    cache_seconds = 300.0  # a shredded key may live this long in another process's cache
+    # How long another process may go on using a key this process has cached after it was
+    # shredded elsewhere. The ledger's own reads also check for `PersonalDataErased`.
+    cache_seconds = 60.0
 
     def __init__(self, master_key: bytes, cache_size: int = 100_000) -> None:
         if len(master_key) != _KEY_BYTES:
@@ -165,12 +168,14 @@ class PersonalDataMapper(Mapper[UUID]):
         cipher = self.vault.cipher(key_id)
         if cipher is None:
             return None  # erased
-        blob = base64.b64decode(sealed)
         try:
+            blob = base64.b64decode(sealed, validate=True)
+            if len(blob) < _NONCE_BYTES + 16:  # nonce + GCM tag at the least
+                return None
             plain = cipher.decrypt(blob[:_NONCE_BYTES], blob[_NONCE_BYTES:],
                                    _aad(state["originator_id"], state["originator_version"]))
-        except InvalidTag:
-            return None
+        except (InvalidTag, binascii.Error, ValueError, TypeError):
+            return None  # damaged or moved: unreadable, never garbage
         revealed: dict[str, Any] = self.transcoder.decode(plain)
         return revealed
 

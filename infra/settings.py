@@ -81,18 +81,34 @@ def load_secrets(settings: Settings) -> Secrets:
                        _b64(settings.master_key, "LEDGER_MASTER_KEY"))
     path = settings.var_dir / "secrets.json"
     if not path.exists():
-        settings.var_dir.mkdir(parents=True, exist_ok=True)
-        data = {"nik_pepper": base64.b64encode(os.urandom(32)).decode(),
-                "master_key": base64.b64encode(os.urandom(32)).decode()}
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            json.dump(data, handle)
+        _create_secrets_file(path)
     data = json.loads(path.read_text())
     pepper = (_b64(settings.nik_pepper, "LEDGER_NIK_PEPPER") if settings.nik_pepper
               else base64.b64decode(data["nik_pepper"]))
     master = (_b64(settings.master_key, "LEDGER_MASTER_KEY") if settings.master_key
               else base64.b64decode(data["master_key"]))
     return Secrets(pepper, master)
+
+
+def _create_secrets_file(path: Path) -> None:
+    """Write the file whole under a temporary name, then link it into place: a process
+    starting at the same moment either wins or reads the winner's complete file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = {"nik_pepper": base64.b64encode(os.urandom(32)).decode(),
+            "master_key": base64.b64encode(os.urandom(32)).decode()}
+    temporary = path.with_name(f".secrets.{os.getpid()}.{os.urandom(4).hex()}")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            json.dump(data, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            pass  # another process created it first: use theirs
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 def _b64(secret: SecretStr, name: str) -> bytes:
