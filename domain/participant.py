@@ -171,6 +171,7 @@ class Participant(Aggregate):
 
     class ClaimApproved(Aggregate.Event):
         claim_id: UUID
+        programme: str
         approved_on: date
         amount: int
 
@@ -178,9 +179,11 @@ class Participant(Aggregate):
             claim = p.claims[str(self.claim_id)]
             claim["status"] = "approved"
             claim["amount"] = self.amount
+            claim["approved_on"] = self.approved_on
 
     class ClaimRejected(Aggregate.Event):
         claim_id: UUID
+        programme: str
         rejected_on: date
         reason: str
 
@@ -191,6 +194,7 @@ class Participant(Aggregate):
 
     class ClaimPaid(Aggregate.Event):
         claim_id: UUID
+        programme: str
         paid_on: date
         amount: int
 
@@ -428,18 +432,23 @@ class Participant(Aggregate):
             raise ConflictError("claim_not_filed", f"The claim is {claim['status']}, not filed.")
         if approved_on < claim["filed_on"]:
             raise InvalidInputError("date_before_filing", "A claim is approved after it is filed.")
-        self.trigger_event(self.ClaimApproved, claim_id=claim_id, approved_on=approved_on,
-                           amount=amount)
+        self.trigger_event(self.ClaimApproved, claim_id=claim_id, programme=claim["programme"],
+                           approved_on=approved_on, amount=amount)
 
     def reject_claim(self, *, claim_id: UUID, rejected_on: date, reason: str) -> None:
         claim = self.claim(claim_id)
         if claim["status"] != "filed":
             raise ConflictError("claim_not_filed", f"The claim is {claim['status']}, not filed.")
-        self.trigger_event(self.ClaimRejected, claim_id=claim_id, rejected_on=rejected_on,
-                           reason=reason)
+        if rejected_on < claim["filed_on"]:
+            raise InvalidInputError("date_before_filing", "A claim is rejected after it is filed.")
+        self.trigger_event(self.ClaimRejected, claim_id=claim_id, programme=claim["programme"],
+                           rejected_on=rejected_on, reason=reason)
 
     def pay_claim(self, *, claim_id: UUID, paid_on: date) -> None:
         claim = self.claim(claim_id)
         if claim["status"] != "approved":
             raise ConflictError("claim_not_approved", f"The claim is {claim['status']}, not approved.")
-        self.trigger_event(self.ClaimPaid, claim_id=claim_id, paid_on=paid_on, amount=claim["amount"])
+        if paid_on < claim["approved_on"]:
+            raise InvalidInputError("date_before_approval", "A claim is paid after it is approved.")
+        self.trigger_event(self.ClaimPaid, claim_id=claim_id, programme=claim["programme"],
+                           paid_on=paid_on, amount=claim["amount"])

@@ -43,6 +43,7 @@ class RuleSet:
     jkk_death_income_multiple: int
     jht_claim_age: int
     perisai_commission_basis_points: int
+    national_target_active: int
 
     def bracket(self, declared_income: int) -> int:
         """The highest bracket not above the declared income (the lowest at minimum)."""
@@ -75,6 +76,7 @@ class RuleSet:
             jkk_death_income_multiple=claims["jkk_death_income_multiple"],
             jht_claim_age=claims["jht_claim_age"],
             perisai_commission_basis_points=data["channels"]["perisai_commission_basis_points"],
+            national_target_active=data["targets"]["national_active"],
         )
 
 

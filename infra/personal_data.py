@@ -129,10 +129,10 @@ class KeyVault:
 class PersonalDataMapper(Mapper[UUID]):
     """A `Mapper` that encrypts each event's personal fields under its subject's key."""
 
-    def __init__(self, transcoder: Transcoder, vault: KeyVault, *, decrypt: bool = True,
+    def __init__(self, transcoder: Transcoder, vault: Any, *, decrypt: bool = True,
                  compressor: Any = None, cipher: Any = None) -> None:
         super().__init__(transcoder=transcoder, compressor=compressor, cipher=cipher)
-        self.vault = vault
+        self.vault: KeyVault = vault  # only looked up when writing, or reading with decrypt
         self.decrypt = decrypt
 
     def to_stored_event(self, domain_event: DomainEventProtocol[UUID]) -> StoredEvent:

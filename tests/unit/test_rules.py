@@ -140,6 +140,8 @@ jkm_early_death_months = 3
 jkm_early_death_benefit = 10_000_000
 jkk_death_income_multiple = 48
 jht_claim_age = 56
+[ruleset.targets]
+national_active = 70_000_000
 [ruleset.channels]
 perisai_commission_basis_points = 750
 """
