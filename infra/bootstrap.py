@@ -11,6 +11,10 @@ from infra.key_tables import PostgresKeyVault, SQLiteKeyVault
 from infra.personal_data import KeyVault, PersonalDataMapper
 from infra.settings import Database, Settings, load_secrets, parse_database_url
 from infra.transcoder import ledger_transcoder
+from projections.coverage import CoverageProjection
+from projections.participant_status import ParticipantStatusProjection
+from projections.runner import Projection, ProjectionRunner
+from projections.store import PostgresViewStore, SQLiteViewStore, ViewStore
 
 
 def event_store_env(db: Database) -> dict[str, str]:
@@ -45,8 +49,40 @@ def build_ledger(settings: Settings | None = None, *, decrypt: bool = True) -> L
         db.path.parent.mkdir(parents=True, exist_ok=True)
     secrets = load_secrets(settings)
     vault = build_vault(db, secrets.master_key)
-    mapper = PersonalDataMapper(ledger_transcoder(), vault, decrypt=decrypt)
-    return Ledger(env=event_store_env(db), pepper=secrets.nik_pepper, mapper=mapper, vault=vault)
+    transcoder = ledger_transcoder()
+    return Ledger(
+        env=event_store_env(db), pepper=secrets.nik_pepper, vault=vault,
+        mapper=PersonalDataMapper(transcoder, vault, decrypt=False),
+        personal_mapper=PersonalDataMapper(transcoder, vault, decrypt=decrypt),
+    )
+
+
+def build_view_store(settings: Settings | None = None) -> ViewStore:
+    """Where the read models live: `<db>-views.db` beside the SQLite store, or the
+    ledger's PostgreSQL schema."""
+    settings = settings or Settings()
+    db = parse_database_url(settings.database_url)
+    if db.kind == "sqlite":
+        assert db.path is not None
+        db.path.parent.mkdir(parents=True, exist_ok=True)
+        return SQLiteViewStore(db.path.with_name(db.path.stem + "-views.db"))
+    return PostgresViewStore(db.conninfo, schema=db.schema)
+
+
+def all_projections() -> list[Projection]:
+    return [ParticipantStatusProjection(), CoverageProjection()]
+
+
+def build_runner(ledger: Ledger, store: ViewStore, projections: list[Projection] | None = None,
+                 page_size: int = 2000) -> ProjectionRunner:
+    """A runner feeding the projections from the ledger's log. It decodes without
+    decrypting: read models hold no personal data, so no key is ever looked up."""
+    return ProjectionRunner(ledger.recorder, projection_mapper(ledger), store,
+                            projections or all_projections(), page_size=page_size)
+
+
+def projection_mapper(ledger: Ledger) -> PersonalDataMapper:
+    return PersonalDataMapper(ledger_transcoder(), ledger.vault, decrypt=False)
 
 
 def close_ledger(ledger: Ledger) -> None:

@@ -1,0 +1,190 @@
+"""`coverage`: covered participants per village, programme and month, plus activity.
+
+- `coverage_monthly`: per (month, village): participants with the month paid (`active`)
+  and per programme. A month counts once its contribution is paid (DOMAIN.md); months
+  after a death or withdrawal do not count even if paid ahead. A participant's months
+  count in their current village: a corrected village moves them.
+- `coverage_activity`: per (month, village, channel, agent): enrollments, contributions
+  (count and rupiah) and claims, in the month and village where they happened.
+- `coverage_members`: what the projection must remember per participant to do that
+  (village, programme timeline, paid spans, end of membership). No personal data.
+
+Roll-ups to district, regency, province and nation are sums over village code prefixes,
+done when queried (`projections.queries`), so every level adds up by construction.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+
+from domain.participant import Participant
+from domain.values import Period
+from projections.runner import Event, Projection
+from projections.store import Tx
+
+PROGRAMMES = ("JKK", "JKM", "JHT")
+
+MONTHLY = """CREATE TABLE {table} (
+    month INTEGER NOT NULL, village TEXT NOT NULL,
+    active BIGINT NOT NULL, jkk BIGINT NOT NULL, jkm BIGINT NOT NULL, jht BIGINT NOT NULL,
+    PRIMARY KEY (month, village)
+) {without_rowid}"""
+
+ACTIVITY = """CREATE TABLE {table} (
+    month INTEGER NOT NULL, village TEXT NOT NULL, channel TEXT NOT NULL, agent_id TEXT NOT NULL,
+    enrollments BIGINT NOT NULL, contributions BIGINT NOT NULL, contribution_amount BIGINT NOT NULL,
+    claims_filed BIGINT NOT NULL, claims_paid BIGINT NOT NULL, benefits_paid BIGINT NOT NULL,
+    PRIMARY KEY (month, village, channel, agent_id)
+) {without_rowid}"""
+
+MEMBERS = """CREATE TABLE {table} (
+    participant_id TEXT NOT NULL PRIMARY KEY, village TEXT NOT NULL, channel TEXT NOT NULL,
+    agent_id TEXT NOT NULL, programmes TEXT NOT NULL, spans TEXT NOT NULL, ended INTEGER
+) {without_rowid}"""
+
+_ACTIVITY_COLUMNS = ("enrollments", "contributions", "contribution_amount", "claims_filed",
+                     "claims_paid", "benefits_paid")
+
+
+class Member:
+    """A participant as the coverage projection remembers them."""
+
+    __slots__ = ("agent_id", "channel", "ended", "programmes", "spans", "village")
+
+    def __init__(self, village: str, channel: str, agent_id: str,
+                 programmes: list[list[Any]], spans: list[list[int]], ended: int | None) -> None:
+        self.village = village
+        self.channel = channel
+        self.agent_id = agent_id
+        self.programmes = programmes  # [[from_month, "JKK+JKM"], ...] ascending
+        self.spans = spans  # [[first_month, months], ...]
+        self.ended = ended  # last month of membership after a death or withdrawal
+
+    def programmes_in(self, month: int) -> list[str]:
+        current = self.programmes[0][1]
+        for start, codes in self.programmes:
+            if start <= month:
+                current = codes
+        return str(current).split("+")
+
+    def paid_months(self) -> list[int]:
+        return [m for first, count in self.spans for m in range(first, first + count)]
+
+    def counted(self, month: int) -> bool:
+        return self.ended is None or month <= self.ended
+
+
+class CoverageProjection(Projection):
+    name = "coverage"
+    handles = (
+        Participant.Enrolled, Participant.ContributionPaid, Participant.ProgrammesChanged,
+        Participant.DetailsCorrected, Participant.Died, Participant.Withdrew,
+        Participant.ClaimFiled, Participant.ClaimPaid,
+    )
+    tables = {"coverage_monthly": MONTHLY, "coverage_activity": ACTIVITY,
+              "coverage_members": MEMBERS}
+
+    def key_columns(self, table: str) -> str:
+        return {"coverage_monthly": "month, village",
+                "coverage_activity": "month, village, channel, agent_id",
+                "coverage_members": "participant_id"}[table]
+
+    def process(self, tx: Tx, names: dict[str, str], events: Sequence[Event]) -> None:
+        ids = list({str(e.originator_id) for e in events})
+        members = self._load(tx, names["coverage_members"], ids)
+        monthly: dict[tuple[int, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+        activity: dict[tuple[int, str, str, str], list[int]] = defaultdict(lambda: [0] * 6)
+
+        def count(member: Member, month: int, sign: int, village: str | None = None) -> None:
+            cell = monthly[(month, village or member.village)]
+            cell[0] += sign
+            for code in member.programmes_in(month):
+                cell[1 + PROGRAMMES.index(code)] += sign
+
+        for e in events:
+            pid = str(e.originator_id)
+            if isinstance(e, Participant.Enrolled):
+                members[pid] = Member(e.village, e.channel, e.agent_id or "",
+                                      [[Period.containing(e.enrolled_on).index, "+".join(e.programmes)]],
+                                      [], None)
+                activity[(Period.containing(e.enrolled_on).index, e.village, e.channel,
+                          e.agent_id or "")][0] += 1
+                continue
+            member = members[pid]
+            if isinstance(e, Participant.ContributionPaid):
+                first = e.first_month.index
+                member.spans.append([first, e.months])
+                for month in range(first, first + e.months):
+                    if member.counted(month):
+                        count(member, month, +1)
+                cell = activity[(Period.containing(e.paid_on).index, member.village, e.channel,
+                                 e.agent_id or "")]
+                cell[1] += 1
+                cell[2] += e.amount
+            elif isinstance(e, Participant.ProgrammesChanged):
+                member.programmes.append([e.from_month.index, "+".join(e.programmes)])
+                member.programmes.sort(key=lambda entry: entry[0])
+            elif isinstance(e, Participant.DetailsCorrected):
+                if e.village is not None and e.village != member.village:
+                    for month in member.paid_months():
+                        if member.counted(month):
+                            count(member, month, -1)
+                            count(member, month, +1, village=e.village)
+                    member.village = e.village
+            elif isinstance(e, (Participant.Died, Participant.Withdrew)):
+                day = e.died_on if isinstance(e, Participant.Died) else e.withdrawn_on
+                end = Period.containing(day).index
+                if member.ended is None or end < member.ended:
+                    for month in member.paid_months():
+                        if month > end and member.counted(month):
+                            count(member, month, -1)
+                    member.ended = end
+            elif isinstance(e, Participant.ClaimFiled):
+                activity[(Period.containing(e.filed_on).index, member.village, "", "")][3] += 1
+            elif isinstance(e, Participant.ClaimPaid):
+                cell = activity[(Period.containing(e.paid_on).index, member.village, "", "")]
+                cell[4] += 1
+                cell[5] += e.amount
+
+        tx.executemany(
+            f"INSERT INTO {names['coverage_monthly']} (month, village, active, jkk, jkm, jht) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (month, village) DO UPDATE SET "
+            + ", ".join(f"{c} = {names['coverage_monthly']}.{c} + excluded.{c}"
+                        for c in ("active", "jkk", "jkm", "jht")),
+            [(m, v, *c) for (m, v), c in monthly.items() if any(c)])
+        # A cell that nets to zero is removed, so the table does not depend on where the
+        # page boundaries fell (a rebuild with other pages must equal it row for row).
+        tx.executemany(
+            f"DELETE FROM {names['coverage_monthly']} WHERE month = ? AND village = ? "
+            "AND active = 0 AND jkk = 0 AND jkm = 0 AND jht = 0",
+            [(m, v) for (m, v), c in monthly.items() if any(c)])
+        tx.executemany(
+            f"INSERT INTO {names['coverage_activity']} (month, village, channel, agent_id, "
+            f"{', '.join(_ACTIVITY_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (month, village, channel, agent_id) DO UPDATE SET "
+            + ", ".join(f"{c} = {names['coverage_activity']}.{c} + excluded.{c}"
+                        for c in _ACTIVITY_COLUMNS),
+            [(*key, *c) for key, c in activity.items()])
+        tx.executemany(
+            f"INSERT INTO {names['coverage_members']} (participant_id, village, channel, agent_id, "
+            "programmes, spans, ended) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (participant_id) "
+            "DO UPDATE SET village = excluded.village, programmes = excluded.programmes, "
+            "spans = excluded.spans, ended = excluded.ended",
+            [(pid, m.village, m.channel, m.agent_id, orjson.dumps(m.programmes).decode(),
+              orjson.dumps(m.spans).decode(), m.ended) for pid, m in members.items()])
+
+    def _load(self, tx: Tx, table: str, ids: list[str]) -> dict[str, Member]:
+        members: dict[str, Member] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            rows = tx.query(f"SELECT participant_id, village, channel, agent_id, programmes, spans, "
+                            f"ended FROM {table} WHERE participant_id IN "
+                            f"({', '.join('?' * len(chunk))})", chunk)
+            for pid, village, channel, agent, programmes, spans, ended in rows:
+                members[pid] = Member(village, channel, agent, orjson.loads(programmes),
+                                      orjson.loads(spans), ended)
+        return members

@@ -1,0 +1,154 @@
+"""`participant_status`: one row per participant, for lookups and reports.
+
+Only what may be shown without personal data: region codes at every level, segment,
+programmes, dates, money totals, claim counts and flags. A status word depends on the day
+it is asked for, so rows hold the facts and `status_of(row, day)` derives the word.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from domain.participant import Participant
+from domain.values import Period
+from projections.runner import Event, Projection
+from projections.store import Tx
+
+COLUMNS = (
+    "participant_id", "village", "district", "regency", "province", "segment", "sex",
+    "occupation", "programmes", "programmes_from", "declared_income", "enrolled_on", "channel",
+    "agent_id", "paid_through", "last_paid_on", "months_paid", "contributions",
+    "total_contributions", "jht_paid_in", "claims_filed", "open_claims", "benefits_paid",
+    "jht_paid_out", "died_on", "withdrawn_on", "erased_on", "version",
+)
+_KEY = COLUMNS[0]
+
+DDL = """CREATE TABLE {table} (
+    participant_id TEXT NOT NULL PRIMARY KEY,
+    village TEXT NOT NULL, district TEXT NOT NULL, regency TEXT NOT NULL, province TEXT NOT NULL,
+    segment TEXT NOT NULL, sex TEXT NOT NULL, occupation TEXT NOT NULL,
+    programmes TEXT NOT NULL, programmes_from INTEGER NOT NULL, declared_income BIGINT NOT NULL,
+    enrolled_on TEXT NOT NULL, channel TEXT NOT NULL, agent_id TEXT NOT NULL,
+    paid_through INTEGER, last_paid_on TEXT, months_paid INTEGER NOT NULL,
+    contributions INTEGER NOT NULL, total_contributions BIGINT NOT NULL,
+    jht_paid_in BIGINT NOT NULL, claims_filed INTEGER NOT NULL, open_claims INTEGER NOT NULL,
+    benefits_paid BIGINT NOT NULL, jht_paid_out BIGINT NOT NULL,
+    died_on TEXT, withdrawn_on TEXT, erased_on TEXT, version INTEGER NOT NULL
+) {without_rowid}"""
+
+_UPSERT = (
+    f"INSERT INTO {{table}} ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))}) "
+    f"ON CONFLICT ({_KEY}) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in COLUMNS[1:])
+)
+
+
+class ParticipantStatusProjection(Projection):
+    name = "participant_status"
+    handles = (
+        Participant.Enrolled, Participant.ContributionPaid, Participant.IncomeDeclared,
+        Participant.ProgrammesChanged, Participant.DetailsCorrected, Participant.Died,
+        Participant.Withdrew, Participant.PersonalDataErased, Participant.ClaimFiled,
+        Participant.ClaimRejected, Participant.ClaimPaid,
+    )
+    tables = {"participant_status": DDL}
+
+    def key_columns(self, table: str) -> str:
+        return _KEY
+
+    def process(self, tx: Tx, names: dict[str, str], events: Sequence[Event]) -> None:
+        table = names["participant_status"]
+        ids = list({str(e.originator_id) for e in events})
+        rows = load_rows(tx, table, ids)
+        for event in events:
+            pid = str(event.originator_id)
+            if isinstance(event, Participant.Enrolled):
+                rows[pid] = enrolled_row(event)
+            else:
+                apply(rows[pid], event)
+            rows[pid]["version"] = event.originator_version
+        touched = [rows[pid] for pid in ids]
+        tx.executemany(_UPSERT.format(table=table), [[r[c] for c in COLUMNS] for r in touched])
+
+
+def load_rows(tx: Tx, table: str, ids: list[str]) -> dict[str, dict[str, Any]]:
+    rows: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        found = tx.query(f"SELECT {', '.join(COLUMNS)} FROM {table} "
+                         f"WHERE participant_id IN ({', '.join('?' * len(chunk))})", chunk)
+        rows.update((r[0], dict(zip(COLUMNS, r, strict=True))) for r in found)
+    return rows
+
+
+def enrolled_row(e: Participant.Enrolled) -> dict[str, Any]:
+    village = e.village
+    return {
+        "participant_id": str(e.originator_id), "village": village, "district": village[:8],
+        "regency": village[:5], "province": village[:2], "segment": e.segment, "sex": e.sex,
+        "occupation": e.occupation, "programmes": "+".join(e.programmes),
+        "programmes_from": Period.containing(e.enrolled_on).index,
+        "declared_income": e.declared_income, "enrolled_on": e.enrolled_on.isoformat(),
+        "channel": e.channel, "agent_id": e.agent_id or "", "paid_through": None,
+        "last_paid_on": None, "months_paid": 0, "contributions": 0, "total_contributions": 0,
+        "jht_paid_in": 0, "claims_filed": 0, "open_claims": 0, "benefits_paid": 0,
+        "jht_paid_out": 0, "died_on": None, "withdrawn_on": None, "erased_on": None, "version": 1,
+    }
+
+
+def apply(row: dict[str, Any], e: Event) -> None:  # noqa: C901 - one branch per event type
+    if isinstance(e, Participant.ContributionPaid):
+        last = e.first_month.index + e.months - 1
+        row["paid_through"] = max(row["paid_through"] or last, last)
+        row["last_paid_on"] = e.paid_on.isoformat()
+        row["months_paid"] += e.months
+        row["contributions"] += 1
+        row["total_contributions"] += e.amount
+        row["jht_paid_in"] += e.by_programme.get("JHT", 0)
+    elif isinstance(e, Participant.IncomeDeclared):
+        row["declared_income"] = e.declared_income
+    elif isinstance(e, Participant.ProgrammesChanged):
+        row["programmes"] = "+".join(e.programmes)
+        row["programmes_from"] = e.from_month.index
+    elif isinstance(e, Participant.DetailsCorrected):
+        if e.village is not None:
+            row.update(village=e.village, district=e.village[:8], regency=e.village[:5],
+                       province=e.village[:2])
+        if e.occupation is not None:
+            row["occupation"] = e.occupation
+        if e.sex is not None:
+            row["sex"] = e.sex
+    elif isinstance(e, Participant.Died):
+        row["died_on"] = e.died_on.isoformat()
+    elif isinstance(e, Participant.Withdrew):
+        row["withdrawn_on"] = e.withdrawn_on.isoformat()
+    elif isinstance(e, Participant.PersonalDataErased):
+        row["erased_on"] = e.erased_on.isoformat()
+    elif isinstance(e, Participant.ClaimFiled):
+        row["claims_filed"] += 1
+        row["open_claims"] += 1
+    elif isinstance(e, Participant.ClaimRejected):
+        row["open_claims"] -= 1
+    elif isinstance(e, Participant.ClaimPaid):
+        row["open_claims"] -= 1
+        row["benefits_paid"] += e.amount
+        if e.programme == "JHT":
+            row["jht_paid_out"] += e.amount
+
+
+def status_of(row: dict[str, Any], day: date, grace_months: int = 3) -> tuple[str, int]:
+    """(status, arrears months) on `day` for a row that reflects the log up to that day."""
+    if row["died_on"] and row["died_on"] <= day.isoformat():
+        return "deceased", 0
+    if row["withdrawn_on"] and row["withdrawn_on"] <= day.isoformat():
+        return "withdrawn", 0
+    if row["paid_through"] is None:
+        return "pending", 0
+    behind = Period.containing(day).index - int(row["paid_through"])
+    if behind <= 0:
+        return "active", 0
+    if behind <= grace_months:
+        return "grace", behind
+    return "lapsed", 0

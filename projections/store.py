@@ -1,0 +1,148 @@
+"""Where read models live: an SQLite file of their own, or tables in PostgreSQL.
+
+One small adapter over `sqlite3` and `psycopg` so projections write their SQL once:
+`?` placeholders (rewritten for PostgreSQL), `ON CONFLICT ... DO UPDATE` upserts, and
+`{without_rowid}` in CREATE TABLE (SQLite's cheaper clustered tables).
+
+Each projection's tables exist in generations: `<table>_g<N>`. The `projections` table
+records, per projection and generation, the log position it has processed and whether it
+is the live one. A rebuild fills generation N+1 beside the live one and a single
+transaction makes it live, so readers see the old tables or the new ones, never half.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Protocol
+
+
+class Cursor(Protocol):
+    def execute(self, sql: str, params: Sequence[Any] = ...) -> Any: ...
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> Any: ...
+    def fetchall(self) -> list[Any]: ...
+    def fetchone(self) -> Any: ...
+
+
+class ViewStore:
+    """A connection to the view database, with the projections' bookkeeping table."""
+
+    dialect: str
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+
+    # --- running SQL ----------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[Tx]:
+        raise NotImplementedError
+        yield  # pragma: no cover
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self.transaction() as tx:
+            return tx.query(sql, params)
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        raise NotImplementedError
+
+    # --- bookkeeping ----------------------------------------------------------------------
+
+    def setup(self) -> None:
+        with self.transaction() as tx:
+            tx.execute(
+                "CREATE TABLE IF NOT EXISTS projections ("
+                " name TEXT NOT NULL, generation INTEGER NOT NULL, position BIGINT NOT NULL,"
+                " live INTEGER NOT NULL, updated_at TEXT NOT NULL,"
+                " PRIMARY KEY (name, generation))"
+            )
+
+
+class Tx:
+    """One transaction: SQL in the `?` style whatever the database."""
+
+    def __init__(self, cursor: Any, dialect: str) -> None:
+        self.cursor = cursor
+        self.dialect = dialect
+
+    def _sql(self, sql: str) -> str:
+        if self.dialect == "postgres":
+            sql = sql.replace("?", "%s").replace("{without_rowid}", "")
+        else:
+            sql = sql.replace("{without_rowid}", "WITHOUT ROWID")
+        return sql
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        result = self.cursor.execute(self._sql(sql), params)
+        return int(getattr(result, "rowcount", self.cursor.rowcount) or 0)
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if rows:
+            self.cursor.executemany(self._sql(sql), rows)
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        self.cursor.execute(self._sql(sql), params)
+        return [tuple(row) for row in self.cursor.fetchall()]
+
+
+class SQLiteViewStore(ViewStore):
+    dialect = "sqlite"
+
+    def __init__(self, path: Path | str) -> None:
+        super().__init__()
+        self.path = str(path)
+        self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
+                                     timeout=60)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=NORMAL")  # WAL: durable at checkpoints, never corrupt
+        self.setup()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Tx]:
+        with self._lock:
+            cursor = self._conn.cursor()
+            cursor.execute("BEGIN IMMEDIATE")
+            try:
+                yield Tx(cursor, self.dialect)
+            except BaseException:
+                cursor.execute("ROLLBACK")
+                raise
+            cursor.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def describe(self) -> str:
+        return f"sqlite:///{self.path}"
+
+
+class PostgresViewStore(ViewStore):
+    dialect = "postgres"
+
+    def __init__(self, conninfo: str, schema: str = "public") -> None:
+        import psycopg
+
+        super().__init__()
+        self.schema = schema
+        self._conn: Any = psycopg.connect(conninfo, autocommit=True,
+                                          options=f"-c search_path={schema}")
+        self.setup()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Tx]:
+        with self._lock, self._conn.transaction(), self._conn.cursor() as cursor:
+            yield Tx(cursor, self.dialect)
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def describe(self) -> str:
+        return f"postgresql schema {self.schema}"
