@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -21,9 +21,16 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from domain.errors import LedgerError
+from domain.errors import InvalidInputError, LedgerError
 from domain.ledger import Ledger
-from infra.bootstrap import build_ledger, close_ledger
+from domain.values import Period
+from infra.bootstrap import (
+    all_projections,
+    build_ledger,
+    build_runner,
+    build_view_store,
+    close_ledger,
+)
 from infra.imports import count_rows, import_file
 from infra.settings import ConfigurationError, Settings
 
@@ -255,7 +262,17 @@ def seed(
     if json:
         emit_json(report.as_dict())
     else:
-        out.print(report.summary())
+        print_seed_report(report)
+
+
+def print_seed_report(report: Any) -> None:
+    facts = report.as_dict()
+    rate = facts["events"] / max(facts["elapsed_seconds"], 1e-9)
+    out.print(f"{facts['participants']:,} participants, {facts['contributions']:,} contributions "
+              f"(Rp {facts['contributions_amount']:,}), {facts['deaths']} deaths, "
+              f"{facts['withdrawals']} withdrawals, {facts['claims_filed']} claims filed, "
+              f"{facts['claims_paid']} paid; {facts['events']:,} events in "
+              f"{facts['elapsed_seconds']:.1f} s ({rate:,.0f} events/s)")
 
 
 def run_seed(ledger: Ledger, participants: int, months: int, seed: int) -> Any:
@@ -306,7 +323,7 @@ def demo(
     with open_ledger() as ledger:
         if ledger.recorder.max_notification_id() is None:
             out.rule("Seeding a demo population (24 months of history)")
-            out.print(run_seed(ledger, participants, 24, 7).summary())
+            print_seed_report(run_seed(ledger, participants, 24, 7))
         position = ledger.recorder.max_notification_id()
         out.rule(f"The log holds {position:,} events")
         sample = ledger.participant_ids(limit=1)[0]
@@ -341,6 +358,254 @@ def demo(
     status("3276014708950001", None, False, False)
     out.print("\nTry: ledger --help, ledger status NIK_OR_ID --as-of YYYY-MM-DD, "
               "ledger import contributions FILE.csv")
+
+
+# --- projections and queries ----------------------------------------------------------------
+
+projections_app = typer.Typer(help="Read models: run, rebuild, inspect.", no_args_is_help=True)
+app.add_typer(projections_app, name="projections")
+
+
+@contextmanager
+def open_views() -> Iterator[tuple[Ledger, Any, Any]]:
+    """The ledger, its view store and a runner over them."""
+    settings = Settings()
+    with open_ledger() as ledger:
+        store = build_view_store(settings)
+        try:
+            yield ledger, store, build_runner(ledger, store)
+        finally:
+            store.close()
+
+
+def catch_up(runner: Any, label: str = "catching up") -> None:
+    """Bring the projections to the head of the log, with a bar when it takes a while."""
+    behind = runner.head() - runner.position()
+    if behind <= 0:
+        return
+    if behind < 20_000:
+        runner.catch_up()
+        return
+    with progress_bar() as bar:
+        task = bar.add_task(label, total=runner.head())
+        runner.catch_up(progress=lambda done, total: bar.update(task, completed=done, total=total))
+
+
+@projections_app.command("run")
+def projections_run(
+    poll: Annotated[float, typer.Option(help="Seconds between looks at the log.")] = 0.2,
+) -> None:
+    """Catch up, then follow the log as it grows (Ctrl-C stops)."""
+    with open_views() as (_, store, runner):
+        catch_up(runner)
+        err.print(f"following the log from position {runner.position():,} ({store.describe()})")
+        try:
+            runner.run_forever(poll_seconds=poll)
+        except KeyboardInterrupt:
+            err.print(f"stopped at position {runner.position():,}")
+
+
+@projections_app.command("rebuild")
+def projections_rebuild(
+    name: Annotated[str | None, typer.Argument(help="One projection; all by default.")] = None,
+) -> None:
+    """Replay the whole log into fresh tables, then swap them in at once."""
+    with open_views() as (_, _store, runner):
+        if name is not None and name not in runner.projections:
+            raise typer.BadParameter(f"unknown projection {name}; one of {', '.join(runner.projections)}")
+        with progress_bar() as bar:
+            task = bar.add_task(f"rebuilding {name or 'all'}", total=runner.head())
+            generations = runner.rebuild([name] if name else None,
+                                         progress=lambda d, t: bar.update(task, completed=d, total=t))
+    for projection, generation in generations.items():
+        out.print(f"{projection}: generation {generation} is live")
+
+
+@projections_app.command("status")
+def projections_status(json: JsonOption = False) -> None:
+    """Each projection's position and lag behind the log."""
+    with open_views() as (_, _store, runner):
+        head = runner.head()
+        states = runner.states()
+    rows = [{"name": s.name, "generation": s.generation, "live": s.live, "position": s.position,
+             "head": head, "lag": head - s.position, "updated_at": s.updated_at} for s in states]
+    if json:
+        emit_json(rows)
+        return
+    table = Table("projection", "generation", "live", "position", "log head", "lag", "updated (UTC)")
+    for r in rows:
+        table.add_row(r["name"], str(r["generation"]), "yes" if r["live"] else "building",
+                      f"{r['position']:,}", f"{r['head']:,}", f"{r['lag']:,}", r["updated_at"])
+    out.print(table)
+
+
+@app.command("coverage")
+def coverage_command(
+    period: Annotated[str | None, typer.Option(help="YYYY-MM; default this month.")] = None,
+    level: Annotated[str, typer.Option(help="nation, province, regency, district or village.")] = "nation",
+    region: Annotated[str | None, typer.Option(help="Only within this region code.")] = None,
+    programme: Annotated[str | None, typer.Option(help="JKK, JKM or JHT.")] = None,
+    as_of: Annotated[str | None, typer.Option(
+        "--as-of", help="Counts as recorded at this time (ISO timestamp or date, UTC).")] = None,
+    json: JsonOption = False,
+    csv_file: Annotated[str | None, typer.Option("--csv", help="Write rows as CSV to FILE ('-': stdout).")] = None,
+) -> None:
+    """Covered (active) participants per region for a month, with activity and the target."""
+    from projections.queries import coverage
+
+    month = Period.parse(period) if period else Period.containing(date.today())
+    code = normalise_region(region)
+    with open_views() as (ledger, store, runner):
+        target = ledger.rules.at(month.first_day).national_target_active
+        if as_of is None:
+            catch_up(runner)
+            answer = coverage(store, period=month, level=level, region=code,
+                              programme=programme.upper() if programme else None,
+                              national_target=target)
+        else:
+            with scratch_views(ledger, as_of=parse_moment(as_of)) as (scratch, position):
+                answer = coverage(scratch, period=month, level=level, region=code,
+                                  programme=programme.upper() if programme else None,
+                                  national_target=target)
+                answer["position"] = position
+                answer["as_of"] = parse_moment(as_of).isoformat()
+    if csv_file is not None:
+        write_coverage_csv(answer, csv_file)
+        return
+    if json:
+        emit_json(answer)
+        return
+    print_coverage(answer)
+
+
+def normalise_region(region: str | None) -> str | None:
+    if not region:
+        return None
+    text = region.strip()
+    if "." not in text and text.isdigit():
+        text = ".".join(p for p in (text[:2], text[2:4], text[4:6], text[6:]) if p)
+    return text
+
+
+def print_coverage(answer: dict[str, Any]) -> None:
+    where = f" in {answer['region']}" if answer["region"] else ""
+    table = Table(title=f"Active participants, {answer['period']}, by {answer['level']}{where} "
+                        f"(log position {answer['position']:,})")
+    for column in ("region", "name", "active", "JKK", "JKM", "JHT", "enrolled", "contributions",
+                   "rupiah", "claims"):
+        table.add_column(column, justify="right" if column not in ("region", "name") else "left")
+    for r in answer["rows"]:
+        table.add_row(r["region"] or "ID", r["name"] or "", f"{r['active']:,}",
+                      *(f"{r['by_programme'][p]:,}" for p in ("JKK", "JKM", "JHT")),
+                      f"{r['enrollments']:,}", f"{r['contributions']:,}",
+                      f"{r['contribution_amount']:,}", f"{r['claims_filed']:,}")
+    out.print(table)
+    target = answer.get("national_target")
+    if target:
+        out.print(f"National: {target['active']:,} active of the {target['target']:,} target "
+                  f"({100 * target['progress']:.4f}%)")
+
+
+def write_coverage_csv(answer: dict[str, Any], destination: str) -> None:
+    import csv
+
+    columns = ["period", "level", "region", "name", "active", "jkk", "jkm", "jht", "enrollments",
+               "contributions", "contribution_amount", "claims_filed", "claims_paid",
+               "benefits_paid", "position"]
+    handle = sys.stdout if destination == "-" else open(destination, "w", newline="")  # noqa: SIM115
+    try:
+        writer = csv.writer(handle)
+        writer.writerow(columns)
+        for r in answer["rows"]:
+            writer.writerow([answer["period"], answer["level"], r["region"], r["name"], r["active"],
+                             r["by_programme"]["JKK"], r["by_programme"]["JKM"],
+                             r["by_programme"]["JHT"], r["enrollments"], r["contributions"],
+                             r["contribution_amount"], r["claims_filed"], r["claims_paid"],
+                             r["benefits_paid"], answer["position"]])
+    finally:
+        if handle is not sys.stdout:
+            handle.close()
+
+
+def parse_moment(text: str) -> datetime:
+    """An ISO timestamp (UTC unless it says otherwise), or a date meaning its end (UTC)."""
+    try:
+        if len(text.strip()) == 10:
+            day = date.fromisoformat(text.strip())
+            return datetime.combine(day, time.max, tzinfo=UTC)
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise InvalidInputError("invalid_timestamp",
+                                f"'{text}' is not a date or an ISO timestamp.") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@contextmanager
+def scratch_views(ledger: Ledger, *, until_position: int | None = None,
+                  as_of: datetime | None = None) -> Iterator[tuple[Any, int]]:
+    """The projections as they stood at a past point, built in a temporary SQLite store."""
+    import tempfile
+
+    from infra.bootstrap import projection_mapper
+    from projections.runner import replay as replay_log
+    from projections.store import SQLiteViewStore
+
+    with tempfile.TemporaryDirectory(prefix="ledger-replay-") as folder:
+        scratch = SQLiteViewStore(Path(folder) / "views.db")
+        try:
+            with progress_bar() as bar:
+                task = bar.add_task("replaying", total=until_position or ledger.recorder.max_notification_id())
+                position = replay_log(ledger.recorder, projection_mapper(ledger), scratch,
+                                      all_projections(), until_position=until_position, as_of=as_of,
+                                      progress=lambda d, t: bar.update(task, completed=d, total=t))
+            yield scratch, position
+        finally:
+            scratch.close()
+
+
+@app.command("replay")
+def replay_command(
+    until_position: Annotated[int | None, typer.Option(min=0, help="Up to this log position.")] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Only events recorded by then.")] = None,
+    compare: Annotated[bool, typer.Option(help="Compare with the live projections (at the head).")] = False,
+    period: Annotated[str | None, typer.Option(help="Month to summarise; default this month.")] = None,
+    json: JsonOption = False,
+) -> None:
+    """Rebuild the projections as they stood at a past point, for audits."""
+    from projections.queries import compare as compare_stores
+    from projections.queries import coverage
+
+    if compare and (until_position is not None or as_of is not None):
+        raise InvalidInputError("compare_at_head", "--compare replays to the head of the log; "
+                                "leave out --until-position and --as-of.")
+    moment = parse_moment(as_of) if as_of else None
+    month = Period.parse(period) if period else Period.containing(date.today())
+    with open_views() as (ledger, store, runner):
+        with scratch_views(ledger, until_position=until_position, as_of=moment) as (scratch, position):
+            summary = coverage(scratch, period=month)
+            differences: list[str] = []
+            if compare:
+                runner.catch_up(until=position)
+                differences = compare_stores(store, scratch, all_projections())
+    body = {"position": position, "as_of": moment.isoformat() if moment else None,
+            "period": str(month), "active": summary["total"]["active"],
+            "by_programme": summary["total"]["by_programme"]}
+    if compare:
+        body["compared"] = True
+        body["differences"] = differences
+    if json:
+        emit_json(body)
+    else:
+        out.print(f"Replayed to log position {position:,}"
+                  + (f" (events recorded by {moment.isoformat()})" if moment else "")
+                  + f": {body['active']:,} active in {month}.")
+        if compare:
+            out.print("[green]Live projections equal the replay, row for row.[/green]"
+                      if not differences else "[red]Live projections differ from the replay:[/red]")
+            for line in differences:
+                out.print(f"  {escape(line)}")
+    if compare and differences:
+        raise typer.Exit(1)
 
 
 # --- entry point --------------------------------------------------------------------------

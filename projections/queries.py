@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
+from domain.errors import InvalidInputError
 from domain.regions import LEVELS, region_name
 from domain.values import Period
 from projections.coverage import PROGRAMMES, CoverageProjection
@@ -18,13 +19,8 @@ _ACTIVITY = ("enrollments", "contributions", "contribution_amount", "claims_file
              "benefits_paid")
 
 
-class QueryError(ValueError):
+class QueryError(InvalidInputError):
     """A query the read models cannot answer as asked (unknown level, malformed region)."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 def _region_bounds(region: str | None) -> tuple[str, str]:

@@ -223,7 +223,8 @@ class ProjectionRunner:
 
 def replay(recorder: ApplicationRecorder, mapper: Mapper[Any], scratch: ViewStore,
            projections: Sequence[Projection], *, until_position: int | None = None,
-           as_of: datetime | None = None, page_size: int = 2000) -> int:
+           as_of: datetime | None = None, page_size: int = 2000,
+           progress: Callable[[int, int], None] | None = None) -> int:
     """Build `projections` into the empty `scratch` store from the log's start up to
     `until_position`, or from the events recorded at or before `as_of` only. Returns the
     last position the result reflects."""
@@ -231,7 +232,7 @@ def replay(recorder: ApplicationRecorder, mapper: Mapper[Any], scratch: ViewStor
     head = runner.head()
     target = head if until_position is None else min(until_position, head)
     if as_of is None:
-        runner.catch_up(until=target)
+        runner.catch_up(until=target, progress=progress)
         return target
     last = 0
     position = 0
@@ -250,6 +251,8 @@ def replay(recorder: ApplicationRecorder, mapper: Mapper[Any], scratch: ViewStor
                 tx.execute("UPDATE projections SET position = ?, updated_at = ? WHERE name = ?",
                            (last, _now(), projection.name))
         position = stop
+        if progress is not None:
+            progress(position, target)
     return last
 
 
