@@ -101,6 +101,10 @@ class _Batch:
 
     aggregates: dict[UUID, Aggregate] = field(default_factory=dict)
     new_keys: list[UUID] = field(default_factory=list)
+    niks: dict[str, UUID] = field(default_factory=dict)  # NIK -> participant, looked up once
+    # Optimistic: skip reading the uniqueness indexes; a collision at save time means
+    # "redo with the reads" (rare: repeats and duplicates), not a refusal.
+    optimistic: bool = False
 
 
 class Ledger(Application[UUID]):
@@ -142,10 +146,10 @@ class Ledger(Application[UUID]):
     def enroll(self, **row: Any) -> UUID:
         """Enroll one worker; see `enroll_many` for the fields. Returns the participant id
         (the existing one when the same enrollment is repeated)."""
-        batch = _Batch()
-        result = self._prepare_enrollment(row, batch)
-        self._save_batch(batch, conflict=("already_enrolled", "This NIK is already enrolled."))
-        return result.participant_id
+        outcome = self._run_one(row, self._prepare_enrollment, lambda r: r, optimistic=True)
+        if isinstance(outcome, LedgerError):
+            raise outcome
+        return outcome.participant_id
 
     def enroll_many(self, rows: Sequence[Mapping[str, Any]]) -> list[EnrollmentResult | LedgerError]:
         """Enroll many workers in one transaction; each row's id or the reason it was refused.
@@ -179,7 +183,9 @@ class Ledger(Application[UUID]):
         index_id = blind_index(self._pepper, nik.digits)
         if index_id in batch.aggregates:
             raise ConflictError("already_enrolled", "This NIK appears twice in the batch.")
-        index = self._get_or_none(index_id, NikIndex)
+        # Optimistically, a new NIK needs no read: the index's creation collides in the
+        # store if the NIK is known, and the command is then redone with the read.
+        index = None if batch.optimistic else self._get_or_none(index_id, NikIndex)
         participant = Participant.enroll(
             personal=personal,
             enrolled_on=enrolled_on,
@@ -225,12 +231,10 @@ class Ledger(Application[UUID]):
         """Record one payment (payment_ref, participant_id or nik, amount, paid_on, channel,
         agent_id). A repeat of a recorded reference with the same content returns the
         original result; with different content it is a conflict."""
-        batch = _Batch()
-        result = self._prepare_payment(row, batch)
-        self._save_batch(
-            batch, conflict=("payment_ref_conflict", "This payment reference was just recorded.")
-        )
-        return result
+        outcome = self._run_one(row, self._prepare_payment, lambda r: r, optimistic=True)
+        if isinstance(outcome, LedgerError):
+            raise outcome
+        return outcome
 
     def record_contributions(
         self, rows: Sequence[Mapping[str, Any]]
@@ -247,7 +251,8 @@ class Ledger(Application[UUID]):
         channel, agent_id = parse_channel(_text(row, "channel"), row.get("agent_id"))
         participant = self._participant_for(row, batch)
         ref_id = payment_reference_id(payment_ref)
-        earlier = batch.aggregates.get(ref_id) or self._get_or_none(ref_id, PaymentReference)
+        earlier = batch.aggregates.get(ref_id) or (
+            None if batch.optimistic else self._get_or_none(ref_id, PaymentReference))
         if isinstance(earlier, PaymentReference):
             if earlier.same_payment(participant.id, amount, paid_on, channel):
                 return PaymentResult(participant.id, payment_ref, earlier.first_month,
@@ -535,16 +540,23 @@ class Ledger(Application[UUID]):
             except ValueError:
                 raise InvalidInputError("invalid_participant_id", "Not a participant id.") from None
         else:
-            found = self.find_participant(_text(row, "nik"))
+            nik = _text(row, "nik")
+            found = batch.niks.get(nik) or self.find_participant(nik)
             if found is None:
                 raise NotFoundError("participant_not_found", "No participant has this NIK.")
-            participant_id = found
+            batch.niks[nik] = participant_id = found
         cached = batch.aggregates.get(participant_id)
         if isinstance(cached, Participant):
             return cached
         return self.get_participant(participant_id)
 
     def _get_or_none(self, aggregate_id: UUID, kind: type[A]) -> A | None:
+        if kind is not Participant:
+            # Index aggregates have a handful of events and no snapshots: one read.
+            aggregate: Any = None
+            for event in self.events.get(aggregate_id):
+                aggregate = event.mutate(aggregate)
+            return aggregate if isinstance(aggregate, kind) else None
         try:
             aggregate = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
@@ -561,7 +573,7 @@ class Ledger(Application[UUID]):
         self, rows: Sequence[Mapping[str, Any]],
         prepare: Callable[[Mapping[str, Any], _Batch], Any], result: Callable[[Any], R],
     ) -> list[R | LedgerError]:
-        batch = _Batch()
+        batch = _Batch(optimistic=True)
         outcomes: list[R | LedgerError] = []
         for row in rows:
             before = len(batch.aggregates)
@@ -574,31 +586,41 @@ class Ledger(Application[UUID]):
                     raise AssertionError(f"refused row changed the batch: {error!r}") from error
                 outcomes.append(error)
         try:
-            self._save_batch(batch, conflict=("concurrent_change", "Another writer got there first."))
-        except ConflictError:
-            # Another writer changed one of these aggregates meanwhile; nothing of the batch
-            # was written. Redo it a row per transaction so each row gets its own answer.
+            self._save_batch(batch)
+        except _SaveConflict:
+            # A repeated or duplicate NIK or payment reference, or another writer changed
+            # one of these participants meanwhile; nothing of the batch was written. Redo
+            # it a row per transaction, with the reads, so each row gets its own answer.
             return [self._run_one(row, prepare, result) for row in rows]
         return outcomes
 
     def _run_one(self, row: Mapping[str, Any], prepare: Callable[[Mapping[str, Any], _Batch], Any],
-                 result: Callable[[Any], R]) -> R | LedgerError:
-        batch = _Batch()
+                 result: Callable[[Any], R], optimistic: bool = False) -> R | LedgerError:
+        batch = _Batch(optimistic=optimistic)
         try:
             outcome = result(prepare(row, batch))
-            self._save_batch(batch, conflict=("concurrent_change", "Another writer got there first."))
+            self._save_batch(batch)
+        except _SaveConflict:
+            if optimistic:
+                return self._run_one(row, prepare, result)
+            return ConflictError("concurrent_change", "Another writer changed this meanwhile; retry.")
         except LedgerError as error:
             return error
         return outcome
 
-    def _save_batch(self, batch: _Batch, conflict: tuple[str, str]) -> None:
+    def _save_batch(self, batch: _Batch) -> None:
         if not batch.aggregates:
             return
         self.vault.ensure_keys(batch.new_keys)
         try:
             self.save(*batch.aggregates.values())
         except IntegrityError:
-            raise ConflictError(*conflict) from None
+            self.vault.shred(batch.new_keys)  # made for aggregates that were not saved
+            raise _SaveConflict from None
+
+
+class _SaveConflict(Exception):
+    """The store refused a save: an aggregate it creates or changes was written meanwhile."""
 
 
 def _text(row: Mapping[str, Any], key: str) -> str:

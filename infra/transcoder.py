@@ -105,8 +105,8 @@ class OrjsonTranscoder(Transcoder):
         return {"_type_": transcoding.name, "_data_": self._tag(transcoding.encode(obj))}
 
     def _untag(self, value: Any) -> Any:
-        kind = type(value)
-        if kind is dict:
+        # Hot on every read: containers only, type checks by identity, dicts fixed in place.
+        if type(value) is dict:
             if len(value) == 2 and "_type_" in value and "_data_" in value:
                 name = value["_type_"]
                 decoder = self._decoders.get(name)
@@ -114,13 +114,18 @@ class OrjsonTranscoder(Transcoder):
                     msg = (f"Data serialized with name '{name}' is not deserializable. "
                            "Please register a custom transcoding for this type.")
                     raise TranscodingNotRegisteredError(msg)
-                return decoder(self._untag(value["_data_"]))
+                data = value["_data_"]
+                kind = type(data)
+                return decoder(self._untag(data) if kind is dict or kind is list else data)
             for key, item in value.items():
-                if type(item) in (dict, list):
+                kind = type(item)
+                if kind is dict or kind is list:
                     value[key] = self._untag(item)
             return value
-        if kind is list:
-            return [self._untag(item) if type(item) in (dict, list) else item for item in value]
+        if type(value) is list:
+            untag = self._untag
+            return [untag(item) if type(item) is dict or type(item) is list else item
+                    for item in value]
         return value
 
 

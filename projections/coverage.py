@@ -46,6 +46,15 @@ MEMBERS = """CREATE TABLE {table} (
     agent_id TEXT NOT NULL, programmes TEXT NOT NULL, spans TEXT NOT NULL, ended INTEGER
 ) {without_rowid}"""
 
+class _Offsets(dict[str, tuple[int, ...]]):
+    """"JKK+JKM+JHT" -> (1, 2, 3): the cells a month of those programmes counts in."""
+
+    def __missing__(self, codes: str) -> tuple[int, ...]:
+        self[codes] = offsets = tuple(1 + PROGRAMMES.index(c) for c in codes.split("+"))
+        return offsets
+
+
+_OFFSETS = _Offsets()
 _ACTIVITY_COLUMNS = ("enrollments", "contributions", "contribution_amount", "claims_filed",
                      "claims_paid", "benefits_paid")
 
@@ -64,12 +73,14 @@ class Member:
         self.spans = spans  # [[first_month, months], ...]
         self.ended = ended  # last month of membership after a death or withdrawal
 
-    def programmes_in(self, month: int) -> list[str]:
+    def programmes_in(self, month: int) -> tuple[int, ...]:
+        """Column offsets (1 JKK, 2 JKM, 3 JHT) of the programmes in force for `month`."""
         current = self.programmes[0][1]
-        for start, codes in self.programmes:
-            if start <= month:
-                current = codes
-        return str(current).split("+")
+        if len(self.programmes) > 1:
+            for start, codes in self.programmes:
+                if start <= month:
+                    current = codes
+        return _OFFSETS[current]
 
     def paid_months(self) -> list[int]:
         return [m for first, count in self.spans for m in range(first, first + count)]
@@ -94,7 +105,8 @@ class CoverageProjection(Projection):
                 "coverage_members": "participant_id"}[table]
 
     def process(self, tx: Tx, names: dict[str, str], events: Sequence[Event]) -> None:
-        ids = list({str(e.originator_id) for e in events})
+        pids = [str(e.originator_id) for e in events]
+        ids = list(dict.fromkeys(pids))
         members = self._load(tx, names["coverage_members"], ids)
         monthly: dict[tuple[int, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
         activity: dict[tuple[int, str, str, str], list[int]] = defaultdict(lambda: [0] * 6)
@@ -102,11 +114,10 @@ class CoverageProjection(Projection):
         def count(member: Member, month: int, sign: int, village: str | None = None) -> None:
             cell = monthly[(month, village or member.village)]
             cell[0] += sign
-            for code in member.programmes_in(month):
-                cell[1 + PROGRAMMES.index(code)] += sign
+            for offset in member.programmes_in(month):
+                cell[offset] += sign
 
-        for e in events:
-            pid = str(e.originator_id)
+        for pid, e in zip(pids, events, strict=True):
             if isinstance(e, Participant.Enrolled):
                 members[pid] = Member(e.village, e.channel, e.agent_id or "",
                                       [[Period.containing(e.enrolled_on).index, "+".join(e.programmes)]],
@@ -161,7 +172,7 @@ class CoverageProjection(Projection):
         tx.executemany(
             f"DELETE FROM {names['coverage_monthly']} WHERE month = ? AND village = ? "
             "AND active = 0 AND jkk = 0 AND jkm = 0 AND jht = 0",
-            [(m, v) for (m, v), c in monthly.items() if any(c)])
+            [(m, v) for (m, v), c in monthly.items() if min(c) < 0])  # only decrements reach 0
         tx.executemany(
             f"INSERT INTO {names['coverage_activity']} (month, village, channel, agent_id, "
             f"{', '.join(_ACTIVITY_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "

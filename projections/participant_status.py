@@ -60,10 +60,10 @@ class ParticipantStatusProjection(Projection):
 
     def process(self, tx: Tx, names: dict[str, str], events: Sequence[Event]) -> None:
         table = names["participant_status"]
-        ids = list({str(e.originator_id) for e in events})
+        pids = [str(e.originator_id) for e in events]
+        ids = list(dict.fromkeys(pids))
         rows = load_rows(tx, table, ids)
-        for event in events:
-            pid = str(event.originator_id)
+        for pid, event in zip(pids, events, strict=True):
             if isinstance(event, Participant.Enrolled):
                 rows[pid] = enrolled_row(event)
             else:
