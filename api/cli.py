@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, time
 from pathlib import Path
+from uuid import UUID
 from typing import Annotated, Any
 
 import orjson
@@ -317,27 +318,29 @@ def demo(
     """Seed a demo population if the ledger is empty, then walk through the CLI."""
     import csv
 
-    from infra.settings import Settings as _Settings
+    from projections.queries import busiest_participants
 
-    settings = _Settings()
-    with open_ledger() as ledger:
+    settings = Settings()
+    with open_views() as (ledger, store, runner):
         if ledger.recorder.max_notification_id() is None:
             out.rule("Seeding a demo population (24 months of history)")
             print_seed_report(run_seed(ledger, participants, 24, 7))
-        position = ledger.recorder.max_notification_id()
-        out.rule(f"The log holds {position:,} events")
-        sample = ledger.participant_ids(limit=1)[0]
-    today = date.today()
+        catch_up(runner, "building the projections")
+        out.rule(f"The log holds {runner.head():,} events; projections at {runner.position():,}")
+        sample = busiest_participants(store)[0]
+    last_month = Period.containing(date.today()) + -1
+    out.rule(f"$ ledger coverage --period {last_month} --level province")
+    coverage_command(str(last_month), "province", None, None, None, False, None)
     out.rule(f"$ ledger status {sample}")
-    status(str(sample), None, False, False)
-    earlier = today.replace(year=today.year - 1, day=1).isoformat()
+    status(sample, None, False, False)
+    earlier = (last_month + -6).first_day.replace(day=20).isoformat()
     out.rule(f"$ ledger status {sample} --as-of {earlier} --json")
-    try:
-        status(str(sample), earlier, True, False)
-    except LedgerError as error:
-        out.print(f"error [{error.code}]: {error.message}", markup=False)
-    out.rule(f"$ ledger history {sample}")
-    history(str(sample), False, False)
+    status(sample, earlier, True, False)
+    out.rule(f"$ ledger history {sample}   (first events)")
+    with open_ledger() as ledger:
+        events = [describe_event(e, False) for e in ledger.get_history(UUID(sample))][:4]
+    for e in events:
+        out.print(f"{e['version']:>3}  {e['type']:<18} {e['data']}", highlight=False)
     folder = settings.var_dir / "demo"
     folder.mkdir(parents=True, exist_ok=True)
     sheet = folder / "village-sheet.csv"
@@ -349,15 +352,19 @@ def demo(
     run_import("enrollments", sheet, False)
     out.rule(f"$ ledger import enrollments {sheet}   (again: nothing changes)")
     run_import("enrollments", sheet, False)
-    out.rule("$ ledger pay 3276014708950001 --amount 1 --ref DEMO-BAD")
-    try:
-        pay("3276014708950001", "1", "DEMO-BAD", None, "bank", None)
-    except LedgerError as error:
-        out.print(f"error [{error.code}]: {error.message}", markup=False)
-    out.rule("$ ledger status 3276014708950001")
-    status("3276014708950001", None, False, False)
+    nik = DEMO_ROWS[0]["nik"]
+    for amount, ref in (("1", "DEMO-1"), ("182400", "DEMO-2")):
+        out.rule(f"$ ledger pay {nik} --amount {amount} --ref {ref}")
+        try:
+            pay(nik, amount, ref, None, "perisai", "AG-3276-001")
+        except LedgerError as error:
+            out.print(f"error [{error.code}]: {error.message}", markup=False)
+    out.rule(f"$ ledger status {nik}")
+    status(nik, None, False, False)
+    out.rule("$ ledger replay --compare")
+    replay_command(None, None, True, None, False)
     out.print("\nTry: ledger --help, ledger status NIK_OR_ID --as-of YYYY-MM-DD, "
-              "ledger import contributions FILE.csv")
+              "ledger coverage --level regency --region 32, ledger import contributions FILE.csv")
 
 
 # --- projections and queries ----------------------------------------------------------------
@@ -606,6 +613,75 @@ def replay_command(
                 out.print(f"  {escape(line)}")
     if compare and differences:
         raise typer.Exit(1)
+
+
+@app.command("bench")
+def bench_command(
+    quick: Annotated[bool, typer.Option("--quick", help="Small scale, few repeats: a minute or two.")] = False,
+    json: JsonOption = False,
+    scales: Annotated[str | None, typer.Option(
+        help="Participants per scale, comma-separated (default 10000,100000,1000000; quick 1000).")] = None,
+    months: Annotated[int | None, typer.Option(min=1, max=120, help="Months of history (24; quick 12).")] = None,
+    stores: Annotated[str, typer.Option(help="sqlite, postgres or both, comma-separated.")] = "sqlite,postgres",
+    repeats: Annotated[int | None, typer.Option(min=1, help="Repeats of the cheap figures (3).")] = None,
+    out_file: Annotated[Path, typer.Option("--out", help="The Markdown report (rewritten).")] = Path("BENCHMARKS.md"),
+    workdir: Annotated[Path | None, typer.Option(help="Where the temporary stores go.")] = None,
+    postgres_url: Annotated[str | None, typer.Option(
+        envvar="LEDGER_BENCH_POSTGRES_URL",
+        help="A PostgreSQL database to create bench_* schemas in.")] = None,
+    merge: Annotated[bool, typer.Option(
+        help="Keep the earlier JSON's figures for scales not measured now.")] = False,
+    profile: Annotated[bool | None, typer.Option(
+        "--profile/--no-profile", help="cProfile each path once (default: on with --quick).")] = None,
+) -> None:
+    """Benchmarks with same-run baselines; writes BENCHMARKS.md (and .json beside it)."""
+    import os
+    import tempfile
+
+    from infra.bench import Report, run_suite, write_json, write_markdown
+
+    try:
+        scale_list = [int(s.replace("_", "")) for s in scales.split(",")] if scales else None
+    except ValueError:
+        raise InvalidInputError("invalid_scales", "Scales are whole numbers: --scales 10000,100000") from None
+    store_list = [s.strip().lower() for s in stores.split(",") if s.strip()]
+    url = postgres_url or os.environ.get("LEDGER_TEST_POSTGRES_URL") \
+        or "postgresql://ledger:ledger@127.0.0.1:5432/ledger_test"
+    json_file = out_file.with_suffix(".json")
+    previous = None
+    if merge and json_file.exists():
+        previous = Report.from_dict(orjson.loads(json_file.read_bytes()))
+
+    def checkpoint(report: Report) -> None:
+        write_markdown(report, out_file)
+        write_json(report, json_file)
+        err.print(f"  partial results written to {out_file}", highlight=False)
+
+    base = workdir or Path(tempfile.gettempdir())
+    base.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="ledger-bench-", dir=base) as folder:
+        report = run_suite(quick, scale_list, store_list, repeats or 3, Path(folder),
+                           lambda line: err.print(line, highlight=False, markup=False),
+                           months=months, postgres_url=url, profile=profile,
+                           checkpoint=checkpoint, previous=previous)
+    write_markdown(report, out_file)
+    write_json(report, json_file)
+    if json:
+        emit_json(report.as_dict())
+        return
+    table = Table("figure", "store", "participants", "value", "baseline", "ratio", "target", "met?")
+    for f in report.figures:
+        if f.name.startswith("memory_"):
+            continue
+        table.add_row(f.name, f.store, f"{f.scale:,}",
+                      "-" if f.value is None else f"{f.value:,.3g} {f.unit}",
+                      "-" if f.baseline is None else f"{f.baseline:,.3g}",
+                      "-" if f.ratio is None else f"{f.ratio:.2f}x", f.target or "",
+                      "" if f.target_met is None else ("yes" if f.target_met else "no"))
+    (out if out.is_terminal else Console(width=160)).print(table)
+    for message in report.errors:
+        err.print(f"[yellow]bench error[/yellow]: {escape(message)}", highlight=False)
+    out.print(f"Written {out_file} and {json_file}.")
 
 
 # --- entry point --------------------------------------------------------------------------

@@ -122,6 +122,16 @@ def participant_row(store: ViewStore, participant_id: str, day: date,
     return row
 
 
+def busiest_participants(store: ViewStore, limit: int = 1) -> list[str]:
+    """Participants with the most contributions recorded: good examples for a demo."""
+    with store.transaction() as tx:
+        names, _ = live_tables(tx, ParticipantStatusProjection())
+        found = tx.query(f"SELECT participant_id FROM {names['participant_status']} "
+                         "WHERE died_on IS NULL AND withdrawn_on IS NULL "
+                         "ORDER BY contributions DESC, participant_id LIMIT ?", (limit,))
+    return [str(row[0]) for row in found]
+
+
 def table_rows(tx: Tx, projection: Projection) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of every table of a projection's live generation, in key order."""
     names, _ = live_tables(tx, projection)
