@@ -32,8 +32,13 @@ test: venv
 run: venv
 	$(BIN)/ledger demo
 
+# Quick benchmarks (a minute or two): rewrites BENCHMARKS.md and BENCHMARKS.json. Without a
+# PostgreSQL the PostgreSQL figures are skipped. Full run: `.venv/bin/ledger bench`
+# (10k, 100k, 1M participants; hours). Extra options: `make bench BENCH_ARGS='--stores sqlite'`.
 bench: venv
-	$(BIN)/ledger bench
+	PGPORT=$(PGPORT) bash scripts/ensure-postgres.sh >/dev/null \
+		|| echo "bench: no PostgreSQL here, its figures will be skipped" >&2
+	LEDGER_BENCH_POSTGRES_URL='$(LEDGER_TEST_POSTGRES_URL)' $(BIN)/ledger bench --quick $(BENCH_ARGS)
 
 lint: venv
 	$(BIN)/ruff check .

@@ -1,0 +1,161 @@
+"""The benchmark harness's pure parts: the maths, the JSON shape, the BENCHMARKS.md writer.
+
+No store is touched: the suite itself is run by `make bench`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from infra.bench import (
+    Figure,
+    Phase,
+    Report,
+    check_target,
+    latency_figures,
+    make_figure,
+    median,
+    percentile,
+    ratio,
+    render_markdown,
+    single_command_rows,
+    spread,
+    write_json,
+    write_markdown,
+)
+
+
+def test_median_of_odd_and_even_counts() -> None:
+    assert median([3.0, 1.0, 2.0]) == 2.0
+    assert median([4.0, 1.0, 3.0, 2.0]) == 2.5
+    assert median([]) is None
+
+
+def test_percentile_interpolates_between_ranks() -> None:
+    values = [float(v) for v in range(1, 101)]  # 1..100
+    assert percentile(values, 0) == 1.0
+    assert percentile(values, 100) == 100.0
+    assert percentile(values, 50) == pytest.approx(50.5)
+    assert percentile(values, 99) == pytest.approx(99.01)
+    assert percentile([7.0], 99) == 7.0
+    assert percentile([], 50) is None
+    with pytest.raises(ValueError):
+        percentile(values, 101)
+
+
+def test_spread_gives_min_max_and_iqr() -> None:
+    assert spread([1.0, 2.0, 3.0, 4.0, 5.0]) == {"min": 1.0, "max": 5.0, "iqr": 2.0}
+    assert spread([]) is None
+
+
+def test_ratio_is_ours_over_baseline_and_none_without_one() -> None:
+    assert ratio(10.0, 4.0) == 2.5
+    assert ratio(10.0, None) is None
+    assert ratio(None, 4.0) is None
+    assert ratio(10.0, 0.0) is None
+
+
+def test_make_figure_takes_medians_and_checks_the_target() -> None:
+    figure = make_figure("ingest_single_vs_naive", [100.0, 300.0, 200.0], "events/s",
+                         baseline_values=[40.0, 50.0, 60.0], baseline_name="naive")
+    assert figure.value == 200.0 and figure.baseline == 50.0
+    assert figure.ratio == 4.0
+    assert figure.runs == 3 and figure.baseline_runs == 3
+    assert figure.target == "ratio >= 5" and figure.target_met is False
+    assert figure.spread == {"min": 100.0, "max": 300.0, "iqr": 100.0}
+    met = make_figure("rebuild_vs_decode_loop", [60.0], "events/s", baseline_values=[100.0])
+    assert met.target_met is True
+
+
+def test_latency_target_is_on_the_value_and_lower_is_better() -> None:
+    samples = [1.0] * 98 + [4.0, 9.0]
+    p50, p99 = latency_figures("status_read", samples, [0.5] * 100, "bare read")
+    assert (p50.name, p99.name) == ("status_read_p50_ms", "status_read_p99_ms")
+    assert p50.value == 1.0 and p50.target is None
+    assert p99.value == pytest.approx(4.05)
+    assert p99.target_met is True and p99.higher_is_better is False
+    assert p99.ratio == pytest.approx(8.1)
+    slow = check_target(Figure(name="status_read_p99_ms", value=6.0, unit="ms"))
+    assert slow.target_met is False
+    no_baseline = latency_figures("coverage_query_nation", [1.0, 2.0], [], "")
+    assert no_baseline[0].baseline is None and no_baseline[0].ratio is None
+
+
+def _report() -> Report:
+    figures = [
+        make_figure("ingest_single_vs_naive", [1200.0, 1100.0, 1300.0], "events/s",
+                    baseline_values=[500.0, 600.0, 550.0], baseline_name="naive app",
+                    store="sqlite", scale=1000, months=12, notes="fresh | store"),
+        make_figure("ingest_bulk_vs_raw_sqlite", [4000.0], "events/s", baseline_values=[80000.0],
+                    store="sqlite", scale=1000, months=12),
+        make_figure("rebuild_vs_decode_loop", [20000.0], "events/s", baseline_values=[30000.0],
+                    store="sqlite", scale=1000, months=12),
+        *latency_figures("status_read", [1.0, 2.0, 3.0], [0.2, 0.3, 0.4], "bare read",
+                         store="sqlite", scale=1000, months=12),
+        Figure(name="memory_rebuild_peak_mb", value=90.0, unit="MB", store="sqlite", scale=1000),
+    ]
+    return Report(figures=figures,
+                  phases=[Phase(store="sqlite", scale=1000, name="bulk_ingest", seconds=9.0,
+                                events=13_000, peak_rss_mb=95.0, rss_growth_mb=10.0, repeats=3)],
+                  machine={"cpu": "Test CPU", "cores": 2, "python": "3.11"},
+                  config={"mode": "quick", "scales": [1000], "months": 12, "stores": ["sqlite"],
+                          "repeats": 3, "seed": 1},
+                  profiles={"sqlite: rebuild": [{"function": "x.py:1(f)", "calls": 3, "own_s": 0.5,
+                                                 "own_share": 0.5, "cumulative_s": 0.9}]},
+                  errors=["postgres skipped: unreachable"], started="2026-01-01T00:00:00+00:00",
+                  finished="2026-01-01T00:01:00+00:00")
+
+
+def test_json_has_the_documented_shape_and_round_trips(tmp_path: Path) -> None:
+    report = _report()
+    path = tmp_path / "bench.json"
+    write_json(report, path)
+    data = json.loads(path.read_text())
+    assert set(data) >= {"figures", "machine"}
+    names = {f["name"] for f in data["figures"]}
+    assert {"ingest_single_vs_naive", "ingest_bulk_vs_raw_sqlite", "rebuild_vs_decode_loop",
+            "status_read_p99_ms"} <= names
+    for figure in data["figures"]:
+        assert {"name", "value", "unit", "baseline", "ratio"} <= set(figure)
+    assert Report.from_dict(data).as_dict() == report.as_dict()
+
+
+def test_markdown_has_a_table_per_figure_targets_growth_and_machine(tmp_path: Path) -> None:
+    path = tmp_path / "BENCHMARKS.md"
+    write_markdown(_report(), path)
+    text = path.read_text()
+    assert text.startswith("# Benchmarks")
+    for heading in ("## Machine", "## Targets", "### Missed, and why", "## How it grows",
+                    "## Phases: time and memory", "## Profiles", "## Errors",
+                    "### ingest_single_vs_naive", "### status_read_p99_ms"):
+        assert heading in text, heading
+    assert "| cpu | Test CPU |" in text
+    assert "| ingest_single_vs_naive | sqlite | 1,000 | 1,200 events/s | 550 | 2.18× | ratio >= 5 | **no** |" in text
+    assert "**rebuild_vs_decode_loop**" not in text  # met (0.67 >= 0.5): not listed as missed
+    assert "no (target is at 1M)" not in text  # status p99 3 ms: met
+    assert "fresh / store" in text  # a '|' in notes cannot break the table
+    assert "memory_rebuild_peak_mb" not in text.split("## How it grows")[0].split("## Figures")[1]
+
+
+def test_markdown_of_an_empty_partial_report_renders() -> None:
+    text = render_markdown(Report(started="now", config={"mode": "full", "scales": [10_000]}))
+    assert "still running: partial results" in text
+
+
+def test_single_command_rows_keep_only_people_with_payments_only() -> None:
+    from datetime import date
+
+    from infra.seed import PAY, plan_population
+
+    plan = plan_population(participants=200, months=12, seed=3, end=date(2026, 6, 30))
+    rows = single_command_rows(plan, 100)
+    busy = {a.person for a in plan.actions if a.kind != PAY}
+    niks = {p.nik: p.index for p in plan.people}
+    assert rows and sum(1 + len(p) for _, p in rows) >= 100
+    for enrollment, payments in rows:
+        assert niks[enrollment["nik"]] not in busy
+        assert [p["paid_on"] for p in payments] == sorted(p["paid_on"] for p in payments)
+        assert all(set(p) == {"payment_ref", "amount", "paid_on", "channel", "agent_id"}
+                   for p in payments)
