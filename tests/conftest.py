@@ -87,11 +87,25 @@ def sqlite_ledger(tmp_path: Path) -> Iterator[Ledger]:
 
 
 _skipped: list[str] = []
+_library_cases: dict[str, list[int]] = {}  # class -> [passed, failed]
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     if report.skipped:
         _skipped.append(report.nodeid)
+    if report.when == "call" and "LibraryCase" in report.nodeid:
+        case = report.nodeid.split("::")[1]
+        counts = _library_cases.setdefault(case, [0, 0])
+        counts[0 if report.passed else 1] += 1
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Show that the eventsourcing library's own test cases ran against our set-up."""
+    if not _library_cases:
+        return
+    terminalreporter.section("eventsourcing library test cases against this project's set-up")
+    for case, (passed, failed) in sorted(_library_cases.items()):
+        terminalreporter.write_line(f"{case:<52} {passed}/{passed + failed} passed")
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
