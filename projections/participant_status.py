@@ -18,7 +18,8 @@ from projections.store import Tx
 
 COLUMNS = (
     "participant_id", "village", "district", "regency", "province", "segment", "sex",
-    "occupation", "programmes", "programmes_from", "declared_income", "enrolled_on", "channel",
+    "occupation", "programmes", "programmes_from", "declared_income", "income_from",
+    "enrolled_on", "channel",
     "agent_id", "paid_through", "last_paid_on", "months_paid", "contributions",
     "total_contributions", "jht_paid_in", "claims_filed", "open_claims", "benefits_paid",
     "jht_paid_out", "died_on", "withdrawn_on", "erased_on", "version",
@@ -30,6 +31,7 @@ DDL = """CREATE TABLE {table} (
     village TEXT NOT NULL, district TEXT NOT NULL, regency TEXT NOT NULL, province TEXT NOT NULL,
     segment TEXT NOT NULL, sex TEXT NOT NULL, occupation TEXT NOT NULL,
     programmes TEXT NOT NULL, programmes_from INTEGER NOT NULL, declared_income BIGINT NOT NULL,
+    income_from INTEGER NOT NULL,
     enrolled_on TEXT NOT NULL, channel TEXT NOT NULL, agent_id TEXT NOT NULL,
     paid_through INTEGER, last_paid_on TEXT, months_paid INTEGER NOT NULL,
     contributions INTEGER NOT NULL, total_contributions BIGINT NOT NULL,
@@ -51,7 +53,7 @@ class ParticipantStatusProjection(Projection):
         Participant.Enrolled, Participant.ContributionPaid, Participant.IncomeDeclared,
         Participant.ProgrammesChanged, Participant.DetailsCorrected, Participant.Died,
         Participant.Withdrew, Participant.PersonalDataErased, Participant.ClaimFiled,
-        Participant.ClaimRejected, Participant.ClaimPaid,
+        Participant.ClaimApproved, Participant.ClaimRejected, Participant.ClaimPaid,
     )
     tables = {"participant_status": DDL}
 
@@ -90,7 +92,9 @@ def enrolled_row(e: Participant.Enrolled) -> dict[str, Any]:
         "regency": village[:5], "province": village[:2], "segment": e.segment, "sex": e.sex,
         "occupation": e.occupation, "programmes": "+".join(e.programmes),
         "programmes_from": Period.containing(e.enrolled_on).index,
-        "declared_income": e.declared_income, "enrolled_on": e.enrolled_on.isoformat(),
+        "declared_income": e.declared_income,
+        "income_from": Period.containing(e.enrolled_on).index,
+        "enrolled_on": e.enrolled_on.isoformat(),
         "channel": e.channel, "agent_id": e.agent_id or "", "paid_through": None,
         "last_paid_on": None, "months_paid": 0, "contributions": 0, "total_contributions": 0,
         "jht_paid_in": 0, "claims_filed": 0, "open_claims": 0, "benefits_paid": 0,
@@ -107,11 +111,16 @@ def apply(row: dict[str, Any], e: Event) -> None:  # noqa: C901 - one branch per
         row["contributions"] += 1
         row["total_contributions"] += e.amount
         row["jht_paid_in"] += e.by_programme.get("JHT", 0)
+    # Declarations take effect from a month, and may be recorded out of that order: the
+    # row shows the one that starts latest (the domain's timeline, not the event order).
     elif isinstance(e, Participant.IncomeDeclared):
-        row["declared_income"] = e.declared_income
+        if e.from_month.index >= row["income_from"]:
+            row["declared_income"] = e.declared_income
+            row["income_from"] = e.from_month.index
     elif isinstance(e, Participant.ProgrammesChanged):
-        row["programmes"] = "+".join(e.programmes)
-        row["programmes_from"] = e.from_month.index
+        if e.from_month.index >= row["programmes_from"]:
+            row["programmes"] = "+".join(e.programmes)
+            row["programmes_from"] = e.from_month.index
     elif isinstance(e, Participant.DetailsCorrected):
         if e.village is not None:
             row.update(village=e.village, district=e.village[:8], regency=e.village[:5],

@@ -207,6 +207,11 @@ class ProjectionRunner:
             if progress is not None:
                 progress(position, target)
         with self.store.transaction() as tx:
+            if tx.dialect == "postgres":
+                # Readers hold a share lock on `projections` from looking up the live
+                # generation until their transaction ends: wait for them before dropping
+                # the tables they may be about to read; later readers see the new ones.
+                tx.execute("LOCK TABLE projections IN ACCESS EXCLUSIVE MODE")
             for projection in chosen:
                 old = tx.query("SELECT generation FROM projections WHERE name = ? AND live = 1",
                                (projection.name,))

@@ -1,0 +1,1001 @@
+"""Projections against the log they are built from, on SQLite and PostgreSQL.
+
+- live processing (many small pages, interleaved with commands) equals a rebuild and an
+  independent count written here straight from the events, under random histories;
+- a runner killed with SIGKILL mid catch-up neither skips nor double-applies a page;
+- coverage adds up across region levels;
+- replays to a recorded time or a position see only what was recorded by then;
+- a rebuild swaps its tables in at once, as readers see it;
+- the `ledger coverage` and `ledger replay` commands.
+
+The expected views are computed here from the decoded events, following the documented
+rules (projections/coverage.py, projections/participant_status.py docstrings), without
+calling any projections code.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import orjson
+import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import event as hypothesis_event
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+from pydantic import SecretStr
+
+from domain.coverage import monthly_due
+from domain.errors import LedgerError
+from domain.ledger import Ledger
+from domain.participant import Participant
+from domain.values import Period
+from infra.bootstrap import (
+    all_projections,
+    build_ledger,
+    build_runner,
+    build_view_store,
+    close_ledger,
+)
+from infra.seed import seed_population
+from infra.settings import Settings, parse_database_url
+from projections.queries import compare, coverage
+from projections.runner import replay
+from projections.store import PostgresViewStore, SQLiteViewStore, ViewStore
+from tests.conftest import TEST_MASTER_KEY, TEST_PEPPER, require_postgres
+from tests.factories import enrollment
+
+LEDGER = str(Path(sys.executable).with_name("ledger"))
+
+# Real villages: two in one district, a second district of the same regency, another
+# regency of the same province, another province.
+VILLAGES = ("12.71.01.1001", "12.71.01.1002", "12.71.02.1001", "12.12.01.1034", "32.76.01.1006")
+CHANNELS = (("perisai", "AG-0001"), ("perisai", "AG-0002"), ("bank", None),
+            ("village_office", None), ("online", None))
+PROGRAMMES = ("JKK", "JKM", "JHT")
+ACTIVITY = ("enrollments", "contributions", "contribution_amount", "claims_filed",
+            "claims_paid", "benefits_paid")
+LEVELS = (("village", 13), ("district", 8), ("regency", 5), ("province", 2), ("nation", 0))
+SEED_END = date(2025, 6, 30)
+
+
+def month_of(day: date) -> int:
+    return day.year * 12 + day.month - 1
+
+
+# --- independent expectations, straight from the events ----------------------------------
+
+
+def log_events(ledger: Ledger, until_position: int | None = None) -> list[tuple[int, Any]]:
+    """(position, decoded event) for every participant event in the log, in log order."""
+    found: list[tuple[int, Any]] = []
+    start = 1
+    while True:
+        page = ledger.recorder.select_notifications(start=start, limit=1000)
+        if not page:
+            return found
+        for n in page:
+            if until_position is not None and n.id > until_position:
+                return found
+            event = ledger.mapper.to_domain_event(n)
+            if isinstance(event, Participant.Event):
+                found.append((n.id, event))
+        start = page[-1].id + 1
+
+
+class Expected:
+    """coverage_monthly, coverage_activity and participant_status as the documented rules
+    give them, from a sequence of events in log order."""
+
+    def __init__(self, events: Iterable[Any]) -> None:
+        village: dict[str, str] = {}
+        timeline: dict[str, list[tuple[int, tuple[str, ...]]]] = {}
+        incomes: dict[str, list[tuple[int, int]]] = {}
+        paid: dict[str, set[int]] = defaultdict(set)
+        ended: dict[str, int] = {}
+        activity: dict[tuple[int, str, str, str], list[int]] = defaultdict(lambda: [0] * 6)
+        status: dict[str, dict[str, Any]] = {}
+        for e in events:
+            pid = str(e.originator_id)
+            if isinstance(e, Participant.Enrolled):
+                month = month_of(e.enrolled_on)
+                village[pid] = e.village
+                timeline[pid] = [(month, tuple(e.programmes))]
+                incomes[pid] = [(month, e.declared_income)]
+                activity[(month, e.village, e.channel, e.agent_id or "")][0] += 1
+                status[pid] = {
+                    "village": e.village, "district": e.village[:8], "regency": e.village[:5],
+                    "province": e.village[:2], "segment": e.segment, "channel": e.channel,
+                    "agent_id": e.agent_id or "", "enrolled_on": e.enrolled_on.isoformat(),
+                    "declared_income": e.declared_income, "paid_through": None,
+                    "last_paid_on": None, "months_paid": 0, "contributions": 0,
+                    "total_contributions": 0, "jht_paid_in": 0, "claims_filed": 0,
+                    "open_claims": 0, "benefits_paid": 0, "died_on": None,
+                    "withdrawn_on": None, "erased_on": None,
+                }
+                continue
+            row = status[pid]
+            if isinstance(e, Participant.ContributionPaid):
+                months = [e.first_month.index + i for i in range(e.months)]
+                paid[pid].update(months)
+                cell = activity[(month_of(e.paid_on), village[pid], e.channel, e.agent_id or "")]
+                cell[1] += 1
+                cell[2] += e.amount
+                row["paid_through"] = max([*months, row["paid_through"] or 0])
+                row["last_paid_on"] = e.paid_on.isoformat()
+                row["months_paid"] += e.months
+                row["contributions"] += 1
+                row["total_contributions"] += e.amount
+                row["jht_paid_in"] += e.by_programme.get("JHT", 0)
+            elif isinstance(e, Participant.ProgrammesChanged):
+                timeline[pid].append((e.from_month.index, tuple(e.programmes)))
+            elif isinstance(e, Participant.IncomeDeclared):
+                incomes[pid].append((e.from_month.index, e.declared_income))
+            elif isinstance(e, Participant.DetailsCorrected):
+                if e.village is not None:
+                    village[pid] = e.village
+                    row.update(village=e.village, district=e.village[:8],
+                               regency=e.village[:5], province=e.village[:2])
+            elif isinstance(e, Participant.Died):
+                ended[pid] = min(ended.get(pid, month_of(e.died_on)), month_of(e.died_on))
+                row["died_on"] = e.died_on.isoformat()
+            elif isinstance(e, Participant.Withdrew):
+                ended[pid] = min(ended.get(pid, month_of(e.withdrawn_on)), month_of(e.withdrawn_on))
+                row["withdrawn_on"] = e.withdrawn_on.isoformat()
+            elif isinstance(e, Participant.PersonalDataErased):
+                row["erased_on"] = e.erased_on.isoformat()
+            elif isinstance(e, Participant.ClaimFiled):
+                activity[(month_of(e.filed_on), village[pid], "", "")][3] += 1
+                row["claims_filed"] += 1
+                row["open_claims"] += 1
+            elif isinstance(e, Participant.ClaimRejected):
+                row["open_claims"] -= 1
+            elif isinstance(e, Participant.ClaimPaid):
+                cell = activity[(month_of(e.paid_on), village[pid], "", "")]
+                cell[4] += 1
+                cell[5] += e.amount
+                row["open_claims"] -= 1
+                row["benefits_paid"] += e.amount
+
+        monthly: dict[tuple[int, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+        for pid, paid_months in paid.items():
+            entries = sorted(timeline[pid], key=lambda entry: entry[0])  # stable: ties keep order
+            for month in sorted(paid_months):
+                if pid in ended and month > ended[pid]:
+                    continue
+                in_force = entries[0][1]
+                for start, codes in entries:
+                    if start <= month:
+                        in_force = codes
+                cell = monthly[(month, village[pid])]
+                cell[0] += 1
+                for code in in_force:
+                    cell[1 + PROGRAMMES.index(code)] += 1
+        for pid, row in status.items():
+            # The programmes in force from the latest month the timeline names on: the row
+            # says "these programmes from this month", which must hold for every month from
+            # it on. Any month from where those programmes hold without a break up to the
+            # latest change's month says so truly (a change to the same programmes is no
+            # change), so the expectation is a range.
+            entries = sorted(timeline[pid], key=lambda entry: entry[0])
+            last_start, codes = entries[-1]
+            first_start = last_start
+            for start, earlier in reversed(entries[:-1]):
+                if earlier != codes:
+                    break
+                first_start = start
+            row["programmes"] = "+".join(codes)
+            row["programmes_from"] = (first_start, last_start)
+            row["declared_income"] = max(  # the latest month; ties: the latest event
+                reversed(incomes[pid]), key=lambda entry: entry[0])[1]
+        self.monthly = {k: tuple(v) for k, v in monthly.items() if any(v)}
+        self.activity = {k: tuple(v) for k, v in activity.items() if any(v)}
+        self.status = status
+
+    def nation(self, month: int) -> dict[str, Any]:
+        cells = [v for (m, _), v in self.monthly.items() if m == month]
+        acts = [v for k, v in self.activity.items() if k[0] == month]
+        return {"active": sum(c[0] for c in cells),
+                "by_programme": {p: sum(c[1 + i] for c in cells) for i, p in enumerate(PROGRAMMES)},
+                **{name: sum(a[i] for a in acts) for i, name in enumerate(ACTIVITY)}}
+
+
+STATUS_CHECKED = (
+    "village", "district", "regency", "province", "segment", "channel", "agent_id",
+    "enrolled_on", "declared_income", "programmes", "programmes_from", "paid_through",
+    "last_paid_on", "months_paid", "contributions", "total_contributions", "jht_paid_in",
+    "claims_filed", "open_claims", "benefits_paid", "died_on", "withdrawn_on", "erased_on",
+)
+
+
+def live_generation(tx: Any, name: str) -> int:
+    rows = tx.query("SELECT generation FROM projections WHERE name = ? AND live = 1", (name,))
+    assert len(rows) == 1, f"{name}: {len(rows)} live generations"
+    return int(rows[0][0])
+
+
+def actual_views(store: ViewStore) -> tuple[dict[Any, tuple[int, ...]], dict[Any, tuple[int, ...]],
+                                            dict[str, dict[str, Any]]]:
+    """The live tables as plain dicts, read with SQL only."""
+    with store.transaction() as tx:
+        g = live_generation(tx, "coverage")
+        monthly = {(int(r[0]), r[1]): tuple(int(v) for v in r[2:]) for r in tx.query(
+            f"SELECT month, village, active, jkk, jkm, jht FROM coverage_monthly_g{g}")}
+        activity = {(int(r[0]), r[1], r[2], r[3]): tuple(int(v) for v in r[4:]) for r in tx.query(
+            f"SELECT month, village, channel, agent_id, {', '.join(ACTIVITY)} "
+            f"FROM coverage_activity_g{g}")}
+        s = live_generation(tx, "participant_status")
+        status = {r[0]: dict(zip(STATUS_CHECKED, r[1:], strict=True)) for r in tx.query(
+            f"SELECT participant_id, {', '.join(STATUS_CHECKED)} FROM participant_status_g{s}")}
+    for row in status.values():
+        for key in ("declared_income", "programmes_from", "months_paid", "contributions",
+                    "total_contributions", "jht_paid_in", "claims_filed", "open_claims",
+                    "benefits_paid"):
+            row[key] = int(row[key])
+        row["paid_through"] = None if row["paid_through"] is None else int(row["paid_through"])
+    return monthly, activity, status
+
+
+def assert_views_match(store: ViewStore, expected: Expected) -> None:
+    monthly, activity, status = actual_views(store)
+    assert [k for k, v in monthly.items() if not any(v)] == [], "zero cells must be deleted"
+    assert diff(monthly, expected.monthly) == {}, "coverage_monthly"
+    assert diff(activity, expected.activity) == {}, "coverage_activity"
+    assert set(status) == set(expected.status), "participant_status rows"
+    wrong = {pid: {k: (status[pid][k], expected.status[pid][k]) for k in STATUS_CHECKED
+                   if not same(k, status[pid][k], expected.status[pid][k])}
+             for pid in status}
+    assert {pid: d for pid, d in wrong.items() if d} == {}, "participant_status (actual, expected)"
+
+
+def same(column: str, actual: Any, expected: Any) -> bool:
+    if column == "programmes_from":
+        low, high = expected
+        return bool(low <= actual <= high)
+    return bool(actual == expected)
+
+
+def diff(actual: dict[Any, Any], expected: dict[Any, Any]) -> dict[Any, tuple[Any, Any]]:
+    """{key: (actual, expected)} where they differ."""
+    return {k: (actual.get(k), expected.get(k)) for k in set(actual) | set(expected)
+            if actual.get(k) != expected.get(k)}
+
+
+def snapshot(store: ViewStore) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every live projection table, in key order (for before/after checks)."""
+    out: dict[str, list[tuple[Any, ...]]] = {}
+    with store.transaction() as tx:
+        for projection in all_projections():
+            g = live_generation(tx, projection.name)
+            for table in projection.tables:
+                key = projection.key_columns(table)
+                out[table] = tx.query(f"SELECT * FROM {table}_g{g} ORDER BY {key}")
+    return out
+
+
+# --- stores ------------------------------------------------------------------------------
+
+
+def settings_for(url: str, folder: Path) -> Settings:
+    return Settings(database_url=url, var_dir=folder / "var",
+                    nik_pepper=SecretStr(TEST_PEPPER), master_key=SecretStr(TEST_MASTER_KEY))
+
+
+@contextmanager
+def pg_schema() -> Iterator[str]:
+    """A fresh PostgreSQL schema (dropped afterwards); yields the ledger URL for it."""
+    import psycopg
+
+    base = require_postgres()
+    schema = f"p_{uuid.uuid4().hex[:16]}"
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield f"{base}?schema={schema}"
+    finally:
+        with psycopg.connect(base, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@contextmanager
+def fresh_settings(store: str) -> Iterator[Settings]:
+    """Settings for an empty ledger on `store`, for one hypothesis example."""
+    with tempfile.TemporaryDirectory(prefix="projections-") as folder:
+        if store == "sqlite":
+            yield settings_for(f"sqlite:///{folder}/ledger.db", Path(folder))
+        else:
+            with pg_schema() as url:
+                yield settings_for(url, Path(folder))
+
+
+@contextmanager
+def other_view_store(settings: Settings, folder: Path) -> Iterator[ViewStore]:
+    """An empty view store of the same kind as the settings' one, elsewhere."""
+    db = parse_database_url(settings.database_url)
+    if db.kind == "sqlite":
+        folder.mkdir(parents=True, exist_ok=True)
+        store = SQLiteViewStore(folder / f"other-{uuid.uuid4().hex[:8]}-views.db")
+        try:
+            yield store
+        finally:
+            store.close()
+        return
+    with pg_schema() as url:
+        other = PostgresViewStore(parse_database_url(url).conninfo,
+                                  schema=parse_database_url(url).schema)
+        try:
+            yield other
+        finally:
+            other.close()
+
+
+def cli_env(settings: Settings, folder: Path) -> dict[str, str]:
+    return {**os.environ, "LEDGER_DATABASE_URL": settings.database_url,
+            "LEDGER_VAR_DIR": str(folder / "var"), "LEDGER_NIK_PEPPER": TEST_PEPPER,
+            "LEDGER_MASTER_KEY": TEST_MASTER_KEY, "COLUMNS": "200"}
+
+
+def run_cli(settings: Settings, folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([LEDGER, *args], env=cli_env(settings, folder), capture_output=True,
+                          text=True, timeout=180, cwd=folder, check=False)
+
+
+# --- commands for the histories ----------------------------------------------------------
+
+
+class Driver:
+    """Runs abstract commands against a ledger, a date at a time, accepting refusals."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+        self.today = date(2024, 1, 2)
+        self.people: list[UUID] = []
+        self.refs = 0
+        self.accepted: dict[str, int] = defaultdict(int)
+
+    def advance(self, days: int) -> None:
+        self.today = min(self.today + timedelta(days=days), date(2025, 12, 31))
+
+    def who(self, index: int) -> UUID | None:
+        return self.people[index % len(self.people)] if self.people else None
+
+    def amount_for(self, pid: UUID, months: int) -> int:
+        """The dues for `months` months as `settle` would take them (computed from the rules)."""
+        p = self.ledger.get_participant(pid)
+        rules = self.ledger.rules
+        current = Period.containing(self.today)
+        if p.paid_through is None:
+            start = max(current, Period.containing(p.enrolled_on))
+        elif current <= p.paid_through + rules.at(self.today).grace_months:
+            start = p.paid_through + 1
+        else:
+            start = current
+        return sum(sum(monthly_due(p, start + i, rules).values()) for i in range(months))
+
+    def run(self, command: tuple[Any, ...]) -> None:
+        kind, *args = command
+        if kind == "skip":
+            self.advance(args[0])
+            return
+        self.advance(1)
+        try:
+            getattr(self, kind)(*args)
+        except LedgerError:
+            return
+        self.accepted[kind] += 1
+
+    def enroll(self, village: int, jht: bool, income: int, channel: int) -> None:
+        code, agent = CHANNELS[channel]
+        row = enrollment(village_code=VILLAGES[village], declared_income=income,
+                         programmes="JKK+JKM+JHT" if jht else "JKK+JKM", channel=code,
+                         agent_id=agent, enrolled_on=self.today.isoformat())
+        self.people.append(self.ledger.enroll(**row))
+
+    def pay(self, who: int, months: int, channel: int) -> None:
+        pid = self.who(who)
+        if pid is None:
+            raise LedgerError("nobody", "nobody enrolled yet")
+        code, agent = CHANNELS[channel]
+        self.refs += 1
+        self.ledger.record_contribution(
+            payment_ref=f"H-{self.refs}", participant_id=str(pid),
+            amount=self.amount_for(pid, months), paid_on=self.today, channel=code, agent_id=agent)
+
+    def programmes(self, who: int, jht: bool, ahead: int) -> None:
+        pid = self.who(who)
+        if pid is None:
+            raise LedgerError("nobody", "nobody enrolled yet")
+        self.ledger.change_programmes(pid, programmes="JKK+JKM+JHT" if jht else "JKK+JKM",
+                                      from_month=Period.containing(self.today) + ahead,
+                                      changed_on=self.today)
+
+    def move(self, who: int, village: int) -> None:
+        pid = self.who(who)
+        if pid is None:
+            raise LedgerError("nobody", "nobody enrolled yet")
+        self.ledger.correct_details(pid, village_code=VILLAGES[village], corrected_on=self.today)
+
+    def die(self, who: int) -> None:
+        pid = self.who(who)
+        if pid is None:
+            raise LedgerError("nobody", "nobody enrolled yet")
+        self.ledger.record_death(pid, died_on=self.today)
+
+    def withdraw(self, who: int) -> None:
+        pid = self.who(who)
+        if pid is None:
+            raise LedgerError("nobody", "nobody enrolled yet")
+        self.ledger.withdraw(pid, withdrawn_on=self.today)
+
+    def claim(self, who: int) -> None:
+        """Files a JKK claim for the chosen participant, else the next one it covers."""
+        refusal: LedgerError = LedgerError("nobody", "nobody enrolled yet")
+        for offset in range(len(self.people)):
+            pid = self.people[(who + offset) % len(self.people)]
+            try:
+                self.ledger.file_claim(pid, programme="JKK", kind="medical",
+                                       incident_date=self.today, filed_on=self.today,
+                                       work_related=True, description="fell")
+                return
+            except LedgerError as error:
+                refusal = error
+        raise refusal
+
+    def claim_next(self, who: int, reject: bool) -> None:
+        """Moves an open claim on (the chosen participant's, else the next one's with one):
+        a filed claim is approved or rejected, an approved one paid."""
+        for offset in range(len(self.people)):
+            pid = self.people[(who + offset) % len(self.people)]
+            for claim_id, claim in self.ledger.get_participant(pid).claims.items():
+                if claim["status"] == "filed":
+                    if reject:
+                        self.ledger.reject_claim(pid, UUID(claim_id), reason="no report",
+                                                 rejected_on=self.today)
+                    else:
+                        self.ledger.approve_claim(pid, UUID(claim_id), approved_on=self.today,
+                                                  amount=750_000 + 1000 * offset)
+                    return
+                if claim["status"] == "approved":
+                    self.ledger.pay_claim(pid, UUID(claim_id), paid_on=self.today)
+                    return
+        raise LedgerError("no_open_claim", "nothing to move on")
+
+    def erase(self, who: int) -> None:
+        pid = self.who(who)
+        if pid is None:
+            raise LedgerError("nobody", "nobody enrolled yet")
+        self.ledger.erase_personal_data(pid, erased_on=self.today)
+
+
+WHO = st.integers(0, 7)
+CHANNEL = st.integers(0, len(CHANNELS) - 1)
+ENROLL = st.tuples(st.just("enroll"), st.integers(0, len(VILLAGES) - 1), st.booleans(),
+                   st.sampled_from([1_000_000, 1_500_000, 3_000_000]), CHANNEL)
+PAY = st.tuples(st.just("pay"), WHO, st.integers(1, 3), CHANNEL)
+SKIP = st.one_of(st.tuples(st.just("skip"), st.integers(1, 100)),
+                st.tuples(st.just("skip"), st.integers(25, 45)))
+CLAIM = st.tuples(st.just("claim"), WHO)
+CLAIM_NEXT = st.tuples(st.just("claim_next"), WHO, st.booleans())
+CATCH_UP = st.tuples(st.just("catch_up"))
+ARGUMENTS = {
+    "enroll": ENROLL, "pay": PAY, "skip": SKIP, "claim": CLAIM, "claim_next": CLAIM_NEXT,
+    "catch_up": CATCH_UP,
+    "programmes": st.tuples(st.just("programmes"), WHO, st.booleans(), st.integers(0, 5)),
+    "move": st.tuples(st.just("move"), WHO, st.integers(0, len(VILLAGES) - 1)),
+    "die": st.tuples(st.just("die"), WHO),
+    "withdraw": st.tuples(st.just("withdraw"), WHO),
+    "erase": st.tuples(st.just("erase"), WHO),
+}
+WEIGHTS = {"pay": 10, "skip": 5, "catch_up": 3, "enroll": 2, "claim": 2, "claim_next": 2,
+           "programmes": 2, "move": 2, "die": 1, "withdraw": 1, "erase": 1}
+COMMAND = st.sampled_from([k for k, n in WEIGHTS.items() for _ in range(n)]).flatmap(
+    ARGUMENTS.__getitem__)
+HISTORY = st.tuples(st.lists(ENROLL, min_size=1, max_size=4),
+                    st.lists(COMMAND, min_size=15, max_size=60))
+EXAMPLES = int(os.environ.get("LEDGER_TEST_PROJECTION_EXAMPLES", "25"))
+
+
+# --- 1. live == rebuild == independent count, under random histories ----------------------
+
+
+@pytest.mark.parametrize("store", ["sqlite", "postgres"])
+def test_live_projections_equal_a_rebuild_and_an_independent_count(store: str) -> None:
+    if store == "postgres":
+        require_postgres()
+
+    @hypothesis_settings(max_examples=EXAMPLES, deadline=None,
+                         suppress_health_check=[HealthCheck.too_slow,
+                                                HealthCheck.function_scoped_fixture])
+    @given(history=HISTORY)
+    def check(history: tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]) -> None:
+        enrolls, commands = history
+        with fresh_settings(store) as settings:
+            ledger = build_ledger(settings)
+            views = build_view_store(settings)
+            try:
+                runner = build_runner(ledger, views, page_size=7)
+                driver = Driver(ledger)
+                for command in [*enrolls, *commands]:
+                    if command[0] == "catch_up":
+                        runner.catch_up()
+                    else:
+                        driver.run(command)
+                runner.catch_up()
+                for kind, count in sorted(driver.accepted.items()):
+                    hypothesis_event(f"accepted {kind}", count)
+                head = ledger.recorder.max_notification_id()
+                assert {s.name: s.position for s in runner.states() if s.live} == {
+                    "coverage": head, "participant_status": head}
+
+                # (b) the independent count from the events
+                assert_views_match(views, Expected(e for _, e in log_events(ledger)))
+
+                # (a) a rebuild, in other page sizes, equals the live tables row for row
+                before = snapshot(views)
+                build_runner(ledger, views, page_size=5).rebuild()
+                assert snapshot(views) == before
+                with other_view_store(settings, Path(settings.var_dir)) as other:
+                    build_runner(ledger, other, page_size=11).catch_up()
+                    assert compare(views, other, all_projections()) == []
+            finally:
+                views.close()
+                close_ledger(ledger)
+
+    check()
+
+
+def status_row(store: ViewStore, pid: UUID) -> dict[str, Any]:
+    with store.transaction() as tx:
+        g = live_generation(tx, "participant_status")
+        found = tx.query(f"SELECT programmes, programmes_from, declared_income "
+                         f"FROM participant_status_g{g} WHERE participant_id = ?", (str(pid),))
+    assert len(found) == 1
+    return dict(zip(("programmes", "programmes_from", "declared_income"), found[0], strict=True))
+
+
+def test_the_status_row_follows_the_programme_timeline_not_the_event_order(
+        ledger: Ledger, settings: Settings) -> None:
+    """JHT from June, then (the next day) plain JKK+JKM from April: the participant is in
+    JHT from June on (the domain sorts the timeline by month), and the row must say so."""
+    pid = ledger.enroll(**enrollment(enrolled_on="2025-01-06", programmes="JKK+JKM"))
+    ledger.change_programmes(pid, programmes="JKK+JKM+JHT", from_month="2025-06",
+                             changed_on="2025-01-07")
+    ledger.change_programmes(pid, programmes="JKK+JKM", from_month="2025-04",
+                             changed_on="2025-01-08")
+    assert ledger.get_status(pid, as_of="2025-07-01").programmes == ("JKK", "JKM", "JHT")
+    views = build_view_store(settings)
+    try:
+        build_runner(ledger, views).catch_up()
+        assert status_row(views, pid)["programmes"] == "JKK+JKM+JHT"
+        assert status_row(views, pid)["programmes_from"] == Period.parse("2025-06").index
+    finally:
+        views.close()
+
+
+def test_the_status_row_follows_the_income_timeline_not_the_event_order(
+        ledger: Ledger, settings: Settings) -> None:
+    """Rp 3m from June, then Rp 2m from April: from June on the income is Rp 3m."""
+    pid = ledger.enroll(**enrollment(enrolled_on="2025-01-06", declared_income=1_500_000))
+    ledger.declare_income(pid, declared_income=3_000_000, from_month="2025-06",
+                          declared_on="2025-01-07")
+    ledger.declare_income(pid, declared_income=2_000_000, from_month="2025-04",
+                          declared_on="2025-01-08")
+    assert ledger.get_status(pid, as_of="2025-07-01").declared_income == 3_000_000
+    views = build_view_store(settings)
+    try:
+        build_runner(ledger, views).catch_up()
+        assert status_row(views, pid)["declared_income"] == 3_000_000
+    finally:
+        views.close()
+
+
+# --- 2. SIGKILL mid catch-up --------------------------------------------------------------
+
+RUNNER_SCRIPT = """
+from infra.bootstrap import build_ledger, build_runner, build_view_store, close_ledger
+from infra.settings import Settings
+
+settings = Settings()
+ledger = build_ledger(settings)
+store = build_view_store(settings)
+runner = build_runner(ledger, store, page_size=50)
+runner.catch_up()
+store.close()
+close_ledger(ledger)
+"""
+
+
+class Poller:
+    """Reads the live positions without taking a write lock (SQLiteViewStore's transactions
+    are BEGIN IMMEDIATE, and a poller competing for the lock would starve)."""
+
+    def __init__(self, settings: Settings) -> None:
+        db = parse_database_url(settings.database_url)
+        if db.kind == "sqlite":
+            assert db.path is not None
+            build_view_store(settings).close()  # creates the file and its bookkeeping table
+            self.conn: Any = sqlite3.connect(db.path.with_name(db.path.stem + "-views.db"),
+                                             isolation_level=None, timeout=60)
+        else:
+            import psycopg
+
+            self.conn = psycopg.connect(db.conninfo, autocommit=True,
+                                        options=f"-c search_path={db.schema}")
+            self.conn.execute("CREATE TABLE IF NOT EXISTS projections ("
+                              " name TEXT NOT NULL, generation INTEGER NOT NULL,"
+                              " position BIGINT NOT NULL, live INTEGER NOT NULL,"
+                              " updated_at TEXT NOT NULL, PRIMARY KEY (name, generation))")
+
+    def position(self) -> int:
+        row = self.conn.execute(
+            "SELECT min(position), count(*) FROM projections WHERE live = 1").fetchone()
+        return int(row[0]) if row and row[1] == 2 else 0
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def test_a_runner_killed_mid_catch_up_resumes_without_loss_or_double_counting(
+        ledger: Ledger, settings: Settings, tmp_path: Path) -> None:
+    seed_population(ledger, participants=600, months=24, seed=5, end=SEED_END)
+    head = ledger.recorder.max_notification_id()
+    assert head is not None and head > 10_000
+    script = tmp_path / "run_projections.py"
+    script.write_text(RUNNER_SCRIPT)
+    env = cli_env(settings, tmp_path)
+    rng = random.Random(20251126)
+    poller = Poller(settings)
+    kills: list[tuple[int, int]] = []  # (position seen before the kill, position after)
+    last = 0
+    try:
+        for _ in range(12):
+            if len(kills) >= 4:
+                break
+            process = subprocess.Popen([sys.executable, str(script)], env=env, cwd=tmp_path,
+                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            deadline = time.monotonic() + 120
+            seen = last
+            while seen <= last:  # wait for this run to commit at least one page
+                if process.poll() is not None:
+                    break
+                assert time.monotonic() < deadline, "the runner made no progress"
+                time.sleep(0.002)
+                seen = poller.position()
+            time.sleep(rng.uniform(0, 0.03))  # then kill it at a random moment
+            running = process.poll() is None
+            process.send_signal(signal.SIGKILL)
+            _, stderr = process.communicate(timeout=60)
+            if not running:
+                assert process.returncode == 0, stderr.decode(errors="replace")
+            after = poller.position()
+            assert after >= seen, "a committed page was lost"
+            assert after > last, f"no progress kept between kills: {last} -> {after}"
+            last = after
+            if running and after < head:
+                kills.append((seen, after))
+            if after == head:
+                break
+        assert len(kills) >= 3, f"only {len(kills)} kills landed mid catch-up: {kills}"
+        positions = [after for _, after in kills]
+        assert positions == sorted(set(positions)), positions
+        assert all(0 < p < head for p in positions)
+
+        done = subprocess.run([sys.executable, str(script)], env=env, cwd=tmp_path,
+                              capture_output=True, text=True, timeout=300, check=False)
+        assert done.returncode == 0, done.stderr
+        assert poller.position() == head
+    finally:
+        poller.close()
+
+    views = build_view_store(settings)
+    try:
+        with other_view_store(settings, tmp_path) as clean:
+            build_runner(ledger, clean, page_size=1000).catch_up()
+            assert compare(views, clean, all_projections()) == []
+        assert_views_match(views, Expected(e for _, e in log_events(ledger)))
+    finally:
+        views.close()
+
+
+# --- 3. levels add up ------------------------------------------------------------------------
+
+
+def test_coverage_adds_up_from_villages_to_the_nation(ledger: Ledger, settings: Settings) -> None:
+    for seed in (11, 12, 13):  # a few campaigns, each in a few villages of one district
+        seed_population(ledger, participants=200, months=12, seed=seed, end=SEED_END)
+    # and villages sharing a district, districts sharing a regency, regencies a province
+    for i, village in enumerate(VILLAGES * 2):
+        jht = i % 3 == 0
+        pid = ledger.enroll(**enrollment(enrolled_on="2024-12-02", village_code=village,
+                                         programmes="JKK+JKM+JHT" if jht else "JKK+JKM"))
+        ledger.record_contribution(payment_ref=f"L-{i}", participant_id=str(pid),
+                                   amount=(1 + i % 7) * (15_000 * (3 if jht else 1) + 6_800),
+                                   paid_on="2024-12-05", channel="bank")
+    views = build_view_store(settings)
+    try:
+        build_runner(ledger, views).catch_up()
+        expected = Expected(e for _, e in log_events(ledger))
+        checked = 0
+        for month in ("2024-12", "2025-01", "2025-04", "2025-06"):
+            period = Period.parse(month)
+            answers = {level: coverage(views, period=period, level=level)
+                       for level, _ in LEVELS}
+            for (finer, _), (coarser, width) in itertools.pairwise(LEVELS):
+                sums: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+                for row in answers[finer]["rows"]:
+                    target = sums[row["region"][:width]]
+                    target["active"] += row["active"]
+                    for p in PROGRAMMES:
+                        target[p] += row["by_programme"][p]
+                    for column in ACTIVITY:
+                        target[column] += row[column]
+                rolled = {code: dict(v) for code, v in sums.items()}
+                direct = {row["region"]: {"active": row["active"], **row["by_programme"],
+                                          **{c: row[c] for c in ACTIVITY}}
+                          for row in answers[coarser]["rows"]}
+                assert rolled == direct, f"{month}: {finer} rows do not add up to {coarser}"
+            nation = answers["nation"]
+            assert len(nation["rows"]) == 1
+            total = {k: v for k, v in nation["total"].items()}
+            assert total == expected.nation(period.index), month
+            assert total["active"] > 0 and total["contributions"] > 0
+            checked += 1
+        assert checked == 4
+    finally:
+        views.close()
+
+
+# --- 4. replays to a recorded time or a position --------------------------------------------
+
+
+def test_replay_as_of_a_time_and_to_a_position(ledger: Ledger, settings: Settings,
+                                               tmp_path: Path) -> None:
+    refs = iter(range(1, 100))
+
+    def pay(pid: UUID, amount: int, paid_on: str) -> None:
+        ledger.record_contribution(payment_ref=f"R-{next(refs)}", participant_id=str(pid),
+                                   amount=amount, paid_on=paid_on, channel="bank")
+
+    m15 = 15_000 + 6_800  # JKK + JKM at Rp 1.5m
+    a = ledger.enroll(**enrollment(enrolled_on="2025-01-06", village_code=VILLAGES[0]))
+    b = ledger.enroll(**enrollment(enrolled_on="2025-01-06", village_code=VILLAGES[3]))
+    c = ledger.enroll(**enrollment(enrolled_on="2025-01-07", village_code=VILLAGES[4],
+                                   channel="online", agent_id=None))
+    pay(a, 2 * m15, "2025-01-08")  # Jan-Feb
+    pay(b, 3 * m15, "2025-01-09")  # Jan-Mar
+    pay(c, 6 * m15, "2025-01-10")  # Jan-Jun
+    time.sleep(0.02)
+    moment = datetime.now(UTC)
+    time.sleep(0.02)
+    pay(a, 3 * m15, "2025-05-10")  # arrears: Mar, Apr and May, paid in grace
+    until = ledger.recorder.max_notification_id()
+    assert until is not None
+    ledger.record_death(c, died_on="2025-03-15")  # Apr-Jun no longer count
+    ledger.correct_details(b, village_code=VILLAGES[2], corrected_on="2025-05-20")
+
+    events = log_events(ledger)
+    at_moment = Expected(e for _, e in events if e.timestamp <= moment)
+    at_until = Expected(e for p, e in events if p <= until)
+    at_head = Expected(e for _, e in events)
+    march = Period.parse("2025-03").index
+    assert at_moment.nation(march)["active"] == 2  # b and c
+    assert at_head.nation(march)["active"] == 3  # a's arrears restored March
+    assert at_head.nation(march + 1)["active"] == 1  # a alone: c died in March
+
+    with tempfile.TemporaryDirectory() as folder:
+        scratch = SQLiteViewStore(Path(folder) / "as-of.db")
+        try:
+            position = replay(ledger.recorder, ledger.mapper, scratch, all_projections(),
+                              as_of=moment, page_size=3)
+            assert position == max(p for p, e in events if e.timestamp <= moment)
+            assert_views_match(scratch, at_moment)
+            monthly, _, _ = actual_views(scratch)
+            assert monthly != at_head.monthly, "the as-of replay must differ from the head"
+        finally:
+            scratch.close()
+        scratch = SQLiteViewStore(Path(folder) / "until.db")
+        try:
+            assert replay(ledger.recorder, ledger.mapper, scratch, all_projections(),
+                          until_position=until, page_size=4) == until
+            assert_views_match(scratch, at_until)
+        finally:
+            scratch.close()
+
+    # the command line: a replay as of the moment, then comparisons with the live tables
+    result = run_cli(settings, tmp_path, "replay", "--as-of", moment.isoformat(),
+                     "--period", "2025-03", "--json")
+    assert result.returncode == 0, result.stderr
+    body = orjson.loads(result.stdout)
+    assert body["active"] == 2
+    assert body["by_programme"] == at_moment.nation(march)["by_programme"]
+    assert body["position"] == max(p for p, e in events if e.timestamp <= moment)
+
+    result = run_cli(settings, tmp_path, "replay", "--compare", "--period", "2025-03", "--json")
+    assert result.returncode == 0, result.stderr + result.stdout
+    body = orjson.loads(result.stdout)
+    assert body["differences"] == [] and body["active"] == 3
+
+    views = build_view_store(settings)
+    try:
+        with views.transaction() as tx:
+            g = live_generation(tx, "coverage")
+            assert tx.execute(f"UPDATE coverage_monthly_g{g} SET active = active + 1 "
+                              "WHERE month = ?", (march,)) >= 1
+    finally:
+        views.close()
+    result = run_cli(settings, tmp_path, "replay", "--compare", "--period", "2025-03")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "coverage_monthly" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+# --- 5. a rebuild swaps at once -----------------------------------------------------------
+
+
+def read_totals(store: ViewStore) -> tuple[Any, ...]:
+    """One consistent read: the live position and whole-table totals of both projections."""
+    with store.transaction() as tx:
+        g = live_generation(tx, "coverage")
+        s = live_generation(tx, "participant_status")
+        position = tx.query("SELECT position FROM projections WHERE name = 'coverage' AND live = 1")
+        monthly = tx.query(f"SELECT count(*), sum(active), sum(jkk), sum(jkm), sum(jht) "
+                           f"FROM coverage_monthly_g{g}")
+        activity = tx.query(f"SELECT count(*), {', '.join(f'sum({c})' for c in ACTIVITY)} "
+                            f"FROM coverage_activity_g{g}")
+        status = tx.query(f"SELECT count(*), sum(months_paid), sum(total_contributions) "
+                          f"FROM participant_status_g{s}")
+    return tuple(int(v or 0) for v in (position[0] + monthly[0] + activity[0] + status[0]))
+
+
+class ReadLoop:
+    """Reads in a loop until told to stop: the project's coverage query, then the whole-table
+    totals; failures are kept, not raised."""
+
+    def __init__(self, reader: ViewStore, period: Period) -> None:
+        self.reader = reader
+        self.period = period
+        self.finished = threading.Event()
+        self.seen: list[tuple[Any, ...]] = []
+        self.answers: list[tuple[int, dict[str, Any]]] = []
+        self.errors: list[tuple[str, BaseException]] = []
+
+    def run(self) -> None:
+        while not self.finished.is_set():
+            try:
+                answer = coverage(self.reader, period=self.period)  # the project's own query
+                self.answers.append((answer["position"], answer["total"]))
+            except Exception as error:  # noqa: BLE001 - reported by the test
+                self.errors.append(("projections.queries.coverage", error))
+            try:
+                self.seen.append(read_totals(self.reader))
+            except Exception as error:  # noqa: BLE001 - reported by the test
+                self.errors.append(("read_totals", error))
+            time.sleep(0.0005)
+
+
+def test_a_rebuild_is_swapped_in_at_once(ledger: Ledger, settings: Settings) -> None:
+    """Readers on their own connection, in a loop, while rebuilds run: every answer is the
+    old generation's or the new one's, never an error or a mix; the old tables go."""
+    seed_population(ledger, participants=600, months=24, seed=7, end=SEED_END)
+    head = ledger.recorder.max_notification_id()
+    assert head is not None
+    period = Period.parse("2025-03")
+    views = build_view_store(settings)
+    reader = build_view_store(settings)  # a second connection, as another process would have
+    try:
+        runner = build_runner(ledger, views, page_size=100)
+        runner.catch_up(until=head * 2 // 3)  # the first rebuild's old generation lags
+        for round_ in range(1, 5):
+            old = read_totals(reader)
+            old_answer = coverage(reader, period=period)
+            loop = ReadLoop(reader, period)
+            thread = threading.Thread(target=loop.run)
+            thread.start()
+            try:
+                generations = runner.rebuild()
+            finally:
+                loop.finished.set()
+                thread.join(timeout=60)
+            seen, answers, errors = loop.seen, loop.answers, loop.errors
+            kinds = sorted({f"{where}: {type(error).__name__}: {str(error).splitlines()[0]}"
+                            for where, error in errors})
+            assert errors == [], (
+                f"rebuild {round_}: {len(errors)} of {len(seen) + len(answers) + len(errors)} "
+                f"reads failed during the swap: {kinds}")
+            new = read_totals(reader)
+            new_answer = coverage(reader, period=period)
+            assert new[0] == head
+            if round_ == 1:
+                assert old[0] == head * 2 // 3
+                assert new != old and new_answer["total"] != old_answer["total"]
+            else:
+                assert new == old and new_answer == old_answer, "a rebuild changed the views"
+            assert set(seen) <= {old, new}, "a reader saw a partial rebuild"
+            both = {(old_answer["position"], orjson.dumps(old_answer["total"])),
+                    (new_answer["position"], orjson.dumps(new_answer["total"]))}
+            assert {(p, orjson.dumps(t)) for p, t in answers} <= both
+            assert seen.count(old) >= 3, "the reads did not overlap the rebuild"
+
+            assert generations == {"participant_status": round_ + 1, "coverage": round_ + 1}
+            states = runner.states()
+            assert {(s.name, s.generation) for s in states} == set(generations.items())
+            assert all(s.live and s.position == head for s in states)
+            assert sorted(views.query("SELECT name, generation FROM projections")) == sorted(
+                generations.items())
+            assert generation_tables(views) == {round_ + 1}, "old tables must be dropped"
+        assert_views_match(views, Expected(e for _, e in log_events(ledger)))
+    finally:
+        reader.close()
+        views.close()
+
+
+def generation_tables(store: ViewStore) -> set[int]:
+    """The generations that have tables in the store."""
+    if store.dialect == "sqlite":
+        names = [r[0] for r in store.query("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    else:
+        names = [r[0] for r in store.query(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = ?",
+            (store.schema,))]  # type: ignore[attr-defined]
+    return {int(n.rsplit("_g", 1)[1]) for n in names if "_g" in n and n != "projections"}
+
+
+# --- 6. the coverage command --------------------------------------------------------------
+
+
+def test_the_coverage_command_catches_up_and_answers_in_json_and_csv(
+        ledger: Ledger, settings: Settings, tmp_path: Path) -> None:
+    m15 = 15_000 + 6_800
+    for i, village in enumerate(VILLAGES):
+        pid = ledger.enroll(**enrollment(enrolled_on="2025-01-06", village_code=village))
+        ledger.record_contribution(payment_ref=f"C-{i}", participant_id=str(pid),
+                                   amount=(i + 1) * m15, paid_on="2025-01-08", channel="bank")
+    head = ledger.recorder.max_notification_id()
+
+    result = run_cli(settings, tmp_path, "coverage", "--period", "2025-02", "--json")
+    assert result.returncode == 0, result.stderr
+    body = orjson.loads(result.stdout)
+    assert {"position", "period", "level", "rows"} <= set(body)
+    assert body["position"] == head  # the embedded default catches up first
+    assert body["period"] == "2025-02" and body["level"] == "nation"
+    assert len(body["rows"]) == 1
+    row = body["rows"][0]
+    assert {"region", "name", "active", "by_programme"} <= set(row)
+    assert row["active"] == 4  # every one but the first paid February
+    assert row["by_programme"] == {"JKK": 4, "JKM": 4, "JHT": 0}
+
+    result = run_cli(settings, tmp_path, "coverage", "--period", "2025-01", "--level",
+                     "province", "--json")
+    assert result.returncode == 0, result.stderr
+    body = orjson.loads(result.stdout)
+    assert [(r["region"], r["active"]) for r in body["rows"]] == [("12", 4), ("32", 1)]
+    assert all(r["name"] for r in body["rows"])
+
+    result = run_cli(settings, tmp_path, "coverage", "--period", "2025-01", "--level",
+                     "district", "--csv", "-")
+    assert result.returncode == 0, result.stderr
+    header, *rows = list(csv.reader(io.StringIO(result.stdout)))
+    assert header[:5] == ["period", "level", "region", "name", "active"]
+    assert header[-1] == "position"
+    assert [r[2] for r in rows] == sorted({v[:8] for v in VILLAGES})  # one row per district
+    assert all(r[0] == "2025-01" and r[1] == "district" and r[-1] == str(head) for r in rows)
+    assert sum(int(r[4]) for r in rows) == 5
