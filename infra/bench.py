@@ -54,8 +54,10 @@ from typing import Any
 
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
-from eventsourcing.persistence import JSONTranscoder, Transcoding
+from eventsourcing.persistence import JSONTranscoder
 from eventsourcing.utils import get_topic
+
+from infra.transcoder import DateAsISO
 
 SEED = 20_240_601
 BATCH = 500
@@ -362,17 +364,6 @@ def _short(filename: str) -> str:
 # --- the naive baseline -------------------------------------------------------------------
 
 
-class _NaiveDate(Transcoding):
-    type = date
-    name = "date_iso"
-
-    def encode(self, obj: date) -> str:
-        return obj.isoformat()
-
-    def decode(self, data: str) -> date:
-        return date.fromisoformat(data)
-
-
 class NaiveParticipant(Aggregate):
     """The same facts as `Participant.Enrolled`/`ContributionPaid`, plain, no rules."""
 
@@ -418,7 +409,7 @@ class NaiveLedger(Application[uuid.UUID]):
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:  # type: ignore[override]
         super().register_transcodings(transcoder)
-        transcoder.register(_NaiveDate())
+        transcoder.register(DateAsISO())  # the library has no date transcoding
 
     def enroll(self, row: dict[str, Any]) -> uuid.UUID:
         participant = NaiveParticipant(
