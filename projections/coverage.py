@@ -161,32 +161,34 @@ class CoverageProjection(Projection):
                 cell[4] += 1
                 cell[5] += e.amount
 
-        tx.executemany(
-            f"INSERT INTO {names['coverage_monthly']} (month, village, active, jkk, jkm, jht) "
-            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (month, village) DO UPDATE SET "
+        tx.insert_rows(
+            names["coverage_monthly"], ("month", "village", "active", "jkk", "jkm", "jht"),
+            ("integer", "text", "bigint", "bigint", "bigint", "bigint"),
+            [(m, v, *c) for (m, v), c in monthly.items() if any(c)],
+            "ON CONFLICT (month, village) DO UPDATE SET "
             + ", ".join(f"{c} = {names['coverage_monthly']}.{c} + excluded.{c}"
-                        for c in ("active", "jkk", "jkm", "jht")),
-            [(m, v, *c) for (m, v), c in monthly.items() if any(c)])
+                        for c in ("active", "jkk", "jkm", "jht")))
         # A cell that nets to zero is removed, so the table does not depend on where the
         # page boundaries fell (a rebuild with other pages must equal it row for row).
         tx.executemany(
             f"DELETE FROM {names['coverage_monthly']} WHERE month = ? AND village = ? "
             "AND active = 0 AND jkk = 0 AND jkm = 0 AND jht = 0",
             [(m, v) for (m, v), c in monthly.items() if min(c) < 0])  # only decrements reach 0
-        tx.executemany(
-            f"INSERT INTO {names['coverage_activity']} (month, village, channel, agent_id, "
-            f"{', '.join(_ACTIVITY_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        tx.insert_rows(
+            names["coverage_activity"], ("month", "village", "channel", "agent_id", *_ACTIVITY_COLUMNS),
+            ("integer", "text", "text", "text", *["bigint"] * len(_ACTIVITY_COLUMNS)),
+            [(*key, *c) for key, c in activity.items()],
             "ON CONFLICT (month, village, channel, agent_id) DO UPDATE SET "
             + ", ".join(f"{c} = {names['coverage_activity']}.{c} + excluded.{c}"
-                        for c in _ACTIVITY_COLUMNS),
-            [(*key, *c) for key, c in activity.items()])
-        tx.executemany(
-            f"INSERT INTO {names['coverage_members']} (participant_id, village, channel, agent_id, "
-            "programmes, spans, ended) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (participant_id) "
-            "DO UPDATE SET village = excluded.village, programmes = excluded.programmes, "
-            "spans = excluded.spans, ended = excluded.ended",
+                        for c in _ACTIVITY_COLUMNS))
+        tx.insert_rows(
+            names["coverage_members"],
+            ("participant_id", "village", "channel", "agent_id", "programmes", "spans", "ended"),
+            ("text", "text", "text", "text", "text", "text", "integer"),
             [(pid, m.village, m.channel, m.agent_id, orjson.dumps(m.programmes).decode(),
-              orjson.dumps(m.spans).decode(), m.ended) for pid, m in members.items()])
+              orjson.dumps(m.spans).decode(), m.ended) for pid, m in members.items()],
+            "ON CONFLICT (participant_id) DO UPDATE SET village = excluded.village, "
+            "programmes = excluded.programmes, spans = excluded.spans, ended = excluded.ended")
 
     def _load(self, tx: Tx, table: str, ids: list[str]) -> dict[str, Member]:
         members: dict[str, Member] = {}

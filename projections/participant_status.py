@@ -40,11 +40,12 @@ DDL = """CREATE TABLE {table} (
     died_on TEXT, withdrawn_on TEXT, erased_on TEXT, version INTEGER NOT NULL
 ) {without_rowid}"""
 
-_UPSERT = (
-    f"INSERT INTO {{table}} ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))}) "
-    f"ON CONFLICT ({_KEY}) DO UPDATE SET "
-    + ", ".join(f"{c} = excluded.{c}" for c in COLUMNS[1:])
-)
+TYPES = ("text", "text", "text", "text", "text", "text", "text", "text", "text", "integer",
+         "bigint", "integer", "text", "text", "text", "integer", "text", "integer", "integer",
+         "bigint", "bigint", "integer", "integer", "bigint", "bigint", "text", "text", "text",
+         "integer")
+_ON_CONFLICT = (f"ON CONFLICT ({_KEY}) DO UPDATE SET "
+                + ", ".join(f"{c} = excluded.{c}" for c in COLUMNS[1:]))
 
 
 class ParticipantStatusProjection(Projection):
@@ -72,7 +73,8 @@ class ParticipantStatusProjection(Projection):
                 apply(rows[pid], event)
             rows[pid]["version"] = event.originator_version
         touched = [rows[pid] for pid in ids]
-        tx.executemany(_UPSERT.format(table=table), [[r[c] for c in COLUMNS] for r in touched])
+        tx.insert_rows(table, COLUMNS, TYPES, [[r[c] for c in COLUMNS] for r in touched],
+                       _ON_CONFLICT)
 
 
 def load_rows(tx: Tx, table: str, ids: list[str]) -> dict[str, dict[str, Any]]:

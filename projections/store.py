@@ -90,6 +90,24 @@ class Tx:
         self.cursor.execute(self._sql(sql), params)
         return [tuple(row) for row in self.cursor.fetchall()]
 
+    def insert_rows(self, table: str, columns: Sequence[str], types: Sequence[str],
+                    rows: Sequence[Sequence[Any]], on_conflict: str = "") -> None:
+        """INSERT many rows at once. SQLite: one compiled statement run per row in C.
+        PostgreSQL: one statement with an array per column (`unnest`), so a page of rows
+        costs one round trip and no per-row parsing. `types` are the columns' SQL types.
+        Keys must be unique within `rows` when `on_conflict` updates."""
+        if not rows:
+            return
+        if self.dialect == "postgres":
+            arrays = ", ".join(f"%b::{t}[]" for t in types)  # %b: sent in binary, unquoted
+            self.cursor.execute(
+                f"INSERT INTO {table} ({', '.join(columns)}) SELECT * FROM unnest({arrays}) "
+                + on_conflict, [list(column) for column in zip(*rows, strict=True)])
+            return
+        self.cursor.executemany(
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
+            + on_conflict, rows)
+
 
 class SQLiteViewStore(ViewStore):
     dialect = "sqlite"
