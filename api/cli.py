@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, time
 from pathlib import Path
-from uuid import UUID
 from typing import Annotated, Any
+from uuid import UUID
 
 import orjson
 import typer

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import orjson
 
@@ -96,8 +96,9 @@ class CoverageProjection(Projection):
         Participant.DetailsCorrected, Participant.Died, Participant.Withdrew,
         Participant.ClaimFiled, Participant.ClaimPaid,
     )
-    tables = {"coverage_monthly": MONTHLY, "coverage_activity": ACTIVITY,
-              "coverage_members": MEMBERS}
+    tables: ClassVar[dict[str, str]] = {
+        "coverage_monthly": MONTHLY, "coverage_activity": ACTIVITY,
+        "coverage_members": MEMBERS}
 
     def key_columns(self, table: str) -> str:
         return {"coverage_monthly": "month, village",

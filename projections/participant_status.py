@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
-from typing import Any
+from typing import Any, ClassVar
 
 from domain.participant import Participant
 from domain.values import Period
@@ -56,7 +56,7 @@ class ParticipantStatusProjection(Projection):
         Participant.Withdrew, Participant.PersonalDataErased, Participant.ClaimFiled,
         Participant.ClaimApproved, Participant.ClaimRejected, Participant.ClaimPaid,
     )
-    tables = {"participant_status": DDL}
+    tables: ClassVar[dict[str, str]] = {"participant_status": DDL}
 
     def key_columns(self, table: str) -> str:
         return _KEY
@@ -104,7 +104,7 @@ def enrolled_row(e: Participant.Enrolled) -> dict[str, Any]:
     }
 
 
-def apply(row: dict[str, Any], e: Event) -> None:  # noqa: C901 - one branch per event type
+def apply(row: dict[str, Any], e: Event) -> None:
     if isinstance(e, Participant.ContributionPaid):
         last = e.first_month.index + e.months - 1
         row["paid_through"] = max(row["paid_through"] or last, last)

@@ -18,7 +18,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from eventsourcing.persistence import ApplicationRecorder, Mapper
 from eventsourcing.utils import get_topic
@@ -32,8 +32,8 @@ class Projection(ABC):
     """A read model: its tables, and how a page of events changes them."""
 
     name: str
-    handles: tuple[type, ...]  # event classes; others are not even read from the log
-    tables: dict[str, str]  # logical name -> CREATE TABLE with {table} and {without_rowid}
+    handles: ClassVar[tuple[type, ...]]  # event classes; others are not even read from the log
+    tables: ClassVar[dict[str, str]]  # logical name -> CREATE TABLE with {table} and {without_rowid}
 
     @abstractmethod
     def process(self, tx: Tx, names: dict[str, str], events: Sequence[Event]) -> None:
