@@ -62,7 +62,7 @@ from projections.queries import compare, coverage
 from projections.runner import replay
 from projections.store import PostgresViewStore, SQLiteViewStore, ViewStore
 from tests.conftest import TEST_MASTER_KEY, TEST_PEPPER, require_postgres
-from tests.factories import enrollment
+from tests.factories import MONTHLY_JKK_JKM_1_5M, OTHER_VILLAGE, enrollment
 
 LEDGER = str(Path(sys.executable).with_name("ledger"))
 
@@ -999,3 +999,49 @@ def test_the_coverage_command_catches_up_and_answers_in_json_and_csv(
     assert [r[2] for r in rows] == sorted({v[:8] for v in VILLAGES})  # one row per district
     assert all(r[0] == "2025-01" and r[1] == "district" and r[-1] == str(head) for r in rows)
     assert sum(int(r[4]) for r in rows) == 5
+
+
+# --- following the log ---------------------------------------------------------------------
+
+
+def test_projections_run_follows_new_events_as_they_are_recorded(
+    ledger: Ledger, settings: Settings, tmp_path: Path
+) -> None:
+    """`ledger projections run` catches up, then keeps following: events recorded while it
+    runs reach the read models without another command."""
+    first = enrollment(enrolled_on="2025-01-06")
+    ledger.enroll(**first)
+    follower = subprocess.Popen(
+        [LEDGER, "projections", "run", "--poll", "0.05"], env=cli_env(settings, tmp_path),
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    store = build_view_store(settings)
+    try:
+        runner = build_runner(ledger, store)  # only to read positions; it does not run
+
+        def wait_for(position: int) -> None:
+            deadline = time.monotonic() + 60
+            while runner.position() < position:
+                assert follower.poll() is None, follower.communicate()
+                assert time.monotonic() < deadline, f"stuck at {runner.position()} < {position}"
+                time.sleep(0.05)
+
+        wait_for(ledger.recorder.max_notification_id() or 0)
+        second = enrollment(enrolled_on="2025-01-07", village_code=OTHER_VILLAGE)
+        ledger.enroll(**second)
+        ledger.record_contribution(nik=second["nik"], payment_ref="FOLLOW-1",
+                                   amount=MONTHLY_JKK_JKM_1_5M, paid_on="2025-01-08", channel="bank")
+        wait_for(ledger.recorder.max_notification_id() or 0)
+
+        january = coverage(store, period=Period.parse("2025-01"), level="village",
+                           region=OTHER_VILLAGE)
+        assert [(r["region"], r["active"], r["enrollments"]) for r in january["rows"]] == [
+            (OTHER_VILLAGE, 1, 1)]
+    finally:
+        follower.send_signal(signal.SIGINT)
+        try:
+            follower.wait(timeout=30)
+        finally:
+            if follower.poll() is None:
+                follower.kill()
+        store.close()
+    assert "Traceback" not in (follower.stderr.read() if follower.stderr else "")
