@@ -102,8 +102,8 @@ def status(
         emit_json(body)
         return
     table = Table(show_header=False, box=None)
-    name = personal["name"] if reveal and personal else mask_name(personal and personal["name"])
-    nik = personal["nik"] if reveal and personal else mask(personal and personal["nik"])
+    name = personal["name"] if reveal and personal else mask_name(personal["name"] if personal else None)
+    nik = personal["nik"] if reveal and personal else mask(personal["nik"] if personal else None)
     rows = [
         ("participant", f"{result.participant_id}"), ("NIK", nik), ("name", name),
         ("as of", result.as_of.isoformat()), ("status", f"[bold]{result.status}[/bold]"),

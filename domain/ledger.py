@@ -15,7 +15,7 @@ from typing import Any, ClassVar, Protocol, TypeVar
 from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.domain import Aggregate
+from eventsourcing.domain import Aggregate, MutableOrImmutableAggregate
 from eventsourcing.persistence import EventStore, IntegrityError, Mapper
 from eventsourcing.utils import get_topic
 from lokal import normalize_phone
@@ -111,7 +111,8 @@ class Ledger(Application[UUID]):
     """Enrollments, contributions, claims and erasure for the scheme's participants."""
 
     name = "Ledger"
-    snapshotting_intervals: ClassVar[dict[type[Aggregate], int]] = {Participant: 50}
+    snapshotting_intervals: ClassVar[dict[type[MutableOrImmutableAggregate[Any]], int]] = {
+        Participant: 50}
 
     def __init__(
         self,
@@ -520,7 +521,7 @@ class Ledger(Application[UUID]):
         return [UUID(str(n.originator_id)) for n in self.recorder.select_notifications(
             start=start, limit=limit, topics=[topic])]
 
-    def get_history(self, participant_id: UUID) -> list[Aggregate.Event]:
+    def get_history(self, participant_id: UUID) -> list[Any]:
         """Every event of the participant, oldest first; personal fields None once erased
         (even where this process still holds the key in its cache)."""
         participant = self.get_participant(participant_id)
@@ -555,7 +556,7 @@ class Ledger(Application[UUID]):
             # Index aggregates have a handful of events and no snapshots: one read.
             aggregate: Any = None
             for event in self.events.get(aggregate_id):
-                aggregate = event.mutate(aggregate)
+                aggregate = event.mutate(aggregate)  # type: ignore[attr-defined]
             return aggregate if isinstance(aggregate, kind) else None
         try:
             aggregate = self.repository.get(aggregate_id)

@@ -56,6 +56,7 @@ from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 from eventsourcing.persistence import JSONTranscoder
 from eventsourcing.utils import get_topic
+from pydantic import SecretStr
 
 from infra.transcoder import DateAsISO
 
@@ -289,7 +290,7 @@ def machine_facts(postgres_url: str | None = None) -> dict[str, Any]:
         try:
             import psycopg
             with psycopg.connect(postgres_url, connect_timeout=5) as conn:
-                facts["postgresql"] = conn.execute("SHOW server_version").fetchone()[0]
+                facts["postgresql"] = (conn.execute("SHOW server_version").fetchone() or ("?",))[0]
         except Exception as error:  # noqa: BLE001
             facts["postgresql"] = f"unavailable ({type(error).__name__})"
     facts["memory_method"] = memory_method()
@@ -457,8 +458,8 @@ class _Store:
         from infra.settings import Settings
 
         return Settings(database_url=self.url, var_dir=self.folder / "var",
-                        nik_pepper=base64.b64encode(os.urandom(32)).decode(),
-                        master_key=base64.b64encode(os.urandom(32)).decode())
+                        nik_pepper=SecretStr(base64.b64encode(os.urandom(32)).decode()),
+                        master_key=SecretStr(base64.b64encode(os.urandom(32)).decode()))
 
     def naive_env(self, name: str = "NaiveLedger") -> dict[str, str]:
         prefix = name.upper() + "_"
@@ -1048,8 +1049,8 @@ def _raw_copy(store: _Store) -> tuple[int, float, int]:
         started = time.perf_counter()
         writer.commit()
         timed += time.perf_counter() - started
-        size = writer.execute("SELECT pg_total_relation_size(%s)",
-                              (f'"{store.schema}"."{table}"',)).fetchone()[0]
+        size = (writer.execute("SELECT pg_total_relation_size(%s)",
+                              (f'"{store.schema}"."{table}"',)).fetchone() or (0,))[0]
         writer.execute(f'DROP TABLE "{store.schema}"."{table}"')
         writer.commit()
     return count, timed, int(size)

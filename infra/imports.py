@@ -89,7 +89,7 @@ def import_file(
                 progress(len(batch))
     if rejects:
         with rejects_path.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.DictWriter(handle, fieldnames=[*reader.fieldnames, "error_code", "error"],
+            writer = csv.DictWriter(handle, fieldnames=[*(reader.fieldnames or []), "error_code", "error"],
                                     extrasaction="ignore")
             writer.writeheader()
             writer.writerows(rejects)
