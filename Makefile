@@ -26,6 +26,8 @@ $(STAMP): pyproject.toml
 test: venv
 	PGPORT=$(PGPORT) bash scripts/ensure-postgres.sh
 	$(BIN)/lint-imports
+	$(BIN)/ruff check .
+	$(BIN)/mypy domain projections infra api
 	export LEDGER_TEST_POSTGRES_URL='$(LEDGER_TEST_POSTGRES_URL)'; \
 		$(BIN)/python -m pytest $(PYTEST_ARGS)
 
@@ -42,6 +44,7 @@ bench: venv
 
 lint: venv
 	$(BIN)/ruff check .
+	$(BIN)/mypy domain projections infra api
 	$(BIN)/lint-imports
 
 clean:

@@ -32,7 +32,7 @@ from infra.bootstrap import (
     build_view_store,
     close_ledger,
 )
-from infra.imports import count_rows, import_file
+from infra.imports import ENROLLMENT_COLUMNS, count_rows, import_file
 from infra.settings import ConfigurationError, Settings
 
 app = typer.Typer(
@@ -213,9 +213,7 @@ def erase(
 
 @import_app.command("enrollments")
 def import_enrollments(
-    file: Annotated[Path, typer.Argument(help="CSV: " + ",".join(
-        ("nik", "name", "birth_date", "sex", "phone", "village_code", "occupation",
-         "declared_income", "programmes", "channel", "agent_id", "enrolled_on")))],
+    file: Annotated[Path, typer.Argument(help="CSV: " + ",".join(ENROLLMENT_COLUMNS))],
     json: JsonOption = False,
 ) -> None:
     """Import a registration sheet; rejected rows go to FILE.rejects.csv."""
@@ -587,13 +585,13 @@ def replay_command(
                                 "leave out --until-position and --as-of.")
     moment = parse_moment(as_of) if as_of else None
     month = Period.parse(period) if period else Period.containing(date.today())
-    with open_views() as (ledger, store, runner):
-        with scratch_views(ledger, until_position=until_position, as_of=moment) as (scratch, position):
-            summary = coverage(scratch, period=month)
-            differences: list[str] = []
-            if compare:
-                runner.catch_up(until=position)
-                differences = compare_stores(store, scratch, all_projections())
+    differences: list[str] = []
+    with open_views() as (ledger, store, runner), scratch_views(
+            ledger, until_position=until_position, as_of=moment) as (scratch, position):
+        summary = coverage(scratch, period=month)
+        if compare:
+            runner.catch_up(until=position)
+            differences = compare_stores(store, scratch, all_projections())
     body = {"position": position, "as_of": moment.isoformat() if moment else None,
             "period": str(month), "active": summary["total"]["active"],
             "by_programme": summary["total"]["by_programme"]}
