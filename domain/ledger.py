@@ -14,9 +14,9 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any, ClassVar, Protocol, TypeVar
 from uuid import UUID, uuid4
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import Aggregate, MutableOrImmutableAggregate
-from eventsourcing.persistence import EventStore, IntegrityError, Mapper
+from eventsourcing.persistence import EventStore, IntegrityError, Mapper, Recording
 from eventsourcing.utils import get_topic
 from lokal import normalize_phone
 
@@ -141,6 +141,22 @@ class Ledger(Application[UUID]):
 
     def construct_mapper(self) -> Mapper[UUID]:
         return self._given_mapper or super().construct_mapper()
+
+    def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
+        """The library's `save()`, minus its two runtime-Protocol `isinstance` checks per
+        object (about 40 µs each on Python 3.11, the largest single cost of bulk saves):
+        the ledger only ever saves its own aggregates. Anything else goes the library's way.
+        """
+        if kwargs or not all(isinstance(obj, Aggregate) for obj in objs):
+            return super().save(*objs, **kwargs)
+        processing = ProcessingEvent[UUID]()
+        for aggregate in objs:
+            processing.events.extend(aggregate.collect_events())
+            processing.aggregates[aggregate.id] = aggregate
+        recordings = self._record(processing)
+        self._take_snapshots(processing)
+        self._notify(recordings)
+        return recordings
 
     # --- enrollment ---------------------------------------------------------------------
 
@@ -555,11 +571,10 @@ class Ledger(Application[UUID]):
         if kind is not Participant:
             # Index aggregates have a handful of events and no snapshots: one read.
             aggregate: Any = None
-            for event in self.events.get(aggregate_id):
-                aggregate = event.mutate(aggregate)  # type: ignore[attr-defined]
+            aggregate = _fold(None, self.events.get(aggregate_id))
             return aggregate if isinstance(aggregate, kind) else None
         try:
-            aggregate = self.repository.get(aggregate_id)
+            aggregate = self.repository.get(aggregate_id, projector_func=_fold)
         except AggregateNotFoundError:
             return None
         return aggregate if isinstance(aggregate, kind) else None
@@ -622,6 +637,14 @@ class Ledger(Application[UUID]):
 
 class _SaveConflict(Exception):
     """The store refused a save: an aggregate it creates or changes was written meanwhile."""
+
+
+def _fold(aggregate: Any, events: Iterable[Any]) -> Any:
+    """Apply events in order: the library's `project_aggregate` without its per-event
+    runtime-Protocol assertion (our events are the library's own aggregate events)."""
+    for event in events:
+        aggregate = event.mutate(aggregate)
+    return aggregate
 
 
 def _text(row: Mapping[str, Any], key: str) -> str:

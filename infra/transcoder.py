@@ -91,12 +91,14 @@ class OrjsonTranscoder(Transcoder):
         kind = type(obj)
         if kind in _PLAIN:
             return obj
+        tag = self._tag
         if kind is dict:
-            return {key: self._tag(value) for key, value in obj.items()}
+            return {key: value if type(value) in _PLAIN else tag(value) for key, value in obj.items()}
         if kind is list:
-            return [self._tag(value) for value in obj]
+            return [value if type(value) in _PLAIN else tag(value) for value in obj]
         if kind is tuple:
-            return {"_type_": "tuple_as_list", "_data_": [self._tag(value) for value in obj]}
+            return {"_type_": "tuple_as_list",
+                    "_data_": [value if type(value) in _PLAIN else tag(value) for value in obj]}
         transcoding = self.types.get(kind)
         if transcoding is None:
             msg = (f"Object of type {kind} is not serializable. Please define and register "
