@@ -570,7 +570,6 @@ class Ledger(Application[UUID]):
     def _get_or_none(self, aggregate_id: UUID, kind: type[A]) -> A | None:
         if kind is not Participant:
             # Index aggregates have a handful of events and no snapshots: one read.
-            aggregate: Any = None
             aggregate = _fold(None, self.events.get(aggregate_id))
             return aggregate if isinstance(aggregate, kind) else None
         try:

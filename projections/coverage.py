@@ -192,13 +192,8 @@ class CoverageProjection(Projection):
             "programmes = excluded.programmes, spans = excluded.spans, ended = excluded.ended")
 
     def _load(self, tx: Tx, table: str, ids: list[str]) -> dict[str, Member]:
-        members: dict[str, Member] = {}
-        for start in range(0, len(ids), 500):
-            chunk = ids[start:start + 500]
-            rows = tx.query(f"SELECT participant_id, village, channel, agent_id, programmes, spans, "
-                            f"ended FROM {table} WHERE participant_id IN "
-                            f"({', '.join('?' * len(chunk))})", chunk)
-            for pid, village, channel, agent, programmes, spans, ended in rows:
-                members[pid] = Member(village, channel, agent, orjson.loads(programmes),
-                                      orjson.loads(spans), ended)
-        return members
+        rows = tx.query_in(f"SELECT participant_id, village, channel, agent_id, programmes, spans, "
+                           f"ended FROM {table}", "participant_id", ids)
+        return {pid: Member(village, channel, agent, orjson.loads(programmes), orjson.loads(spans),
+                            ended)
+                for pid, village, channel, agent, programmes, spans, ended in rows}

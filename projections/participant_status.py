@@ -78,13 +78,8 @@ class ParticipantStatusProjection(Projection):
 
 
 def load_rows(tx: Tx, table: str, ids: list[str]) -> dict[str, dict[str, Any]]:
-    rows: dict[str, dict[str, Any]] = {}
-    for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
-        found = tx.query(f"SELECT {', '.join(COLUMNS)} FROM {table} "
-                         f"WHERE participant_id IN ({', '.join('?' * len(chunk))})", chunk)
-        rows.update((r[0], dict(zip(COLUMNS, r, strict=True))) for r in found)
-    return rows
+    found = tx.query_in(f"SELECT {', '.join(COLUMNS)} FROM {table}", "participant_id", ids)
+    return {r[0]: dict(zip(COLUMNS, r, strict=True)) for r in found}
 
 
 def enrolled_row(e: Participant.Enrolled) -> dict[str, Any]:

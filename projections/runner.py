@@ -189,23 +189,7 @@ class ProjectionRunner:
                 generation = int(rows[0][0] or 0) + 1
                 self._create_generation(tx, projection, generation, live=False)
                 generations[projection.name] = generation
-        target = self.head()
-        position = 0
-        while position < target:
-            stop = min(position + self.page_size, target)
-            events = self._read(position + 1, stop)
-            with self.store.transaction() as tx:
-                for projection in chosen:
-                    names_ = {t: physical(t, generations[projection.name]) for t in projection.tables}
-                    page = [e for _, e in events if isinstance(e, projection.handles)]
-                    if page:
-                        projection.process(tx, names_, page)
-                    tx.execute("UPDATE projections SET position = ?, updated_at = ? "
-                               "WHERE name = ? AND generation = ?",
-                               (stop, _now(), projection.name, generations[projection.name]))
-            position = stop
-            if progress is not None:
-                progress(position, target)
+        self._fill(generations, self.head(), progress=progress)
         with self.store.transaction() as tx:
             if tx.dialect == "postgres":
                 # Readers hold a share lock on `projections` from looking up the live
@@ -225,6 +209,37 @@ class ProjectionRunner:
                                (projection.name, generation))
         return generations
 
+    def _fill(self, generations: dict[str, int], target: int, *,
+              keep: Callable[[Event], bool] | None = None,
+              progress: Callable[[int, int], None] | None = None) -> int:
+        """Apply the log from its start to `target` to the given generation of each named
+        projection, a page per transaction (only this runner writes to them: a rebuild's
+        new generation, a scratch store). `keep` filters events. Returns the position of
+        the last event applied."""
+        chosen = [self.projections[name] for name in generations]
+        last = position = 0
+        while position < target:
+            stop = min(position + self.page_size, target)
+            events = self._read(position + 1, stop)
+            if keep is not None:
+                events = [(p, e) for p, e in events if keep(e)]
+            if events:
+                last = events[-1][0]
+            with self.store.transaction() as tx:
+                for projection in chosen:
+                    generation = generations[projection.name]
+                    page = [e for _, e in events if isinstance(e, projection.handles)]
+                    if page:
+                        projection.process(
+                            tx, {t: physical(t, generation) for t in projection.tables}, page)
+                    tx.execute("UPDATE projections SET position = ?, updated_at = ? "
+                               "WHERE name = ? AND generation = ?",
+                               (stop, _now(), projection.name, generation))
+            position = stop
+            if progress is not None:
+                progress(position, target)
+        return last
+
 
 def replay(recorder: ApplicationRecorder, mapper: Mapper[Any], scratch: ViewStore,
            projections: Sequence[Projection], *, until_position: int | None = None,
@@ -239,26 +254,9 @@ def replay(recorder: ApplicationRecorder, mapper: Mapper[Any], scratch: ViewStor
     if as_of is None:
         runner.catch_up(until=target, progress=progress)
         return target
-    last = 0
-    position = 0
-    while position < target:
-        stop = min(position + page_size, target)
-        events = runner._read(position + 1, stop)
-        kept = [(p, e) for p, e in events if e.timestamp <= as_of]
-        if kept:
-            last = kept[-1][0]
-        with scratch.transaction() as tx:
-            for projection in projections:
-                names, _ = runner.live_tables(tx, projection.name)
-                page = [e for _, e in kept if isinstance(e, projection.handles)]
-                if page:
-                    projection.process(tx, names, page)
-                tx.execute("UPDATE projections SET position = ?, updated_at = ? WHERE name = ?",
-                           (last, _now(), projection.name))
-        position = stop
-        if progress is not None:
-            progress(position, target)
-    return last
+    live = {state.name: state.generation for state in runner.states() if state.live}
+    return runner._fill(live, target, keep=lambda event: event.timestamp <= as_of,
+                        progress=progress)
 
 
 def _now() -> str:

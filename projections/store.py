@@ -90,6 +90,16 @@ class Tx:
         self.cursor.execute(self._sql(sql), params)
         return [tuple(row) for row in self.cursor.fetchall()]
 
+    def query_in(self, select: str, column: str, values: Sequence[Any],
+                 chunk: int = 500) -> list[tuple[Any, ...]]:
+        """`select` (up to its WHERE) for rows whose `column` is one of `values`, in chunks
+        that stay under the databases' parameter limits."""
+        rows: list[tuple[Any, ...]] = []
+        for start in range(0, len(values), chunk):
+            part = values[start:start + chunk]
+            rows += self.query(f"{select} WHERE {column} IN ({', '.join('?' * len(part))})", part)
+        return rows
+
     def insert_rows(self, table: str, columns: Sequence[str], types: Sequence[str],
                     rows: Sequence[Sequence[Any]], on_conflict: str = "") -> None:
         """INSERT many rows at once. SQLite: one compiled statement run per row in C.
