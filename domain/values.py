@@ -41,7 +41,12 @@ class Period:
 
     @classmethod
     def containing(cls, day: date) -> Period:
-        return cls(day.year * 12 + day.month - 1)
+        return cls(cls.index_of(day))
+
+    @staticmethod
+    def index_of(day: date) -> int:
+        """`Period.containing(day).index` without making the Period (hot loops)."""
+        return day.year * 12 + day.month - 1
 
     @classmethod
     def parse(cls, text: str) -> Period:

@@ -23,7 +23,7 @@ import orjson
 
 from domain.participant import Participant
 from domain.values import Period
-from projections.runner import Event, Projection
+from projections.runner import Event, Projection, keys_of
 from projections.store import Tx
 
 PROGRAMMES = ("JKK", "JKM", "JHT")
@@ -106,11 +106,11 @@ class CoverageProjection(Projection):
                 "coverage_members": "participant_id"}[table]
 
     def process(self, tx: Tx, names: dict[str, str], events: Sequence[Event]) -> None:
-        pids = [str(e.originator_id) for e in events]
-        ids = list(dict.fromkeys(pids))
-        members = self._load(tx, names["coverage_members"], ids)
+        pids = keys_of(events)
+        members = self._load(tx, names["coverage_members"], list(dict.fromkeys(pids)))
         monthly: dict[tuple[int, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
         activity: dict[tuple[int, str, str, str], list[int]] = defaultdict(lambda: [0] * 6)
+        month_of = Period.index_of
 
         def count(member: Member, month: int, sign: int, village: str | None = None) -> None:
             cell = monthly[(month, village or member.village)]
@@ -119,28 +119,31 @@ class CoverageProjection(Projection):
                 cell[offset] += sign
 
         for pid, e in zip(pids, events, strict=True):
-            if isinstance(e, Participant.Enrolled):
-                members[pid] = Member(e.village, e.channel, e.agent_id or "",
-                                      [[Period.containing(e.enrolled_on).index, "+".join(e.programmes)]],
-                                      [], None)
-                activity[(Period.containing(e.enrolled_on).index, e.village, e.channel,
-                          e.agent_id or "")][0] += 1
-                continue
-            member = members[pid]
-            if isinstance(e, Participant.ContributionPaid):
+            if isinstance(e, Participant.ContributionPaid):  # most events: kept lean
+                member = members[pid]
                 first = e.first_month.index
                 member.spans.append([first, e.months])
+                ended = member.ended
                 for month in range(first, first + e.months):
-                    if member.counted(month):
-                        count(member, month, +1)
-                cell = activity[(Period.containing(e.paid_on).index, member.village, e.channel,
-                                 e.agent_id or "")]
+                    if ended is None or month <= ended:
+                        cell = monthly[(month, member.village)]
+                        cell[0] += 1
+                        for offset in member.programmes_in(month):
+                            cell[offset] += 1
+                cell = activity[(month_of(e.paid_on), member.village, e.channel, e.agent_id or "")]
                 cell[1] += 1
                 cell[2] += e.amount
+            elif isinstance(e, Participant.Enrolled):
+                members[pid] = Member(e.village, e.channel, e.agent_id or "",
+                                      [[month_of(e.enrolled_on), "+".join(e.programmes)]],
+                                      [], None)
+                activity[(month_of(e.enrolled_on), e.village, e.channel, e.agent_id or "")][0] += 1
             elif isinstance(e, Participant.ProgrammesChanged):
+                member = members[pid]
                 member.programmes.append([e.from_month.index, "+".join(e.programmes)])
                 member.programmes.sort(key=lambda entry: entry[0])
             elif isinstance(e, Participant.DetailsCorrected):
+                member = members[pid]
                 if e.village is not None and e.village != member.village:
                     for month in member.paid_months():
                         if member.counted(month):
@@ -148,17 +151,18 @@ class CoverageProjection(Projection):
                             count(member, month, +1, village=e.village)
                     member.village = e.village
             elif isinstance(e, (Participant.Died, Participant.Withdrew)):
+                member = members[pid]
                 day = e.died_on if isinstance(e, Participant.Died) else e.withdrawn_on
-                end = Period.containing(day).index
+                end = month_of(day)
                 if member.ended is None or end < member.ended:
                     for month in member.paid_months():
                         if month > end and member.counted(month):
                             count(member, month, -1)
                     member.ended = end
             elif isinstance(e, Participant.ClaimFiled):
-                activity[(Period.containing(e.filed_on).index, member.village, "", "")][3] += 1
+                activity[(month_of(e.filed_on), members[pid].village, "", "")][3] += 1
             elif isinstance(e, Participant.ClaimPaid):
-                cell = activity[(Period.containing(e.paid_on).index, member.village, "", "")]
+                cell = activity[(month_of(e.paid_on), members[pid].village, "", "")]
                 cell[4] += 1
                 cell[5] += e.amount
 

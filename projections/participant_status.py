@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from operator import itemgetter
 from typing import Any, ClassVar
 
 from domain.participant import Participant
 from domain.values import Period
-from projections.runner import Event, Projection
+from projections.runner import Event, Projection, keys_of
 from projections.store import Tx
 
 COLUMNS = (
@@ -25,6 +26,7 @@ COLUMNS = (
     "jht_paid_out", "died_on", "withdrawn_on", "erased_on", "version",
 )
 _KEY = COLUMNS[0]
+_ROW_VALUES = itemgetter(*COLUMNS)
 
 DDL = """CREATE TABLE {table} (
     participant_id TEXT NOT NULL PRIMARY KEY,
@@ -63,18 +65,17 @@ class ParticipantStatusProjection(Projection):
 
     def process(self, tx: Tx, names: dict[str, str], events: Sequence[Event]) -> None:
         table = names["participant_status"]
-        pids = [str(e.originator_id) for e in events]
+        pids = keys_of(events)
         ids = list(dict.fromkeys(pids))
         rows = load_rows(tx, table, ids)
         for pid, event in zip(pids, events, strict=True):
             if isinstance(event, Participant.Enrolled):
-                rows[pid] = enrolled_row(event)
+                rows[pid] = row = enrolled_row(event, pid)
             else:
-                apply(rows[pid], event)
-            rows[pid]["version"] = event.originator_version
-        touched = [rows[pid] for pid in ids]
-        tx.insert_rows(table, COLUMNS, TYPES, [[r[c] for c in COLUMNS] for r in touched],
-                       _ON_CONFLICT)
+                row = rows[pid]
+                apply(row, event)
+            row["version"] = event.originator_version
+        tx.insert_rows(table, COLUMNS, TYPES, [_ROW_VALUES(rows[pid]) for pid in ids], _ON_CONFLICT)
 
 
 def load_rows(tx: Tx, table: str, ids: list[str]) -> dict[str, dict[str, Any]]:
@@ -82,15 +83,16 @@ def load_rows(tx: Tx, table: str, ids: list[str]) -> dict[str, dict[str, Any]]:
     return {r[0]: dict(zip(COLUMNS, r, strict=True)) for r in found}
 
 
-def enrolled_row(e: Participant.Enrolled) -> dict[str, Any]:
+def enrolled_row(e: Participant.Enrolled, participant_id: str | None = None) -> dict[str, Any]:
     village = e.village
+    month = Period.index_of(e.enrolled_on)
     return {
-        "participant_id": str(e.originator_id), "village": village, "district": village[:8],
+        "participant_id": participant_id or str(e.originator_id), "village": village, "district": village[:8],
         "regency": village[:5], "province": village[:2], "segment": e.segment, "sex": e.sex,
         "occupation": e.occupation, "programmes": "+".join(e.programmes),
-        "programmes_from": Period.containing(e.enrolled_on).index,
+        "programmes_from": month,
         "declared_income": e.declared_income,
-        "income_from": Period.containing(e.enrolled_on).index,
+        "income_from": month,
         "enrolled_on": e.enrolled_on.isoformat(),
         "channel": e.channel, "agent_id": e.agent_id or "", "paid_through": None,
         "last_paid_on": None, "months_paid": 0, "contributions": 0, "total_contributions": 0,

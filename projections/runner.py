@@ -46,6 +46,20 @@ class Projection(ABC):
         return "1"
 
 
+def keys_of(events: Sequence[Event]) -> list[str]:
+    """Each event's aggregate id as text (the projections' row key), formatting each
+    distinct id once: a page holds many events of the same participant."""
+    text: dict[Any, str] = {}
+    keys = []
+    for event in events:
+        originator = event.originator_id
+        key = text.get(originator)
+        if key is None:
+            key = text[originator] = str(originator)
+        keys.append(key)
+    return keys
+
+
 class ConcurrentRunnerError(RuntimeError):
     """Another runner advanced a projection during this page; the page was rolled back."""
 
