@@ -49,6 +49,7 @@ _WIT = timezone(timedelta(hours=9))
 
 A = TypeVar("A", bound=Aggregate)
 R = TypeVar("R")
+Row = TypeVar("Row")
 
 
 def today_in_indonesia() -> date:
@@ -271,17 +272,18 @@ class Ledger(Application[UUID]):
         earlier = batch.aggregates.get(ref_id) or (
             None if batch.optimistic else self._get_or_none(ref_id, PaymentReference))
         if isinstance(earlier, PaymentReference):
-            if earlier.same_payment(participant.id, amount, paid_on, channel):
-                return PaymentResult(participant.id, payment_ref, earlier.first_month,
-                                     earlier.months, amount, replayed=True)
-            raise ConflictError(
-                "payment_ref_conflict",
-                f"Payment reference {payment_ref} was already recorded for a different payment "
-                f"(Rp {earlier.amount:,} on {earlier.paid_on.isoformat()}).",
-            )
-        settlement = settle(participant, paid_on, amount, self.rules)
-        participant.pay(settlement=settlement, payment_ref=payment_ref, paid_on=paid_on,
-                        amount=amount, channel=channel, agent_id=agent_id)
+            return _repeated_payment(earlier, participant.id, amount, paid_on, channel)
+        try:
+            settlement = settle(participant, paid_on, amount, self.rules)
+            participant.pay(settlement=settlement, payment_ref=payment_ref, paid_on=paid_on,
+                            amount=amount, channel=channel, agent_id=agent_id)
+        except LedgerError:
+            # Optimistically the reference was not read: a re-sent older payment (a bank
+            # file imported again) must be answered as a repeat, not refused as out of order.
+            recorded = self._get_or_none(ref_id, PaymentReference) if batch.optimistic else None
+            if recorded is None:
+                raise
+            return _repeated_payment(recorded, participant.id, amount, paid_on, channel)
         batch.aggregates[ref_id] = PaymentReference.use(
             payment_ref=payment_ref, participant_id=participant.id, amount=amount,
             paid_on=paid_on, channel=channel, first_month=settlement.first,
@@ -289,6 +291,27 @@ class Ledger(Application[UUID]):
         )
         batch.aggregates[participant.id] = participant
         return PaymentResult(participant.id, payment_ref, settlement.first, settlement.months, amount)
+
+    # --- group commit -------------------------------------------------------------------
+
+    def execute_many(
+        self, commands: Sequence[tuple[str, Mapping[str, Any]]]
+    ) -> list[EnrollmentResult | PaymentResult | LedgerError]:
+        """Enrollments (`"enroll"`, the fields of `enroll_many`) and payments (`"pay"`,
+        the fields of `record_contribution`) from many callers, in one transaction: each
+        command's result or refusal, as the batch commands give them. A command only sees
+        the store and the commands before it in the list. Used to group concurrent single
+        commands into one commit (`infra.group_commit`)."""
+        preparers = {"enroll": self._prepare_enrollment, "pay": self._prepare_payment}
+        unknown = {kind for kind, _ in commands} - preparers.keys()
+        if unknown:
+            raise ValueError(f"unknown command kind(s): {', '.join(sorted(unknown))}")
+
+        def prepare(command: tuple[str, Mapping[str, Any]], batch: _Batch) -> Any:
+            kind, row = command
+            return preparers[kind](row, batch)
+
+        return self._run_batch(commands, prepare, lambda r: r)
 
     # --- changes to a participant -------------------------------------------------------
 
@@ -585,8 +608,7 @@ class Ledger(Application[UUID]):
         return day
 
     def _run_batch(
-        self, rows: Sequence[Mapping[str, Any]],
-        prepare: Callable[[Mapping[str, Any], _Batch], Any], result: Callable[[Any], R],
+        self, rows: Sequence[Row], prepare: Callable[[Row, _Batch], Any], result: Callable[[Any], R],
     ) -> list[R | LedgerError]:
         batch = _Batch(optimistic=True)
         outcomes: list[R | LedgerError] = []
@@ -609,7 +631,7 @@ class Ledger(Application[UUID]):
             return [self._run_one(row, prepare, result) for row in rows]
         return outcomes
 
-    def _run_one(self, row: Mapping[str, Any], prepare: Callable[[Mapping[str, Any], _Batch], Any],
+    def _run_one(self, row: Row, prepare: Callable[[Row, _Batch], Any],
                  result: Callable[[Any], R], optimistic: bool = False) -> R | LedgerError:
         batch = _Batch(optimistic=optimistic)
         try:
@@ -632,6 +654,20 @@ class Ledger(Application[UUID]):
         except IntegrityError:
             self.vault.shred(batch.new_keys)  # made for aggregates that were not saved
             raise _SaveConflict from None
+
+
+def _repeated_payment(earlier: PaymentReference, participant_id: UUID, amount: int,
+                      paid_on: date, channel: str) -> PaymentResult:
+    """The answer to a payment reference seen before: the original result for the same
+    payment, a conflict for a different one."""
+    if earlier.same_payment(participant_id, amount, paid_on, channel):
+        return PaymentResult(participant_id, earlier.payment_ref, earlier.first_month,
+                             earlier.months, amount, replayed=True)
+    raise ConflictError(
+        "payment_ref_conflict",
+        f"Payment reference {earlier.payment_ref} was already recorded for a different payment "
+        f"(Rp {earlier.amount:,} on {earlier.paid_on.isoformat()}).",
+    )
 
 
 class _SaveConflict(Exception):

@@ -293,6 +293,27 @@ def test_a_repeated_payment_reference_with_the_same_content_is_replayed(ledger: 
     assert ledger.get_status(pid, "2024-04-01").status == "grace"  # paid once, not twice
 
 
+def test_an_older_payment_sent_again_after_later_ones_is_a_repeat_not_out_of_order(
+    ledger: Ledger, refused
+) -> None:
+    pid = ledger.enroll(**enrollment())
+    older = {"payment_ref": "BANK-01", "participant_id": str(pid), "amount": M,
+             "paid_on": "2024-01-12", "channel": "bank"}
+    first = ledger.record_contribution(**older)
+    ledger.record_contribution(**{**older, "payment_ref": "BANK-02", "paid_on": "2024-02-12"})
+    before = ledger.recorder.max_notification_id()
+
+    again = ledger.record_contribution(**older)  # a bank file imported a second time
+    [in_batch] = ledger.record_contributions([older])
+    assert again.replayed and again.first_month == first.first_month
+    assert isinstance(in_batch, PaymentResult) and in_batch.replayed
+    with refused(ledger, "payment_ref_conflict"):
+        ledger.record_contribution(**{**older, "amount": 2 * M})
+    with refused(ledger, "payment_out_of_order"):  # a new reference still keeps the order rule
+        ledger.record_contribution(**{**older, "payment_ref": "BANK-03"})
+    assert ledger.recorder.max_notification_id() == before
+
+
 @pytest.mark.parametrize(
     "changed",
     [{"amount": 2 * M}, {"paid_on": "2024-01-13"}, {"channel": "online"}, {"other": True}],
