@@ -103,7 +103,9 @@ class GroupCommitter:
         carried: list[_Command] = []
         stopping = False
         while carried or not stopping:
-            round_, keys, later = [], set(), []
+            round_: list[_Command] = []
+            keys: set[tuple[str, str]] = set()
+            later: list[_Command] = []
             for command in carried:
                 self._take(command, round_, keys, later)
             carried = later
