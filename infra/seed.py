@@ -659,6 +659,7 @@ class SeedReport:
     claims_rejected: int = 0
     claims_paid: int = 0
     elapsed_seconds: float = 0.0
+    planning_seconds: float = 0.0  # of elapsed_seconds: inventing the population, no writes
     niks: tuple[str, ...] = field(default=(), repr=False)
     participant_ids: tuple[UUID | None, ...] = field(default=(), repr=False)
 
@@ -732,10 +733,12 @@ def seed_population(
         raise ValueError("batch_size must be at least 1")
     plan = plan_population(participants=participants, months=months, seed=seed, end=end,
                            rules=ledger.rules)
+    planning_seconds = time.perf_counter() - started
     if plan.people and ledger.find_participant(plan.people[0].nik) is not None:
         raise SeedError(f"This ledger already holds seed {seed}'s population; "
                         "seed an empty ledger or use another seed.")
-    report = SeedReport(seed=seed, months=months, first_month=str(plan.first_month), end=end)
+    report = SeedReport(seed=seed, months=months, first_month=str(plan.first_month), end=end,
+                        planning_seconds=planning_seconds)
     run = _Run(ledger, plan, report, batch_size, progress)
     before = ledger.recorder.max_notification_id() or 0
     run.enroll()
