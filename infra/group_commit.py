@@ -7,8 +7,11 @@ wait; the writer takes everything submitted while its previous round was committ
 runs it through `Ledger.execute_many` (one transaction) and answers each caller after
 that commit. A command is acknowledged only once it is durable, as with a direct call.
 
-There is no timer: under light load a round holds one command and adds no latency;
-under load rounds grow by themselves, up to `max_batch` commands. Two commands with the
+Under light load a round holds one command and adds no latency. Under load rounds
+grow by themselves (what arrived during the last commit), up to `max_batch` commands;
+and while a round is smaller than the last one, the writer lingers up to `linger`
+seconds (2 ms) for the last round's callers to come back with their next command (the
+thread hand-off is slower than the writer, so without it rounds stay small). Two commands with the
 same NIK or the same payment reference never share a round (the second goes in the next
 one), so a repeated command gets the answer it would get alone: the original result
 for a repeat, a conflict for a different fact.
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections.abc import Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -46,11 +50,14 @@ class GroupCommitter:
     """Single commands from many threads, committed together. Use as a context manager,
     or call `close()`: it answers everything already submitted, then stops the writer."""
 
-    def __init__(self, ledger: Ledger, *, max_batch: int = 500) -> None:
+    def __init__(self, ledger: Ledger, *, max_batch: int = 500, linger: float = 0.002) -> None:
         if max_batch < 1:
             raise ValueError("max_batch must be at least 1")
+        if not 0 <= linger <= 1:
+            raise ValueError("linger is between 0 and 1 second")
         self.ledger = ledger
         self.max_batch = max_batch
+        self.linger = linger
         self.rounds = 0  # transactions committed (or attempted)
         self.commands = 0  # commands answered
         self._queue: queue.SimpleQueue[_Command | None] = queue.SimpleQueue()
@@ -102,6 +109,7 @@ class GroupCommitter:
     def _run(self) -> None:
         carried: list[_Command] = []
         stopping = False
+        expected = 1  # the last round's size: how many callers are likely to come back
         while carried or not stopping:
             round_: list[_Command] = []
             keys: set[tuple[str, str]] = set()
@@ -115,9 +123,15 @@ class GroupCommitter:
                     stopping = True
                     continue
                 self._take(item, round_, keys, carried)
+            # Take what is waiting; while the round is smaller than the last one (its
+            # callers are coming back with their next command), linger a little for them.
+            deadline = time.monotonic() + self.linger
             while len(round_) < self.max_batch and not stopping:
                 try:
-                    item = self._queue.get_nowait()
+                    if len(round_) >= expected:
+                        item = self._queue.get_nowait()
+                    else:
+                        item = self._queue.get(timeout=max(deadline - time.monotonic(), 0.0))
                 except queue.Empty:
                     break
                 if item is None:
@@ -126,6 +140,7 @@ class GroupCommitter:
                     self._take(item, round_, keys, carried)
             if round_:
                 self._commit(round_)
+                expected = len(round_)
 
     def _take(self, command: _Command, round_: list[_Command], keys: set[tuple[str, str]],
               later: list[_Command]) -> None:

@@ -31,7 +31,7 @@ def test_a_tiny_run_measures_every_figure_against_its_baseline(store: str, tmp_p
     assert figures["status_read_p99_ms"].value is not None
     assert figures["store_bytes_per_event"].value is not None
     grouped = figures["ingest_single_vs_naive"]
-    assert "commands per transaction" in grouped.notes and "16 concurrent callers" in grouped.notes
+    assert "commands per transaction" in grouped.notes and "40 concurrent callers" in grouped.notes
     assert any("grouped" in line and "commands per commit" in line for line in lines)
     text = render_markdown(report)
     assert "### ingest_single_serial_vs_naive" in text and "### ingest_single_vs_naive" in text
