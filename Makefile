@@ -34,13 +34,15 @@ test: venv
 run: venv
 	$(BIN)/ledger demo
 
-# Quick benchmarks (a minute or two): rewrites BENCHMARKS.md and BENCHMARKS.json. Without a
-# PostgreSQL the PostgreSQL figures are skipped. Full run: `.venv/bin/ledger bench`
-# (10k, 100k, 1M participants; hours). Extra options: `make bench BENCH_ARGS='--stores sqlite'`.
+# Quick benchmarks (a minute or two): rewrites BENCHMARKS.md and BENCHMARKS.json with the
+# 1,000-participant figures measured now and keeps the larger scales of the committed full
+# run (--merge; the report says which run each came from). Without a PostgreSQL its figures
+# are skipped. Full run: `.venv/bin/ledger bench` (10k, 100k, 1M participants; hours).
+# Extra options: `make bench BENCH_ARGS='--stores sqlite'`.
 bench: venv
 	PGPORT=$(PGPORT) bash scripts/ensure-postgres.sh >/dev/null \
 		|| echo "bench: no PostgreSQL here, its figures will be skipped" >&2
-	LEDGER_BENCH_POSTGRES_URL='$(LEDGER_TEST_POSTGRES_URL)' $(BIN)/ledger bench --quick $(BENCH_ARGS)
+	LEDGER_BENCH_POSTGRES_URL='$(LEDGER_TEST_POSTGRES_URL)' $(BIN)/ledger bench --quick --merge $(BENCH_ARGS)
 
 lint: venv
 	$(BIN)/ruff check .

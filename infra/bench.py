@@ -1177,6 +1177,16 @@ def run_suite(quick: bool, scales: list[int] | None, stores: list[str], repeats:
         if report.figures:
             report.config["kept_from_previous"] = sorted(
                 {f"{f.store} {f.scale}" for f in report.figures})
+            # where the kept figures came from (a run in parts may have several sources)
+            earlier = previous.config.get("earlier_runs") or []
+            this = {"mode": previous.config.get("mode"), "started": previous.started,
+                    "finished": previous.finished, "commit": previous.machine.get("commit"),
+                    "measured": sorted({f"{f.store} {f.scale}" for f in previous.figures}
+                                       - set(previous.config.get("kept_from_previous") or []))}
+            kept = set(report.config["kept_from_previous"])
+            report.config["earlier_runs"] = [
+                {**run, "measured": sorted(set(run.get("measured") or []) & kept)}
+                for run in [*earlier, this] if set(run.get("measured") or []) & kept]
     usable = []
     for kind in stores:
         if kind == "postgres":
@@ -1271,7 +1281,11 @@ def render_markdown(report: Report) -> str:
         f"stores {', '.join(cfg.get('stores', []))}, up to {cfg.get('repeats')} repeats "
         "(bulk ingest once above 20k participants, everything once above 200k).")
     if cfg.get("kept_from_previous"):
-        add(f"Kept from an earlier run: {', '.join(cfg['kept_from_previous'])}.")
+        add(f"Kept from earlier runs: {', '.join(cfg['kept_from_previous'])}.")
+        for run in cfg.get("earlier_runs") or []:
+            add(f"- {', '.join(run.get('measured') or [])}: `ledger bench"
+                f"{' --quick' if run.get('mode') == 'quick' else ''}` at commit {run.get('commit')}, "
+                f"{run.get('started')} to {run.get('finished')}.")
     add("")
     add("## Machine")
     add("")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.bench import Report, render_markdown, run_suite
+from infra.bench import Figure, Report, render_markdown, run_suite
 from tests.conftest import require_postgres
 
 RATIOS = ("ingest_single_vs_naive", "ingest_single_serial_vs_naive", "ingest_bulk_vs_raw_sqlite",
@@ -18,8 +18,14 @@ RATIOS = ("ingest_single_vs_naive", "ingest_single_serial_vs_naive", "ingest_bul
 def test_a_tiny_run_measures_every_figure_against_its_baseline(store: str, tmp_path: Path) -> None:
     url = require_postgres() if store == "postgres" else None
     lines: list[str] = []
+    earlier = Report(started="2026-11-30T01:00:00+00:00", finished="2026-11-30T03:00:00+00:00",
+                     machine={"commit": "abc1234"}, config={"mode": "full"},
+                     figures=[Figure("rebuild_vs_decode_loop", 9.0, "events/s", store=store,
+                                     scale=10_000),
+                              Figure("rebuild_vs_decode_loop", 8.0, "events/s", store=store,
+                                     scale=60)])
     report: Report = run_suite(True, [60], [store], 1, tmp_path, lines.append, months=3,
-                               postgres_url=url, profile=False)
+                               postgres_url=url, profile=False, previous=earlier)
 
     assert report.errors == []
     figures = {f.name: f for f in report.figures if f.store == store}
@@ -33,5 +39,11 @@ def test_a_tiny_run_measures_every_figure_against_its_baseline(store: str, tmp_p
     grouped = figures["ingest_single_vs_naive"]
     assert "commands per transaction" in grouped.notes and "40 concurrent callers" in grouped.notes
     assert any("grouped" in line and "commands per commit" in line for line in lines)
+    # a run in parts: the earlier run's other scale is kept, with where it came from;
+    # the scale measured now replaces the earlier figure
+    kept = [f for f in report.figures if f.scale == 10_000]
+    assert [f.value for f in kept] == [9.0]
+    assert figures["rebuild_vs_decode_loop"].value != 8.0
     text = render_markdown(report)
+    assert f"- {store} 10000: `ledger bench` at commit abc1234, 2026-11-30T01:00:00+00:00" in text
     assert "### ingest_single_serial_vs_naive" in text and "### ingest_single_vs_naive" in text
