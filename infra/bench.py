@@ -688,23 +688,32 @@ class Suite:
             ph.notes = f"{len(plan.people):,} people, {len(plan.actions):,} later facts"
         commands = 400 if self.quick else 3000
         single_rows = single_command_rows(plan, commands)
-        del plan
         big = participants > 20_000
         bulk_repeats = 1 if big else self.repeats
         reps = 1 if participants > 200_000 else self.repeats
 
         if kind not in self.single_fresh:
             self.single_vs_naive(kind, scale, months, single_rows)
+            self._save()
 
         with fresh_store(kind, self.workdir, self.postgres_url) as store:
             ledger = None
             try:
-                ledger, report_seed = self.bulk(kind, store, scale, months, end, bulk_repeats)
+                ledger, report_seed = self.bulk(kind, store, scale, months, end, bulk_repeats, plan)
+                del plan  # the seed report keeps what the reads need
                 if ledger is None:
                     return
+                self._save()
+                # Target figures first, each saved as it lands: a long run that must be
+                # stopped keeps what it measured.
+                def reads() -> None:
+                    self.reads(kind, store, ledger, scale, months, report_seed)
+                    self._save()
+
+                self.rebuild(kind, store, ledger, scale, months, reps, after_catch_up=reads)
+                self._save()
                 self.raw_baseline(kind, store, ledger, scale, months, reps)
-                self.rebuild(kind, store, ledger, scale, months, reps)
-                self.reads(kind, store, ledger, scale, months, report_seed)
+                self._save()
                 self.single_loaded(kind, ledger, scale, months, end)
             finally:
                 if self._views is not None:
@@ -715,6 +724,10 @@ class Suite:
                     _close(ledger)
                 if self.checkpoint is not None:
                     self.checkpoint(self.report)
+
+    def _save(self) -> None:
+        if self.checkpoint is not None:
+            self.checkpoint(self.report)
 
     # --- single commands ------------------------------------------------------------------
 
@@ -809,7 +822,7 @@ class Suite:
     # --- bulk -------------------------------------------------------------------------------
 
     def bulk(self, kind: str, store: _Store, scale: int, months: int, end: date,
-             repeats: int) -> tuple[Any, Any]:
+             repeats: int, plan: Any) -> tuple[Any, Any]:
         from infra.seed import seed_population
 
         rates: list[float] = []
@@ -829,12 +842,11 @@ class Suite:
                     started = time.perf_counter()
                     try:
                         seeded = seed_population(ledger, participants=scale, months=months, seed=SEED,
-                                                 end=end, batch_size=BATCH, progress=mark)
+                                                 end=end, batch_size=BATCH, progress=mark, plan=plan)
                     except Exception:
                         _close(ledger)
                         raise
-                    # planning is timed inside seed_population (a re-plan can be faster
-                    # than the first: warm caches), so only the writing is counted
+                    # the plan is made before (the plan phase); only the writing counts
                     plan_seconds = seeded.planning_seconds
                     seconds = time.perf_counter() - started - plan_seconds
                     rates.append(seeded.events / seconds)
@@ -894,7 +906,9 @@ class Suite:
     # --- projections ----------------------------------------------------------------------
 
     def rebuild(self, kind: str, store: _Store, ledger: Any, scale: int, months: int,
-                repeats: int) -> None:
+                repeats: int, after_catch_up: Callable[[], Any] = lambda: None) -> None:
+        """Catch-up into a fresh view store, then `after_catch_up()` (the reads, which
+        need the read models), then the bare decode loop and the rebuilds."""
         from infra.bootstrap import (
             all_projections,
             build_runner,
@@ -929,6 +943,7 @@ class Suite:
             runner.catch_up()
             catch_up_s = time.perf_counter() - started
             ph.events = head
+        after_catch_up()
         base: list[float] = []
         with self.phase(kind, scale, "decode_loop", repeats=repeats) as ph:
             for _ in range(repeats):

@@ -710,6 +710,7 @@ def seed_population(
     batch_size: int = 500,
     progress: Callable[[int, int], None] | None = None,
     chronological: bool = False,
+    plan: SeedPlan | None = None,
 ) -> SeedReport:
     """Enroll `participants` invented workers and record `months` months of their
     history, ending in the month of `end` (default: the ledger's today).
@@ -722,7 +723,9 @@ def seed_population(
     reads like real time, several times slower (each payment reloads its participant).
 
     `progress(done, total)` counts enrollments plus actions (payments, life events,
-    claim steps). Raises `SeedError` if the ledger refused anything.
+    claim steps). Raises `SeedError` if the ledger refused anything. `plan`: the result
+    of `plan_population` with the same arguments, when the caller already has it (the
+    benchmarks: planning a million people takes minutes).
     """
     started = time.perf_counter()
     today = ledger.today()
@@ -731,8 +734,11 @@ def seed_population(
         raise ValueError(f"the seed's end {end.isoformat()} is after today ({today.isoformat()})")
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
-    plan = plan_population(participants=participants, months=months, seed=seed, end=end,
-                           rules=ledger.rules)
+    if plan is None:
+        plan = plan_population(participants=participants, months=months, seed=seed, end=end,
+                               rules=ledger.rules)
+    elif (len(plan.people), plan.seed, plan.end) != (participants, seed, end):
+        raise ValueError("the given plan is not this seed's: plan_population with the same arguments")
     planning_seconds = time.perf_counter() - started
     if plan.people and ledger.find_participant(plan.people[0].nik) is not None:
         raise SeedError(f"This ledger already holds seed {seed}'s population; "
