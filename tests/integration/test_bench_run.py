@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from infra import bench
 from infra.bench import Figure, Report, render_markdown, run_suite
 from tests.conftest import require_postgres
 
@@ -47,3 +48,21 @@ def test_a_tiny_run_measures_every_figure_against_its_baseline(store: str, tmp_p
     text = render_markdown(report)
     assert f"- {store} 10000: `ledger bench` at commit abc1234, 2026-11-30T01:00:00+00:00" in text
     assert "### ingest_single_serial_vs_naive" in text and "### ingest_single_vs_naive" in text
+
+
+def test_a_big_scale_makes_one_pass_and_still_reads_and_rebuilds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bench, "ONE_PASS_ABOVE", 50)  # 60 participants count as big here
+    report = run_suite(True, [60], ["sqlite"], 3, tmp_path, lambda _: None, months=3,
+                       profile=False)
+
+    assert report.errors == []
+    names = {f.name: f for f in report.figures}
+    assert "catch_up_vs_decode_loop" not in names  # the one rebuild stands for it
+    rebuild = names["rebuild_vs_decode_loop"]
+    assert rebuild.runs == 1 and rebuild.ratio and "stands for catch-up too" in rebuild.notes
+    assert names["status_read_p99_ms"].value is not None  # the reads found the read models
+    assert names["coverage_query_village_p99_ms"].value is not None
+    assert [p.name for p in report.phases if p.name in ("rebuild", "status_reads")] == [
+        "rebuild", "status_reads"]
