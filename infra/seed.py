@@ -19,6 +19,7 @@ Meant for an empty ledger: seeding the same seed twice is refused.
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 import time
@@ -262,13 +263,16 @@ class _Planner:
         rng = self.rng
         wanted = max(1, round(self.n / rng.uniform(50, 200)))
         chosen: list[str] = []
+        seen: set[str] = set()  # `chosen` as a set: a list scan per village is quadratic at 1M
         while len(chosen) < wanted:
             province = self._province()
             districts = self._districts_of(province)
             district = rng.choice(sorted(districts))
-            pool = [v for v in districts[district] if v not in chosen]
+            pool = [v for v in districts[district] if v not in seen]
             take = min(len(pool), rng.randint(2, 5), wanted - len(chosen))
-            chosen.extend(rng.sample(pool, take))
+            picked = rng.sample(pool, take)
+            chosen.extend(picked)
+            seen.update(picked)
         return [(v, rng.lognormvariate(0.0, 0.5)) for v in chosen]
 
     def _agent(self, regency: str) -> str:
@@ -301,10 +305,12 @@ class _Planner:
                 self.start + timedelta(days=int(total_days * rng.random() ** 2))
                 for _ in range(count))
         codes = [v for v, _ in villages]
-        weights = [w for _, w in villages]
+        # Cumulative once: `choices(weights=...)` would sum all villages' weights per person
+        # (quadratic at a million people); the draws are the same.
+        cumulative = list(itertools.accumulate(w for _, w in villages))
         drafts: list[tuple[date, int, dict[str, Any]]] = []
         for i in range(self.n):
-            code = rng.choices(codes, weights=weights)[0]
+            code = rng.choices(codes, cum_weights=cumulative)[0]
             wave = rng.choice(waves[code])
             enrolled_on = min(wave + timedelta(days=int(rng.expovariate(1 / 6))), self.end)
             sex = "F" if rng.random() < 0.45 else "M"
