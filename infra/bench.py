@@ -520,6 +520,15 @@ def _close(ledger: Any) -> None:
         close_ledger(ledger)
 
 
+@contextlib.contextmanager
+def _ledger_on(store: _Store) -> Iterator[Any]:
+    ledger = _open(store)
+    try:
+        yield ledger
+    finally:
+        _close(ledger)
+
+
 def _head(ledger: Any) -> int:
     return int(ledger.recorder.max_notification_id() or 0)
 
@@ -743,11 +752,8 @@ class Suite:
         with self.phase(kind, scale, "single_commands", repeats=self.repeats) as ph:
             for _ in range(self.repeats):
                 with fresh_store(kind, self.workdir, self.postgres_url) as store:
-                    ledger = _open(store)
-                    try:
+                    with _ledger_on(store) as ledger:
                         seconds, events, settled = _run_single(ledger, rows)
-                    finally:
-                        _close(ledger)
                     ours.append(events / seconds)
                     app = NaiveLedger(env=store.naive_env())
                     try:
@@ -757,11 +763,8 @@ class Suite:
                     naive.append(naive_events / naive_seconds)
                     ph.events += events
                 with fresh_store(kind, self.workdir, self.postgres_url) as store:
-                    ledger = _open(store)
-                    try:
+                    with _ledger_on(store) as ledger:
                         seconds, events, rounds = _run_grouped(ledger, rows)
-                    finally:
-                        _close(ledger)
                     grouped.append(events / seconds)
                     per_commit.append(commands / max(rounds, 1))
                     ph.events += events
@@ -770,14 +773,11 @@ class Suite:
                          f"naive {naive[-1]:,.0f} ev/s")
             if self.profile:
                 with fresh_store(kind, self.workdir, self.postgres_url) as store:
-                    ledger = _open(store)
-                    try:
-                        few = rows[: max(1, len(rows) // 2)]
-                        done: list[Any] = []
+                    few = rows[: max(1, len(rows) // 2)]
+                    done: list[Any] = []
+                    with _ledger_on(store) as ledger:
                         self.report.profiles[f"{kind}: single commands (ours)"] = profile_top(
                             lambda: done.append(_run_single(ledger, few)))
-                    finally:
-                        _close(ledger)
                     app = NaiveLedger(env=store.naive_env())
                     try:
                         self.report.profiles[f"{kind}: single commands (naive baseline)"] = profile_top(
@@ -864,14 +864,11 @@ class Suite:
                     else:
                         _close(ledger)
             if self.profile:
-                with fresh_store(kind, self.workdir, self.postgres_url) as extra:
-                    ledger = _open(extra)
-                    try:
-                        self.report.profiles[f"{kind}: bulk ingest (seed_population)"] = profile_top(
-                            lambda: seed_population(ledger, participants=min(scale, 300),
-                                                    months=months, seed=SEED, end=end, batch_size=BATCH))
-                    finally:
-                        _close(ledger)
+                with fresh_store(kind, self.workdir, self.postgres_url) as extra, \
+                        _ledger_on(extra) as ledger:
+                    self.report.profiles[f"{kind}: bulk ingest (seed_population)"] = profile_top(
+                        lambda: seed_population(ledger, participants=min(scale, 300),
+                                                months=months, seed=SEED, end=end, batch_size=BATCH))
         self._bulk_rates = rates
         return kept
 

@@ -26,9 +26,13 @@ def test_a_tiny_run_measures_every_figure_against_its_baseline(store: str, tmp_p
                               Figure("rebuild_vs_decode_loop", 8.0, "events/s", store=store,
                                      scale=60)])
     report: Report = run_suite(True, [60], [store], 1, tmp_path, lines.append, months=3,
-                               postgres_url=url, profile=False, previous=earlier)
+                               postgres_url=url, profile=store == "sqlite", previous=earlier)
 
     assert report.errors == []
+    if store == "sqlite":  # each path profiled once, functions by own time
+        assert {"sqlite: single commands (ours)", "sqlite: bulk ingest (seed_population)",
+                "sqlite: projection rebuild"} <= set(report.profiles)
+        assert all(top and top[0]["calls"] > 0 for top in report.profiles.values())
     figures = {f.name: f for f in report.figures if f.store == store}
     for name in RATIOS:
         figure = figures[name]
