@@ -62,6 +62,7 @@ class GroupCommitter:
         self.commands = 0  # commands answered
         self._queue: queue.SimpleQueue[_Command | None] = queue.SimpleQueue()
         self._closed = False
+        self._carried: list[_Command] = []  # held back from a round (a repeated key)
         self._lock = threading.Lock()
         self._writer = threading.Thread(target=self._run, name="ledger-group-commit", daemon=True)
         self._writer.start()
@@ -107,7 +108,24 @@ class GroupCommitter:
     # --- the writer -----------------------------------------------------------------------
 
     def _run(self) -> None:
-        carried: list[_Command] = []
+        try:
+            self._rounds()
+        finally:  # the writer is gone (closed, or killed by a BaseException): nobody waits forever
+            with self._lock:
+                self._closed = True
+            stranded = [c for c in self._carried if not c.future.done()]
+            for command in stranded:
+                command.future.set_exception(RuntimeError("the group committer stopped"))
+            while True:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is not None and not item.future.done():
+                    item.future.set_exception(RuntimeError("the group committer stopped"))
+
+    def _rounds(self) -> None:
+        carried = self._carried
         stopping = False
         expected = 1  # the last round's size: how many callers are likely to come back
         while carried or not stopping:
@@ -116,7 +134,7 @@ class GroupCommitter:
             later: list[_Command] = []
             for command in carried:
                 self._take(command, round_, keys, later)
-            carried = later
+            carried[:] = later
             if not round_:
                 item = self._queue.get()  # idle: wait for the next caller
                 if item is None:

@@ -178,3 +178,20 @@ def test_many_threads_at_once_all_land_with_fewer_commits(ledger: Ledger) -> Non
         assert ledger.get_status(pid, date(2024, 3, 31)).status == "active"
     assert committer.commands == 16 * 4
     assert committer.rounds <= committer.commands
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_a_writer_killed_mid_round_leaves_no_caller_waiting(gated: GatedLedger) -> None:
+    gated.fail_next = SystemExit()  # not an Exception: the writer thread ends
+    committer = GroupCommitter(gated)
+    futures = queue_behind_first_round(committer, gated, [("enroll", enrollment()) for _ in range(2)])
+
+    with pytest.raises(SystemExit):
+        futures[0].result(timeout=10)
+    for waiting in futures[1:]:
+        with pytest.raises(RuntimeError, match="stopped"):
+            waiting.result(timeout=10)
+    with pytest.raises(RuntimeError, match="closed"):
+        committer.submit("enroll", enrollment())
+    committer.close()  # nothing left to stop: returns at once
+    assert (gated.recorder.max_notification_id() or 0) == 0
