@@ -180,8 +180,10 @@ def test_many_threads_at_once_all_land_with_fewer_commits(ledger: Ledger) -> Non
     assert committer.rounds <= committer.commands
 
 
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
-def test_a_writer_killed_mid_round_leaves_no_caller_waiting(gated: GatedLedger) -> None:
+def test_a_writer_killed_mid_round_leaves_no_caller_waiting(
+    gated: GatedLedger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(threading, "excepthook", lambda _: None)  # the thread's death is the point
     gated.fail_next = SystemExit()  # not an Exception: the writer thread ends
     committer = GroupCommitter(gated)
     futures = queue_behind_first_round(committer, gated, [("enroll", enrollment()) for _ in range(2)])
