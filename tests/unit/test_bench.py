@@ -159,3 +159,27 @@ def test_single_command_rows_keep_only_people_with_payments_only() -> None:
         assert [p["paid_on"] for p in payments] == sorted(p["paid_on"] for p in payments)
         assert all(set(p) == {"payment_ref", "amount", "paid_on", "channel", "agent_id"}
                    for p in payments)
+
+
+def test_growth_rebuild_seconds_count_only_the_events_the_projections_read() -> None:
+    report = _report()
+    # the log holds 13,000 events; the projections' topics match 6,000 of them
+    report.phases += [
+        Phase(store="sqlite", scale=1000, name="rebuild", seconds=1.0, events=13_000, repeats=3),
+        Phase(store="sqlite", scale=1000, name="decode_loop", seconds=1.0, events=6_000, repeats=3),
+    ]
+    growth = render_markdown(report).split("## How it grows")[1].split("## Phases")[0]
+    row = next(line for line in growth.splitlines() if line.startswith("| 1,000 |"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[10] == "0.300"  # 6,000 events at 20,000 events/s, not 13,000
+
+
+def test_an_earlier_run_without_a_finish_says_so() -> None:
+    report = _report()
+    report.config["kept_from_previous"] = ["sqlite 10000"]
+    report.config["earlier_runs"] = [{"mode": "full", "started": "2026-01-01T00:00:00+00:00",
+                                      "finished": None, "commit": "abc1234",
+                                      "measured": ["sqlite 10000"]}]
+    text = render_markdown(report)
+    assert "at commit abc1234, 2026-01-01T00:00:00+00:00 to (finish not recorded)." in text
+    assert "None" not in text
