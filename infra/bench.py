@@ -1328,9 +1328,11 @@ def render_markdown(report: Report) -> str:
     add("")
     add("## Targets")
     add("")
+    # by store and scale, whichever run (or merged earlier run) measured them
+    figures = sorted(report.figures, key=lambda f: (f.store, f.scale))
     add("| figure | store | participants | value | baseline | ratio | target | met? |")
     add("| --- | --- | ---: | ---: | ---: | ---: | --- | --- |")
-    for figure in report.figures:
+    for figure in figures:
         if figure.target:
             add(f"| {figure.name} | {figure.store} | {figure.scale:,} | {_num(figure.value, figure.unit)} "
                 f"{figure.unit} | {_num(figure.baseline, figure.unit)} | {_ratio(figure.ratio)} | "
@@ -1348,7 +1350,7 @@ def render_markdown(report: Report) -> str:
     names += sorted({f.name for f in report.figures if f.name not in MAIN
                      and not f.name.startswith("memory_")})
     for name in names:
-        group = [f for f in report.figures if f.name == name]
+        group = [f for f in figures if f.name == name]
         add("")
         add(f"### {name}")
         add("")
@@ -1370,10 +1372,10 @@ def render_markdown(report: Report) -> str:
     for store in sorted({f.store for f in report.figures}):
         add(f"### {store}")
         add("")
-        add("| participants | events | bulk ingest ev/s | single cmd (loaded) ev/s | catch-up ev/s | "
+        add("| participants | months | events | bulk ingest ev/s | single cmd (loaded) ev/s | catch-up ev/s | "
             "rebuild ev/s | status p50 / p99 ms | coverage village p99 ms | bytes/event | "
             "bulk ingest s | rebuild s | peak RSS bulk MB |")
-        add("| ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |")
+        add("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |")
         for scale in sorted({f.scale for f in report.figures if f.store == store}):
             def get(name: str, _s: int = scale, _store: str = store) -> Figure | None:
                 return next((f for f in report.figures if f.name == name and f.scale == _s
@@ -1394,7 +1396,8 @@ def render_markdown(report: Report) -> str:
             seed_s = (bulk.events / bulk_rate.value if bulk and bulk_rate and bulk_rate.value else None)
             rebuild_s = (matching.events / rebuild_rate.value
                          if matching and rebuild_rate and rebuild_rate.value else None)
-            add(f"| {scale:,} | {bulk.events if bulk else 0:,} | {val('ingest_bulk_vs_raw_sqlite')} | "
+            months = next((f.months for f in figures if f.store == store and f.scale == scale), 0)
+            add(f"| {scale:,} | {months or '–'} | {bulk.events if bulk else 0:,} | {val('ingest_bulk_vs_raw_sqlite')} | "
                 f"{val('ingest_single_loaded')} | {val('catch_up_vs_decode_loop')} | "
                 f"{val('rebuild_vs_decode_loop')} | {val('status_read_p50_ms', 'ms')} / "
                 f"{val('status_read_p99_ms', 'ms')} | {val('coverage_query_village_p99_ms', 'ms')} | "

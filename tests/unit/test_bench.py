@@ -171,7 +171,7 @@ def test_growth_rebuild_seconds_count_only_the_events_the_projections_read() -> 
     growth = render_markdown(report).split("## How it grows")[1].split("## Phases")[0]
     row = next(line for line in growth.splitlines() if line.startswith("| 1,000 |"))
     cells = [c.strip() for c in row.strip("|").split("|")]
-    assert cells[10] == "0.300"  # 6,000 events at 20,000 events/s, not 13,000
+    assert cells[11] == "0.300"  # 6,000 events at 20,000 events/s, not 13,000
 
 
 def test_an_earlier_run_without_a_finish_says_so() -> None:
@@ -183,3 +183,15 @@ def test_an_earlier_run_without_a_finish_says_so() -> None:
     text = render_markdown(report)
     assert "at commit abc1234, 2026-01-01T00:00:00+00:00 to (finish not recorded)." in text
     assert "None" not in text
+
+
+def test_figures_merged_from_runs_render_by_store_and_scale() -> None:
+    report = _report()
+    report.figures.insert(0, make_figure(
+        "ingest_bulk_vs_raw_sqlite", [7000.0], "events/s", baseline_values=[90000.0],
+        store="sqlite", scale=10_000, months=24))
+    table = render_markdown(report).split("### ingest_bulk_vs_raw_sqlite")[1].split("###")[0]
+    scales = [line.split("|")[2].strip() for line in table.splitlines() if line.startswith("| sqlite")]
+    assert scales == ["1,000", "10,000"]
+    growth = render_markdown(report).split("## How it grows")[1].split("## Phases")[0]
+    assert "| 10,000 | 24 |" in growth and "| 1,000 | 12 |" in growth
