@@ -378,7 +378,7 @@ def open_views() -> Iterator[tuple[Ledger, Any, Any]]:
     with open_ledger() as ledger:
         store = build_view_store(settings)
         try:
-            yield ledger, store, build_runner(ledger, store)
+            yield ledger, store, build_runner(ledger, store, settings=settings)
         finally:
             store.close()
 

@@ -6,6 +6,11 @@ constructs the event store, the key vault or the mapper.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
 from domain.ledger import Ledger
 from infra.key_tables import PostgresKeyVault, SQLiteKeyVault
 from infra.personal_data import KeyVault, PersonalDataMapper
@@ -14,7 +19,7 @@ from infra.transcoder import ledger_transcoder
 from projections.coverage import CoverageProjection
 from projections.participant_status import ParticipantStatusProjection
 from projections.runner import Projection, ProjectionRunner
-from projections.store import PostgresViewStore, SQLiteViewStore, ViewStore
+from projections.store import PostgresViewStore, SQLiteViewStore, ViewStore, postgres_location
 
 
 def event_store_env(db: Database) -> dict[str, str]:
@@ -65,20 +70,72 @@ def build_view_store(settings: Settings | None = None) -> ViewStore:
     if db.kind == "sqlite":
         assert db.path is not None
         db.path.parent.mkdir(parents=True, exist_ok=True)
-        return SQLiteViewStore(db.path.with_name(db.path.stem + "-views.db"))
+        return SQLiteViewStore(_views_path(db))
     return PostgresViewStore(db.conninfo, schema=db.schema)
+
+
+def _views_path(db: Database) -> Path:
+    assert db.path is not None
+    return db.path.with_name(db.path.stem + "-views.db")
+
+
+def view_store_location(settings: Settings) -> str:
+    """The `location` of the view store `build_view_store(settings)` opens."""
+    db = parse_database_url(settings.database_url)
+    if db.kind == "sqlite":
+        return f"sqlite:///{_views_path(db).resolve()}"
+    return postgres_location(db.conninfo, db.schema)
 
 
 def all_projections() -> list[Projection]:
     return [ParticipantStatusProjection(), CoverageProjection()]
 
 
+_KNOWN = (ParticipantStatusProjection, CoverageProjection)  # what a worker can build again
+
+
 def build_runner(ledger: Ledger, store: ViewStore, projections: list[Projection] | None = None,
-                 page_size: int = 2000) -> ProjectionRunner:
+                 page_size: int = 2000, *, settings: Settings | None = None,
+                 split_from: int = 100_000) -> ProjectionRunner:
     """A runner feeding the projections from the ledger's log. It decodes without
-    decrypting: read models hold no personal data, so no key is ever looked up."""
-    return ProjectionRunner(ledger.recorder, projection_mapper(ledger), store,
-                            projections or all_projections(), page_size=page_size)
+    decrypting: read models hold no personal data, so no key is ever looked up.
+
+    Given the `settings` the ledger and store were built from, a rebuild of a log of at
+    least `split_from` positions is split across `settings.workers()` processes."""
+    chosen = projections or all_projections()
+    # Workers rebuild what they can build again: these projections, into this very store.
+    spawn = (RunnerSpawn(settings, tuple(p.name for p in chosen), page_size)
+             if settings is not None and all(type(p) in _KNOWN for p in chosen)
+             and store.location == view_store_location(settings) else None)
+    return ProjectionRunner(ledger.recorder, projection_mapper(ledger), store, chosen,
+                            page_size=page_size, spawn=spawn,
+                            workers=settings.workers() if settings is not None else 1,
+                            split_from=split_from)
+
+
+@dataclass(frozen=True)
+class RunnerSpawn:
+    """Builds, in a worker process, the runner `build_runner` built from these settings
+    (its own connections to the same stores). It pickles: settings and names only."""
+
+    settings: Settings
+    projections: tuple[str, ...]
+    page_size: int
+
+    @contextmanager
+    def __call__(self) -> Iterator[ProjectionRunner]:
+        ledger = build_ledger(self.settings, decrypt=False)
+        try:
+            store = build_view_store(self.settings)
+            try:
+                yield ProjectionRunner(
+                    ledger.recorder, projection_mapper(ledger), store,
+                    [p for p in all_projections() if p.name in self.projections],
+                    page_size=self.page_size)
+            finally:
+                store.close()
+        finally:
+            close_ledger(ledger)
 
 
 def projection_mapper(ledger: Ledger) -> PersonalDataMapper:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -23,6 +23,13 @@ class Settings(BaseSettings):
     nik_pepper: SecretStr | None = None  # base64, at least 16 bytes
     master_key: SecretStr | None = None  # base64 of 32 bytes; wraps the per-person keys
     kafka_bootstrap_servers: str | None = None  # later: the relay and reporting consumers
+    # Worker processes for a big projection rebuild; 0: one per usable core, 1: no split.
+    rebuild_workers: int = Field(default=0, ge=0, le=64)
+
+    def workers(self) -> int:
+        if self.rebuild_workers:
+            return self.rebuild_workers
+        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 @dataclass(frozen=True)

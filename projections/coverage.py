@@ -99,6 +99,9 @@ class CoverageProjection(Projection):
     tables: ClassVar[dict[str, str]] = {
         "coverage_monthly": MONTHLY, "coverage_activity": ACTIVITY,
         "coverage_members": MEMBERS}
+    # Members are per participant; monthly and activity cells are sums, written in key
+    # order so that concurrent shares of a split rebuild lock them in the same order.
+    partitionable: ClassVar[bool] = True
 
     def key_columns(self, table: str) -> str:
         return {"coverage_monthly": "month, village",
@@ -169,7 +172,7 @@ class CoverageProjection(Projection):
         tx.insert_rows(
             names["coverage_monthly"], ("month", "village", "active", "jkk", "jkm", "jht"),
             ("integer", "text", "bigint", "bigint", "bigint", "bigint"),
-            [(m, v, *c) for (m, v), c in monthly.items() if any(c)],
+            [(m, v, *c) for (m, v), c in sorted(monthly.items()) if any(c)],
             "ON CONFLICT (month, village) DO UPDATE SET "
             + ", ".join(f"{c} = {names['coverage_monthly']}.{c} + excluded.{c}"
                         for c in ("active", "jkk", "jkm", "jht")))
@@ -182,7 +185,7 @@ class CoverageProjection(Projection):
         tx.insert_rows(
             names["coverage_activity"], ("month", "village", "channel", "agent_id", *_ACTIVITY_COLUMNS),
             ("integer", "text", "text", "text", *["bigint"] * len(_ACTIVITY_COLUMNS)),
-            [(*key, *c) for key, c in activity.items()],
+            [(*key, *c) for key, c in sorted(activity.items())],
             "ON CONFLICT (month, village, channel, agent_id) DO UPDATE SET "
             + ", ".join(f"{c} = {names['coverage_activity']}.{c} + excluded.{c}"
                         for c in _ACTIVITY_COLUMNS))

@@ -59,6 +59,7 @@ class ParticipantStatusProjection(Projection):
         Participant.ClaimApproved, Participant.ClaimRejected, Participant.ClaimPaid,
     )
     tables: ClassVar[dict[str, str]] = {"participant_status": DDL}
+    partitionable: ClassVar[bool] = True  # one row per participant, nothing shared
 
     def key_columns(self, table: str) -> str:
         return _KEY

@@ -9,16 +9,25 @@ Projections keep their tables in generations (see `projections.store`); `rebuild
 replays the log from position 0 into a new generation and makes it live in one
 transaction. `replay()` builds projections up to a past position or recorded time in a
 separate (scratch) store, for audits.
+
+A big rebuild is split by participant across worker processes (`Partition`): each reads
+the same pages, decodes and applies only its share, and writes into the same new
+generation; the swap waits for all of them. That works because every projection here
+keeps its state per aggregate and everything else as sums (`Projection.partitionable`).
 """
 
 from __future__ import annotations
 
+import multiprocessing
+import queue as queues
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar
+from uuid import UUID
 
 from eventsourcing.persistence import ApplicationRecorder, Mapper
 from eventsourcing.utils import get_topic
@@ -34,6 +43,9 @@ class Projection(ABC):
     name: str
     handles: ClassVar[tuple[type, ...]]  # event classes; others are not even read from the log
     tables: ClassVar[dict[str, str]]  # logical name -> CREATE TABLE with {table} and {without_rowid}
+    # True when the tables hold rows per aggregate plus sums that shares of the aggregates
+    # may add into concurrently (in a consistent key order): then a rebuild may be split.
+    partitionable: ClassVar[bool] = False
 
     @abstractmethod
     def process(self, tx: Tx, names: dict[str, str], events: Sequence[Event]) -> None:
@@ -64,6 +76,29 @@ class ConcurrentRunnerError(RuntimeError):
     """Another runner advanced a projection during this page; the page was rolled back."""
 
 
+class RebuildError(RuntimeError):
+    """A worker of a split rebuild failed; the new generation was dropped, the live one kept."""
+
+
+@dataclass(frozen=True)
+class Partition:
+    """Share `index` of `count`: the aggregates whose id, as a number, leaves that
+    remainder. Participant ids are random, so the shares are about equal."""
+
+    index: int
+    count: int
+
+
+def share_of(originator_id: UUID | str, count: int) -> int:
+    """Which of `count` shares an aggregate belongs to."""
+    return (originator_id if isinstance(originator_id, UUID) else UUID(originator_id)).int % count
+
+
+# Builds, in a worker process, a runner equal to this one (its own connections); it must
+# pickle, so it is built from settings (see `infra.bootstrap.RunnerSpawn`).
+Spawn = Callable[[], AbstractContextManager["ProjectionRunner"]]
+
+
 def physical(table: str, generation: int) -> str:
     return f"{table}_g{generation}"
 
@@ -91,12 +126,19 @@ class ProjectionRunner:
     """Feeds projections from one application's log into one view store."""
 
     def __init__(self, recorder: ApplicationRecorder, mapper: Mapper[Any], store: ViewStore,
-                 projections: Sequence[Projection], *, page_size: int = 2000) -> None:
+                 projections: Sequence[Projection], *, page_size: int = 2000,
+                 spawn: Spawn | None = None, workers: int = 1,
+                 split_from: int = 100_000) -> None:
+        """`spawn`, `workers`: a rebuild of a log of at least `split_from` positions runs in
+        `workers` processes, each built by `spawn` (without `spawn`, in this one)."""
         self.recorder = recorder
         self.mapper = mapper
         self.store = store
         self.projections = {p.name: p for p in projections}
         self.page_size = page_size
+        self.spawn = spawn
+        self.workers = max(1, workers)
+        self.split_from = split_from
         self._topics = {get_topic(cls) for p in projections for cls in p.handles}
         for projection in projections:
             self._ensure_live_generation(projection)
@@ -140,9 +182,15 @@ class ProjectionRunner:
 
     def catch_up(self, *, until: int | None = None,
                  progress: Callable[[int, int], None] | None = None) -> int:
-        """Process the log up to its head (or `until`); returns the number of events applied."""
+        """Process the log up to its head (or `until`); returns the number of events read.
+
+        Read models that have nothing yet, behind a log big enough to split, are built as
+        a rebuild builds them (in worker processes, then swapped in), then followed here."""
         applied = 0
         target = self.head() if until is None else until
+        if until is None and self.position() == 0 and self._split(list(self.projections.values()), target):
+            self.rebuild(progress=progress)
+            applied = target
         while True:
             done = self._run_page(target)
             if done is None:
@@ -182,18 +230,24 @@ class ProjectionRunner:
                     raise ConcurrentRunnerError(f"{name} moved past {position} meanwhile")
             return len(events)
 
-    def _read(self, start: int, stop: int) -> list[tuple[int, Event]]:
+    def _read(self, start: int, stop: int,
+              partition: Partition | None = None) -> list[tuple[int, Event]]:
         notifications = self.recorder.select_notifications(
             start=start, limit=stop - start + 1, stop=stop, topics=sorted(self._topics))
         to_event = self.mapper.to_domain_event
-        return [(n.id, to_event(n)) for n in notifications]
+        if partition is None:
+            return [(n.id, to_event(n)) for n in notifications]
+        count, index = partition.count, partition.index  # other shares are not even decoded
+        return [(n.id, to_event(n)) for n in notifications if share_of(n.originator_id, count) == index]
 
     # --- rebuild --------------------------------------------------------------------------
 
     def rebuild(self, names: Iterable[str] | None = None,
                 progress: Callable[[int, int], None] | None = None) -> dict[str, int]:
         """Replay the whole log into a new generation of each named projection (all by
-        default), then make the new generations live in one transaction."""
+        default), then make the new generations live in one transaction. A big log is
+        split across worker processes (see the constructor). If the replay fails, the new
+        generations are dropped and the live ones stay as they were."""
         chosen = [self.projections[n] for n in (names or self.projections)]
         generations: dict[str, int] = {}
         with self.store.transaction() as tx:
@@ -203,7 +257,15 @@ class ProjectionRunner:
                 generation = int(rows[0][0] or 0) + 1
                 self._create_generation(tx, projection, generation, live=False)
                 generations[projection.name] = generation
-        self._fill(generations, self.head(), progress=progress)
+        target = self.head()
+        try:
+            if self._split(chosen, target):
+                self._fill_split(generations, target, progress)
+            else:
+                self._fill(generations, target, progress=progress)
+        except BaseException:
+            self._drop(generations)
+            raise
         with self.store.transaction() as tx:
             if tx.dialect == "postgres":
                 # Readers hold a share lock on `projections` from looking up the live
@@ -214,8 +276,9 @@ class ProjectionRunner:
                 old = tx.query("SELECT generation FROM projections WHERE name = ? AND live = 1",
                                (projection.name,))
                 tx.execute("UPDATE projections SET live = 0 WHERE name = ?", (projection.name,))
-                tx.execute("UPDATE projections SET live = 1 WHERE name = ? AND generation = ?",
-                           (projection.name, generations[projection.name]))
+                tx.execute("UPDATE projections SET live = 1, position = ?, updated_at = ? "
+                           "WHERE name = ? AND generation = ?",
+                           (target, _now(), projection.name, generations[projection.name]))
                 for (generation,) in old:
                     for table in projection.tables:
                         tx.execute(f"DROP TABLE IF EXISTS {physical(table, int(generation))}")
@@ -223,18 +286,76 @@ class ProjectionRunner:
                                (projection.name, generation))
         return generations
 
+    def _split(self, chosen: Sequence[Projection], target: int) -> bool:
+        return (self.spawn is not None and self.workers > 1 and target >= self.split_from
+                and all(p.partitionable for p in chosen))
+
+    def _drop(self, generations: dict[str, int]) -> None:
+        """Drop unfinished (never live) generations."""
+        with self.store.transaction() as tx:
+            for name, generation in generations.items():
+                for table in self.projections[name].tables:
+                    tx.execute(f"DROP TABLE IF EXISTS {physical(table, generation)}")
+                tx.execute("DELETE FROM projections WHERE name = ? AND generation = ? AND live = 0",
+                           (name, generation))
+
+    def _fill_split(self, generations: dict[str, int], target: int,
+                    progress: Callable[[int, int], None] | None) -> None:
+        """`_fill` in `self.workers` processes, one `Partition` each; returns when all
+        have finished, raises `RebuildError` (after stopping the others) if one fails."""
+        assert self.spawn is not None
+        context = multiprocessing.get_context("spawn")  # no inherited connections or locks
+        messages: Any = context.Queue()
+        count = self.workers
+        workers = [context.Process(target=_fill_partition, daemon=True,
+                                   args=(self.spawn, generations, target, Partition(k, count), messages))
+                   for k in range(count)]
+        for worker in workers:
+            worker.start()
+        reached = [0] * count
+        finished: set[int] = set()
+        try:
+            while len(finished) < count:
+                try:
+                    kind, index, value = messages.get(timeout=0.5)
+                except queues.Empty:
+                    # a worker that exited cleanly has sent "done" (maybe still queued)
+                    lost = [k for k, w in enumerate(workers)
+                            if k not in finished and w.exitcode not in (None, 0)]
+                    if lost:
+                        raise RebuildError(f"rebuild worker {lost[0]} of {count} died "
+                                           f"(exit code {workers[lost[0]].exitcode})") from None
+                    continue
+                if kind == "error":
+                    raise RebuildError(f"rebuild worker {index} of {count} failed: {value}")
+                if kind == "done":
+                    finished.add(index)
+                else:
+                    reached[index] = value
+                if progress is not None:
+                    progress(min(reached) if len(finished) < count else target, target)
+        finally:
+            for worker in workers:
+                if worker.is_alive() and worker.pid is not None and len(finished) < count:
+                    worker.terminate()
+                worker.join(timeout=30)
+            messages.close()
+
     def _fill(self, generations: dict[str, int], target: int, *,
               keep: Callable[[Event], bool] | None = None,
-              progress: Callable[[int, int], None] | None = None) -> int:
+              progress: Callable[[int, int], None] | None = None,
+              partition: Partition | None = None) -> int:
         """Apply the log from its start to `target` to the given generation of each named
         projection, a page per transaction (only this runner writes to them: a rebuild's
-        new generation, a scratch store). `keep` filters events. Returns the position of
-        the last event applied."""
+        new generation, a scratch store). `keep` filters events. With `partition`, only
+        that share of the aggregates, and the positions are left to the caller (the
+        shares' pages commit in no common order). Returns the position of the last event
+        applied."""
         chosen = [self.projections[name] for name in generations]
         last = position = 0
         while position < target:
             stop = min(position + self.page_size, target)
-            events = self._read(position + 1, stop)
+            events = self._read(position + 1, stop, partition)
             if keep is not None:
                 events = [(p, e) for p, e in events if keep(e)]
             if events:
@@ -246,13 +367,30 @@ class ProjectionRunner:
                     if page:
                         projection.process(
                             tx, {t: physical(t, generation) for t in projection.tables}, page)
-                    tx.execute("UPDATE projections SET position = ?, updated_at = ? "
-                               "WHERE name = ? AND generation = ?",
-                               (stop, _now(), projection.name, generation))
+                    if partition is None:
+                        tx.execute("UPDATE projections SET position = ?, updated_at = ? "
+                                   "WHERE name = ? AND generation = ?",
+                                   (stop, _now(), projection.name, generation))
             position = stop
             if progress is not None:
                 progress(position, target)
         return last
+
+
+def _fill_partition(spawn: Spawn, generations: dict[str, int], target: int,
+                    partition: Partition, messages: Any) -> None:
+    """A split rebuild's worker process: its share of the log, then "done" (or "error")."""
+    try:
+        with spawn() as runner:
+            runner._fill(generations, target, partition=partition,
+                         progress=lambda done, _total: messages.put(("page", partition.index, done)))
+    except BaseException as error:  # noqa: BLE001 - reported to the parent, which raises
+        messages.put(("error", partition.index, f"{type(error).__name__}: {error}"))
+    else:
+        messages.put(("done", partition.index, target))
+    finally:
+        messages.close()
+        messages.join_thread()
 
 
 def replay(recorder: ApplicationRecorder, mapper: Mapper[Any], scratch: ViewStore,

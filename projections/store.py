@@ -31,6 +31,7 @@ class ViewStore:
     """A connection to the view database, with the projections' bookkeeping table."""
 
     dialect: str
+    location: str  # which database (and schema) this is: equal locations, same tables
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
@@ -125,6 +126,7 @@ class SQLiteViewStore(ViewStore):
     def __init__(self, path: Path | str) -> None:
         super().__init__()
         self.path = str(path)
+        self.location = f"sqlite:///{Path(path).resolve()}"
         self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
                                      timeout=60)
         self._conn.execute("PRAGMA journal_mode=WAL")
@@ -159,6 +161,7 @@ class PostgresViewStore(ViewStore):
 
         super().__init__()
         self.schema = schema
+        self.location = postgres_location(conninfo, schema)
         self._conn: Any = psycopg.connect(conninfo, autocommit=True,
                                           options=f"-c search_path={schema}")
         self.setup()
@@ -174,3 +177,7 @@ class PostgresViewStore(ViewStore):
 
     def describe(self) -> str:
         return f"postgresql schema {self.schema}"
+
+
+def postgres_location(conninfo: str, schema: str) -> str:
+    return f"{conninfo} schema={schema}"

@@ -16,8 +16,10 @@ calling any projections code.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import itertools
+import multiprocessing
 import os
 import random
 import signal
@@ -59,7 +61,7 @@ from infra.bootstrap import (
 from infra.seed import seed_population
 from infra.settings import Settings, parse_database_url
 from projections.queries import compare, coverage
-from projections.runner import replay
+from projections.runner import ProjectionRunner, RebuildError, replay
 from projections.store import PostgresViewStore, SQLiteViewStore, ViewStore
 from tests.conftest import TEST_MASTER_KEY, TEST_PEPPER, require_postgres
 from tests.factories import MONTHLY_JKK_JKM_1_5M, OTHER_VILLAGE, enrollment
@@ -957,6 +959,103 @@ def generation_tables(store: ViewStore) -> set[int]:
             "SELECT table_name FROM information_schema.tables WHERE table_schema = ?",
             (store.schema,))]  # type: ignore[attr-defined]
     return {int(n.rsplit("_g", 1)[1]) for n in names if "_g" in n and n != "projections"}
+
+
+# --- 5b. a rebuild split across worker processes ------------------------------------------
+
+
+def split_runner(ledger: Ledger, views: ViewStore, settings: Settings, workers: int) -> ProjectionRunner:
+    split = settings.model_copy(update={"rebuild_workers": workers})
+    runner = build_runner(ledger, views, settings=split, page_size=150, split_from=0)
+    assert runner.spawn is not None and runner.workers == workers
+    return runner
+
+
+@pytest.mark.parametrize("workers", [2, 3])
+def test_a_rebuild_split_across_processes_equals_one_in_a_single_process(
+        ledger: Ledger, settings: Settings, workers: int) -> None:
+    """Each worker decodes and applies only its share of the participants into the same
+    new generation; the sums they add into must come out as a single process makes them."""
+    seed_population(ledger, participants=400, months=24, seed=11, end=SEED_END)
+    # a few moves and a death late in the log, so shares also take cells away from villages
+    pids = ledger.participant_ids(limit=40)
+    for pid in pids[:3]:
+        ledger.correct_details(pid, village_code=OTHER_VILLAGE, corrected_on="2025-06-01")
+    ledger.record_death(pids[3], died_on="2025-02-03")
+    head = ledger.recorder.max_notification_id()
+    views = build_view_store(settings)
+    try:
+        build_runner(ledger, views, page_size=150).rebuild()  # one process
+        single = snapshot(views)
+        shares: list[int] = []
+        runner = split_runner(ledger, views, settings, workers)
+        generations = runner.rebuild(progress=lambda done, total: shares.append(done))
+        assert snapshot(views) == single
+        assert_views_match(views, Expected(e for _, e in log_events(ledger)))
+        assert all(s.live and s.position == head for s in runner.states())
+        assert generation_tables(views) == set(generations.values())
+        assert shares and shares == sorted(shares) and shares[-1] == head
+        build_runner(ledger, views).catch_up()  # the live runner goes on from the swap
+        assert snapshot(views) == single
+
+        # read models that have nothing yet catch up the same way, then follow the log
+        built = generation_tables(views)
+        with views.transaction() as tx:
+            for generation in built:
+                for projection in all_projections():
+                    for table in projection.tables:
+                        tx.execute(f"DROP TABLE {table}_g{generation}")
+            tx.execute("DELETE FROM projections")
+        fresh = split_runner(ledger, views, settings, workers)
+        assert fresh.position() == 0
+        assert fresh.catch_up() > 0
+        assert snapshot(views) == single
+        assert {s.generation for s in fresh.states()} == {2}  # built beside 1, swapped in
+        ledger.record_death(pids[4], died_on="2025-03-01")
+        assert fresh.catch_up() == 1 and fresh.position() == head + 1
+    finally:
+        views.close()
+    # workers build their own view store from the settings: never for a store elsewhere
+    with other_view_store(settings, Path(settings.var_dir)) as other:
+        assert build_runner(ledger, other, settings=settings).spawn is None
+
+
+def test_a_split_rebuild_that_fails_keeps_the_live_generation(
+        ledger: Ledger, settings: Settings) -> None:
+    """A worker that fails, or is killed, fails the rebuild: the other workers stop, the
+    half-built generation is dropped, and the live tables are untouched."""
+    seed_population(ledger, participants=150, months=12, seed=5, end=SEED_END)
+    views = build_view_store(settings)
+    try:
+        build_runner(ledger, views).catch_up()
+        before = snapshot(views)
+        live = generation_tables(views)
+
+        # a worker whose runner lacks the projection it is asked to fill
+        runner = split_runner(ledger, views, settings, 2)
+        runner.spawn = dataclasses.replace(runner.spawn, projections=("coverage",))  # type: ignore[arg-type]
+        with pytest.raises(RebuildError, match="failed: KeyError"):
+            runner.rebuild()
+        assert snapshot(views) == before and generation_tables(views) == live
+
+        # a worker killed mid-way (SIGKILL from the first progress report)
+        runner = split_runner(ledger, views, settings, 2)
+        killed: list[int] = []
+
+        def kill_one(done: int, total: int) -> None:
+            children = [c for c in multiprocessing.active_children() if c.pid]
+            if not killed and children:
+                killed.append(children[0].pid or 0)
+                os.kill(killed[0], signal.SIGKILL)
+
+        with pytest.raises(RebuildError, match="died"):
+            runner.rebuild(progress=kill_one)
+        assert killed and snapshot(views) == before and generation_tables(views) == live
+        assert not multiprocessing.active_children(), "the other worker was left running"
+        assert {(s.name, s.live) for s in runner.states()} == {
+            ("coverage", True), ("participant_status", True)}
+    finally:
+        views.close()
 
 
 # --- 6. the coverage command --------------------------------------------------------------
