@@ -10,8 +10,11 @@ synthetic population of `infra.seed`):
   transaction into a table shaped like the library's `stored_events` (PostgreSQL: `COPY`).
 - `store_bytes_per_event`: the store on disk per event, against that bare table.
 - `catch_up_vs_decode_loop`, `rebuild_vs_decode_loop`: the projection runner from
-  position 0 into a fresh view store, and `runner.rebuild()`, against a bare loop that
-  only reads (`select_notifications`, same pages, same topics) and decodes.
+  position 0 into a fresh view store, and `runner.rebuild()` as `ledger projections
+  rebuild` runs it (split across one worker process per core once the log has 100,000
+  positions), against a bare loop that only reads (`select_notifications`, same pages,
+  same topics) and decodes, in one process; `rebuild_one_process_vs_decode_loop`: the
+  same rebuild unsplit, where the split applies.
 - `status_read_p50_ms` / `_p99_ms`: `ledger.get_status(id)` over random participants,
   against a bare `recorder.select_events(id)` of the same participants;
   `status_row_read_p99_ms`: the `participant_status` read model's row.
@@ -938,9 +941,13 @@ class Suite:
                 position = stop
             return time.perf_counter() - started, count
 
-        runner = build_runner(ledger, views)
+        single = build_runner(ledger, views)  # everything in this process
+        # as `ledger projections rebuild` runs it: split across processes on a big log
+        runner = build_runner(ledger, views, settings=store.settings())
+        split = runner._split(list(runner.projections.values()), head)
         catch_up_s: float | None = None
         rebuild_s: list[float] = []
+        single_s: list[float] = []
 
         def rebuild_phase(times: int) -> None:
             with self.phase(kind, scale, "rebuild", repeats=times) as ph:
@@ -949,8 +956,10 @@ class Suite:
                     runner.rebuild()
                     rebuild_s.append(time.perf_counter() - started)
                 ph.events = head
+                if split:
+                    ph.notes = f"split across {runner.workers} processes"
             if self.profile:  # outside the phase: its time and memory are the timed runs' only
-                self.report.profiles[f"{kind}: projection rebuild"] = profile_top(runner.rebuild)
+                self.report.profiles[f"{kind}: projection rebuild"] = profile_top(single.rebuild)
 
         if not one_pass:
             with self.phase(kind, scale, "catch_up") as ph:
@@ -979,15 +988,30 @@ class Suite:
                 notes=f"from position 0 into a fresh view store; {matching:,} of {head:,} log "
                       f"events match the projections' topics; pages of {PAGE_SIZE}"))
             rebuild_phase(repeats)
+            if split:  # the same rebuild in one process, for comparison
+                with self.phase(kind, scale, "rebuild_one_process", repeats=repeats) as ph:
+                    for _ in range(repeats):
+                        started = time.perf_counter()
+                        single.rebuild()
+                        single_s.append(time.perf_counter() - started)
+                    ph.events = head
         rates = [matching / seconds for seconds in rebuild_s]
         self.say(f"  rebuild {median(rates) or 0:,.0f} ev/s, decode loop {median(base) or 0:,.0f} ev/s")
+        how = (f"split across {runner.workers} worker processes by participant (the decode "
+               "loop is one process)" if split else "in one process")
         self.add(make_figure(
             "rebuild_vs_decode_loop", rates, "events/s", baseline_values=base,
             baseline_name=baseline_name, store=kind, scale=scale, months=months,
-            notes=f"runner.rebuild(): both projections into a new generation, then swapped in; "
-                  f"{matching:,} of {head:,} log events match"
+            notes=f"runner.rebuild() {how}: both projections into a new generation, then "
+                  f"swapped in; {matching:,} of {head:,} log events match"
                   + ("" if catch_up_s is not None else
                      "; at this scale one rebuild (before the loop) stands for catch-up too")))
+        if single_s:
+            self.add(make_figure(
+                "rebuild_one_process_vs_decode_loop", [matching / s for s in single_s],
+                "events/s", baseline_values=base, baseline_name=baseline_name, store=kind,
+                scale=scale, months=months,
+                notes=f"the same rebuild without the split: one process; {matching:,} events"))
 
     # --- reads ------------------------------------------------------------------------------
 
@@ -1283,7 +1307,7 @@ def _spread_text(figure: Figure) -> str:
 
 
 MAIN = ("ingest_single_vs_naive", "ingest_single_serial_vs_naive", "ingest_bulk_vs_raw_sqlite", "catch_up_vs_decode_loop",
-        "rebuild_vs_decode_loop", "status_read_p50_ms", "status_read_p99_ms",
+        "rebuild_vs_decode_loop", "rebuild_one_process_vs_decode_loop", "status_read_p50_ms", "status_read_p99_ms",
         "status_row_read_p50_ms", "status_row_read_p99_ms", "coverage_query_nation_p50_ms",
         "coverage_query_nation_p99_ms", "coverage_query_province_p50_ms",
         "coverage_query_province_p99_ms", "coverage_query_village_p50_ms",
