@@ -957,7 +957,10 @@ class Suite:
                     rebuild_s.append(time.perf_counter() - started)
                 ph.events = head
                 if split:
-                    ph.notes = f"split across {runner.workers} processes"
+                    # ru_maxrss of children: the largest worker so far (KiB on Linux)
+                    workers_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+                    ph.notes = (f"split across {runner.workers} processes; peak RSS above is this "
+                                f"process's; the largest worker peaked at {workers_mb:,.0f} MB")
             if self.profile:  # outside the phase: its time and memory are the timed runs' only
                 self.report.profiles[f"{kind}: projection rebuild"] = profile_top(single.rebuild)
 
@@ -980,12 +983,14 @@ class Suite:
                 ph.events = count
         matching = ph.events
         baseline_name = "bare loop: select_notifications (same pages, same topics) + decode"
+        how = (f"split across {runner.workers} worker processes by participant (the decode "
+               "loop is one process)" if split else "in one process")
         if catch_up_s is not None:
             self.add(make_figure(
                 "catch_up_vs_decode_loop", [matching / catch_up_s], "events/s",
                 baseline_values=base, baseline_name=baseline_name, store=kind, scale=scale,
                 months=months,
-                notes=f"from position 0 into a fresh view store; {matching:,} of {head:,} log "
+                notes=f"from position 0 into a fresh view store, {how}; {matching:,} of {head:,} log "
                       f"events match the projections' topics; pages of {PAGE_SIZE}"))
             rebuild_phase(repeats)
             if split:  # the same rebuild in one process, for comparison
@@ -997,8 +1002,6 @@ class Suite:
                     ph.events = head
         rates = [matching / seconds for seconds in rebuild_s]
         self.say(f"  rebuild {median(rates) or 0:,.0f} ev/s, decode loop {median(base) or 0:,.0f} ev/s")
-        how = (f"split across {runner.workers} worker processes by participant (the decode "
-               "loop is one process)" if split else "in one process")
         self.add(make_figure(
             "rebuild_vs_decode_loop", rates, "events/s", baseline_values=base,
             baseline_name=baseline_name, store=kind, scale=scale, months=months,
