@@ -106,9 +106,13 @@ WHY = {
         "Python and loads each participant it pays, so it is bound by Python per event, "
         "not by the store."),
     "rebuild_vs_decode_loop": (
-        "The rebuild decodes the same notifications as the baseline and then applies every "
-        "event to two projections (UUID to text, region roll-ups, upserts) and writes "
-        "their rows in one transaction per page; applying costs about as much as decoding."),
+        "In one process the rebuild decodes the same notifications as the baseline and then "
+        "applies every event to two projections (UUID to text, region roll-ups, upserts) and "
+        "writes their rows in one transaction per page; applying costs about as much as "
+        "decoding. From 100,000 log positions on, a rebuild is split by participant across "
+        "one worker process per core (rebuild_one_process_vs_decode_loop is the unsplit "
+        "figure there); below that, starting the workers (about a second) costs more than "
+        "it saves."),
     "status_read_p99_ms": (
         "get_status reads the participant's snapshot and later events, decodes them "
         "(the library's per-event Protocol isinstance check is a large share) and "
