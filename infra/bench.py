@@ -1232,22 +1232,7 @@ def run_suite(quick: bool, scales: list[int] | None, stores: list[str], repeats:
                      "stores": stores, "repeats": repeats, "seed": SEED, "batch": BATCH,
                      "page_size": PAGE_SIZE, "profile": profile}
     if previous is not None:
-        measuring = {(s, n) for s in stores for n in scales}
-        report.figures = [f for f in previous.figures if (f.store, f.scale) not in measuring]
-        report.phases = [p for p in previous.phases if (p.store, p.scale) not in measuring]
-        if report.figures:
-            report.config["kept_from_previous"] = sorted(
-                {f"{f.store} {f.scale}" for f in report.figures})
-            # where the kept figures came from (a run in parts may have several sources)
-            earlier = previous.config.get("earlier_runs") or []
-            this = {"mode": previous.config.get("mode"), "started": previous.started,
-                    "finished": previous.finished, "commit": previous.machine.get("commit"),
-                    "measured": sorted({f"{f.store} {f.scale}" for f in previous.figures}
-                                       - set(previous.config.get("kept_from_previous") or []))}
-            kept = set(report.config["kept_from_previous"])
-            report.config["earlier_runs"] = [
-                {**run, "measured": sorted(set(run.get("measured") or []) & kept)}
-                for run in [*earlier, this] if set(run.get("measured") or []) & kept]
+        keep_earlier(report, previous, {(s, n) for s in stores for n in scales})
     usable = []
     for kind in stores:
         if kind == "postgres":
@@ -1273,6 +1258,26 @@ def run_suite(quick: bool, scales: list[int] | None, stores: list[str], repeats:
             progress(f"[{kind} {participants:,}] done in {time.perf_counter() - started:.0f} s")
     report.finished = datetime.now(UTC).isoformat(timespec="seconds")
     return report
+
+
+def keep_earlier(report: Report, previous: Report, measuring: set[tuple[str, int]]) -> None:
+    """Put into `report` (before its own figures) the figures and phases of `previous`
+    for the (store, scale) pairs not in `measuring`, and record which run measured them
+    (a run in parts may have several sources)."""
+    report.figures[:0] = [f for f in previous.figures if (f.store, f.scale) not in measuring]
+    report.phases[:0] = [p for p in previous.phases if (p.store, p.scale) not in measuring]
+    kept = {f"{f.store} {f.scale}" for f in previous.figures if (f.store, f.scale) not in measuring}
+    if not kept:
+        return
+    report.config["kept_from_previous"] = sorted(kept | set(report.config.get("kept_from_previous") or []))
+    earlier = previous.config.get("earlier_runs") or []
+    this = {"mode": previous.config.get("mode"), "started": previous.started,
+            "finished": previous.finished, "commit": previous.machine.get("commit"),
+            "measured": sorted({f"{f.store} {f.scale}" for f in previous.figures}
+                               - set(previous.config.get("kept_from_previous") or []))}
+    report.config["earlier_runs"] = [*(report.config.get("earlier_runs") or []), *(
+        {**run, "measured": sorted(set(run.get("measured") or []) & kept)}
+        for run in [*earlier, this] if set(run.get("measured") or []) & kept)]
 
 
 def write_json(report: Report, path: Path) -> None:
@@ -1404,7 +1409,7 @@ def render_markdown(report: Report) -> str:
         add(f"### {store}")
         add("")
         add("| participants | months | events | bulk ingest ev/s | single cmd (loaded) ev/s | catch-up ev/s | "
-            "rebuild ev/s | status p50 / p99 ms | coverage village p99 ms | bytes/event | "
+            "rebuild ev/s, one process / split | status p50 / p99 ms | coverage village p99 ms | bytes/event | "
             "bulk ingest s | rebuild s | peak RSS bulk MB |")
         add("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |")
         for scale in sorted({f.scale for f in report.figures if f.store == store}):
@@ -1428,9 +1433,13 @@ def render_markdown(report: Report) -> str:
             rebuild_s = (matching.events / rebuild_rate.value
                          if matching and rebuild_rate and rebuild_rate.value else None)
             months = next((f.months for f in figures if f.store == store and f.scale == scale), 0)
+            if get("rebuild_one_process_vs_decode_loop") is not None:  # the rebuild was split
+                one_process, split = val("rebuild_one_process_vs_decode_loop"), val("rebuild_vs_decode_loop")
+            else:
+                one_process, split = val("rebuild_vs_decode_loop"), "–"
             add(f"| {scale:,} | {months or '–'} | {bulk.events if bulk else 0:,} | {val('ingest_bulk_vs_raw_sqlite')} | "
                 f"{val('ingest_single_loaded')} | {val('catch_up_vs_decode_loop')} | "
-                f"{val('rebuild_vs_decode_loop')} | {val('status_read_p50_ms', 'ms')} / "
+                f"{one_process} / {split} | {val('status_read_p50_ms', 'ms')} / "
                 f"{val('status_read_p99_ms', 'ms')} | {val('coverage_query_village_p99_ms', 'ms')} | "
                 f"{val('store_bytes_per_event')} | "
                 f"{_num(seed_s)} | {_num(rebuild_s)} | "

@@ -14,6 +14,7 @@ from infra.bench import (
     Phase,
     Report,
     check_target,
+    keep_earlier,
     latency_figures,
     make_figure,
     median,
@@ -195,3 +196,32 @@ def test_figures_merged_from_runs_render_by_store_and_scale() -> None:
     assert scales == ["1,000", "10,000"]
     growth = render_markdown(report).split("## How it grows")[1].split("## Phases")[0]
     assert "| 10,000 | 24 |" in growth and "| 1,000 | 12 |" in growth
+
+
+def test_runs_in_parts_keep_each_source_and_show_the_split_rebuild_beside_one_process() -> None:
+    def run(scale: int, commit: str, *names: str) -> Report:
+        figures = [make_figure(n, [20_000.0 if "one_process" in n else 30_000.0], "events/s",
+                               baseline_values=[40_000.0], store="sqlite", scale=scale, months=24)
+                   for n in names]
+        return Report(started=f"start {commit}", finished=f"end {commit}", figures=figures,
+                      machine={"commit": commit}, config={"mode": "full", "scales": [scale]})
+
+    hundred_k = run(100_000, "aaa", "rebuild_vs_decode_loop")
+    million = run(1_000_000, "bbb", "rebuild_vs_decode_loop")
+    keep_earlier(million, hundred_k, {("sqlite", 1_000_000)})
+    ten_k = run(10_000, "ccc", "rebuild_vs_decode_loop", "rebuild_one_process_vs_decode_loop")
+    keep_earlier(ten_k, million, {("sqlite", 10_000)})
+
+    assert sorted({(f.scale, f.name) for f in ten_k.figures}) == [
+        (10_000, "rebuild_one_process_vs_decode_loop"), (10_000, "rebuild_vs_decode_loop"),
+        (100_000, "rebuild_vs_decode_loop"), (1_000_000, "rebuild_vs_decode_loop")]
+    assert ten_k.config["kept_from_previous"] == ["sqlite 100000", "sqlite 1000000"]
+    assert [(r["commit"], r["measured"]) for r in ten_k.config["earlier_runs"]] == [
+        ("aaa", ["sqlite 100000"]), ("bbb", ["sqlite 1000000"])]
+    text = render_markdown(ten_k)
+    assert "- sqlite 100000: `ledger bench` at commit aaa, start aaa to end aaa." in text
+    growth = text.split("## How it grows")[1].split("## Phases")[0]
+    rows = {line.split("|")[1].strip(): [c.strip() for c in line.strip("|").split("|")]
+            for line in growth.splitlines() if line.startswith("| 1")}
+    assert rows["10,000"][6] == "20,000 / 30,000"  # one process / split
+    assert rows["100,000"][6] == "30,000 / –"  # not split: the one figure is one process
