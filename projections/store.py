@@ -131,6 +131,13 @@ class SQLiteViewStore(ViewStore):
                                      timeout=60)
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=NORMAL")  # WAL: durable at checkpoints, never corrupt
+        # Pages of events touch rows all over the tables (participant ids are random): with
+        # the defaults (2 MB of cache, a checkpoint per 4 MB of WAL) nearly every page's
+        # commit also checkpointed (with an fsync). A checkpoint per 80 MB of WAL and 128 MB
+        # of cache: the first 300,000 positions of a million-participant log rebuilt in
+        # 16.5 s instead of 23-25 s.
+        self._conn.execute("PRAGMA cache_size=-131072")
+        self._conn.execute("PRAGMA wal_autocheckpoint=20000")
         self.setup()
 
     @contextmanager
