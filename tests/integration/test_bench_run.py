@@ -40,6 +40,8 @@ def test_a_tiny_run_measures_every_figure_against_its_baseline(store: str, tmp_p
         assert figure.baseline and figure.baseline > 0, name
         assert figure.ratio == pytest.approx(figure.value / figure.baseline, rel=1e-3), name
     assert figures["status_read_p99_ms"].value is not None
+    # the bulk rate, saved as soon as it was measured, was replaced with its baseline
+    assert [f.name for f in report.figures if f.scale == 60].count("ingest_bulk_vs_raw_sqlite") == 1
     assert figures["store_bytes_per_event"].value is not None
     grouped = figures["ingest_single_vs_naive"]
     assert "commands per transaction" in grouped.notes and "40 concurrent callers" in grouped.notes

@@ -225,3 +225,13 @@ def test_runs_in_parts_keep_each_source_and_show_the_split_rebuild_beside_one_pr
             for line in growth.splitlines() if line.startswith("| 1")}
     assert rows["10,000"][6] == "20,000 / 30,000"  # one process / split
     assert rows["100,000"][6] == "30,000 / –"  # not split: the one figure is one process
+
+
+def test_a_run_stopped_after_bulk_ingest_still_shows_its_rate_in_the_growth_table() -> None:
+    report = Report(started="now", config={"mode": "full", "scales": [1_000_000]}, phases=[
+        Phase(store="sqlite", scale=1_000_000, name="bulk_ingest", seconds=5_000.0,
+              events=25_000_000, repeats=1)])
+    growth = render_markdown(report).split("## How it grows")[1].split("## Phases")[0]
+    row = next(line for line in growth.splitlines() if line.startswith("| 1,000,000 |"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[2:4] == ["25,000,000", "5,000"] and cells[10] == "5,000"
