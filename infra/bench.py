@@ -75,6 +75,7 @@ QUICK_SCALE = 1_000
 QUICK_MONTHS = 12
 PAGE_SIZE = 2_000
 ONE_PASS_ABOVE = 200_000  # participants: above this, everything once, no separate catch-up
+SPLIT_FROM = 100_000  # log positions from which a rebuild is split (build_runner's default)
 # Concurrent callers of the group-commit figure: FastAPI runs sync endpoints on AnyIO's
 # worker threads, 40 by default, so 40 requests can be waiting on the ledger at once.
 CALLERS = 40
@@ -956,24 +957,30 @@ class Suite:
 
         single = build_runner(ledger, views)  # everything in this process
         # as `ledger projections rebuild` runs it: split across processes on a big log
-        runner = build_runner(ledger, views, settings=store.settings())
+        runner = build_runner(ledger, views, settings=store.settings(), split_from=SPLIT_FROM)
         split = runner._split(list(runner.projections.values()), head)
         catch_up_s: float | None = None
         rebuild_s: list[float] = []
         single_s: list[float] = []
 
-        def rebuild_phase(times: int) -> None:
+        def rebuild_phase(times: int, *, beside_one_process: bool = False) -> None:
+            """`times` rebuilds as the CLI runs them; with `beside_one_process`, each
+            followed by the same rebuild unsplit (interleaved: the machine is noisy)."""
             with self.phase(kind, scale, "rebuild", repeats=times) as ph:
                 for _ in range(times):
-                    started = time.perf_counter()
-                    runner.rebuild()
-                    rebuild_s.append(time.perf_counter() - started)
+                    for which, into in ((runner, rebuild_s), (single, single_s))[
+                            :2 if beside_one_process else 1]:
+                        started = time.perf_counter()
+                        which.rebuild()
+                        into.append(time.perf_counter() - started)
                 ph.events = head
                 if split:
                     # ru_maxrss of children: the largest worker so far (KiB on Linux)
                     workers_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-                    ph.notes = (f"split across {runner.workers} processes; peak RSS above is this "
-                                f"process's; the largest worker peaked at {workers_mb:,.0f} MB")
+                    ph.notes = (f"split across {runner.workers} processes"
+                                + (", each run followed by one unsplit" if beside_one_process else "")
+                                + f"; peak RSS above is this process's; the largest worker "
+                                  f"peaked at {workers_mb:,.0f} MB")
             if self.profile:  # outside the phase: its time and memory are the timed runs' only
                 self.report.profiles[f"{kind}: projection rebuild"] = profile_top(single.rebuild)
 
@@ -1005,14 +1012,7 @@ class Suite:
                 months=months,
                 notes=f"from position 0 into a fresh view store, {how}; {matching:,} of {head:,} log "
                       f"events match the projections' topics; pages of {PAGE_SIZE}"))
-            rebuild_phase(repeats)
-            if split:  # the same rebuild in one process, for comparison
-                with self.phase(kind, scale, "rebuild_one_process", repeats=repeats) as ph:
-                    for _ in range(repeats):
-                        started = time.perf_counter()
-                        single.rebuild()
-                        single_s.append(time.perf_counter() - started)
-                    ph.events = head
+            rebuild_phase(repeats, beside_one_process=split)
         rates = [matching / seconds for seconds in rebuild_s]
         self.say(f"  rebuild {median(rates) or 0:,.0f} ev/s, decode loop {median(base) or 0:,.0f} ev/s")
         self.add(make_figure(

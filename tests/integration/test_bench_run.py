@@ -72,3 +72,19 @@ def test_a_big_scale_makes_one_pass_and_still_reads_and_rebuilds(
     assert names["coverage_query_village_p99_ms"].value is not None
     assert [p.name for p in report.phases if p.name in ("rebuild", "status_reads")] == [
         "rebuild", "status_reads"]
+
+
+def test_a_split_rebuild_is_measured_beside_the_same_rebuild_in_one_process(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bench, "SPLIT_FROM", 0)  # split even this tiny log
+    monkeypatch.setenv("LEDGER_REBUILD_WORKERS", "2")  # whatever the cores
+    report = run_suite(True, [40], ["sqlite"], 2, tmp_path, lambda _: None, months=3, profile=False)
+    assert report.errors == []
+    figures = {f.name: f for f in report.figures}
+    split, single = figures["rebuild_vs_decode_loop"], figures["rebuild_one_process_vs_decode_loop"]
+    assert split.runs == single.runs == 2 and split.baseline == single.baseline
+    assert "split across" in split.notes and "split across" in figures["catch_up_vs_decode_loop"].notes
+    rebuild = next(p for p in report.phases if p.name == "rebuild")
+    assert "each run followed by one unsplit" in rebuild.notes and "largest worker peaked" in rebuild.notes
+    growth = render_markdown(report).split("## How it grows")[1]
+    assert f"{bench._num(single.value)} / {bench._num(split.value)}" in growth
