@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from domain.ledger import Ledger
+from infra import sqlite_store
 from infra.key_tables import PostgresKeyVault, SQLiteKeyVault
 from infra.personal_data import KeyVault, PersonalDataMapper
 from infra.settings import Database, Settings, load_secrets, parse_database_url
@@ -26,7 +27,7 @@ def event_store_env(db: Database) -> dict[str, str]:
     """The eventsourcing library's settings for a database, under the app's own prefix."""
     if db.kind == "sqlite":
         assert db.path is not None
-        env = {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(db.path)}
+        env = {"PERSISTENCE_MODULE": sqlite_store.TOPIC, "SQLITE_DBNAME": str(db.path)}
     else:
         env = {
             "PERSISTENCE_MODULE": "eventsourcing.postgres",

@@ -9,6 +9,7 @@ from typing import Any
 from uuid import UUID
 
 from infra.personal_data import KeyVault
+from projections.store import BIG_TABLE_PRAGMAS
 
 
 class SQLiteKeyVault(KeyVault):
@@ -22,6 +23,8 @@ class SQLiteKeyVault(KeyVault):
         self._db_lock = threading.Lock()
         self._conn.execute("PRAGMA secure_delete=ON")
         self._conn.execute("PRAGMA journal_mode=WAL")
+        for pragma in BIG_TABLE_PRAGMAS:
+            self._conn.execute(pragma)
         self._conn.execute(
             "CREATE TABLE IF NOT EXISTS data_keys ("
             " key_id BLOB PRIMARY KEY, wrapped BLOB NOT NULL,"

@@ -27,6 +27,16 @@ class Cursor(Protocol):
     def fetchone(self) -> Any: ...
 
 
+# Writes keyed by random ids (participants, payment references, data keys) touch pages all
+# over big tables and indexes: with SQLite's defaults (2 MB of cache, a checkpoint per 4 MB
+# of WAL) nearly every commit of a batch also checkpointed, with an fsync. With a checkpoint
+# per 80 MB of WAL and up to 128 MB of cache per connection, measured on a log of a million
+# participants: a rebuild's first 300,000 positions took 16.5 s instead of 23-25 s, and
+# enrollments into it ran at 2,250/s instead of 1,800/s (no change on a small store).
+# Durability is the same: the checkpoint moves committed pages, it does not commit them.
+BIG_TABLE_PRAGMAS = ("PRAGMA cache_size=-131072", "PRAGMA wal_autocheckpoint=20000")
+
+
 class ViewStore:
     """A connection to the view database, with the projections' bookkeeping table."""
 
@@ -131,13 +141,8 @@ class SQLiteViewStore(ViewStore):
                                      timeout=60)
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=NORMAL")  # WAL: durable at checkpoints, never corrupt
-        # Pages of events touch rows all over the tables (participant ids are random): with
-        # the defaults (2 MB of cache, a checkpoint per 4 MB of WAL) nearly every page's
-        # commit also checkpointed (with an fsync). A checkpoint per 80 MB of WAL and 128 MB
-        # of cache: the first 300,000 positions of a million-participant log rebuilt in
-        # 16.5 s instead of 23-25 s.
-        self._conn.execute("PRAGMA cache_size=-131072")
-        self._conn.execute("PRAGMA wal_autocheckpoint=20000")
+        for pragma in BIG_TABLE_PRAGMAS:
+            self._conn.execute(pragma)
         self.setup()
 
     @contextmanager

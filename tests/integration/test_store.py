@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import date
+from pathlib import Path
 
 from domain.ledger import EnrollmentResult, Ledger
 from domain.participant import Participant
@@ -86,3 +88,29 @@ def test_a_writer_that_loses_a_race_gets_an_answer_per_row(settings: Settings) -
     finally:
         close_ledger(first)
         close_ledger(second)
+
+
+def test_every_sqlite_connection_of_the_ledger_is_set_up_for_big_tables(
+        sqlite_ledger: Ledger, tmp_path: Path) -> None:
+    """The event store's pooled connections, the key table's and the view store's: a
+    checkpoint per 80 MB of WAL and 128 MB of cache, not SQLite's 4 MB and 2 MB."""
+    from infra.bootstrap import build_view_store
+
+    def pragmas(conn: sqlite3.Connection) -> tuple[int, int]:
+        return (conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0],
+                conn.execute("PRAGMA cache_size").fetchone()[0])
+
+    sqlite_ledger.enroll(**enrollment())  # the pool has made its connections by now
+    datastore = sqlite_ledger.recorder.datastore  # type: ignore[attr-defined]
+    handles = []
+    for commit in (False, True):
+        with datastore.get_connection(commit=commit) as connection:
+            handles.append(connection._sqlite_conn)
+    handles.append(sqlite_ledger.vault._conn)  # type: ignore[attr-defined]
+    db_path = Path(datastore.pool.db_name)
+    views = build_view_store(Settings(database_url=f"sqlite:///{db_path}", var_dir=tmp_path / "var"))
+    try:
+        handles.append(views._conn)  # type: ignore[attr-defined]
+        assert [pragmas(h) for h in handles] == [(20000, -131072)] * 4
+    finally:
+        views.close()
