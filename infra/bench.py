@@ -11,8 +11,8 @@ synthetic population of `infra.seed`):
 - `store_bytes_per_event`: the store on disk per event, against that bare table.
 - `catch_up_vs_decode_loop`, `rebuild_vs_decode_loop`: the projection runner from
   position 0 into a fresh view store, and `runner.rebuild()` as `ledger projections
-  rebuild` runs it (split across one worker process per core once the log has 100,000
-  positions), against a bare loop that only reads (`select_notifications`, same pages,
+  rebuild` runs it (split across `LEDGER_REBUILD_WORKERS` processes once the log has
+  100,000 positions, when that is above 1), against a bare loop that only reads (`select_notifications`, same pages,
   same topics) and decodes, in one process; `rebuild_one_process_vs_decode_loop`: the
   same rebuild unsplit, where the split applies.
 - `status_read_p50_ms` / `_p99_ms`: `ledger.get_status(id)` over random participants,
@@ -110,10 +110,9 @@ WHY = {
         "In one process the rebuild decodes the same notifications as the baseline and then "
         "applies every event to two projections (UUID to text, region roll-ups, upserts) and "
         "writes their rows in one transaction per page; applying costs about as much as "
-        "decoding. From 100,000 log positions on, a rebuild is split by participant across "
-        "one worker process per core (rebuild_one_process_vs_decode_loop is the unsplit "
-        "figure there); below that, starting the workers (about a second) costs more than "
-        "it saves."),
+        "decoding. With LEDGER_REBUILD_WORKERS above 1, a log of 100,000 positions or more "
+        "is split by participant across that many processes "
+        "(rebuild_one_process_vs_decode_loop is then the unsplit figure)."),
     "status_read_p99_ms": (
         "get_status reads the participant's snapshot and later events, decodes them "
         "(the library's per-event Protocol isinstance check is a large share) and "

@@ -23,8 +23,10 @@ class Settings(BaseSettings):
     nik_pepper: SecretStr | None = None  # base64, at least 16 bytes
     master_key: SecretStr | None = None  # base64 of 32 bytes; wraps the per-person keys
     kafka_bootstrap_servers: str | None = None  # later: the relay and reporting consumers
-    # Worker processes for a big projection rebuild; 0: one per usable core, 1: no split.
-    rebuild_workers: int = Field(default=0, ge=0, le=64)
+    # Worker processes for a big projection rebuild; 1: no split, 0: one per usable core.
+    # Off by default: on this 2-core machine, under another process's load, the split ran
+    # slower than one process (see the README); turn it on where cores are free.
+    rebuild_workers: int = Field(default=1, ge=0, le=64)
 
     def workers(self) -> int:
         if self.rebuild_workers:
