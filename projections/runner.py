@@ -188,7 +188,7 @@ class ProjectionRunner:
         a rebuild builds them (in worker processes, then swapped in), then followed here."""
         applied = 0
         target = self.head() if until is None else until
-        if until is None and self.position() == 0 and self._split(list(self.projections.values()), target):
+        if until is None and self._split(list(self.projections.values()), target) and self.position() == 0:
             self.rebuild(progress=progress)
             applied = target
         while True:
