@@ -310,8 +310,9 @@ class ProjectionRunner:
         workers = [context.Process(target=_fill_partition, daemon=True,
                                    args=(self.spawn, generations, target, Partition(k, count), messages))
                    for k in range(count)]
-        for worker in workers:
-            worker.start()
+        # One at a time until each has built its runner: building one creates any missing
+        # tables, and concurrent CREATE TABLE IF NOT EXISTS fails on PostgreSQL.
+        workers[0].start()
         reached = [0] * count
         finished: set[int] = set()
         try:
@@ -328,6 +329,10 @@ class ProjectionRunner:
                     continue
                 if kind == "error":
                     raise RebuildError(f"rebuild worker {index} of {count} failed: {value}")
+                if kind == "ready":
+                    if index + 1 < count:
+                        workers[index + 1].start()
+                    continue
                 if kind == "done":
                     finished.add(index)
                 else:
@@ -336,7 +341,9 @@ class ProjectionRunner:
                     progress(min(reached) if len(finished) < count else target, target)
         finally:
             for worker in workers:
-                if worker.is_alive() and worker.pid is not None and len(finished) < count:
+                if worker.pid is None:
+                    continue  # never started
+                if worker.is_alive() and len(finished) < count:
                     worker.terminate()
                 worker.join(timeout=30)
             messages.close()
@@ -382,6 +389,7 @@ def _fill_partition(spawn: Spawn, generations: dict[str, int], target: int,
     """A split rebuild's worker process: its share of the log, then "done" (or "error")."""
     try:
         with spawn() as runner:
+            messages.put(("ready", partition.index, 0))
             runner._fill(generations, target, partition=partition,
                          progress=lambda done, _total: messages.put(("page", partition.index, done)))
     except BaseException as error:  # noqa: BLE001 - reported to the parent, which raises
