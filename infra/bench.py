@@ -11,10 +11,10 @@ synthetic population of `infra.seed`):
 - `store_bytes_per_event`: the store on disk per event, against that bare table.
 - `catch_up_vs_decode_loop`, `rebuild_vs_decode_loop`: the projection runner from
   position 0 into a fresh view store, and `runner.rebuild()` as `ledger projections
-  rebuild` runs it (split across `LEDGER_REBUILD_WORKERS` processes once the log has
-  100,000 positions, when that is above 1), against a bare loop that only reads (`select_notifications`, same pages,
-  same topics) and decodes, in one process; `rebuild_one_process_vs_decode_loop`: the
-  same rebuild unsplit, where the split applies.
+  rebuild` runs it (split across `LEDGER_REBUILD_WORKERS` processes, when above 1, once
+  the log has 100,000 positions), against a bare loop that only reads
+  (`select_notifications`, same pages, same topics) and decodes, in one process;
+  `rebuild_one_process_vs_decode_loop`: the same rebuild unsplit, where the split applies.
 - `status_read_p50_ms` / `_p99_ms`: `ledger.get_status(id)` over random participants,
   against a bare `recorder.select_events(id)` of the same participants;
   `status_row_read_p99_ms`: the `participant_status` read model's row.
@@ -955,7 +955,7 @@ class Suite:
             return time.perf_counter() - started, count
 
         single = build_runner(ledger, views)  # everything in this process
-        # as `ledger projections rebuild` runs it: split across processes on a big log
+        # as `ledger projections rebuild` runs it: split on a big log if the settings say so
         runner = build_runner(ledger, views, settings=store.settings(), split_from=SPLIT_FROM)
         split = runner._split(list(runner.projections.values()), head)
         catch_up_s: float | None = None

@@ -92,7 +92,7 @@ def all_projections() -> list[Projection]:
     return [ParticipantStatusProjection(), CoverageProjection()]
 
 
-_KNOWN = (ParticipantStatusProjection, CoverageProjection)  # what a worker can build again
+_KNOWN = tuple(type(p) for p in all_projections())  # what a worker can build again
 
 
 def build_runner(ledger: Ledger, store: ViewStore, projections: list[Projection] | None = None,
@@ -129,10 +129,9 @@ class RunnerSpawn:
         try:
             store = build_view_store(self.settings)
             try:
-                yield ProjectionRunner(
-                    ledger.recorder, projection_mapper(ledger), store,
-                    [p for p in all_projections() if p.name in self.projections],
-                    page_size=self.page_size)
+                yield build_runner(ledger, store, [p for p in all_projections()
+                                                   if p.name in self.projections],
+                                   page_size=self.page_size)  # no settings: it never splits
             finally:
                 store.close()
         finally:

@@ -10,7 +10,7 @@ replays the log from position 0 into a new generation and makes it live in one
 transaction. `replay()` builds projections up to a past position or recorded time in a
 separate (scratch) store, for audits.
 
-A big rebuild is split by participant across worker processes (`Partition`): each reads
+A big rebuild can be split by participant across worker processes (`Partition`): each reads
 the same pages, decodes and applies only its share, and writes into the same new
 generation; the swap waits for all of them. That works because every projection here
 keeps its state per aggregate and everything else as sums (`Projection.partitionable`).
@@ -245,7 +245,7 @@ class ProjectionRunner:
     def rebuild(self, names: Iterable[str] | None = None,
                 progress: Callable[[int, int], None] | None = None) -> dict[str, int]:
         """Replay the whole log into a new generation of each named projection (all by
-        default), then make the new generations live in one transaction. A big log is
+        default), then make the new generations live in one transaction. A big log may be
         split across worker processes (see the constructor). If the replay fails, the new
         generations are dropped and the live ones stay as they were."""
         chosen = [self.projections[n] for n in (names or self.projections)]
