@@ -9,7 +9,7 @@ accepted ones in one transaction per batch.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, ClassVar, Protocol, TypeVar
 from uuid import UUID, uuid4
@@ -84,6 +84,10 @@ class PaymentResult:
     months: int
     amount: int
     replayed: bool = False  # True when the reference was already recorded with this content
+    # The log position the command's transaction reached (its last recording's notification
+    # id; for a repeat that wrote nothing, the head of the log when it was answered). Not
+    # part of the result's equality: the same payment is the same answer wherever it landed.
+    position: int | None = field(default=None, compare=False)
 
     @property
     def last_month(self) -> Period:
@@ -94,6 +98,7 @@ class PaymentResult:
 class EnrollmentResult:
     participant_id: UUID
     replayed: bool = False  # True when this NIK was already enrolled with these same facts
+    position: int | None = field(default=None, compare=False)  # as in `PaymentResult`
 
 
 @dataclass
@@ -409,8 +414,10 @@ class Ledger(Application[UUID]):
                              reason=reason.strip()[:200] or "requested")
         self.save(participant)
 
-    def erase_personal_data(self, participant_id: UUID, *, erased_on: date | str | None = None) -> None:
+    def erase_personal_data(self, participant_id: UUID, *,
+                            erased_on: date | str | None = None) -> int | None:
         """Honour an erasure request: destroy the participant's keys, keep the record.
+        Returns the log position reached (the head of the log when it was erased before).
 
         Idempotent: repeating it after an interruption finishes the key destruction."""
         participant = self.get_participant(participant_id)
@@ -426,12 +433,15 @@ class Ledger(Application[UUID]):
                     index.release()
                     touched.append(index)
                     keys.append(index.key_id)
-            self.save(*touched)
-        elif personal is not None and personal.get("nik"):
-            index = self._get_or_none(blind_index(self._pepper, personal["nik"]), NikIndex)
-            if index is not None:
-                keys.append(index.key_id)
+            position = _position(self.save(*touched))
+        else:
+            if personal is not None and personal.get("nik"):
+                index = self._get_or_none(blind_index(self._pepper, personal["nik"]), NikIndex)
+                if index is not None:
+                    keys.append(index.key_id)
+            position = self.recorder.max_notification_id()
         self.vault.shred(keys)
+        return position
 
     # --- claims -------------------------------------------------------------------------
 
@@ -623,37 +633,52 @@ class Ledger(Application[UUID]):
                     raise AssertionError(f"refused row changed the batch: {error!r}") from error
                 outcomes.append(error)
         try:
-            self._save_batch(batch)
+            position = self._save_batch(batch)
         except _SaveConflict:
             # A repeated or duplicate NIK or payment reference, or another writer changed
             # one of these participants meanwhile; nothing of the batch was written. Redo
             # it a row per transaction, with the reads, so each row gets its own answer.
             return [self._run_one(row, prepare, result) for row in rows]
-        return outcomes
+        return [_at(outcome, position) for outcome in outcomes]
 
     def _run_one(self, row: Row, prepare: Callable[[Row, _Batch], Any],
                  result: Callable[[Any], R], optimistic: bool = False) -> R | LedgerError:
         batch = _Batch(optimistic=optimistic)
         try:
             outcome = result(prepare(row, batch))
-            self._save_batch(batch)
+            position = self._save_batch(batch)
         except _SaveConflict:
             if optimistic:
                 return self._run_one(row, prepare, result)
             return ConflictError("concurrent_change", "Another writer changed this meanwhile; retry.")
         except LedgerError as error:
             return error
-        return outcome
+        return _at(outcome, position)
 
-    def _save_batch(self, batch: _Batch) -> None:
+    def _save_batch(self, batch: _Batch) -> int | None:
+        """Save the batch in one transaction; the log position it reached (the head of the
+        log when there was nothing to save)."""
         if not batch.aggregates:
-            return
+            return self.recorder.max_notification_id()
         self.vault.ensure_keys(batch.new_keys)
         try:
-            self.save(*batch.aggregates.values())
+            recordings = self.save(*batch.aggregates.values())
         except IntegrityError:
             self.vault.shred(batch.new_keys)  # made for aggregates that were not saved
             raise _SaveConflict from None
+        return _position(recordings)
+
+
+def _position(recordings: Sequence[Recording[UUID]]) -> int | None:
+    """The notification id of the last recording (None if the store numbers none)."""
+    return recordings[-1].notification.id if recordings else None
+
+
+def _at(outcome: Any, position: int | None) -> Any:
+    """A command's result with the log position its transaction reached."""
+    if isinstance(outcome, (EnrollmentResult, PaymentResult)):
+        return replace(outcome, position=position)
+    return outcome
 
 
 def _repeated_payment(earlier: PaymentReference, participant_id: UUID, amount: int,

@@ -1,25 +1,31 @@
-"""The one composition root: builds the running ledger from settings.
+"""The one composition root: builds the running system from settings.
 
-The CLI, the API's lifespan, consumers and tests all call `build_ledger`; nothing else
-constructs the event store, the key vault or the mapper.
+The CLI, the API's lifespan, consumers, tests and the benchmark call `build_system`
+(the parts builders below it are what it is made of); nothing else constructs the event
+store, the key vault, the mapper, the view store, the runner or the group committer.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import tempfile
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
+from typing import Self
 
 from domain.ledger import Ledger
 from infra import sqlite_store
+from infra.group_commit import GroupCommitter
 from infra.key_tables import PostgresKeyVault, SQLiteKeyVault
 from infra.personal_data import KeyVault, PersonalDataMapper
 from infra.settings import Database, Settings, load_secrets, parse_database_url
 from infra.transcoder import ledger_transcoder
 from projections.coverage import CoverageProjection
 from projections.participant_status import ParticipantStatusProjection
-from projections.runner import Projection, ProjectionRunner
+from projections.runner import Projection, ProjectionRunner, replay
 from projections.store import PostgresViewStore, SQLiteViewStore, ViewStore, postgres_location
 
 
@@ -149,4 +155,109 @@ def close_ledger(ledger: Ledger) -> None:
         vault.close()
 
 
-__all__ = ["build_ledger", "close_ledger", "event_store_env"]
+@dataclass
+class System:
+    """Everything a process needs, built once from settings, closed once.
+
+    The ledger is built at once. The view store, the runner and the group committer are
+    built on first use (a status query needs none of them, and the committer starts a
+    writer thread), then kept; `close()` closes what was built, newest first. Use it as a
+    context manager, or call `close()`.
+    """
+
+    settings: Settings
+    ledger: Ledger
+    _views: ViewStore | None = field(default=None, repr=False)
+    _runner: ProjectionRunner | None = field(default=None, repr=False)
+    _committer: GroupCommitter | None = field(default=None, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _closed: bool = field(default=False, repr=False)
+
+    @property
+    def views(self) -> ViewStore:
+        """The read models' store (opened on first use)."""
+        with self._lock:
+            self._check_open()
+            if self._views is None:
+                self._views = build_view_store(self.settings)
+            return self._views
+
+    @property
+    def runner(self) -> ProjectionRunner:
+        """The runner feeding every projection into `views` (built on first use); a big
+        rebuild is split as the settings say."""
+        views = self.views
+        with self._lock:
+            if self._runner is None:
+                self._runner = build_runner(self.ledger, views, settings=self.settings)
+            return self._runner
+
+    @property
+    def committer(self) -> GroupCommitter:
+        """The group committer single commands go through (its writer starts on first use)."""
+        with self._lock:
+            self._check_open()
+            if self._committer is None:
+                self._committer = GroupCommitter(self.ledger)
+            return self._committer
+
+    def head(self) -> int:
+        """The log's last position (0 while it is empty)."""
+        return self.ledger.recorder.max_notification_id() or 0
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError("the system is closed")
+
+    def close(self) -> None:
+        """Answer what the committer holds, then close the view store and the ledger."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            committer, views = self._committer, self._views
+        try:
+            if committer is not None:
+                committer.close()
+        finally:
+            try:
+                if views is not None:
+                    views.close()
+            finally:
+                close_ledger(self.ledger)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+@contextmanager
+def scratch_views() -> Iterator[ViewStore]:
+    """An empty view store in a temporary folder, removed afterwards (for replays)."""
+    with tempfile.TemporaryDirectory(prefix="ledger-replay-") as folder:
+        scratch = SQLiteViewStore(Path(folder) / "views.db")
+        try:
+            yield scratch
+        finally:
+            scratch.close()
+
+
+def replay_into(ledger: Ledger, scratch: ViewStore, *, until_position: int | None = None,
+                as_of: datetime | None = None,
+                progress: Callable[[int, int], None] | None = None) -> int:
+    """Every projection built into the empty `scratch` store from the log's start up to
+    `until_position`, or from the events recorded by `as_of`; the position it reflects."""
+    return replay(ledger.recorder, projection_mapper(ledger), scratch, all_projections(),
+                  until_position=until_position, as_of=as_of, progress=progress)
+
+
+def build_system(settings: Settings | None = None, *, decrypt: bool = True) -> System:
+    """The system on the configured stores. With `decrypt=False` the ledger never
+    decrypts personal data (a process that only projects or relays events)."""
+    settings = settings or Settings()
+    return System(settings=settings, ledger=build_ledger(settings, decrypt=decrypt))
+
+
+__all__ = ["System", "build_ledger", "build_system", "close_ledger", "event_store_env"]

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from domain.ledger import Ledger
-from infra.bootstrap import build_ledger, close_ledger
+from infra.bootstrap import System, build_system
 from infra.settings import Settings
 
 POSTGRES_URL = os.environ.get("LEDGER_TEST_POSTGRES_URL", "")
@@ -69,21 +69,25 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def ledger(settings: Settings) -> Iterator[Ledger]:
-    """The ledger as the CLI builds it, on a fresh store."""
-    app = build_ledger(settings)
-    yield app
-    close_ledger(app)
+def system(settings: Settings) -> Iterator[System]:
+    """The system as every entry point builds it, on a fresh store."""
+    with build_system(settings) as built:
+        yield built
+
+
+@pytest.fixture
+def ledger(system: System) -> Ledger:
+    """The system's ledger, on a fresh store."""
+    return system.ledger
 
 
 @pytest.fixture
 def sqlite_ledger(tmp_path: Path) -> Iterator[Ledger]:
     """The ledger on SQLite only, for tests about SQLite itself."""
-    app = build_ledger(Settings(database_url=f"sqlite:///{tmp_path / 'ledger.db'}",
-                                var_dir=tmp_path / "var", nik_pepper=TEST_PEPPER,
-                                master_key=TEST_MASTER_KEY))
-    yield app
-    close_ledger(app)
+    with build_system(Settings(database_url=f"sqlite:///{tmp_path / 'ledger.db'}",
+                               var_dir=tmp_path / "var", nik_pepper=TEST_PEPPER,
+                               master_key=TEST_MASTER_KEY)) as built:
+        yield built.ledger
 
 
 _skipped: list[str] = []

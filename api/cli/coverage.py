@@ -1,0 +1,78 @@
+"""`ledger coverage`: covered participants per region for a month."""
+
+from __future__ import annotations
+
+import csv
+import sys
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from api.cli.render import JsonOption, bar, emit_json, open_system, out
+from api.services.coverage import coverage
+
+app = typer.Typer()
+
+
+@app.command("coverage")
+def coverage_command(
+    period: Annotated[str | None, typer.Option(help="YYYY-MM; default this month.")] = None,
+    level: Annotated[str, typer.Option(help="nation, province, regency, district or village.")] = "nation",
+    region: Annotated[str | None, typer.Option(help="Only within this region code.")] = None,
+    programme: Annotated[str | None, typer.Option(help="JKK, JKM or JHT.")] = None,
+    as_of: Annotated[str | None, typer.Option(
+        "--as-of", help="Counts as recorded at this time (ISO timestamp or date, UTC).")] = None,
+    json: JsonOption = False,
+    csv_file: Annotated[str | None, typer.Option(
+        "--csv", help="Write rows as CSV to FILE ('-': stdout).")] = None,
+) -> None:
+    """Covered (active) participants per region for a month, with activity and the target."""
+    with open_system() as system:
+        answer = coverage(system, period=period, level=level, region=region,
+                          programme=programme, as_of=as_of, tracker=bar).as_dict()
+    if csv_file is not None:
+        write_coverage_csv(answer, csv_file)
+        return
+    if json:
+        emit_json(answer)
+        return
+    print_coverage(answer)
+
+
+def print_coverage(answer: dict[str, Any]) -> None:
+    where = f" in {answer['region']}" if answer["region"] else ""
+    table = Table(title=f"Active participants, {answer['period']}, by {answer['level']}{where} "
+                        f"(log position {answer['position']:,})")
+    for column in ("region", "name", "active", "JKK", "JKM", "JHT", "enrolled", "contributions",
+                   "rupiah", "claims"):
+        table.add_column(column, justify="right" if column not in ("region", "name") else "left")
+    for r in answer["rows"]:
+        table.add_row(r["region"] or "ID", r["name"] or "", f"{r['active']:,}",
+                      *(f"{r['by_programme'][p]:,}" for p in ("JKK", "JKM", "JHT")),
+                      f"{r['enrollments']:,}", f"{r['contributions']:,}",
+                      f"{r['contribution_amount']:,}", f"{r['claims_filed']:,}")
+    out.print(table)
+    target = answer.get("national_target")
+    if target:
+        out.print(f"National: {target['active']:,} active of the {target['target']:,} target "
+                  f"({100 * target['progress']:.4f}%)")
+
+
+def write_coverage_csv(answer: dict[str, Any], destination: str) -> None:
+    columns = ["period", "level", "region", "name", "active", "jkk", "jkm", "jht", "enrollments",
+               "contributions", "contribution_amount", "claims_filed", "claims_paid",
+               "benefits_paid", "position"]
+    handle = sys.stdout if destination == "-" else open(destination, "w", newline="")  # noqa: SIM115
+    try:
+        writer = csv.writer(handle)
+        writer.writerow(columns)
+        for r in answer["rows"]:
+            writer.writerow([answer["period"], answer["level"], r["region"], r["name"], r["active"],
+                             r["by_programme"]["JKK"], r["by_programme"]["JKM"],
+                             r["by_programme"]["JHT"], r["enrollments"], r["contributions"],
+                             r["contribution_amount"], r["claims_filed"], r["claims_paid"],
+                             r["benefits_paid"], answer["position"]])
+    finally:
+        if handle is not sys.stdout:
+            handle.close()

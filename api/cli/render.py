@@ -1,0 +1,52 @@
+"""What every command shares: the consoles, JSON output, progress bars, the system."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
+
+import orjson
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from api.services import Update
+from infra.bootstrap import System, build_system
+from infra.settings import Settings
+
+out = Console()
+err = Console(stderr=True)
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+RevealOption = Annotated[bool, typer.Option(
+    "--reveal", help="Show NIK and name in full (they are masked by default).")]
+
+
+@contextmanager
+def open_system() -> Iterator[System]:
+    """The system built from the environment's settings, closed afterwards."""
+    with build_system(Settings()) as system:
+        yield system
+
+
+def emit_json(value: Any) -> None:
+    sys.stdout.write(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode() + "\n")
+
+
+def progress_bar() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeRemainingColumn(), console=err, transient=False)
+
+
+@contextmanager
+def bar(label: str, total: int | None) -> Iterator[Update]:
+    """A progress bar on stderr: the services' `Tracker` for the command line."""
+    with progress_bar() as progress:
+        task = progress.add_task(label, total=total)
+
+        def update(done: int, total: int | None) -> None:
+            progress.update(task, completed=done, total=total)
+
+        yield update

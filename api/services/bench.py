@@ -1,0 +1,45 @@
+"""The benchmark suite (`ledger bench`): runs it and writes BENCHMARKS.md and .json."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import orjson
+
+from infra.bench import Report, run_suite, write_json, write_markdown
+
+DEFAULT_POSTGRES_URL = "postgresql://ledger:ledger@127.0.0.1:5432/ledger_test"
+
+__all__ = ["Report", "run_benchmarks"]
+
+
+def run_benchmarks(*, quick: bool, scales: list[int] | None, months: int | None,
+                   stores: list[str], repeats: int, out_file: Path, workdir: Path | None,
+                   postgres_url: str | None, merge: bool, profile: bool | None,
+                   say: Callable[[str], None], partial: Callable[[Path], None]) -> Report:
+    """Run the suite in temporary stores under `workdir` and write `out_file` (Markdown)
+    and its `.json` beside it, also after each completed scale (`partial` hears of it).
+    With `merge`, the earlier JSON's figures for scales not measured now are kept."""
+    url = postgres_url or os.environ.get("LEDGER_TEST_POSTGRES_URL") or DEFAULT_POSTGRES_URL
+    json_file = out_file.with_suffix(".json")
+    previous = None
+    if merge and json_file.exists():
+        previous = Report.from_dict(orjson.loads(json_file.read_bytes()))
+
+    def checkpoint(report: Report) -> None:
+        write_markdown(report, out_file)
+        write_json(report, json_file)
+        partial(out_file)
+
+    base = workdir or Path(tempfile.gettempdir())
+    base.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="ledger-bench-", dir=base) as folder:
+        report = run_suite(quick, scales, stores, repeats, Path(folder), say, months=months,
+                           postgres_url=url, profile=profile, checkpoint=checkpoint,
+                           previous=previous)
+    write_markdown(report, out_file)
+    write_json(report, json_file)
+    return report

@@ -1,0 +1,155 @@
+"""A participant's use cases: find them, say where they stand, record what they did.
+
+Writes go through the system's group committer where the ledger groups that command
+(enrollments and payments), so concurrent callers share commits; every write answers
+with the log position it reached, which a caller can wait for the projections to pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from api.services.viewer import ERASED, Viewer, describe_event, mask, mask_name
+from domain.coverage import ParticipantStatus
+from domain.ledger import EnrollmentResult, PaymentResult
+from domain.values import Period
+from infra.bootstrap import System
+
+
+def resolve(system: System, nik_or_id: str) -> UUID:
+    """The participant a NIK or a participant id names (`participant_not_found` if none)."""
+    return system.ledger.resolve(nik_or_id)
+
+
+# --- queries ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StatusAnswer:
+    """A participant's status on a day, with NIK and name as the viewer may see them."""
+
+    status: ParticipantStatus
+    nik: str  # in full, masked, or "(erased)"
+    name: str
+    revealed: bool  # NIK and name are in the clear (the viewer may see them and they exist)
+
+    def as_dict(self) -> dict[str, Any]:
+        body = self.status.as_dict()
+        if self.revealed:
+            body["nik"], body["name"] = self.nik, self.name
+        return body
+
+
+def status(system: System, nik_or_id: str, *, as_of: str | None = None,
+           viewer: Viewer) -> StatusAnswer:
+    """Is this worker covered? Status, programmes and paid-through month on `as_of`
+    (YYYY-MM-DD; default today), as the ledger knew it that day."""
+    ledger = system.ledger
+    participant_id = ledger.resolve(nik_or_id)
+    result = ledger.get_status(participant_id, as_of)
+    personal = ledger.get_personal_data(participant_id)
+    if personal is None:
+        return StatusAnswer(result, ERASED, ERASED, revealed=False)
+    if viewer.sees_personal_data:
+        return StatusAnswer(result, personal["nik"], personal["name"], revealed=True)
+    return StatusAnswer(result, mask(personal["nik"]), mask_name(personal["name"]),
+                        revealed=False)
+
+
+@dataclass(frozen=True)
+class HistoryAnswer:
+    """Every recorded fact about a participant, oldest first, as plain JSON events."""
+
+    participant_id: UUID
+    events: list[dict[str, Any]]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"participant_id": str(self.participant_id), "events": self.events}
+
+
+def history(system: System, nik_or_id: str, *, viewer: Viewer) -> HistoryAnswer:
+    """The participant's events, personal fields masked unless the viewer may see them."""
+    ledger = system.ledger
+    participant_id = ledger.resolve(nik_or_id)
+    events = [describe_event(e, viewer) for e in ledger.get_history(participant_id)]
+    return HistoryAnswer(participant_id, events)
+
+
+# --- commands -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PaymentAnswer:
+    """The months a payment settled, and the log position it reached."""
+
+    participant_id: UUID
+    payment_ref: str
+    first_month: Period
+    last_month: Period
+    months: int
+    amount: int
+    replayed: bool  # the same payment was recorded before: nothing new was written
+    position: int | None
+
+    @classmethod
+    def of(cls, result: PaymentResult) -> PaymentAnswer:
+        return cls(result.participant_id, result.payment_ref, result.first_month,
+                   result.last_month, result.months, result.amount, result.replayed,
+                   result.position)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"participant_id": str(self.participant_id), "payment_ref": self.payment_ref,
+                "first_month": str(self.first_month), "last_month": str(self.last_month),
+                "months": self.months, "amount": self.amount, "replayed": self.replayed,
+                "position": self.position}
+
+
+def pay(system: System, nik_or_id: str, *, amount: str | int, payment_ref: str,
+        paid_on: str | None = None, channel: str = "bank",
+        agent_id: str | None = None) -> PaymentAnswer:
+    """Record one contribution through the group committer."""
+    participant_id = system.ledger.resolve(nik_or_id)
+    row = {"participant_id": str(participant_id), "payment_ref": payment_ref, "amount": amount,
+           "paid_on": paid_on, "channel": channel, "agent_id": agent_id}
+    result: PaymentResult = system.committer.submit("pay", row).result()
+    return PaymentAnswer.of(result)
+
+
+@dataclass(frozen=True)
+class EnrollmentAnswer:
+    """The enrolled participant's id, and the log position it reached."""
+
+    participant_id: UUID
+    replayed: bool  # the same enrollment was recorded before: nothing new was written
+    position: int | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"participant_id": str(self.participant_id), "replayed": self.replayed,
+                "position": self.position}
+
+
+def enroll(system: System, fields: Mapping[str, Any]) -> EnrollmentAnswer:
+    """Enroll one worker through the group committer (the fields of an enrollment row)."""
+    result: EnrollmentResult = system.committer.submit("enroll", fields).result()
+    return EnrollmentAnswer(result.participant_id, result.replayed, result.position)
+
+
+@dataclass(frozen=True)
+class ErasureAnswer:
+    """Whose personal data was erased, and the log position that reached."""
+
+    participant_id: UUID
+    position: int | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"participant_id": str(self.participant_id), "position": self.position}
+
+
+def erase(system: System, nik_or_id: str) -> ErasureAnswer:
+    """Erase a participant's personal data: destroys the keys, keeps the record."""
+    ledger = system.ledger
+    participant_id = ledger.resolve(nik_or_id)
+    return ErasureAnswer(participant_id, ledger.erase_personal_data(participant_id))

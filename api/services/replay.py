@@ -1,0 +1,65 @@
+"""The projections as they stood at a past point, for audits; and live against a replay."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from api.services.moments import month_or_this, parse_moment
+from api.services.progress import Tracker, no_progress
+from domain.errors import InvalidInputError
+from infra.bootstrap import System, all_projections, replay_into, scratch_views
+from projections.queries import compare as compare_stores
+from projections.queries import coverage
+
+
+@dataclass(frozen=True)
+class ReplayAnswer:
+    """Where a replay stopped and the month's active count it gives; with `compared`,
+    how the live projections differ from it (empty: equal row for row)."""
+
+    position: int
+    as_of: str | None
+    period: str
+    active: int
+    by_programme: dict[str, int]
+    compared: bool = False
+    differences: list[str] = field(default_factory=list)
+
+    @property
+    def equal(self) -> bool:
+        return not self.differences
+
+    def as_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"position": self.position, "as_of": self.as_of,
+                                "period": self.period, "active": self.active,
+                                "by_programme": self.by_programme}
+        if self.compared:
+            body["compared"] = True
+            body["differences"] = self.differences
+        return body
+
+
+def replay(system: System, *, until_position: int | None = None, as_of: str | None = None,
+           compare: bool = False, period: str | None = None,
+           tracker: Tracker = no_progress) -> ReplayAnswer:
+    """Replay the log into a scratch store up to a position or a recorded time, and
+    summarise `period` (default this month). With `compare` (at the head only), also
+    bring the live projections to that position and compare them row for row."""
+    if compare and (until_position is not None or as_of is not None):
+        raise InvalidInputError("compare_at_head", "--compare replays to the head of the log; "
+                                "leave out --until-position and --as-of.")
+    moment = parse_moment(as_of) if as_of else None
+    month = month_or_this(period)
+    differences: list[str] = []
+    with scratch_views() as scratch:
+        with tracker("replaying", until_position or system.head()) as update:
+            position = replay_into(system.ledger, scratch, until_position=until_position,
+                                   as_of=moment, progress=update)
+        summary = coverage(scratch, period=month)
+        if compare:
+            system.runner.catch_up(until=position)
+            differences = compare_stores(system.views, scratch, all_projections())
+    return ReplayAnswer(position, moment.isoformat() if moment else None, str(month),
+                        summary["total"]["active"], summary["total"]["by_programme"],
+                        compared=compare, differences=differences)
