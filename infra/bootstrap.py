@@ -26,7 +26,8 @@ from infra.transcoder import ledger_transcoder
 from projections.coverage import CoverageProjection
 from projections.participant_status import ParticipantStatusProjection
 from projections.runner import Projection, ProjectionRunner, replay
-from projections.store import PostgresViewStore, SQLiteViewStore, ViewStore, postgres_location
+from infra.view_store import PostgresViewStore, SQLiteViewStore, postgres_location
+from projections.store import ViewStore
 
 
 def event_store_env(db: Database) -> dict[str, str]:

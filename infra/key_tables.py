@@ -9,7 +9,7 @@ from typing import Any
 from uuid import UUID
 
 from infra.personal_data import KeyVault
-from projections.store import BIG_TABLE_PRAGMAS
+from infra.sqlite_store import BIG_TABLE_PRAGMAS
 
 
 class SQLiteKeyVault(KeyVault):

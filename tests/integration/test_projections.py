@@ -62,7 +62,8 @@ from infra.seed import seed_population
 from infra.settings import Settings, parse_database_url
 from projections.queries import compare, coverage
 from projections.runner import ProjectionRunner, RebuildError, replay
-from projections.store import PostgresViewStore, SQLiteViewStore, ViewStore
+from infra.view_store import PostgresViewStore, SQLiteViewStore
+from projections.store import ViewStore
 from tests.conftest import TEST_MASTER_KEY, TEST_PEPPER, require_postgres
 from tests.factories import MONTHLY_JKK_JKM_1_5M, OTHER_VILLAGE, enrollment
 
