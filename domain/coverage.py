@@ -7,16 +7,15 @@ known on that day, and from the rules in force for each month.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, TypeVar
+from typing import Any, Protocol, TypeVar
+from uuid import UUID
 
 from domain.errors import RuleViolationError
 from domain.rules import RuleBook
-from domain.values import Period
-
-if TYPE_CHECKING:
-    from domain.participant import Participant
+from domain.values import Period, Programme
 
 T = TypeVar("T")
 
@@ -53,17 +52,58 @@ class Settlement:
         return self.first + (self.months - 1)
 
 
+class PaymentHistory(Protocol):
+    """What the contribution rules need of a member: the facts a `Participant` keeps.
+
+    A protocol, so that code planning facts before they are recorded (the seed generator)
+    can ask the same rules with its own record of them."""
+
+    enrolled_on: date
+    programmes: list[tuple[Period, tuple[str, ...], date]]  # (from month, codes, declared on)
+    incomes: list[tuple[Period, int, date]]  # (from month, declared income, declared on)
+    payments: list[PaidSpan]
+    paid_through: Period | None
+
+
+class MemberRecord(PaymentHistory, Protocol):
+    """What a participant's status needs besides the payments."""
+
+    village: str
+    segment: str
+    claims: dict[str, dict[str, Any]]
+    died_on: date | None
+    withdrawn_on: date | None
+    erased_on: date | None
+
+    @property
+    def id(self) -> UUID: ...
+
+
 def in_force(timeline: list[tuple[Period, T, date]], month: Period, known_by: date | None) -> T:
-    """The value of a `(from_month, value, declared_on)` timeline for a month."""
+    """The value of a `(from_month, value, declared_on)` timeline for a month, counting
+    only the declarations made by `known_by` (all of them when None)."""
+    if known_by is None:
+        return latest_from(timeline, month)  # type: ignore[no-any-return]
     value = timeline[0][1]
     for start, candidate, declared_on in timeline:
-        if start <= month and (known_by is None or declared_on <= known_by):
+        if start <= month and declared_on <= known_by:
             value = candidate
     return value
 
 
+def latest_from(timeline: Sequence[Sequence[Any]], month: Any) -> Any:
+    """`in_force` for every declaration known: the value of the last entry of a timeline
+    (`(from_month, value, ...)` entries, ascending) starting by `month`, else the first
+    entry's. The month may be a `Period` or its index, as long as the entries match it."""
+    value = timeline[0][1]
+    for entry in timeline:
+        if entry[0] <= month:
+            value = entry[1]
+    return value
+
+
 def monthly_due(
-    p: Participant, month: Period, rules: RuleBook, known_by: date | None = None
+    p: PaymentHistory, month: Period, rules: RuleBook, known_by: date | None = None
 ) -> dict[str, int]:
     """Contribution per programme for a month, at the rules and declarations in force."""
     programmes = in_force(p.programmes, month, known_by)
@@ -82,23 +122,43 @@ def last_paid_before(spans: list[PaidSpan], month: Period) -> Period | None:
     return best
 
 
-def settle(p: Participant, paid_on: date, amount: int, rules: RuleBook) -> Settlement:
-    """Which months a payment of `amount` on `paid_on` settles, or a refusal.
+def first_unpaid(p: PaymentHistory, paid_on: date, rules: RuleBook) -> Period:
+    """The first month a payment on `paid_on` settles.
 
     Months settle in order: unpaid months since the last paid one (while within grace),
     then the current month, then months ahead. After more than `grace_months` unpaid
     months membership has lapsed, and a payment restarts cover from its own month.
     """
     current = Period.containing(paid_on)
-    ruleset = rules.at(paid_on)
     last = p.paid_through
     if last is None:
-        start = max(current, Period.containing(p.enrolled_on))
-    elif current <= last + ruleset.grace_months:
-        start = last + 1
-    else:
-        start = current
-    limit = current + ruleset.max_months_ahead
+        return max(current, Period.containing(p.enrolled_on))
+    if rules.at(paid_on).in_grace(current - last):
+        return last + 1
+    return current
+
+
+def last_payable(paid_on: date, rules: RuleBook) -> Period:
+    """The last month a payment on `paid_on` may settle (`max_months_ahead`)."""
+    return Period.containing(paid_on) + rules.at(paid_on).max_months_ahead
+
+
+def months_due(p: PaymentHistory, first: Period, months: int, rules: RuleBook) -> dict[str, int]:
+    """What `months` consecutive months from `first` cost, per programme."""
+    by_programme: dict[str, int] = {}
+    for i in range(months):
+        for programme, value in monthly_due(p, first + i, rules).items():
+            by_programme[programme] = by_programme.get(programme, 0) + value
+    return by_programme
+
+
+def settle(p: PaymentHistory, paid_on: date, amount: int, rules: RuleBook) -> Settlement:
+    """Which months a payment of `amount` on `paid_on` settles (from `first_unpaid`), or
+    a refusal: not a whole number of months, or past `last_payable`."""
+    current = Period.containing(paid_on)
+    ruleset = rules.at(paid_on)
+    start = first_unpaid(p, paid_on, rules)
+    limit = last_payable(paid_on, rules)
     by_programme: dict[str, int] = {}
     total = 0
     month = start
@@ -180,7 +240,26 @@ class ParticipantStatus:
         }
 
 
-def covered_programmes(p: Participant, month: Period, known_by: date) -> tuple[str, ...]:
+def standing(day: date, rules: RuleBook, *, covered: bool, last_paid: Period | None,
+             died_on: date | None, withdrawn_on: date | None) -> tuple[str, int]:
+    """The status word on `day` and the months of arrears, from what is known that day:
+    whether the day's month is covered, the last paid month before it, and the dates of
+    death or withdrawal. Grace is the rules' in force on `day`."""
+    if died_on is not None and died_on <= day:
+        return "deceased", 0
+    if withdrawn_on is not None and withdrawn_on <= day:
+        return "withdrawn", 0
+    if covered:
+        return "active", 0
+    if last_paid is None:
+        return "pending", 0
+    behind = Period.containing(day) - last_paid
+    if rules.at(day).in_grace(behind):
+        return "grace", behind
+    return "lapsed", 0
+
+
+def covered_programmes(p: PaymentHistory, month: Period, known_by: date) -> tuple[str, ...]:
     """Programmes whose contribution for `month` was paid by `known_by`.
 
     A payment may span a programme change (JHT joined from a later month), so the
@@ -192,7 +271,7 @@ def covered_programmes(p: Participant, month: Period, known_by: date) -> tuple[s
     return ()
 
 
-def status_on(p: Participant, day: date, rules: RuleBook) -> ParticipantStatus:
+def status_on(p: MemberRecord, day: date, rules: RuleBook) -> ParticipantStatus:
     """Status on `day` from the facts effective by then (payments made, deaths on or before)."""
     if day < p.enrolled_on:
         raise RuleViolationError(
@@ -202,27 +281,16 @@ def status_on(p: Participant, day: date, rules: RuleBook) -> ParticipantStatus:
     month = Period.containing(day)
     known = [s for s in p.payments if s.paid_on <= day]
     covered = covered_programmes(p, month, day)
-    arrears_months = arrears_amount = 0
-    grace = rules.at(day).grace_months
-    if p.died_on is not None and p.died_on <= day:
-        status = "deceased"
-    elif p.withdrawn_on is not None and p.withdrawn_on <= day:
-        status = "withdrawn"
-    elif covered:
-        status = "active"
-    else:
-        last = last_paid_before(known, month)
-        if last is None:
-            status = "pending"
-        elif month - last <= grace:
-            status = "grace"
-            arrears_months = month - last
-            arrears_amount = sum(
-                sum(monthly_due(p, last + i, rules, day).values())
-                for i in range(1, arrears_months + 1)
-            )
-        else:
-            status = "lapsed"
+    last = None if covered else last_paid_before(known, month)
+    status, arrears_months = standing(day, rules, covered=bool(covered), last_paid=last,
+                                      died_on=p.died_on, withdrawn_on=p.withdrawn_on)
+    arrears_amount = 0
+    if status == "grace":
+        assert last is not None
+        arrears_amount = sum(
+            sum(monthly_due(p, last + i, rules, day).values())
+            for i in range(1, arrears_months + 1)
+        )
     paid_through = max((s.last for s in known), default=None)
     open_claims = sum(
         1 for c in p.claims.values()
@@ -243,7 +311,7 @@ def status_on(p: Participant, day: date, rules: RuleBook) -> ParticipantStatus:
         declared_income=in_force(p.incomes, month, day),
         jht_balance=sum(s.jht_amount for s in known) - sum(
             c["amount"] for c in p.claims.values()
-            if c["programme"] == "JHT" and c["status"] == "paid" and c["paid_on"] <= day
+            if c["programme"] == Programme.JHT and c["status"] == "paid" and c["paid_on"] <= day
         ),
         open_claims=open_claims,
         died_on=p.died_on if p.died_on is not None and p.died_on <= day else None,

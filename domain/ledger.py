@@ -35,6 +35,7 @@ from domain.rules import RuleBook, default_rule_book
 from domain.values import (
     Nik,
     Period,
+    Programme,
     parse_channel,
     parse_date,
     parse_programmes,
@@ -450,7 +451,7 @@ class Ledger(Application[UUID]):
                    work_related: bool = False, description: str = "") -> UUID:
         participant = self.get_participant(participant_id)
         code = programme.strip().upper()
-        if code not in ("JKK", "JKM", "JHT"):
+        if code not in Programme.__members__:
             raise InvalidInputError("unknown_programme", f"'{programme}' is not a programme.")
         personal = self.get_personal_data(participant_id) or {}
         claim_id = uuid4()
@@ -489,12 +490,12 @@ class Ledger(Application[UUID]):
     def _benefit(self, participant: Participant, claim: Mapping[str, Any]) -> int | None:
         incident: date = claim["incident_date"]
         ruleset = self.rules.at(incident)
-        if claim["programme"] == "JKM":
+        if claim["programme"] == Programme.JKM:
             early = Period.containing(participant.enrolled_on) + ruleset.jkm_early_death_months
             if incident < _same_day_in(early, participant.enrolled_on):
                 return ruleset.jkm_early_death_benefit
             return ruleset.jkm_benefit
-        if claim["programme"] == "JHT":
+        if claim["programme"] == Programme.JHT:
             return participant.jht_balance
         if claim["kind"] == "death":
             income = in_force(participant.incomes, Period.containing(incident), incident)

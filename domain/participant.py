@@ -17,18 +17,11 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from domain.coverage import PaidSpan, Settlement, covered_programmes, status_on
+from domain.claims import OPEN_CLAIM, check_claim, check_claim_kind
+from domain.coverage import PaidSpan, Settlement
 from domain.errors import ConflictError, InvalidInputError, NotFoundError, RuleViolationError
 from domain.rules import RuleBook
-from domain.values import Period
-
-OPEN_CLAIM = ("filed", "approved")
-
-CLAIM_KINDS = {
-    "JKK": ("medical", "temporary_incapacity", "disability", "death"),
-    "JKM": ("death",),
-    "JHT": ("withdrawal", "age", "disability", "death"),
-}
+from domain.values import PROGRAMME_ORDER, Period, Programme
 
 
 class Participant(Aggregate):
@@ -85,9 +78,9 @@ class Participant(Aggregate):
                 paid_on=self.paid_on,
                 first=self.first_month,
                 months=self.months,
-                programmes=tuple(sorted(self.by_programme, key=("JKK", "JKM", "JHT").index)),
+                programmes=tuple(sorted(self.by_programme, key=PROGRAMME_ORDER.index)),
                 amount=self.amount,
-                jht_amount=self.by_programme.get("JHT", 0),
+                jht_amount=self.by_programme.get(Programme.JHT, 0),
             )
             p.payments.append(span)
             if p.paid_through is None or p.paid_through < span.last:
@@ -340,85 +333,23 @@ class Participant(Aggregate):
     def jht_balance(self) -> int:
         paid_in = sum(span.jht_amount for span in self.payments)
         paid_out = sum(
-            c["amount"] for c in self.claims.values() if c["programme"] == "JHT" and c["status"] == "paid"
+            c["amount"] for c in self.claims.values()
+            if c["programme"] == Programme.JHT and c["status"] == "paid"
         )
         return paid_in - paid_out
 
     def file_claim(self, *, claim_id: UUID, programme: str, kind: str, incident_date: date,
                    filed_on: date, work_related: bool, details: dict[str, Any],
                    birth_date: date | None, rules: RuleBook) -> None:
-        """Refuses a claim the rules do not allow; see DOMAIN.md, Claims."""
-        if kind not in CLAIM_KINDS[programme]:
-            raise InvalidInputError(
-                "invalid_claim_kind",
-                f"A {programme} claim is one of: {', '.join(CLAIM_KINDS[programme])}.",
-            )
+        """Refuses a claim the rules do not allow (`domain.claims`; DOMAIN.md, Claims)."""
+        check_claim_kind(programme, kind)
         self._require_on_or_after_enrollment(incident_date, "incident date")
-        if incident_date > filed_on:
-            raise InvalidInputError("incident_after_filing", "The incident is after the filing date.")
-        ruleset = rules.at(incident_date)
-        if kind == "death":
-            if self.died_on is None:
-                raise RuleViolationError(
-                    "death_not_recorded", "Record the participant's death before a death claim."
-                )
-            if incident_date != self.died_on:
-                raise InvalidInputError(
-                    "incident_not_death_date",
-                    f"A death claim's incident date is the date of death, {self.died_on.isoformat()}.",
-                )
-        if programme == "JKM" and work_related:
-            raise RuleViolationError(
-                "work_accident_is_jkk", "A death from a work accident is claimed under JKK, not JKM."
-            )
-        if programme == "JKK" and not work_related:
-            raise RuleViolationError("not_work_related", "JKK covers work-related incidents only.")
-        if programme == "JKM" and any(
-            c["programme"] == "JKM" and c["status"] != "rejected" for c in self.claims.values()
-        ):
-            raise ConflictError("jkm_already_claimed", "A participant has one JKM claim at most.")
-        if programme == "JHT":
-            self._check_jht_claim(kind, incident_date, birth_date, ruleset.jht_claim_age)
-        else:
-            # Cover as known at filing: arrears paid within grace restore cover for their
-            # months (DOMAIN.md, Coverage), including an incident that happened meanwhile.
-            if programme not in covered_programmes(self, Period.containing(incident_date), filed_on):
-                status = status_on(self, incident_date, rules)
-                raise RuleViolationError(
-                    "not_covered",
-                    f"{programme} did not cover {incident_date.isoformat()}: the participant was "
-                    f"{status.status} then (paid through {status.paid_through or 'nothing'}).",
-                )
-            waiting = ruleset.waiting_days.get(programme, 0)
-            if (incident_date - self.enrolled_on).days < waiting:
-                raise RuleViolationError(
-                    "waiting_period",
-                    f"{programme} claims need {waiting} days of membership before the incident.",
-                )
+        check_claim(self, programme=programme, kind=kind, incident_date=incident_date,
+                    filed_on=filed_on, work_related=work_related, birth_date=birth_date,
+                    rules=rules)
         self.trigger_event(self.ClaimFiled, claim_id=claim_id, programme=programme, kind=kind,
                            incident_date=incident_date, filed_on=filed_on,
                            work_related=work_related, details=details)
-
-    def _check_jht_claim(self, kind: str, incident_date: date, birth_date: date | None,
-                         claim_age: int) -> None:
-        if any(c["programme"] == "JHT" and c["status"] in OPEN_CLAIM for c in self.claims.values()):
-            raise ConflictError("jht_claim_open", "A JHT claim is already open.")
-        if self.jht_balance <= 0:
-            raise RuleViolationError("no_jht_balance", "There is no JHT balance to claim.")
-        if kind == "withdrawal" and self.withdrawn_on is None:
-            raise RuleViolationError(
-                "not_withdrawn", "A JHT withdrawal claim needs the withdrawal recorded first."
-            )
-        if kind == "age":
-            if birth_date is None:
-                raise RuleViolationError("birth_date_unknown", "The birth date is not known.")
-            age = incident_date.year - birth_date.year - (
-                (incident_date.month, incident_date.day) < (birth_date.month, birth_date.day)
-            )
-            if age < claim_age:
-                raise RuleViolationError(
-                    "below_jht_age", f"JHT is paid at {claim_age}; the participant was {age}."
-                )
 
     def claim(self, claim_id: UUID) -> dict[str, Any]:
         try:

@@ -45,6 +45,10 @@ class RuleSet:
     perisai_commission_basis_points: int
     national_target_active: int
 
+    def in_grace(self, months_unpaid: int) -> bool:
+        """Whether arrears of that many unpaid months are still payable (cover not lapsed)."""
+        return months_unpaid <= self.grace_months
+
     def bracket(self, declared_income: int) -> int:
         """The highest bracket not above the declared income (the lowest at minimum)."""
         i = bisect.bisect_right(self.brackets, declared_income)
