@@ -21,7 +21,7 @@ from infra import sqlite_store
 from infra.group_commit import GroupCommitter
 from infra.key_tables import PostgresKeyVault, SQLiteKeyVault
 from infra.personal_data import KeyVault, PersonalDataMapper
-from infra.settings import Database, Settings, load_secrets, parse_database_url
+from infra.settings import Database, Settings, load_rule_book, load_secrets, parse_database_url
 from infra.transcoder import ledger_transcoder
 from projections.coverage import CoverageProjection
 from projections.participant_status import ParticipantStatusProjection
@@ -65,6 +65,7 @@ def build_ledger(settings: Settings | None = None, *, decrypt: bool = True) -> L
     transcoder = ledger_transcoder()
     return Ledger(
         env=event_store_env(db), pepper=secrets.nik_pepper, vault=vault,
+        rules=load_rule_book(settings),
         mapper=PersonalDataMapper(transcoder, vault, decrypt=False),
         personal_mapper=PersonalDataMapper(transcoder, vault, decrypt=decrypt),
     )

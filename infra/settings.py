@@ -5,12 +5,15 @@ from __future__ import annotations
 import base64
 import json
 import os
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from domain.rules import RuleBook, default_rule_book
 
 
 class Settings(BaseSettings):
@@ -22,6 +25,8 @@ class Settings(BaseSettings):
     var_dir: Path = Path("var")
     nik_pepper: SecretStr | None = None  # base64, at least 16 bytes
     master_key: SecretStr | None = None  # base64 of 32 bytes; wraps the per-person keys
+    # The programme rules (a `programme_rules.toml`); default: the ones shipped in `domain`.
+    rules_file: Path | None = None
     kafka_bootstrap_servers: str | None = None  # later: the relay and reporting consumers
     # Worker processes for a big projection rebuild; 1: no split, 0: one per usable core.
     # Off by default: on this 2-core machine, under another process's load, the split ran
@@ -75,6 +80,21 @@ def parse_database_url(url: str) -> Database:
         )
     raise ConfigurationError(
         f"LEDGER_DATABASE_URL must start with sqlite:/// or postgresql://, not '{parsed.scheme}:'")
+
+
+def load_rule_book(settings: Settings) -> RuleBook:
+    """The rule book the ledger and its read models use: `LEDGER_RULES_FILE`, or the
+    rules shipped with the code."""
+    if settings.rules_file is None:
+        return default_rule_book()
+    try:
+        return RuleBook.from_toml(settings.rules_file.read_text("utf-8"))
+    except OSError as error:
+        raise ConfigurationError(f"LEDGER_RULES_FILE {settings.rules_file}: {error}") from None
+    except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as error:
+        raise ConfigurationError(
+            f"LEDGER_RULES_FILE {settings.rules_file} is not a programme rule book: "
+            f"{type(error).__name__}: {error}") from None
 
 
 @dataclass(frozen=True)

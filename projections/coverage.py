@@ -21,12 +21,13 @@ from typing import Any, ClassVar
 
 import orjson
 
+from domain.coverage import latest_from
 from domain.participant import Participant
-from domain.values import Period
+from domain.values import PROGRAMME_ORDER, Period
 from projections.runner import Event, Projection, keys_of
 from projections.store import Tx
 
-PROGRAMMES = ("JKK", "JKM", "JHT")
+PROGRAMMES = tuple(str(p) for p in PROGRAMME_ORDER)  # the columns jkk, jkm, jht
 
 MONTHLY = """CREATE TABLE {table} (
     month INTEGER NOT NULL, village TEXT NOT NULL,
@@ -75,12 +76,7 @@ class Member:
 
     def programmes_in(self, month: int) -> tuple[int, ...]:
         """Column offsets (1 JKK, 2 JKM, 3 JHT) of the programmes in force for `month`."""
-        current = self.programmes[0][1]
-        if len(self.programmes) > 1:
-            for start, codes in self.programmes:
-                if start <= month:
-                    current = codes
-        return _OFFSETS[current]
+        return _OFFSETS[latest_from(self.programmes, month)]
 
     def paid_months(self) -> list[int]:
         return [m for first, count in self.spans for m in range(first, first + count)]

@@ -2,7 +2,8 @@
 
 Only what may be shown without personal data: region codes at every level, segment,
 programmes, dates, money totals, claim counts and flags. A status word depends on the day
-it is asked for, so rows hold the facts and `status_of(row, day)` derives the word.
+it is asked for, so rows hold the facts and `status_of(row, day, rules)` derives the word
+with the domain's rule (`domain.coverage.standing`) and the ledger's rule book.
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ from datetime import date
 from operator import itemgetter
 from typing import Any, ClassVar
 
+from domain.coverage import standing
 from domain.participant import Participant
-from domain.values import Period
+from domain.rules import RuleBook
+from domain.values import Period, Programme
 from projections.runner import Event, Projection, keys_of
 from projections.store import Tx
 
@@ -110,7 +113,7 @@ def apply(row: dict[str, Any], e: Event) -> None:
         row["months_paid"] += e.months
         row["contributions"] += 1
         row["total_contributions"] += e.amount
-        row["jht_paid_in"] += e.by_programme.get("JHT", 0)
+        row["jht_paid_in"] += e.by_programme.get(Programme.JHT, 0)
     # Declarations take effect from a month, and may be recorded out of that order: the
     # row shows the one that starts latest (the domain's timeline, not the event order).
     elif isinstance(e, Participant.IncomeDeclared):
@@ -143,21 +146,22 @@ def apply(row: dict[str, Any], e: Event) -> None:
     elif isinstance(e, Participant.ClaimPaid):
         row["open_claims"] -= 1
         row["benefits_paid"] += e.amount
-        if e.programme == "JHT":
+        if e.programme == Programme.JHT:
             row["jht_paid_out"] += e.amount
 
 
-def status_of(row: dict[str, Any], day: date, grace_months: int = 3) -> tuple[str, int]:
-    """(status, arrears months) on `day` for a row that reflects the log up to that day."""
-    if row["died_on"] and row["died_on"] <= day.isoformat():
-        return "deceased", 0
-    if row["withdrawn_on"] and row["withdrawn_on"] <= day.isoformat():
-        return "withdrawn", 0
-    if row["paid_through"] is None:
-        return "pending", 0
-    behind = Period.containing(day).index - int(row["paid_through"])
-    if behind <= 0:
-        return "active", 0
-    if behind <= grace_months:
-        return "grace", behind
-    return "lapsed", 0
+def status_of(row: dict[str, Any], day: date, rules: RuleBook) -> tuple[str, int]:
+    """(status, arrears months) on `day` for a row that reflects the log up to that day.
+
+    Paid spans are contiguous from the last lapse on, so on such a day the month is
+    covered exactly when it is not after `paid_through`, which is then the last paid
+    month before it."""
+    paid = row["paid_through"]
+    last = None if paid is None else Period(int(paid))
+    return standing(day, rules, covered=last is not None and Period.containing(day) <= last,
+                    last_paid=last, died_on=_day(row["died_on"]),
+                    withdrawn_on=_day(row["withdrawn_on"]))
+
+
+def _day(text: str | None) -> date | None:
+    return date.fromisoformat(text) if text else None

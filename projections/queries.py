@@ -8,6 +8,7 @@ from typing import Any
 
 from domain.errors import InvalidInputError
 from domain.regions import LEVELS, region_name
+from domain.rules import RuleBook
 from domain.values import Period
 from projections.coverage import PROGRAMMES, CoverageProjection
 from projections.participant_status import COLUMNS, ParticipantStatusProjection, status_of
@@ -68,7 +69,7 @@ def coverage(store: ViewStore, *, period: Period, level: str = "nation", region:
     for code, active, jkk, jkm, jht in covered:
         row = row_for(code)
         row["active"] = int(active)
-        row["by_programme"] = {"JKK": int(jkk), "JKM": int(jkm), "JHT": int(jht)}
+        row["by_programme"] = dict(zip(PROGRAMMES, (int(jkk), int(jkm), int(jht)), strict=True))
     for code, *values in activity:
         row = row_for(code)
         row.update({c: int(v) for c, v in zip(_ACTIVITY, values, strict=True)})
@@ -108,7 +109,9 @@ def activity_by(store: ViewStore, *, period: Period, by: str, region: str | None
 
 
 def participant_row(store: ViewStore, participant_id: str, day: date,
-                    grace_months: int = 3) -> dict[str, Any] | None:
+                    rules: RuleBook) -> dict[str, Any] | None:
+    """A participant's `participant_status` row, with the status on `day` by `rules` (the
+    ledger's rule book, so that the read model and the ledger answer alike)."""
     with store.transaction() as tx:
         names, position = live_tables(tx, ParticipantStatusProjection())
         found = tx.query(f"SELECT {', '.join(COLUMNS)} FROM {names['participant_status']} "
@@ -116,7 +119,7 @@ def participant_row(store: ViewStore, participant_id: str, day: date,
     if not found:
         return None
     row = dict(zip(COLUMNS, found[0], strict=True))
-    row["status"], row["arrears_months"] = status_of(row, day, grace_months)
+    row["status"], row["arrears_months"] = status_of(row, day, rules)
     row["paid_through"] = str(Period(int(row["paid_through"]))) if row["paid_through"] is not None else None
     row["position"] = position
     return row

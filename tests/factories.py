@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import itertools
+import re
 from datetime import date
+from importlib import resources
 from typing import Any
 
+from domain.rules import RuleBook
 from domain.values import Nik
 
 VILLAGE = "12.71.01.1001"  # Pasar Baru, a real kelurahan in Kota Medan
@@ -41,3 +44,16 @@ def enrollment(**overrides: Any) -> dict[str, Any]:
 
 # Monthly contribution at Rp 1,500,000 declared income: JKK 1% of 1.5m + JKM 6,800.
 MONTHLY_JKK_JKM_1_5M = 15_000 + 6_800
+
+
+def rules_toml_with_grace(grace_months: int) -> str:
+    """A copy of the shipped `programme_rules.toml` with every ruleset's grace changed."""
+    text = resources.files("domain").joinpath("programme_rules.toml").read_text("utf-8")
+    changed, count = re.subn(r"(?m)^grace_months = \d+", f"grace_months = {grace_months}", text)
+    assert count >= 1, "programme_rules.toml has no grace_months line to change"
+    return changed
+
+
+def rule_book_with_grace(grace_months: int) -> RuleBook:
+    """The shipped rule book, except for the months of grace."""
+    return RuleBook.from_toml(rules_toml_with_grace(grace_months))

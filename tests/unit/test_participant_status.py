@@ -16,9 +16,12 @@ import pytest
 
 from domain.ledger import Ledger
 from domain.participant import Participant
+from domain.rules import default_rule_book
 from domain.values import Period
 from projections.participant_status import apply, enrolled_row, status_of
-from tests.factories import MONTHLY_JKK_JKM_1_5M, enrollment
+from tests.factories import MONTHLY_JKK_JKM_1_5M, enrollment, rule_book_with_grace
+
+RULES = default_rule_book()
 
 
 def row(paid_through: str | None = None, died_on: str | None = None,
@@ -28,50 +31,50 @@ def row(paid_through: str | None = None, died_on: str | None = None,
 
 
 def test_nothing_paid_is_pending() -> None:
-    assert status_of(row(), date(2025, 3, 1)) == ("pending", 0)
-    assert status_of(row(), date(2030, 1, 1)) == ("pending", 0)
+    assert status_of(row(), date(2025, 3, 1), RULES) == ("pending", 0)
+    assert status_of(row(), date(2030, 1, 1), RULES) == ("pending", 0)
 
 
 @pytest.mark.parametrize("day", [date(2025, 3, 1), date(2025, 3, 31), date(2025, 1, 15)])
 def test_a_paid_month_is_active(day: date) -> None:
-    assert status_of(row("2025-03"), day) == ("active", 0)
+    assert status_of(row("2025-03"), day, RULES) == ("active", 0)
 
 
 @pytest.mark.parametrize(("day", "arrears"), [
     (date(2025, 4, 1), 1), (date(2025, 5, 20), 2), (date(2025, 6, 30), 3)])
 def test_up_to_three_unpaid_months_are_grace_with_the_arrears(day: date, arrears: int) -> None:
-    assert status_of(row("2025-03"), day) == ("grace", arrears)
+    assert status_of(row("2025-03"), day, RULES) == ("grace", arrears)
 
 
 def test_more_than_three_unpaid_months_is_lapsed() -> None:
-    assert status_of(row("2025-03"), date(2025, 7, 1)) == ("lapsed", 0)
-    assert status_of(row("2025-03"), date(2027, 1, 1)) == ("lapsed", 0)
+    assert status_of(row("2025-03"), date(2025, 7, 1), RULES) == ("lapsed", 0)
+    assert status_of(row("2025-03"), date(2027, 1, 1), RULES) == ("lapsed", 0)
 
 
 def test_grace_follows_the_rules_grace_months() -> None:
-    assert status_of(row("2025-03"), date(2025, 7, 1), grace_months=4) == ("grace", 4)
-    assert status_of(row("2025-03"), date(2025, 5, 1), grace_months=1) == ("lapsed", 0)
+    assert status_of(row("2025-03"), date(2025, 7, 1), rule_book_with_grace(4)) == ("grace", 4)
+    assert status_of(row("2025-03"), date(2025, 5, 1), rule_book_with_grace(1)) == ("lapsed", 0)
 
 
 def test_death_from_its_day_on() -> None:
     dead = row("2025-12", died_on="2025-03-15")
-    assert status_of(dead, date(2025, 3, 14)) == ("active", 0)
-    assert status_of(dead, date(2025, 3, 15)) == ("deceased", 0)
-    assert status_of(dead, date(2026, 6, 1)) == ("deceased", 0)
-    assert status_of(row(died_on="2025-03-15"), date(2025, 3, 20)) == ("deceased", 0)
+    assert status_of(dead, date(2025, 3, 14), RULES) == ("active", 0)
+    assert status_of(dead, date(2025, 3, 15), RULES) == ("deceased", 0)
+    assert status_of(dead, date(2026, 6, 1), RULES) == ("deceased", 0)
+    assert status_of(row(died_on="2025-03-15"), date(2025, 3, 20), RULES) == ("deceased", 0)
 
 
 def test_withdrawal_from_its_day_on() -> None:
     gone = row("2025-02", withdrawn_on="2025-04-10")
-    assert status_of(gone, date(2025, 4, 9)) == ("grace", 2)
-    assert status_of(gone, date(2025, 4, 10)) == ("withdrawn", 0)
-    assert status_of(gone, date(2026, 1, 1)) == ("withdrawn", 0)
+    assert status_of(gone, date(2025, 4, 9), RULES) == ("grace", 2)
+    assert status_of(gone, date(2025, 4, 10), RULES) == ("withdrawn", 0)
+    assert status_of(gone, date(2026, 1, 1), RULES) == ("withdrawn", 0)
 
 
 def test_death_wins_over_an_earlier_withdrawal() -> None:
     both = row("2025-02", withdrawn_on="2025-03-01", died_on="2025-05-02")
-    assert status_of(both, date(2025, 4, 1)) == ("withdrawn", 0)
-    assert status_of(both, date(2025, 5, 2)) == ("deceased", 0)
+    assert status_of(both, date(2025, 4, 1), RULES) == ("withdrawn", 0)
+    assert status_of(both, date(2025, 5, 2), RULES) == ("deceased", 0)
 
 
 # --- against the domain ---------------------------------------------------------------------
@@ -113,6 +116,6 @@ def test_status_of_agrees_with_the_domain_after_the_facts(ledger: Ledger) -> Non
         built = projected_row(ledger, pid)
         for day in DAYS:
             domain = ledger.get_status(pid, as_of=day)
-            assert status_of(built, day) == (domain.status, domain.arrears_months), (pid, day)
-    assert [status_of(projected_row(ledger, paying), d)[0] for d in DAYS] == [
+            assert status_of(built, day, RULES) == (domain.status, domain.arrears_months), (pid, day)
+    assert [status_of(projected_row(ledger, paying), d, RULES)[0] for d in DAYS] == [
         "active", "grace", "grace", "grace", "lapsed", "lapsed", "lapsed"]
