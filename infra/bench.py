@@ -556,7 +556,7 @@ class _Plan:
 def single_command_rows(plan: Any, commands: int) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
     """People whose history is payments only (so no other command changes their dues),
     with their payments in date order, until about `commands` commands."""
-    from infra.seed import PAY
+    from tools.seed import PAY
 
     by_person: dict[int, list[Any]] = {}
     other: set[int] = set()
@@ -694,7 +694,7 @@ class Suite:
 
     def run(self, kind: str, participants: int, months: int) -> None:
         from domain.ledger import today_in_indonesia
-        from infra.seed import plan_population
+        from tools.seed import plan_population
 
         self._months = months
         scale = participants
@@ -811,7 +811,7 @@ class Suite:
                   "2 events per command on both sides; ours and naive interleaved per repeat"))
 
     def single_loaded(self, kind: str, ledger: Any, scale: int, months: int, end: date) -> None:
-        from infra.seed import plan_population
+        from tools.seed import plan_population
 
         rows = single_command_rows(
             plan_population(participants=max(200, min(2000, scale // 10)), months=months,
@@ -832,7 +832,7 @@ class Suite:
 
     def bulk(self, kind: str, store: _Store, scale: int, months: int, end: date,
              repeats: int, plan: Any) -> tuple[Any, Any]:
-        from infra.seed import seed_population
+        from tools.seed import seed_population
 
         rates: list[float] = []
         kept: tuple[Any, Any] = (None, None)

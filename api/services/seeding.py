@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from api.services.progress import Tracker, no_progress
 from infra.bootstrap import System
-from infra.seed import SeedReport, seed_population
+from tools.seed import SeedReport, seed_population
 
 __all__ = ["SeedReport", "seed"]
 

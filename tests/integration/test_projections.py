@@ -58,7 +58,7 @@ from infra.bootstrap import (
     build_view_store,
     close_ledger,
 )
-from infra.seed import seed_population
+from tools.seed import seed_population
 from infra.settings import Settings, parse_database_url
 from projections.queries import compare, coverage
 from projections.runner import ProjectionRunner, RebuildError, replay

@@ -19,7 +19,7 @@ from domain.ledger import Ledger
 from domain.participant import Participant
 from domain.values import Nik, Period
 from infra.bootstrap import build_ledger, close_ledger
-from infra.seed import PAY, SeedError, SeedReport, plan_population, seed_population
+from tools.seed import PAY, SeedError, SeedReport, plan_population, seed_population
 from infra.settings import Settings
 from tests.conftest import TEST_MASTER_KEY, TEST_PEPPER
 

@@ -148,7 +148,7 @@ def test_markdown_of_an_empty_partial_report_renders() -> None:
 def test_single_command_rows_keep_only_people_with_payments_only() -> None:
     from datetime import date
 
-    from infra.seed import PAY, plan_population
+    from tools.seed import PAY, plan_population
 
     plan = plan_population(participants=200, months=12, seed=3, end=date(2026, 6, 30))
     rows = single_command_rows(plan, 100)

@@ -1,6 +1,7 @@
 """The import contracts (DESIGN.md, "Layers and folders"), checked with import-linter.
 
-- Layers: `api > consumers > infra > projections > domain`, imports point down only.
+- Layers: `api > tools | consumers > infra > projections > domain`, imports point down
+  only (tools and consumers are siblings that do not import each other).
 - Entry points over services: `api.cli` and `api.http` never import each other, and
   `api.services` imports neither.
 - The command line only calls services: `api.cli` imports neither the event-sourcing
@@ -21,7 +22,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("api", "consumers", "infra", "projections", "domain")
+PACKAGES = ("api", "tools", "consumers", "infra", "projections", "domain")
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 
 
