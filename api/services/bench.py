@@ -9,7 +9,7 @@ from pathlib import Path
 
 import orjson
 
-from infra.bench import Report, run_suite, write_json, write_markdown
+from tools.bench import Report, run_suite, write_json, write_markdown
 
 DEFAULT_POSTGRES_URL = "postgresql://ledger:ledger@127.0.0.1:5432/ledger_test"
 

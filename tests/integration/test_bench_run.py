@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from infra import bench
-from infra.bench import Figure, Report, render_markdown, run_suite
 from tests.conftest import require_postgres
+from tools.bench import Figure, Report, render_markdown, run_suite
+from tools.bench import markdown as bench_markdown
+from tools.bench import rebuild as rebuild_phase
+from tools.bench import suite as bench_suite
 
 RATIOS = ("ingest_single_vs_naive", "ingest_single_serial_vs_naive", "ingest_bulk_vs_raw_sqlite",
           "catch_up_vs_decode_loop", "rebuild_vs_decode_loop")
@@ -59,7 +61,7 @@ def test_a_tiny_run_measures_every_figure_against_its_baseline(store: str, tmp_p
 def test_a_big_scale_makes_one_pass_and_still_reads_and_rebuilds(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(bench, "ONE_PASS_ABOVE", 50)  # 60 participants count as big here
+    monkeypatch.setattr(bench_suite, "ONE_PASS_ABOVE", 50)  # 60 participants count as big here
     report = run_suite(True, [60], ["sqlite"], 3, tmp_path, lambda _: None, months=3,
                        profile=False)
 
@@ -76,7 +78,7 @@ def test_a_big_scale_makes_one_pass_and_still_reads_and_rebuilds(
 
 def test_a_split_rebuild_is_measured_beside_the_same_rebuild_in_one_process(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(bench, "SPLIT_FROM", 0)  # split even this tiny log
+    monkeypatch.setattr(rebuild_phase, "SPLIT_FROM", 0)  # split even this tiny log
     monkeypatch.setenv("LEDGER_REBUILD_WORKERS", "2")  # whatever the cores
     report = run_suite(True, [40], ["sqlite"], 2, tmp_path, lambda _: None, months=3, profile=False)
     assert report.errors == []
@@ -87,4 +89,4 @@ def test_a_split_rebuild_is_measured_beside_the_same_rebuild_in_one_process(
     rebuild = next(p for p in report.phases if p.name == "rebuild")
     assert "each run followed by one unsplit" in rebuild.notes and "largest worker peaked" in rebuild.notes
     growth = render_markdown(report).split("## How it grows")[1]
-    assert f"{bench._num(single.value)} / {bench._num(split.value)}" in growth
+    assert f"{bench_markdown._num(single.value)} / {bench_markdown._num(split.value)}" in growth

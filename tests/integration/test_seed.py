@@ -1,4 +1,4 @@
-"""`infra.seed`: the synthetic population goes through the ledger's own commands, is
+"""`tools.seed`: the synthetic population goes through the ledger's own commands, is
 refused nothing, matches the store, and is the same for the same seed on any store."""
 
 from __future__ import annotations

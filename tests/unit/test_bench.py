@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.bench import (
+from tools.bench import (
     Figure,
     Phase,
     Report,

@@ -70,7 +70,7 @@ INCOME_CHANGES_PER_YEAR = 0.04
 PROGRAMME_CHANGES_PER_YEAR = 0.02
 JHT_SHARE = 0.20
 
-CLAIM_REJECTIONS = {
+CLAIM_REJECTIONS: dict[str, tuple[str, ...]] = {
     Programme.JKK: ("not work-related on investigation", "medical documents incomplete",
             "incident report not confirmed by the village office"),
     Programme.JKM: ("heirs' documents incomplete", "death certificate does not match the NIK"),

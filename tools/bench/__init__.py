@@ -1,0 +1,52 @@
+"""The benchmark suite behind `ledger bench`: every figure beside a baseline measured in
+the same run, on the same data, on the same machine.
+
+Per store (SQLite file, PostgreSQL schema) and per scale (participants x months of the
+synthetic population of `tools.seed`):
+
+- `ingest_bulk_vs_raw_sqlite`: `seed_population` (enroll_many + record_contributions in
+  batches of 500, the rare life events one command each) in events/s, against the
+  physical limit: our own stored rows, read back, inserted by a bare `executemany` in one
+  transaction into a table shaped like the library's `stored_events` (PostgreSQL: `COPY`).
+- `store_bytes_per_event`: the store on disk per event, against that bare table.
+- `catch_up_vs_decode_loop`, `rebuild_vs_decode_loop`: the projection runner from
+  position 0 into a fresh view store, and `runner.rebuild()` as `ledger projections
+  rebuild` runs it (split across `LEDGER_REBUILD_WORKERS` processes, when above 1, once
+  the log has 100,000 positions), against a bare loop that only reads
+  (`select_notifications`, same pages, same topics) and decodes, in one process;
+  `rebuild_one_process_vs_decode_loop`: the same rebuild unsplit, where the split applies.
+- `status_read_p50_ms` / `_p99_ms`: `ledger.get_status(id)` over random participants,
+  against a bare `recorder.select_events(id)` of the same participants;
+  `status_row_read_p99_ms`: the `participant_status` read model's row.
+- `coverage_query_<level>_p50_ms` / `_p99_ms`: `projections.queries.coverage`.
+- `ingest_single_vs_naive`: single commands (`enroll`, then `record_contribution` one by
+  one per person) from 40 concurrent callers through the group committer
+  (`infra.group_commit`: each command acknowledged after the commit that holds it) on a
+  fresh store, against the naive use of the library on the same facts: a plain
+  `Application` with its default JSONTranscoder, no encryption, one save per command.
+- `ingest_single_serial_vs_naive`: the same commands from one caller, a transaction each.
+- `ingest_single_loaded`: the same single commands into the store seeded at this scale,
+  against the fresh-store figure (how the write path ages as the store grows).
+- `memory_<phase>_peak_mb`: peak resident memory of each phase (VmHWM, reset per phase).
+
+Nothing here fails on a number: a phase that raises is recorded as an error and the
+suite goes on. `write_markdown` renders a `Report` as BENCHMARKS.md.
+"""
+
+from tools.bench.ingest import single_command_rows
+from tools.bench.markdown import render_markdown, write_markdown
+from tools.bench.report import Figure, Phase, Report, keep_earlier, write_json
+from tools.bench.stats import (
+    check_target,
+    latency_figures,
+    make_figure,
+    median,
+    percentile,
+    ratio,
+    spread,
+)
+from tools.bench.suite import run_suite
+
+__all__ = ["Figure", "Phase", "Report", "check_target", "keep_earlier", "latency_figures",
+           "make_figure", "median", "percentile", "ratio", "render_markdown", "run_suite",
+           "single_command_rows", "spread", "write_json", "write_markdown"]

@@ -1,0 +1,87 @@
+"""Phase: reads. A participant's status from the ledger (its events) and from the
+`participant_status` read model, against a bare read of the same events; coverage
+queries at three levels."""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from domain.regions import region_name  # noqa: F401 - keeps the regions table loaded
+from domain.values import Period
+from projections.queries import coverage, participant_row
+from tools.bench.config import SEED
+from tools.bench.machine import profile_top
+from tools.bench.stats import latency_figures
+from tools.bench.stores import BenchStore
+
+if TYPE_CHECKING:
+    from tools.bench.suite import Suite
+
+
+def reads(suite: Suite, kind: str, store: BenchStore, ledger: Any, scale: int, months: int, seeded: Any) -> None:
+    rng = random.Random(SEED)
+    ids = [pid for pid in seeded.participant_ids if pid is not None]
+    samples = 300 if suite.quick else 2000
+    chosen = [rng.choice(ids) for _ in range(samples)]
+    today = ledger.today()
+    views = suite.views
+    with suite.phase(kind, scale, "status_reads") as ph:
+        for pid in chosen[:20]:  # warm-up: connections, caches, imports
+            ledger.get_status(pid)
+        ours, bare, rows = [], [], []
+        for pid in chosen:
+            t0 = time.perf_counter_ns()
+            ledger.get_status(pid)
+            t1 = time.perf_counter_ns()
+            ledger.recorder.select_events(pid)
+            t2 = time.perf_counter_ns()
+            participant_row(views, str(pid), today, ledger.rules)
+            t3 = time.perf_counter_ns()
+            ours.append((t1 - t0) / 1e6)
+            bare.append((t2 - t1) / 1e6)
+            rows.append((t3 - t2) / 1e6)
+        ph.events = len(chosen)
+    if suite.profile:
+        suite.report.profiles[f"{kind}: status reads (get_status)"] = profile_top(
+            lambda: [ledger.get_status(pid) for pid in chosen[:200]])
+    note = (f"{samples} random participants of {len(ids):,}; warm OS cache; "
+            "interleaved with the baseline per participant")
+    suite.add(*latency_figures(
+        "status_read", ours, bare, "bare recorder.select_events(id) of the same participant "
+        "(all its stored events, no decoding)", store=kind, scale=scale, months=months, notes=note))
+    suite.add(*latency_figures(
+        "status_row_read", rows, bare, "bare recorder.select_events(id)",
+        store=kind, scale=scale, months=months,
+        notes="participant_status read-model row (projections.queries.participant_row); " + note))
+    end_month = Period.containing(today)
+    month_choices = [end_month + -i for i in range(months)]
+    villages = [str(v) for v in _sample_villages(ledger, chosen[:50])]
+    with suite.phase(kind, scale, "coverage_queries") as ph:
+        per_level = 30 if suite.quick else 100
+        for level in ("nation", "province", "village"):
+            latencies = []
+            for i in range(per_level + 3):
+                month = rng.choice(month_choices)
+                region = rng.choice(villages)[:5] if level == "village" and villages else None
+                t0 = time.perf_counter_ns()
+                coverage(views, period=month, level=level, region=region)
+                if i >= 3:  # the first few warm up
+                    latencies.append((time.perf_counter_ns() - t0) / 1e6)
+            ph.events += len(latencies)
+            what = {"nation": "whole nation", "province": "all provinces",
+                    "village": "villages of one regency"}[level]
+            suite.add(*latency_figures(
+                f"coverage_query_{level}", latencies, [], "", store=kind, scale=scale,
+                months=months, notes=f"{what}, random month of {months}; {per_level} queries"))
+
+
+def _sample_villages(ledger: Any, ids: Sequence[Any]) -> list[str]:
+    out: list[str] = []
+    for pid in ids:
+        with contextlib.suppress(Exception):
+            out.append(ledger.get_participant(pid).village)
+    return out
