@@ -39,8 +39,17 @@ def check_claim_kind(programme: str, kind: str) -> None:
         )
 
 
-def check_claim(p: Claimant, *, programme: str, kind: str, incident_date: date, filed_on: date,
-                work_related: bool, birth_date: date | None, rules: RuleBook) -> None:
+def check_claim(
+    p: Claimant,
+    *,
+    programme: str,
+    kind: str,
+    incident_date: date,
+    filed_on: date,
+    work_related: bool,
+    birth_date: date | None,
+    rules: RuleBook,
+) -> None:
     """Refuses a claim the rules do not allow (the kind and the enrollment date checked first)."""
     if incident_date > filed_on:
         raise InvalidInputError("incident_after_filing", "The incident is after the filing date.")
@@ -85,9 +94,12 @@ def check_claim(p: Claimant, *, programme: str, kind: str, incident_date: date, 
             )
 
 
-def _check_jht_claim(p: Claimant, kind: str, incident_date: date, birth_date: date | None,
-                     claim_age: int) -> None:
-    if any(c["programme"] == Programme.JHT and c["status"] in OPEN_CLAIM for c in p.claims.values()):
+def _check_jht_claim(
+    p: Claimant, kind: str, incident_date: date, birth_date: date | None, claim_age: int
+) -> None:
+    if any(
+        c["programme"] == Programme.JHT and c["status"] in OPEN_CLAIM for c in p.claims.values()
+    ):
         raise ConflictError("jht_claim_open", "A JHT claim is already open.")
     if p.jht_balance <= 0:
         raise RuleViolationError("no_jht_balance", "There is no JHT balance to claim.")
@@ -98,11 +110,12 @@ def _check_jht_claim(p: Claimant, kind: str, incident_date: date, birth_date: da
     if kind == "age":
         if birth_date is None:
             raise RuleViolationError("birth_date_unknown", "The birth date is not known.")
-        age = incident_date.year - birth_date.year - (
-            (incident_date.month, incident_date.day) < (birth_date.month, birth_date.day)
+        age = (
+            incident_date.year
+            - birth_date.year
+            - ((incident_date.month, incident_date.day) < (birth_date.month, birth_date.day))
         )
         if age < claim_age:
             raise RuleViolationError(
                 "below_jht_age", f"JHT is paid at {claim_age}; the participant was {age}."
             )
-

@@ -46,19 +46,29 @@ class TunedSQLiteDatastore(SQLiteDatastore):
         """Built with the settings of `plain`, the datastore `SQLiteFactory` made."""
         pool = plain.pool
         super().__init__(
-            pool.db_name, lock_timeout=pool.lock_timeout, pool_size=pool.pool_size,
-            max_overflow=pool.max_overflow, pool_timeout=pool.pool_timeout,
-            max_age=pool.max_age, pre_ping=pool.pre_ping,
+            pool.db_name,
+            lock_timeout=pool.lock_timeout,
+            pool_size=pool.pool_size,
+            max_overflow=pool.max_overflow,
+            pool_timeout=pool.pool_timeout,
+            max_age=pool.max_age,
+            pre_ping=pool.pre_ping,
             single_row_tracking=plain.single_row_tracking,
-            originator_id_type=plain.originator_id_type)
+            originator_id_type=plain.originator_id_type,
+        )
         # eventsourcing 9.5.6: `SQLiteDatastore.__init__` constructs its pool itself (no
         # pool class attribute or construct_* hook), so the tuned pool replaces it here,
         # with the same arguments, before any connection is made.
         self.pool.close()
         self.pool = TunedSQLiteConnectionPool(
-            db_name=pool.db_name, lock_timeout=pool.lock_timeout, pool_size=pool.pool_size,
-            max_overflow=pool.max_overflow, pool_timeout=pool.pool_timeout,
-            max_age=pool.max_age, pre_ping=pool.pre_ping)
+            db_name=pool.db_name,
+            lock_timeout=pool.lock_timeout,
+            pool_size=pool.pool_size,
+            max_overflow=pool.max_overflow,
+            pool_timeout=pool.pool_timeout,
+            max_age=pool.max_age,
+            pre_ping=pool.pre_ping,
+        )
 
 
 class TunedSQLiteFactory(SQLiteFactory):

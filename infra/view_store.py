@@ -44,8 +44,14 @@ class SqlTx(Tx):
         self.cursor.execute(self._sql(sql), params)
         return [tuple(row) for row in self.cursor.fetchall()]
 
-    def insert_rows(self, table: str, columns: Sequence[str], types: Sequence[str],
-                    rows: Sequence[Sequence[Any]], on_conflict: str = "") -> None:
+    def insert_rows(
+        self,
+        table: str,
+        columns: Sequence[str],
+        types: Sequence[str],
+        rows: Sequence[Sequence[Any]],
+        on_conflict: str = "",
+    ) -> None:
         """SQLite: one compiled statement run per row in C. PostgreSQL: one statement with
         an array per column (`unnest`), so a page of rows costs one round trip and no
         per-row parsing."""
@@ -55,11 +61,15 @@ class SqlTx(Tx):
             arrays = ", ".join(f"%b::{t}[]" for t in types)  # %b: sent in binary, unquoted
             self.cursor.execute(
                 f"INSERT INTO {table} ({', '.join(columns)}) SELECT * FROM unnest({arrays}) "
-                + on_conflict, [list(column) for column in zip(*rows, strict=True)])
+                + on_conflict,
+                [list(column) for column in zip(*rows, strict=True)],
+            )
             return
         self.cursor.executemany(
             f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
-            + on_conflict, rows)
+            + on_conflict,
+            rows,
+        )
 
 
 class SQLiteViewStore(ViewStore):
@@ -69,10 +79,13 @@ class SQLiteViewStore(ViewStore):
         super().__init__()
         self.path = str(path)
         self.location = f"sqlite:///{Path(path).resolve()}"
-        self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
-                                     timeout=60)
+        self._conn = sqlite3.connect(
+            self.path, isolation_level=None, check_same_thread=False, timeout=60
+        )
         self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=NORMAL")  # WAL: durable at checkpoints, never corrupt
+        self._conn.execute(
+            "PRAGMA synchronous=NORMAL"
+        )  # WAL: durable at checkpoints, never corrupt
         for pragma in BIG_TABLE_PRAGMAS:
             self._conn.execute(pragma)
         self.setup()
@@ -106,8 +119,9 @@ class PostgresViewStore(ViewStore):
         super().__init__()
         self.schema = schema
         self.location = postgres_location(conninfo, schema)
-        self._conn: Any = psycopg.connect(conninfo, autocommit=True,
-                                          options=f"-c search_path={schema}")
+        self._conn: Any = psycopg.connect(
+            conninfo, autocommit=True, options=f"-c search_path={schema}"
+        )
         self.setup()
 
     @contextmanager

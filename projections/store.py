@@ -38,19 +38,26 @@ class Tx(ABC):
         """The rows a SELECT returns."""
 
     @abstractmethod
-    def insert_rows(self, table: str, columns: Sequence[str], types: Sequence[str],
-                    rows: Sequence[Sequence[Any]], on_conflict: str = "") -> None:
+    def insert_rows(
+        self,
+        table: str,
+        columns: Sequence[str],
+        types: Sequence[str],
+        rows: Sequence[Sequence[Any]],
+        on_conflict: str = "",
+    ) -> None:
         """INSERT many rows at once, then `on_conflict` (e.g. an upsert clause). `types`
         are the columns' SQL types. Keys must be unique within `rows` when `on_conflict`
         updates."""
 
-    def query_in(self, select: str, column: str, values: Sequence[Any],
-                 chunk: int = 500) -> list[tuple[Any, ...]]:
+    def query_in(
+        self, select: str, column: str, values: Sequence[Any], chunk: int = 500
+    ) -> list[tuple[Any, ...]]:
         """`select` (up to its WHERE) for rows whose `column` is one of `values`, in chunks
         that stay under the databases' parameter limits."""
         rows: list[tuple[Any, ...]] = []
         for start in range(0, len(values), chunk):
-            part = values[start:start + chunk]
+            part = values[start : start + chunk]
             rows += self.query(f"{select} WHERE {column} IN ({', '.join('?' * len(part))})", part)
         return rows
 

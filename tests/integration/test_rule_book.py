@@ -38,8 +38,9 @@ def grace_months(request: pytest.FixtureRequest) -> int:
 
 
 @pytest.fixture
-def ledger_with_grace(settings: Settings, tmp_path: Path,
-                      grace_months: int) -> Iterator[tuple[Ledger, Settings]]:
+def ledger_with_grace(
+    settings: Settings, tmp_path: Path, grace_months: int
+) -> Iterator[tuple[Ledger, Settings]]:
     changed = changed_settings(settings, tmp_path, grace_months)
     ledger = build_ledger(changed)
     yield ledger, changed
@@ -47,7 +48,8 @@ def ledger_with_grace(settings: Settings, tmp_path: Path,
 
 
 def test_the_read_model_and_the_ledger_agree_under_a_changed_grace(
-        ledger_with_grace: tuple[Ledger, Settings], grace_months: int) -> None:
+    ledger_with_grace: tuple[Ledger, Settings], grace_months: int
+) -> None:
     ledger, settings = ledger_with_grace
     today = ledger.today()
     assert ledger.rules.at(today).grace_months == grace_months  # the copy is in force
@@ -69,7 +71,9 @@ def test_the_read_model_and_the_ledger_agree_under_a_changed_grace(
                 row = participant_row(views, str(pid), day, ledger.rules)
                 assert row is not None
                 assert (row["status"], row["arrears_months"]) == (
-                    domain.status, domain.arrears_months), (pid, day, grace_months)
+                    domain.status,
+                    domain.arrears_months,
+                ), (pid, day, grace_months)
                 compared += 1
                 by_shipped = participant_row(views, str(pid), day, shipped)
                 assert by_shipped is not None
@@ -82,7 +86,8 @@ def test_the_read_model_and_the_ledger_agree_under_a_changed_grace(
 
 
 def test_a_rules_file_that_is_not_a_rule_book_is_a_configuration_error(
-        settings: Settings, tmp_path: Path) -> None:
+    settings: Settings, tmp_path: Path
+) -> None:
     bad = tmp_path / "rules.toml"
     bad.write_text('[[ruleset]]\nvalid_from = 2015-07-01\nname = "no figures"\n', "utf-8")
     with pytest.raises(ConfigurationError, match="not a programme rule book"):

@@ -47,6 +47,21 @@ from tools.bench.stats import (
 )
 from tools.bench.suite import run_suite
 
-__all__ = ["Figure", "Phase", "Report", "check_target", "keep_earlier", "latency_figures",
-           "make_figure", "median", "percentile", "ratio", "render_markdown", "run_suite",
-           "single_command_rows", "spread", "write_json", "write_markdown"]
+__all__ = [
+    "Figure",
+    "Phase",
+    "Report",
+    "check_target",
+    "keep_earlier",
+    "latency_figures",
+    "make_figure",
+    "median",
+    "percentile",
+    "ratio",
+    "render_markdown",
+    "run_suite",
+    "single_command_rows",
+    "spread",
+    "write_json",
+    "write_markdown",
+]

@@ -26,16 +26,35 @@ class NaiveParticipant(Aggregate):
     """The same facts as `Participant.Enrolled`/`ContributionPaid`, plain, no rules."""
 
     @event("Enrolled")
-    def __init__(self, personal: dict[str, Any], enrolled_on: date, village: str, sex: str,
-                 occupation: str, segment: str, programmes: list[str], declared_income: int,
-                 channel: str, agent_id: str | None) -> None:
+    def __init__(
+        self,
+        personal: dict[str, Any],
+        enrolled_on: date,
+        village: str,
+        sex: str,
+        occupation: str,
+        segment: str,
+        programmes: list[str],
+        declared_income: int,
+        channel: str,
+        agent_id: str | None,
+    ) -> None:
         self.village = village
         self.programmes = programmes
         self.paid = 0
 
     @event("ContributionPaid")
-    def pay(self, payment_ref: str, paid_on: date, amount: int, first_month: str, months: int,
-            by_programme: dict[str, int], channel: str, agent_id: str | None) -> None:
+    def pay(
+        self,
+        payment_ref: str,
+        paid_on: date,
+        amount: int,
+        first_month: str,
+        months: int,
+        by_programme: dict[str, int],
+        channel: str,
+        agent_id: str | None,
+    ) -> None:
         self.paid += amount
 
 
@@ -51,8 +70,16 @@ class NaiveNikIndex(Aggregate):
 
 class NaivePaymentReference(Aggregate):
     @event("Used")
-    def __init__(self, payment_ref: str, participant_id: str, amount: int, paid_on: date,
-                 channel: str, first_month: str, months: int) -> None:
+    def __init__(
+        self,
+        payment_ref: str,
+        participant_id: str,
+        amount: int,
+        paid_on: date,
+        channel: str,
+        first_month: str,
+        months: int,
+    ) -> None:
         self.amount = amount
 
     @staticmethod
@@ -72,10 +99,16 @@ class NaiveLedger(Application[uuid.UUID]):
     def enroll(self, row: dict[str, Any]) -> uuid.UUID:
         participant = NaiveParticipant(
             personal={k: row[k] for k in ("nik", "name", "birth_date", "phone", "address")},
-            enrolled_on=date.fromisoformat(row["enrolled_on"]), village=row["village_code"],
-            sex=row["sex"], occupation=row["occupation"], segment="BPU",
-            programmes=row["programmes"].split("+"), declared_income=int(row["declared_income"]),
-            channel=row["channel"], agent_id=row["agent_id"])
+            enrolled_on=date.fromisoformat(row["enrolled_on"]),
+            village=row["village_code"],
+            sex=row["sex"],
+            occupation=row["occupation"],
+            segment="BPU",
+            programmes=row["programmes"].split("+"),
+            declared_income=int(row["declared_income"]),
+            channel=row["channel"],
+            agent_id=row["agent_id"],
+        )
         index = NaiveNikIndex(nik_hash=row["nik"], pointer={"participant_id": str(participant.id)})
         self.save(participant, index)
         return participant.id
@@ -83,22 +116,35 @@ class NaiveLedger(Application[uuid.UUID]):
     def pay(self, participant_id: uuid.UUID, row: dict[str, Any]) -> None:
         participant: NaiveParticipant = self.repository.get(participant_id)
         share = row["amount"] // max(len(participant.programmes), 1)
-        participant.pay(payment_ref=row["payment_ref"], paid_on=row["paid_on"], amount=row["amount"],
-                        first_month=row["first_month"], months=row["months"],
-                        by_programme=dict.fromkeys(participant.programmes, share),
-                        channel=row["channel"], agent_id=row["agent_id"])
+        participant.pay(
+            payment_ref=row["payment_ref"],
+            paid_on=row["paid_on"],
+            amount=row["amount"],
+            first_month=row["first_month"],
+            months=row["months"],
+            by_programme=dict.fromkeys(participant.programmes, share),
+            channel=row["channel"],
+            agent_id=row["agent_id"],
+        )
         reference = NaivePaymentReference(
-            payment_ref=row["payment_ref"], participant_id=str(participant_id), amount=row["amount"],
-            paid_on=row["paid_on"], channel=row["channel"], first_month=row["first_month"],
-            months=row["months"])
+            payment_ref=row["payment_ref"],
+            participant_id=str(participant_id),
+            amount=row["amount"],
+            paid_on=row["paid_on"],
+            channel=row["channel"],
+            first_month=row["first_month"],
+            months=row["months"],
+        )
         self.save(participant, reference)
 
 
 def _chunks_sqlite(path: Path, size: int = 100_000) -> Iterator[list[tuple[Any, ...]]]:
     conn = sqlite3.connect(str(path))
     try:
-        cursor = conn.execute("SELECT originator_id, originator_version, topic, state "
-                              "FROM stored_events ORDER BY rowid")
+        cursor = conn.execute(
+            "SELECT originator_id, originator_version, topic, state "
+            "FROM stored_events ORDER BY rowid"
+        )
         while True:
             rows = cursor.fetchmany(size)
             if not rows:
@@ -116,8 +162,10 @@ def raw_sqlite(store: BenchStore, workdir: Path) -> tuple[int, float, int]:
     try:
         conn = sqlite3.connect(str(path), isolation_level=None)
         conn.execute("PRAGMA journal_mode=WAL")  # as the library's SQLite datastore
-        conn.execute("CREATE TABLE stored_events (originator_id TEXT, originator_version INTEGER, "
-                     "topic TEXT, state BLOB, PRIMARY KEY (originator_id, originator_version))")
+        conn.execute(
+            "CREATE TABLE stored_events (originator_id TEXT, originator_version INTEGER, "
+            "topic TEXT, state BLOB, PRIMARY KEY (originator_id, originator_version))"
+        )
         insert = "INSERT INTO stored_events VALUES (?, ?, ?, ?)"
         timed = 0.0
         count = 0
@@ -145,18 +193,24 @@ def raw_copy(store: BenchStore) -> tuple[int, float, int]:
     table = f"raw_{uuid.uuid4().hex[:8]}"
     source_table = f'"{store.schema}"."ledger_events"'
     with psycopg.connect(store.base_url) as reader, psycopg.connect(store.base_url) as writer:
-        writer.execute(f'CREATE TABLE "{store.schema}"."{table}" (originator_id uuid NOT NULL, '
-                       "originator_version bigint NOT NULL, topic text, state bytea, "
-                       "notification_id bigserial, PRIMARY KEY (originator_id, originator_version))")
+        writer.execute(
+            f'CREATE TABLE "{store.schema}"."{table}" (originator_id uuid NOT NULL, '
+            "originator_version bigint NOT NULL, topic text, state bytea, "
+            "notification_id bigserial, PRIMARY KEY (originator_id, originator_version))"
+        )
         writer.execute(f'CREATE UNIQUE INDEX ON "{store.schema}"."{table}" (notification_id)')
         writer.commit()
         timed = 0.0
         count = 0
         with reader.cursor(name="bench_source") as source, writer.cursor() as cursor:
-            source.execute(f"SELECT originator_id, originator_version, topic, state FROM {source_table} "
-                           "ORDER BY notification_id")
-            with cursor.copy(f'COPY "{store.schema}"."{table}" (originator_id, originator_version, '
-                             "topic, state) FROM STDIN") as copy:
+            source.execute(
+                f"SELECT originator_id, originator_version, topic, state FROM {source_table} "
+                "ORDER BY notification_id"
+            )
+            with cursor.copy(
+                f'COPY "{store.schema}"."{table}" (originator_id, originator_version, '
+                "topic, state) FROM STDIN"
+            ) as copy:
                 while True:
                     rows = source.fetchmany(50_000)
                     if not rows:
@@ -171,8 +225,12 @@ def raw_copy(store: BenchStore) -> tuple[int, float, int]:
         started = time.perf_counter()
         writer.commit()
         timed += time.perf_counter() - started
-        size = (writer.execute("SELECT pg_total_relation_size(%s)",
-                              (f'"{store.schema}"."{table}"',)).fetchone() or (0,))[0]
+        size = (
+            writer.execute(
+                "SELECT pg_total_relation_size(%s)", (f'"{store.schema}"."{table}"',)
+            ).fetchone()
+            or (0,)
+        )[0]
         writer.execute(f'DROP TABLE "{store.schema}"."{table}"')
         writer.commit()
     return count, timed, int(size)

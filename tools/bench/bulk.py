@@ -28,15 +28,26 @@ if TYPE_CHECKING:
     from tools.bench.suite import Suite
 
 
-def bulk(suite: Suite, kind: str, store: BenchStore, scale: int, months: int, end: date,
-         repeats: int, plan: Any) -> tuple[Any, Any]:
+def bulk(
+    suite: Suite,
+    kind: str,
+    store: BenchStore,
+    scale: int,
+    months: int,
+    end: date,
+    repeats: int,
+    plan: Any,
+) -> tuple[Any, Any]:
     rates: list[float] = []
     kept: tuple[Any, Any] = (None, None)
     with suite.phase(kind, scale, "bulk_ingest", repeats=repeats) as ph:
         for attempt in range(repeats):
             with contextlib.ExitStack() as stack:
-                target = store if attempt == 0 else stack.enter_context(
-                    fresh_store(kind, suite.workdir, suite.postgres_url))
+                target = (
+                    store
+                    if attempt == 0
+                    else stack.enter_context(fresh_store(kind, suite.workdir, suite.postgres_url))
+                )
                 ledger = open_ledger(target)
                 marks: dict[str, float] = {}
 
@@ -46,8 +57,16 @@ def bulk(suite: Suite, kind: str, store: BenchStore, scale: int, months: int, en
 
                 started = time.perf_counter()
                 try:
-                    seeded = seed_population(ledger, participants=scale, months=months, seed=SEED,
-                                             end=end, batch_size=BATCH, progress=mark, plan=plan)
+                    seeded = seed_population(
+                        ledger,
+                        participants=scale,
+                        months=months,
+                        seed=SEED,
+                        end=end,
+                        batch_size=BATCH,
+                        progress=mark,
+                        plan=plan,
+                    )
                 except Exception:
                     close_quietly(ledger)
                     raise
@@ -57,40 +76,68 @@ def bulk(suite: Suite, kind: str, store: BenchStore, scale: int, months: int, en
                 rates.append(seeded.events / seconds)
                 ph.events = seeded.events
                 enroll_s = marks.get("enrolled", started) - started - plan_seconds
-                suite.say(f"  bulk: {seeded.events:,} events in {seconds:.1f} s "
-                         f"({rates[-1]:,.0f} ev/s; enrollments {enroll_s:.1f} s)")
+                suite.say(
+                    f"  bulk: {seeded.events:,} events in {seconds:.1f} s "
+                    f"({rates[-1]:,.0f} ev/s; enrollments {enroll_s:.1f} s)"
+                )
                 if attempt == 0:
                     kept = (ledger, seeded)
-                    planning = (f"planning {plan_seconds:.1f} s excluded" if plan is None
-                                else "planned before, in the plan phase")
-                    ph.notes = (f"{seeded.events:,} events; enrollments ~{max(enroll_s, 0):.1f} s, "
-                                f"history {seconds - max(enroll_s, 0):.1f} s ({planning})")
+                    planning = (
+                        f"planning {plan_seconds:.1f} s excluded"
+                        if plan is None
+                        else "planned before, in the plan phase"
+                    )
+                    ph.notes = (
+                        f"{seeded.events:,} events; enrollments ~{max(enroll_s, 0):.1f} s, "
+                        f"history {seconds - max(enroll_s, 0):.1f} s ({planning})"
+                    )
                 else:
                     close_quietly(ledger)
         if suite.profile:
-            with fresh_store(kind, suite.workdir, suite.postgres_url) as extra, \
-                    ledger_on(extra) as ledger:
+            with (
+                fresh_store(kind, suite.workdir, suite.postgres_url) as extra,
+                ledger_on(extra) as ledger,
+            ):
                 suite.report.profiles[f"{kind}: bulk ingest (seed_population)"] = profile_top(
-                    lambda: seed_population(ledger, participants=min(scale, 300),
-                                            months=months, seed=SEED, end=end, batch_size=BATCH))
+                    lambda: seed_population(
+                        ledger,
+                        participants=min(scale, 300),
+                        months=months,
+                        seed=SEED,
+                        end=end,
+                        batch_size=BATCH,
+                    )
+                )
     suite.bulk_rates = rates
     if rates:  # saved now, without its baseline: a long run stopped later keeps the rate
         suite.add(bulk_figure(kind, scale, months, rates, []))
     return kept
 
-def bulk_figure(kind: str, scale: int, months: int, rates: list[float],
-                 baseline: list[float]) -> Figure:
-    name = "raw sqlite3 executemany, one transaction" if kind == "sqlite" else "COPY, one transaction"
-    return make_figure(
-        "ingest_bulk_vs_raw_sqlite", rates, "events/s", baseline_values=baseline,
-        baseline_name=f"{name}, our own stored rows (same bytes) into a stored_events-shaped table",
-        store=kind, scale=scale, months=months,
-        notes=f"seed_population, batches of {BATCH}; planning excluded; ~1% of the facts "
-              "(deaths, claims, income changes) go one command each"
-              + ("" if baseline else "; the raw baseline was not measured (yet)"))
 
-def raw_baseline(suite: Suite, kind: str, store: BenchStore, ledger: Any, scale: int, months: int,
-                 repeats: int) -> None:
+def bulk_figure(
+    kind: str, scale: int, months: int, rates: list[float], baseline: list[float]
+) -> Figure:
+    name = (
+        "raw sqlite3 executemany, one transaction" if kind == "sqlite" else "COPY, one transaction"
+    )
+    return make_figure(
+        "ingest_bulk_vs_raw_sqlite",
+        rates,
+        "events/s",
+        baseline_values=baseline,
+        baseline_name=f"{name}, our own stored rows (same bytes) into a stored_events-shaped table",
+        store=kind,
+        scale=scale,
+        months=months,
+        notes=f"seed_population, batches of {BATCH}; planning excluded; ~1% of the facts "
+        "(deaths, claims, income changes) go one command each"
+        + ("" if baseline else "; the raw baseline was not measured (yet)"),
+    )
+
+
+def raw_baseline(
+    suite: Suite, kind: str, store: BenchStore, ledger: Any, scale: int, months: int, repeats: int
+) -> None:
     rates: list[float] = []
     raw_bytes = None
     with suite.phase(kind, scale, "raw_baseline", repeats=repeats) as ph:
@@ -104,13 +151,26 @@ def raw_baseline(suite: Suite, kind: str, store: BenchStore, ledger: Any, scale:
         suite.say(f"  raw: {median(rates) or 0:,.0f} rows/s")
     ours_bytes, detail = store_size(kind, store, ledger)
     events = log_head(ledger)
-    suite.report.figures = [f for f in suite.report.figures if not (
-        f.name == "ingest_bulk_vs_raw_sqlite" and (f.store, f.scale) == (kind, scale))]
+    suite.report.figures = [
+        f
+        for f in suite.report.figures
+        if not (f.name == "ingest_bulk_vs_raw_sqlite" and (f.store, f.scale) == (kind, scale))
+    ]
     suite.add(bulk_figure(kind, scale, months, suite.bulk_rates, rates))
     per_event = ours_bytes / events if events else None
     raw_per_event = raw_bytes / events if raw_bytes and events else None
-    suite.add(Figure(name="store_bytes_per_event", value=per_event, unit="bytes/event",
-                    baseline=raw_per_event, ratio=ratio(per_event, raw_per_event),
-                    baseline_name="the raw baseline table holding the same rows",
-                    store=kind, scale=scale, months=months, higher_is_better=False,
-                    notes=f"{events:,} events; {detail}"))
+    suite.add(
+        Figure(
+            name="store_bytes_per_event",
+            value=per_event,
+            unit="bytes/event",
+            baseline=raw_per_event,
+            ratio=ratio(per_event, raw_per_event),
+            baseline_name="the raw baseline table holding the same rows",
+            store=kind,
+            scale=scale,
+            months=months,
+            higher_is_better=False,
+            notes=f"{events:,} events; {detail}",
+        )
+    )

@@ -37,22 +37,26 @@ WHY = {
         "data key per enrollment) plus the hand-off between threads, so the figure is "
         "capped by the bulk path's events/s (ingest_bulk_vs_raw_sqlite; see its profile). "
         "Without group commit (ingest_single_serial_vs_naive) both sides pay one durable "
-        "commit per command and land close together."),
+        "commit per command and land close together."
+    ),
     "ingest_bulk_vs_raw_sqlite": (
         "The raw limit only inserts bytes that already exist (C loop, one transaction); the "
         "bulk path builds, validates, settles, transcodes and encrypts every event in "
         "Python and loads each participant it pays, so it is bound by Python per event, "
-        "not by the store."),
+        "not by the store."
+    ),
     "rebuild_vs_decode_loop": (
         "In one process the rebuild decodes the same notifications as the baseline and then "
         "applies every event to two projections (UUID to text, region roll-ups, upserts) and "
         "writes their rows in one transaction per page; applying costs about as much as "
         "decoding. With LEDGER_REBUILD_WORKERS above 1, a log of 100,000 positions or more "
         "is split by participant across that many processes "
-        "(rebuild_one_process_vs_decode_loop is then the unsplit figure)."),
+        "(rebuild_one_process_vs_decode_loop is then the unsplit figure)."
+    ),
     "status_read_p99_ms": (
         "get_status reads the participant's snapshot and later events, decodes them "
         "(the library's per-event Protocol isinstance check is a large share) and "
         "computes the status in Python; the participant_status read model answers the "
-        "same question from one row (status_row_read)."),
+        "same question from one row (status_row_read)."
+    ),
 }

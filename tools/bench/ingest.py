@@ -22,7 +22,9 @@ if TYPE_CHECKING:
     from tools.bench.suite import Suite
 
 
-def single_command_rows(plan: Any, commands: int) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
+def single_command_rows(
+    plan: Any, commands: int
+) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
     """People whose history is payments only (so no other command changes their dues),
     with their payments in date order, until about `commands` commands."""
     by_person: dict[int, list[Any]] = {}
@@ -37,8 +39,10 @@ def single_command_rows(plan: Any, commands: int) -> list[tuple[dict[str, Any], 
     for person in plan.people:
         if person.index in other:
             continue
-        payments = [{k: a.args[k] for k in ("payment_ref", "amount", "paid_on", "channel", "agent_id")}
-                    for a in by_person.get(person.index, [])]
+        payments = [
+            {k: a.args[k] for k in ("payment_ref", "amount", "paid_on", "channel", "agent_id")}
+            for a in by_person.get(person.index, [])
+        ]
         chosen.append((person.enrollment_row(), payments))
         count += 1 + len(payments)
         if count >= commands:
@@ -46,7 +50,9 @@ def single_command_rows(plan: Any, commands: int) -> list[tuple[dict[str, Any], 
     return chosen
 
 
-def _run_single(ledger: Any, rows: list[tuple[dict[str, Any], list[dict[str, Any]]]]) -> tuple[float, int, list[dict[str, Any]]]:
+def _run_single(
+    ledger: Any, rows: list[tuple[dict[str, Any], list[dict[str, Any]]]]
+) -> tuple[float, int, list[dict[str, Any]]]:
     """Our single commands; returns (seconds, events, the settled facts for the naive app)."""
     before = log_head(ledger)
     settled: list[dict[str, Any]] = []
@@ -58,19 +64,23 @@ def _run_single(ledger: Any, rows: list[tuple[dict[str, Any], list[dict[str, Any
             continue  # a NIK already in a loaded store: skip the person
         for payment in payments:
             result = ledger.record_contribution(participant_id=str(pid), **payment)
-            settled.append({**payment, "first_month": str(result.first_month), "months": result.months})
+            settled.append(
+                {**payment, "first_month": str(result.first_month), "months": result.months}
+            )
     seconds = time.perf_counter() - started
     return seconds, log_head(ledger) - before, settled
 
 
-def _run_grouped(ledger: Any, rows: list[tuple[dict[str, Any], list[dict[str, Any]]]],
-                 callers: int = CALLERS) -> tuple[float, int, int]:
+def _run_grouped(
+    ledger: Any, rows: list[tuple[dict[str, Any], list[dict[str, Any]]]], callers: int = CALLERS
+) -> tuple[float, int, int]:
     """The same single commands from `callers` threads at once (each a field agent: a
     person's enrollment, then their payments in order) through a `GroupCommitter`;
     returns (seconds, events, transactions)."""
     before = log_head(ledger)
     failures: list[BaseException] = []
     with GroupCommitter(ledger) as committer:
+
         def agent(share: list[tuple[dict[str, Any], list[dict[str, Any]]]]) -> None:
             try:
                 for enrollment, payments in share:
@@ -80,8 +90,10 @@ def _run_grouped(ledger: Any, rows: list[tuple[dict[str, Any], list[dict[str, An
             except BaseException as error:  # noqa: BLE001 - re-raised after the join
                 failures.append(error)
 
-        threads = [threading.Thread(target=agent, args=(rows[i::callers],))
-                   for i in range(min(callers, len(rows)))]
+        threads = [
+            threading.Thread(target=agent, args=(rows[i::callers],))
+            for i in range(min(callers, len(rows)))
+        ]
         started = time.perf_counter()
         for thread in threads:
             thread.start()
@@ -93,8 +105,11 @@ def _run_grouped(ledger: Any, rows: list[tuple[dict[str, Any], list[dict[str, An
     return seconds, log_head(ledger) - before, committer.rounds
 
 
-def _run_naive(app: NaiveLedger, rows: list[tuple[dict[str, Any], list[dict[str, Any]]]],
-               settled: list[dict[str, Any]]) -> tuple[float, int]:
+def _run_naive(
+    app: NaiveLedger,
+    rows: list[tuple[dict[str, Any], list[dict[str, Any]]]],
+    settled: list[dict[str, Any]],
+) -> tuple[float, int]:
     facts = iter(settled)
     before = int(app.recorder.max_notification_id() or 0)
     started = time.perf_counter()
@@ -106,8 +121,13 @@ def _run_naive(app: NaiveLedger, rows: list[tuple[dict[str, Any], list[dict[str,
     return seconds, int(app.recorder.max_notification_id() or 0) - before
 
 
-def single_vs_naive(suite: Suite, kind: str, scale: int, months: int,
-                    rows: list[tuple[dict[str, Any], list[dict[str, Any]]]]) -> None:
+def single_vs_naive(
+    suite: Suite,
+    kind: str,
+    scale: int,
+    months: int,
+    rows: list[tuple[dict[str, Any], list[dict[str, Any]]]],
+) -> None:
     ours: list[float] = []
     grouped: list[float] = []
     per_commit: list[float] = []
@@ -132,53 +152,89 @@ def single_vs_naive(suite: Suite, kind: str, scale: int, months: int,
                 grouped.append(events / seconds)
                 per_commit.append(commands / max(rounds, 1))
                 ph.events += events
-            suite.say(f"  single: grouped {grouped[-1]:,.0f} ev/s ({per_commit[-1]:.1f} "
-                     f"commands per commit), serial {ours[-1]:,.0f} ev/s, "
-                     f"naive {naive[-1]:,.0f} ev/s")
+            suite.say(
+                f"  single: grouped {grouped[-1]:,.0f} ev/s ({per_commit[-1]:.1f} "
+                f"commands per commit), serial {ours[-1]:,.0f} ev/s, "
+                f"naive {naive[-1]:,.0f} ev/s"
+            )
     if suite.profile:
         with fresh_store(kind, suite.workdir, suite.postgres_url) as store:
             few = rows[: max(1, len(rows) // 2)]
             done: list[Any] = []
             with ledger_on(store) as ledger:
                 suite.report.profiles[f"{kind}: single commands (ours)"] = profile_top(
-                    lambda: done.append(_run_single(ledger, few)))
+                    lambda: done.append(_run_single(ledger, few))
+                )
             app = NaiveLedger(env=store.naive_env())
             try:
                 suite.report.profiles[f"{kind}: single commands (naive baseline)"] = profile_top(
-                    lambda: _run_naive(app, few, done[0][2]))
+                    lambda: _run_naive(app, few, done[0][2])
+                )
             finally:
                 app.close()
     suite.single_fresh[kind] = median(ours) or 0.0
-    baseline_name = ("plain eventsourcing Application, default JSONTranscoder, no encryption, "
-                     "one save per command, same facts, same store kind")
-    suite.add(make_figure(
-        "ingest_single_vs_naive", grouped, "events/s", baseline_values=naive,
-        baseline_name=baseline_name, store=kind, scale=scale, months=months,
-        notes=f"fresh store; {len(rows)} people, {commands} commands from {CALLERS} "
-              "concurrent callers (a person each at a time: enroll, then each payment) "
-              "through the group committer, each acknowledged after its commit; "
-              f"median {median(per_commit) or 0:.1f} commands per transaction; the "
-              "naive baseline runs the same commands from one caller, a transaction each "
-              "(concurrent callers would not help it: every command still commits alone)"))
-    suite.add(make_figure(
-        "ingest_single_serial_vs_naive", ours, "events/s", baseline_values=naive,
-        baseline_name=baseline_name, store=kind, scale=scale, months=months,
-        notes=f"fresh store; {len(rows)} people, {commands} commands from one caller "
-              "(enroll, then each payment one by one), a transaction each on both sides; "
-              "2 events per command on both sides; ours and naive interleaved per repeat"))
+    baseline_name = (
+        "plain eventsourcing Application, default JSONTranscoder, no encryption, "
+        "one save per command, same facts, same store kind"
+    )
+    suite.add(
+        make_figure(
+            "ingest_single_vs_naive",
+            grouped,
+            "events/s",
+            baseline_values=naive,
+            baseline_name=baseline_name,
+            store=kind,
+            scale=scale,
+            months=months,
+            notes=f"fresh store; {len(rows)} people, {commands} commands from {CALLERS} "
+            "concurrent callers (a person each at a time: enroll, then each payment) "
+            "through the group committer, each acknowledged after its commit; "
+            f"median {median(per_commit) or 0:.1f} commands per transaction; the "
+            "naive baseline runs the same commands from one caller, a transaction each "
+            "(concurrent callers would not help it: every command still commits alone)",
+        )
+    )
+    suite.add(
+        make_figure(
+            "ingest_single_serial_vs_naive",
+            ours,
+            "events/s",
+            baseline_values=naive,
+            baseline_name=baseline_name,
+            store=kind,
+            scale=scale,
+            months=months,
+            notes=f"fresh store; {len(rows)} people, {commands} commands from one caller "
+            "(enroll, then each payment one by one), a transaction each on both sides; "
+            "2 events per command on both sides; ours and naive interleaved per repeat",
+        )
+    )
+
 
 def single_loaded(suite: Suite, kind: str, ledger: Any, scale: int, months: int, end: date) -> None:
     rows = single_command_rows(
-        plan_population(participants=max(200, min(2000, scale // 10)), months=months,
-                        seed=SEED + 1, end=end), 600 if suite.quick else 3000)
+        plan_population(
+            participants=max(200, min(2000, scale // 10)), months=months, seed=SEED + 1, end=end
+        ),
+        600 if suite.quick else 3000,
+    )
     with suite.phase(kind, scale, "single_commands_loaded") as ph:
         seconds, events, _ = _run_single(ledger, rows)
         ph.events = events
         rate = events / seconds
-        suite.add(make_figure(
-            "ingest_single_loaded", [rate], "events/s",
-            baseline_values=[suite.single_fresh[kind]] if suite.single_fresh.get(kind) else [],
-            baseline_name="the same single commands on a fresh store (ingest_single_vs_naive)",
-            store=kind, scale=scale, months=months,
-            notes=f"into the store seeded at this scale ({log_head(ledger) - events:,} events before); "
-                  "ratio < 1: the write path slows as the store grows"))
+        suite.add(
+            make_figure(
+                "ingest_single_loaded",
+                [rate],
+                "events/s",
+                baseline_values=[suite.single_fresh[kind]] if suite.single_fresh.get(kind) else [],
+                baseline_name="the same single commands on a fresh store (ingest_single_vs_naive)",
+                store=kind,
+                scale=scale,
+                months=months,
+                notes=f"into the store seeded at this scale ({log_head(ledger) - events:,} events "
+                "before); "
+                "ratio < 1: the write path slows as the store grows",
+            )
+        )

@@ -22,7 +22,9 @@ if TYPE_CHECKING:
     from tools.bench.suite import Suite
 
 
-def reads(suite: Suite, kind: str, store: BenchStore, ledger: Any, scale: int, months: int, seeded: Any) -> None:
+def reads(
+    suite: Suite, kind: str, store: BenchStore, ledger: Any, scale: int, months: int, seeded: Any
+) -> None:
     rng = random.Random(SEED)
     ids = [pid for pid in seeded.participant_ids if pid is not None]
     samples = 300 if suite.quick else 2000
@@ -47,16 +49,38 @@ def reads(suite: Suite, kind: str, store: BenchStore, ledger: Any, scale: int, m
         ph.events = len(chosen)
     if suite.profile:
         suite.report.profiles[f"{kind}: status reads (get_status)"] = profile_top(
-            lambda: [ledger.get_status(pid) for pid in chosen[:200]])
-    note = (f"{samples} random participants of {len(ids):,}; warm OS cache; "
-            "interleaved with the baseline per participant")
-    suite.add(*latency_figures(
-        "status_read", ours, bare, "bare recorder.select_events(id) of the same participant "
-        "(all its stored events, no decoding)", store=kind, scale=scale, months=months, notes=note))
-    suite.add(*latency_figures(
-        "status_row_read", rows, bare, "bare recorder.select_events(id)",
-        store=kind, scale=scale, months=months,
-        notes="participant_status read-model row (projections.queries.participant_row); " + note))
+            lambda: [ledger.get_status(pid) for pid in chosen[:200]]
+        )
+    note = (
+        f"{samples} random participants of {len(ids):,}; warm OS cache; "
+        "interleaved with the baseline per participant"
+    )
+    suite.add(
+        *latency_figures(
+            "status_read",
+            ours,
+            bare,
+            "bare recorder.select_events(id) of the same participant "
+            "(all its stored events, no decoding)",
+            store=kind,
+            scale=scale,
+            months=months,
+            notes=note,
+        )
+    )
+    suite.add(
+        *latency_figures(
+            "status_row_read",
+            rows,
+            bare,
+            "bare recorder.select_events(id)",
+            store=kind,
+            scale=scale,
+            months=months,
+            notes="participant_status read-model row (projections.queries.participant_row); "
+            + note,
+        )
+    )
     end_month = Period.containing(today)
     month_choices = [end_month + -i for i in range(months)]
     villages = [str(v) for v in _sample_villages(ledger, chosen[:50])]
@@ -72,11 +96,23 @@ def reads(suite: Suite, kind: str, store: BenchStore, ledger: Any, scale: int, m
                 if i >= 3:  # the first few warm up
                     latencies.append((time.perf_counter_ns() - t0) / 1e6)
             ph.events += len(latencies)
-            what = {"nation": "whole nation", "province": "all provinces",
-                    "village": "villages of one regency"}[level]
-            suite.add(*latency_figures(
-                f"coverage_query_{level}", latencies, [], "", store=kind, scale=scale,
-                months=months, notes=f"{what}, random month of {months}; {per_level} queries"))
+            what = {
+                "nation": "whole nation",
+                "province": "all provinces",
+                "village": "villages of one regency",
+            }[level]
+            suite.add(
+                *latency_figures(
+                    f"coverage_query_{level}",
+                    latencies,
+                    [],
+                    "",
+                    store=kind,
+                    scale=scale,
+                    months=months,
+                    notes=f"{what}, random month of {months}; {per_level} queries",
+                )
+            )
 
 
 def _sample_villages(ledger: Any, ids: Sequence[Any]) -> list[str]:

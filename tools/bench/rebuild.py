@@ -20,9 +20,17 @@ if TYPE_CHECKING:
     from tools.bench.suite import Suite
 
 
-def rebuild(suite: Suite, kind: str, store: BenchStore, ledger: Any, scale: int, months: int,
-            repeats: int, after_catch_up: Callable[[], Any] = lambda: None,
-            one_pass: bool = False) -> None:
+def rebuild(
+    suite: Suite,
+    kind: str,
+    store: BenchStore,
+    ledger: Any,
+    scale: int,
+    months: int,
+    repeats: int,
+    after_catch_up: Callable[[], Any] = lambda: None,
+    one_pass: bool = False,
+) -> None:
     """Catch-up into a fresh view store, then `after_catch_up()` (the reads, which
     need the read models), then the bare decode loop and the rebuilds."""
     views = build_view_store(store.settings())
@@ -38,7 +46,8 @@ def rebuild(suite: Suite, kind: str, store: BenchStore, ledger: Any, scale: int,
         while position < head:
             stop = min(position + PAGE_SIZE, head)
             page = ledger.recorder.select_notifications(
-                start=position + 1, limit=stop - position, stop=stop, topics=topics)
+                start=position + 1, limit=stop - position, stop=stop, topics=topics
+            )
             to_event = mapper.to_domain_event
             for n in page:
                 to_event(n)
@@ -60,7 +69,8 @@ def rebuild(suite: Suite, kind: str, store: BenchStore, ledger: Any, scale: int,
         with suite.phase(kind, scale, "rebuild", repeats=times) as ph:
             for _ in range(times):
                 for which, into in ((runner, rebuild_s), (single, single_s))[
-                        :2 if beside_one_process else 1]:
+                    : 2 if beside_one_process else 1
+                ]:
                     started = time.perf_counter()
                     which.rebuild()
                     into.append(time.perf_counter() - started)
@@ -68,10 +78,12 @@ def rebuild(suite: Suite, kind: str, store: BenchStore, ledger: Any, scale: int,
             if split:
                 # ru_maxrss of children: the largest worker so far (KiB on Linux)
                 workers_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-                ph.notes = (f"split across {runner.workers} processes"
-                            + (", each run followed by one unsplit" if beside_one_process else "")
-                            + f"; peak RSS above is this process's; the largest worker "
-                              f"peaked at {workers_mb:,.0f} MB")
+                ph.notes = (
+                    f"split across {runner.workers} processes"
+                    + (", each run followed by one unsplit" if beside_one_process else "")
+                    + f"; peak RSS above is this process's; the largest worker "
+                    f"peaked at {workers_mb:,.0f} MB"
+                )
         if suite.profile:  # outside the phase: its time and memory are the timed runs' only
             suite.report.profiles[f"{kind}: projection rebuild"] = profile_top(single.rebuild)
 
@@ -94,28 +106,63 @@ def rebuild(suite: Suite, kind: str, store: BenchStore, ledger: Any, scale: int,
             ph.events = count
     matching = ph.events
     baseline_name = "bare loop: select_notifications (same pages, same topics) + decode"
-    how = (f"split across {runner.workers} worker processes by participant (the decode "
-           "loop is one process)" if split else "in one process")
+    how = (
+        f"split across {runner.workers} worker processes by participant (the decode "
+        "loop is one process)"
+        if split
+        else "in one process"
+    )
     if catch_up_s is not None:
-        suite.add(make_figure(
-            "catch_up_vs_decode_loop", [matching / catch_up_s], "events/s",
-            baseline_values=base, baseline_name=baseline_name, store=kind, scale=scale,
-            months=months,
-            notes=f"from position 0 into a fresh view store, {how}; {matching:,} of {head:,} log "
-                  f"events match the projections' topics; pages of {PAGE_SIZE}"))
+        suite.add(
+            make_figure(
+                "catch_up_vs_decode_loop",
+                [matching / catch_up_s],
+                "events/s",
+                baseline_values=base,
+                baseline_name=baseline_name,
+                store=kind,
+                scale=scale,
+                months=months,
+                notes=f"from position 0 into a fresh view store, {how}; {matching:,} of {head:,} "
+                "log "
+                f"events match the projections' topics; pages of {PAGE_SIZE}",
+            )
+        )
         rebuild_phase(repeats, beside_one_process=split)
     rates = [matching / seconds for seconds in rebuild_s]
-    suite.say(f"  rebuild {median(rates) or 0:,.0f} ev/s, decode loop {median(base) or 0:,.0f} ev/s")
-    suite.add(make_figure(
-        "rebuild_vs_decode_loop", rates, "events/s", baseline_values=base,
-        baseline_name=baseline_name, store=kind, scale=scale, months=months,
-        notes=f"runner.rebuild() {how}: both projections into a new generation, then "
-              f"swapped in; {matching:,} of {head:,} log events match"
-              + ("" if catch_up_s is not None else
-                 "; at this scale one rebuild (before the loop) stands for catch-up too")))
+    suite.say(
+        f"  rebuild {median(rates) or 0:,.0f} ev/s, decode loop {median(base) or 0:,.0f} ev/s"
+    )
+    suite.add(
+        make_figure(
+            "rebuild_vs_decode_loop",
+            rates,
+            "events/s",
+            baseline_values=base,
+            baseline_name=baseline_name,
+            store=kind,
+            scale=scale,
+            months=months,
+            notes=f"runner.rebuild() {how}: both projections into a new generation, then "
+            f"swapped in; {matching:,} of {head:,} log events match"
+            + (
+                ""
+                if catch_up_s is not None
+                else "; at this scale one rebuild (before the loop) stands for catch-up too"
+            ),
+        )
+    )
     if single_s:
-        suite.add(make_figure(
-            "rebuild_one_process_vs_decode_loop", [matching / s for s in single_s],
-            "events/s", baseline_values=base, baseline_name=baseline_name, store=kind,
-            scale=scale, months=months,
-            notes=f"the same rebuild without the split: one process; {matching:,} events"))
+        suite.add(
+            make_figure(
+                "rebuild_one_process_vs_decode_loop",
+                [matching / s for s in single_s],
+                "events/s",
+                baseline_values=base,
+                baseline_name=baseline_name,
+                store=kind,
+                scale=scale,
+                months=months,
+                notes=f"the same rebuild without the split: one process; {matching:,} events",
+            )
+        )

@@ -58,18 +58,29 @@ class Report:
     finished: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"figures": [f.as_dict() for f in self.figures], "machine": self.machine,
-                "config": self.config, "phases": [asdict(p) for p in self.phases],
-                "profiles": self.profiles, "errors": self.errors, "started": self.started,
-                "finished": self.finished}
+        return {
+            "figures": [f.as_dict() for f in self.figures],
+            "machine": self.machine,
+            "config": self.config,
+            "phases": [asdict(p) for p in self.phases],
+            "profiles": self.profiles,
+            "errors": self.errors,
+            "started": self.started,
+            "finished": self.finished,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Report:
-        return cls(figures=[Figure(**f) for f in data.get("figures", [])],
-                   phases=[Phase(**p) for p in data.get("phases", [])],
-                   machine=data.get("machine", {}), config=data.get("config", {}),
-                   profiles=data.get("profiles", {}), errors=data.get("errors", []),
-                   started=data.get("started", ""), finished=data.get("finished"))
+        return cls(
+            figures=[Figure(**f) for f in data.get("figures", [])],
+            phases=[Phase(**p) for p in data.get("phases", [])],
+            machine=data.get("machine", {}),
+            config=data.get("config", {}),
+            profiles=data.get("profiles", {}),
+            errors=data.get("errors", []),
+            started=data.get("started", ""),
+            finished=data.get("finished"),
+        )
 
 
 def keep_earlier(report: Report, previous: Report, measuring: set[tuple[str, int]]) -> None:
@@ -81,15 +92,28 @@ def keep_earlier(report: Report, previous: Report, measuring: set[tuple[str, int
     kept = {f"{f.store} {f.scale}" for f in previous.figures if (f.store, f.scale) not in measuring}
     if not kept:
         return
-    report.config["kept_from_previous"] = sorted(kept | set(report.config.get("kept_from_previous") or []))
+    report.config["kept_from_previous"] = sorted(
+        kept | set(report.config.get("kept_from_previous") or [])
+    )
     earlier = previous.config.get("earlier_runs") or []
-    this = {"mode": previous.config.get("mode"), "started": previous.started,
-            "finished": previous.finished, "commit": previous.machine.get("commit"),
-            "measured": sorted({f"{f.store} {f.scale}" for f in previous.figures}
-                               - set(previous.config.get("kept_from_previous") or []))}
-    report.config["earlier_runs"] = [*(report.config.get("earlier_runs") or []), *(
-        {**run, "measured": sorted(set(run.get("measured") or []) & kept)}
-        for run in [*earlier, this] if set(run.get("measured") or []) & kept)]
+    this = {
+        "mode": previous.config.get("mode"),
+        "started": previous.started,
+        "finished": previous.finished,
+        "commit": previous.machine.get("commit"),
+        "measured": sorted(
+            {f"{f.store} {f.scale}" for f in previous.figures}
+            - set(previous.config.get("kept_from_previous") or [])
+        ),
+    }
+    report.config["earlier_runs"] = [
+        *(report.config.get("earlier_runs") or []),
+        *(
+            {**run, "measured": sorted(set(run.get("measured") or []) & kept)}
+            for run in [*earlier, this]
+            if set(run.get("measured") or []) & kept
+        ),
+    ]
 
 
 def write_json(report: Report, path: Path) -> None:

@@ -60,28 +60,72 @@ def check_target(figure: Figure) -> Figure:
     return figure
 
 
-def make_figure(name: str, values: Sequence[float], unit: str, *, baseline_values: Sequence[float] = (),
-                baseline_name: str = "", higher_is_better: bool = True, **extra: Any) -> Figure:
+def make_figure(
+    name: str,
+    values: Sequence[float],
+    unit: str,
+    *,
+    baseline_values: Sequence[float] = (),
+    baseline_name: str = "",
+    higher_is_better: bool = True,
+    **extra: Any,
+) -> Figure:
     """A figure from repeated runs: the value is the median, the ratio median/median."""
     value = median(values)
     base = median(baseline_values) if baseline_values else None
-    figure = Figure(name=name, value=value, unit=unit, baseline=base, ratio=ratio(value, base),
-                    baseline_name=baseline_name, median=value, spread=spread(values),
-                    runs=len(values), baseline_spread=spread(baseline_values) if baseline_values else None,
-                    baseline_runs=len(baseline_values), higher_is_better=higher_is_better, **extra)
+    figure = Figure(
+        name=name,
+        value=value,
+        unit=unit,
+        baseline=base,
+        ratio=ratio(value, base),
+        baseline_name=baseline_name,
+        median=value,
+        spread=spread(values),
+        runs=len(values),
+        baseline_spread=spread(baseline_values) if baseline_values else None,
+        baseline_runs=len(baseline_values),
+        higher_is_better=higher_is_better,
+        **extra,
+    )
     return check_target(figure)
 
 
-def latency_figures(prefix: str, samples_ms: Sequence[float], baseline_ms: Sequence[float],
-                    baseline_name: str, **extra: Any) -> list[Figure]:
+def latency_figures(
+    prefix: str,
+    samples_ms: Sequence[float],
+    baseline_ms: Sequence[float],
+    baseline_name: str,
+    **extra: Any,
+) -> list[Figure]:
     """p50 and p99 figures of a latency distribution against a baseline distribution."""
     figures = []
     for q in (50, 99):
         value, base = percentile(samples_ms, q), percentile(baseline_ms, q) if baseline_ms else None
-        figures.append(check_target(Figure(
-            name=f"{prefix}_p{q}_ms", value=value, unit="ms", baseline=base, ratio=ratio(value, base),
-            baseline_name=baseline_name, median=percentile(samples_ms, 50),
-            spread=({"min": min(samples_ms), "p90": percentile(samples_ms, 90) or 0.0,
-                     "max": max(samples_ms)} if samples_ms else None),
-            runs=len(samples_ms), baseline_runs=len(baseline_ms), higher_is_better=False, **extra)))
+        figures.append(
+            check_target(
+                Figure(
+                    name=f"{prefix}_p{q}_ms",
+                    value=value,
+                    unit="ms",
+                    baseline=base,
+                    ratio=ratio(value, base),
+                    baseline_name=baseline_name,
+                    median=percentile(samples_ms, 50),
+                    spread=(
+                        {
+                            "min": min(samples_ms),
+                            "p90": percentile(samples_ms, 90) or 0.0,
+                            "max": max(samples_ms),
+                        }
+                        if samples_ms
+                        else None
+                    ),
+                    runs=len(samples_ms),
+                    baseline_runs=len(baseline_ms),
+                    higher_is_better=False,
+                    **extra,
+                )
+            )
+        )
     return figures

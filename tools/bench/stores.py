@@ -35,21 +35,31 @@ class BenchStore:
         return self.folder / "ledger.db"
 
     def settings(self) -> Any:
-        return Settings(database_url=self.url, var_dir=self.folder / "var",
-                        nik_pepper=SecretStr(base64.b64encode(os.urandom(32)).decode()),
-                        master_key=SecretStr(base64.b64encode(os.urandom(32)).decode()))
+        return Settings(
+            database_url=self.url,
+            var_dir=self.folder / "var",
+            nik_pepper=SecretStr(base64.b64encode(os.urandom(32)).decode()),
+            master_key=SecretStr(base64.b64encode(os.urandom(32)).decode()),
+        )
 
     def naive_env(self, name: str = "NaiveLedger") -> dict[str, str]:
         prefix = name.upper() + "_"
         if self.kind == "sqlite":
-            env = {"PERSISTENCE_MODULE": "eventsourcing.sqlite",
-                   "SQLITE_DBNAME": str(self.folder / "naive.db")}
+            env = {
+                "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                "SQLITE_DBNAME": str(self.folder / "naive.db"),
+            }
         else:
             db = parse_database_url(self.url)
-            env = {"PERSISTENCE_MODULE": "eventsourcing.postgres", "POSTGRES_DBNAME": db.name,
-                   "POSTGRES_HOST": db.host, "POSTGRES_PORT": str(db.port),
-                   "POSTGRES_USER": db.user, "POSTGRES_PASSWORD": db.password,
-                   "POSTGRES_SCHEMA": db.schema}
+            env = {
+                "PERSISTENCE_MODULE": "eventsourcing.postgres",
+                "POSTGRES_DBNAME": db.name,
+                "POSTGRES_HOST": db.host,
+                "POSTGRES_PORT": str(db.port),
+                "POSTGRES_USER": db.user,
+                "POSTGRES_PASSWORD": db.password,
+                "POSTGRES_SCHEMA": db.schema,
+            }
         return {prefix + k: v for k, v in env.items()}
 
 
@@ -72,6 +82,7 @@ def fresh_store(kind: str, workdir: Path, postgres_url: str | None) -> Iterator[
         if schema is not None:
             with contextlib.suppress(Exception):
                 import psycopg
+
                 with psycopg.connect(postgres_url or "", autocommit=True) as conn:
                     conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
         shutil.rmtree(folder, ignore_errors=True)
@@ -112,7 +123,8 @@ def store_size(kind: str, store: BenchStore, ledger: Any) -> tuple[int, str]:
         rows = conn.execute(
             "SELECT c.relname, pg_total_relation_size(c.oid) FROM pg_class c JOIN pg_namespace n "
             "ON n.oid = c.relnamespace WHERE n.nspname = %s AND c.relkind = 'r' ORDER BY 1",
-            (store.schema,)).fetchall()
+            (store.schema,),
+        ).fetchall()
     sizes = {name: int(size) for name, size in rows}
     ours = sum(v for k, v in sizes.items() if k in ("ledger_events", "ledger_snapshots"))
     listed = ", ".join(f"{k} {v / 1e6:,.1f} MB" for k, v in sizes.items())
@@ -125,6 +137,7 @@ def postgres_available(url: str | None) -> str | None:
         return "no PostgreSQL URL (set LEDGER_BENCH_POSTGRES_URL or --postgres-url)"
     try:
         import psycopg
+
         with psycopg.connect(url, connect_timeout=5) as conn:
             conn.execute("SELECT 1")
     except Exception as error:  # noqa: BLE001

@@ -33,9 +33,18 @@ from tools.seed import plan_population
 
 
 class Suite:
-    def __init__(self, *, quick: bool, repeats: int, workdir: Path, progress: Progress,
-                 postgres_url: str | None, profile: bool, report: Report,
-                 checkpoint: Callable[[Report], None] | None) -> None:
+    def __init__(
+        self,
+        *,
+        quick: bool,
+        repeats: int,
+        workdir: Path,
+        progress: Progress,
+        postgres_url: str | None,
+        profile: bool,
+        report: Report,
+        checkpoint: Callable[[Report], None] | None,
+    ) -> None:
         self.quick = quick
         self.repeats = max(1, repeats)
         self.workdir = workdir
@@ -69,15 +78,27 @@ class Suite:
                 self.say(f"  error: {message}")
         record.seconds = round(time.perf_counter() - started, 3)
         record.peak_rss_mb = round(memory.peak, 1) if memory.peak is not None else None
-        record.rss_growth_mb = (round(max(memory.peak - memory.start, 0.0), 1)
-                                if memory.peak is not None else None)
+        record.rss_growth_mb = (
+            round(max(memory.peak - memory.start, 0.0), 1) if memory.peak is not None else None
+        )
         self.report.phases.append(record)
-        self.add(Figure(name=f"memory_{name}_peak_mb", value=record.peak_rss_mb, unit="MB",
-                        store=store, scale=scale, months=self.months, higher_is_better=False,
-                        notes=f"peak resident memory of the phase; it grew {record.rss_growth_mb} MB "
-                              "above the phase's starting RSS"))
-        self.say(f"  {name}: {record.seconds:.1f} s, peak RSS {record.peak_rss_mb} MB "
-                 f"{record.notes}".rstrip())
+        self.add(
+            Figure(
+                name=f"memory_{name}_peak_mb",
+                value=record.peak_rss_mb,
+                unit="MB",
+                store=store,
+                scale=scale,
+                months=self.months,
+                higher_is_better=False,
+                notes=f"peak resident memory of the phase; it grew {record.rss_growth_mb} MB "
+                "above the phase's starting RSS",
+            )
+        )
+        self.say(
+            f"  {name}: {record.seconds:.1f} s, peak RSS {record.peak_rss_mb} MB "
+            f"{record.notes}".rstrip()
+        )
 
     # --- one (store, scale) ---------------------------------------------------------------
 
@@ -102,19 +123,31 @@ class Suite:
         with fresh_store(kind, self.workdir, self.postgres_url) as store:
             ledger = None
             try:
-                ledger, report_seed = bulk(self, kind, store, scale, months, end, bulk_repeats, plan)
+                ledger, report_seed = bulk(
+                    self, kind, store, scale, months, end, bulk_repeats, plan
+                )
                 del plan  # the seed report keeps what the reads need
                 if ledger is None:
                     return
                 self.save()
+
                 # Target figures first, each saved as it lands: a long run that must be
                 # stopped keeps what it measured.
                 def reads_then_save() -> None:
                     reads(self, kind, store, ledger, scale, months, report_seed)
                     self.save()
 
-                rebuild(self, kind, store, ledger, scale, months, reps,
-                        after_catch_up=reads_then_save, one_pass=participants > ONE_PASS_ABOVE)
+                rebuild(
+                    self,
+                    kind,
+                    store,
+                    ledger,
+                    scale,
+                    months,
+                    reps,
+                    after_catch_up=reads_then_save,
+                    one_pass=participants > ONE_PASS_ABOVE,
+                )
                 self.save()
                 raw_baseline(self, kind, store, ledger, scale, months, reps)
                 self.save()
@@ -134,11 +167,20 @@ class Suite:
             self.checkpoint(self.report)
 
 
-def run_suite(quick: bool, scales: list[int] | None, stores: list[str], repeats: int,
-              workdir: Path, progress: Progress = print, *, months: int | None = None,
-              postgres_url: str | None = None, profile: bool | None = None,
-              checkpoint: Callable[[Report], None] | None = None,
-              previous: Report | None = None) -> Report:
+def run_suite(
+    quick: bool,
+    scales: list[int] | None,
+    stores: list[str],
+    repeats: int,
+    workdir: Path,
+    progress: Progress = print,
+    *,
+    months: int | None = None,
+    postgres_url: str | None = None,
+    profile: bool | None = None,
+    checkpoint: Callable[[Report], None] | None = None,
+    previous: Report | None = None,
+) -> Report:
     """Run the suite; `checkpoint(report)` after each completed (scale, store), so a long
     run leaves its results behind as it goes. With `previous`, its figures for the
     (store, scale) pairs not measured now are kept (a run in parts)."""
@@ -148,9 +190,17 @@ def run_suite(quick: bool, scales: list[int] | None, stores: list[str], repeats:
     workdir.mkdir(parents=True, exist_ok=True)
     report = Report(started=datetime.now(UTC).isoformat(timespec="seconds"))
     report.machine = machine_facts(postgres_url if "postgres" in stores else None)
-    report.config = {"mode": "quick" if quick else "full", "scales": scales, "months": months,
-                     "stores": stores, "repeats": repeats, "seed": SEED, "batch": BATCH,
-                     "page_size": PAGE_SIZE, "profile": profile}
+    report.config = {
+        "mode": "quick" if quick else "full",
+        "scales": scales,
+        "months": months,
+        "stores": stores,
+        "repeats": repeats,
+        "seed": SEED,
+        "batch": BATCH,
+        "page_size": PAGE_SIZE,
+        "profile": profile,
+    }
     if previous is not None:
         keep_earlier(report, previous, {(s, n) for s in stores for n in scales})
     usable = []
@@ -165,8 +215,16 @@ def run_suite(quick: bool, scales: list[int] | None, stores: list[str], repeats:
             report.errors.append(f"unknown store {kind!r} skipped")
             continue
         usable.append(kind)
-    suite = Suite(quick=quick, repeats=repeats, workdir=workdir, progress=progress,
-                  postgres_url=postgres_url, profile=profile, report=report, checkpoint=checkpoint)
+    suite = Suite(
+        quick=quick,
+        repeats=repeats,
+        workdir=workdir,
+        progress=progress,
+        postgres_url=postgres_url,
+        profile=profile,
+        report=report,
+        checkpoint=checkpoint,
+    )
     for participants in scales:
         for kind in usable:
             started = time.perf_counter()

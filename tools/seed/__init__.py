@@ -34,6 +34,22 @@ from tools.seed.model import (
 from tools.seed.plan import plan_population
 from tools.seed.run import Refusal, SeedError, SeedReport, seed_population
 
-__all__ = ["APPROVE", "DEATH", "FILE", "INCOME", "PAY", "PAY_CLAIM", "PROGRAMMES", "REJECT",
-           "WITHDRAW", "Refusal", "SeedAction", "SeedError", "SeedPerson", "SeedPlan", "SeedReport",
-           "plan_population", "seed_population"]
+__all__ = [
+    "APPROVE",
+    "DEATH",
+    "FILE",
+    "INCOME",
+    "PAY",
+    "PAY_CLAIM",
+    "PROGRAMMES",
+    "REJECT",
+    "WITHDRAW",
+    "Refusal",
+    "SeedAction",
+    "SeedError",
+    "SeedPerson",
+    "SeedPlan",
+    "SeedReport",
+    "plan_population",
+    "seed_population",
+]

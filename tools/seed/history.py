@@ -61,9 +61,11 @@ class History:
         first = Period.containing(person.enrolled_on)
         self.enrolled_on = person.enrolled_on
         self.programmes: list[tuple[Period, tuple[str, ...], date]] = [
-            (first, person.programmes, person.enrolled_on)]
+            (first, person.programmes, person.enrolled_on)
+        ]
         self.incomes: list[tuple[Period, int, date]] = [
-            (first, person.declared_income, person.enrolled_on)]
+            (first, person.declared_income, person.enrolled_on)
+        ]
         self.payments: list[PaidSpan] = []
         self.paid_through: Period | None = None
         self.jht_balance = 0
@@ -72,8 +74,11 @@ class History:
         rng = self.rng
         self.pay_day = rng.randint(1, 15) if rng.random() < 0.75 else rng.randint(16, 28)
         self.pay_channel = "perisai" if rng.random() < 0.4 else "bank"
-        self.pay_agent = (person.agent_id or planner.agent(person.village_code[:5])
-                          if self.pay_channel == "perisai" else None)
+        self.pay_agent = (
+            person.agent_id or planner.agent(person.village_code[:5])
+            if self.pay_channel == "perisai"
+            else None
+        )
         self.ahead = rng.choice((3, 3, 6, 6, 12))
         self.skip = 0  # months still to miss
         months = planner.months
@@ -146,9 +151,12 @@ class History:
                 self.skip = rng.randint(1, 2) - 1  # this month and perhaps the next
                 return None
         # Paid ahead: most wait for cover to run out, some renew in its last month.
-        if (behaviour == "ahead" and self.paid_through is not None
-                and month <= self.paid_through
-                and not (month == self.paid_through and rng.random() < 0.3)):
+        if (
+            behaviour == "ahead"
+            and self.paid_through is not None
+            and month <= self.paid_through
+            and not (month == self.paid_through and rng.random() < 0.3)
+        ):
             return None
         if month == start_month and self.person.channel == "perisai" and rng.random() < 0.8:
             return self.person.enrolled_on  # the agent collects the first month at enrollment
@@ -173,20 +181,36 @@ class History:
         by_programme = months_due(self, start, months, self.rules)
         amount = sum(by_programme.values())
         jht = by_programme.get(Programme.JHT, 0)
-        span = PaidSpan(paid_on=paid_on, first=start, months=months,
-                        programmes=tuple(sorted(by_programme, key=PROGRAMME_ORDER.index)),
-                        amount=amount, jht_amount=jht)
+        span = PaidSpan(
+            paid_on=paid_on,
+            first=start,
+            months=months,
+            programmes=tuple(sorted(by_programme, key=PROGRAMME_ORDER.index)),
+            amount=amount,
+            jht_amount=jht,
+        )
         self.payments.append(span)
         if self.paid_through is None or self.paid_through < span.last:
             self.paid_through = span.last
         self.jht_balance += jht
-        channel = self.pay_channel if rng.random() < 0.9 else (
-            "bank" if self.pay_channel == "perisai" else "perisai")
+        channel = (
+            self.pay_channel
+            if rng.random() < 0.9
+            else ("bank" if self.pay_channel == "perisai" else "perisai")
+        )
         agent = None
         if channel == "perisai":
             agent = self.pay_agent or self.planner.agent(self.person.village_code[:5])
-        self.planner.add(paid_on, PAY, self.person, payment_ref=self.planner.payment_ref(),
-                         amount=amount, paid_on=paid_on, channel=channel, agent_id=agent)
+        self.planner.add(
+            paid_on,
+            PAY,
+            self.person,
+            payment_ref=self.planner.payment_ref(),
+            amount=amount,
+            paid_on=paid_on,
+            channel=channel,
+            agent_id=agent,
+        )
 
     def _from_month(self, month: Period) -> Period:
         after_paid = self.paid_through + 1 if self.paid_through is not None else month + 1
@@ -201,18 +225,33 @@ class History:
         from_month = self._from_month(month)
         self.incomes.append((from_month, new, day))
         self.incomes.sort(key=lambda entry: entry[0])
-        self.planner.add(day, INCOME, self.person, declared_income=new,
-                         from_month=str(from_month), declared_on=day)
+        self.planner.add(
+            day,
+            INCOME,
+            self.person,
+            declared_income=new,
+            from_month=str(from_month),
+            declared_on=day,
+        )
 
     def change_programmes(self, day: date, month: Period) -> None:
         current = in_force(self.programmes, month, None)
-        new = (MANDATORY_PROGRAMMES if Programme.JHT in current
-               else (*MANDATORY_PROGRAMMES, Programme.JHT))
+        new = (
+            MANDATORY_PROGRAMMES
+            if Programme.JHT in current
+            else (*MANDATORY_PROGRAMMES, Programme.JHT)
+        )
         from_month = self._from_month(month)
         self.programmes.append((from_month, new, day))
         self.programmes.sort(key=lambda entry: entry[0])
-        self.planner.add(day, PROGRAMMES, self.person, programmes="+".join(new),
-                         from_month=str(from_month), changed_on=day)
+        self.planner.add(
+            day,
+            PROGRAMMES,
+            self.person,
+            programmes="+".join(new),
+            from_month=str(from_month),
+            changed_on=day,
+        )
 
     def die(self, day: date) -> None:
         rng, person = self.rng, self.person
@@ -220,60 +259,95 @@ class History:
         self.planner.add(day, DEATH, person, died_on=day)
         if self.covered(day) and rng.random() < 0.9:
             if rng.random() < 0.15:
-                self.claim(day, Programme.JKK, "death", work_related=True,
-                           description="died in an accident at work")
+                self.claim(
+                    day,
+                    Programme.JKK,
+                    "death",
+                    work_related=True,
+                    description="died in an accident at work",
+                )
             else:
                 self.claim(day, Programme.JKM, "death", work_related=False, description="died")
         if self.jht_balance > 0 and rng.random() < 0.9:
-            self.claim(day, Programme.JHT, "death", work_related=False,
-                       description="JHT balance to the heirs")
+            self.claim(
+                day,
+                Programme.JHT,
+                "death",
+                work_related=False,
+                description="JHT balance to the heirs",
+            )
 
     def withdraw(self, day: date) -> None:
         self.ended = True
-        self.planner.add(day, WITHDRAW, self.person, withdrawn_on=day,
-                         reason=self.rng.choice(WITHDRAWAL_REASONS))
+        self.planner.add(
+            day, WITHDRAW, self.person, withdrawn_on=day, reason=self.rng.choice(WITHDRAWAL_REASONS)
+        )
         if self.jht_balance > 0:
-            self.claim(day, Programme.JHT, "withdrawal", work_related=False,
-                       description="JHT balance on leaving the scheme")
+            self.claim(
+                day,
+                Programme.JHT,
+                "withdrawal",
+                work_related=False,
+                description="JHT balance on leaving the scheme",
+            )
 
     def work_accident(self, day: date) -> None:
         if not self.covered(day):
             return
         kind = "medical" if self.rng.random() < 0.8 else "temporary_incapacity"
-        self.claim(day, Programme.JKK, kind, work_related=True, description=f"work accident: {kind}")
+        self.claim(
+            day, Programme.JKK, kind, work_related=True, description=f"work accident: {kind}"
+        )
 
-    def claim(self, incident: date, programme: str, kind: str, *, work_related: bool,
-              description: str) -> None:
+    def claim(
+        self, incident: date, programme: str, kind: str, *, work_related: bool, description: str
+    ) -> None:
         rng, end = self.rng, self.planner.end
         filed_on = incident + timedelta(days=rng.randint(0, 30))
         if filed_on > end:
             return  # not filed yet
         self.claims += 1
         key = f"{self.person.index}:{self.claims}"
-        self.planner.add(filed_on, FILE, self.person, claim=key, programme=programme,
-                         kind=kind, incident_date=incident, filed_on=filed_on,
-                         work_related=work_related, description=description)
+        self.planner.add(
+            filed_on,
+            FILE,
+            self.person,
+            claim=key,
+            programme=programme,
+            kind=kind,
+            incident_date=incident,
+            filed_on=filed_on,
+            work_related=work_related,
+            description=description,
+        )
         decided_on = filed_on + timedelta(days=rng.randint(3, 30))
         if decided_on > end:
             return  # still open
         r = rng.random()
-        reject_share = (0.0 if programme == Programme.JHT
-                        else 0.12 if programme == Programme.JKK else 0.06)
+        reject_share = (
+            0.0 if programme == Programme.JHT else 0.12 if programme == Programme.JKK else 0.06
+        )
         if r < reject_share:
-            self.planner.add(decided_on, REJECT, self.person, claim=key,
-                             reason=rng.choice(CLAIM_REJECTIONS[programme]),
-                             rejected_on=decided_on)
+            self.planner.add(
+                decided_on,
+                REJECT,
+                self.person,
+                claim=key,
+                reason=rng.choice(CLAIM_REJECTIONS[programme]),
+                rejected_on=decided_on,
+            )
             return
         if r > 0.97:
             return  # still under review
         amount = None
         if programme == Programme.JKK and kind != "death":
-            amount = min(20_000_000, max(1_000_000, int(round(
-                1_000_000 * math.exp(rng.expovariate(0.9)), -3))))
-        self.planner.add(decided_on, APPROVE, self.person, claim=key, approved_on=decided_on,
-                         amount=amount)
+            amount = min(
+                20_000_000,
+                max(1_000_000, int(round(1_000_000 * math.exp(rng.expovariate(0.9)), -3))),
+            )
+        self.planner.add(
+            decided_on, APPROVE, self.person, claim=key, approved_on=decided_on, amount=amount
+        )
         paid_on = decided_on + timedelta(days=rng.randint(1, 14))
         if paid_on <= end:
             self.planner.add(paid_on, PAY_CLAIM, self.person, claim=key, paid_on=paid_on)
-
-

@@ -13,8 +13,17 @@ from domain.values import Period
 
 # Actions, in the order they apply on one day.
 PAY, INCOME, PROGRAMMES, DEATH, WITHDRAW, FILE, APPROVE, REJECT, PAY_CLAIM = range(9)
-_KIND_NAMES = ("contribution", "declare_income", "change_programmes", "record_death",
-               "withdraw", "file_claim", "approve_claim", "reject_claim", "pay_claim")
+_KIND_NAMES = (
+    "contribution",
+    "declare_income",
+    "change_programmes",
+    "record_death",
+    "withdraw",
+    "file_claim",
+    "approve_claim",
+    "reject_claim",
+    "pay_claim",
+)
 
 
 @dataclass(frozen=True)
@@ -39,11 +48,18 @@ class SeedPerson:
 
     def enrollment_row(self) -> dict[str, Any]:
         return {
-            "nik": self.nik, "name": self.name, "birth_date": self.birth_date.isoformat(),
-            "sex": self.sex, "phone": self.phone, "address": self.address,
-            "village_code": self.village_code, "occupation": self.occupation,
-            "declared_income": self.declared_income, "programmes": "+".join(self.programmes),
-            "channel": self.channel, "agent_id": self.agent_id,
+            "nik": self.nik,
+            "name": self.name,
+            "birth_date": self.birth_date.isoformat(),
+            "sex": self.sex,
+            "phone": self.phone,
+            "address": self.address,
+            "village_code": self.village_code,
+            "occupation": self.occupation,
+            "declared_income": self.declared_income,
+            "programmes": "+".join(self.programmes),
+            "channel": self.channel,
+            "agent_id": self.agent_id,
             "enrolled_on": self.enrolled_on.isoformat(),
         }
 

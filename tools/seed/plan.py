@@ -34,8 +34,9 @@ from tools.seed.history import History
 from tools.seed.model import SeedAction, SeedPerson, SeedPlan, age_on, weighted
 
 
-def plan_population(*, participants: int, months: int, seed: int, end: date,
-                    rules: RuleBook | None = None) -> SeedPlan:
+def plan_population(
+    *, participants: int, months: int, seed: int, end: date, rules: RuleBook | None = None
+) -> SeedPlan:
     """The people and their history, without touching a ledger: same seed, same plan."""
     if participants < 0:
         raise ValueError("participants must not be negative")
@@ -44,17 +45,19 @@ def plan_population(*, participants: int, months: int, seed: int, end: date,
     rules = rules or default_rule_book()
     first_day = (Period.containing(end) + -(months - 1)).first_day
     if first_day < rules.rulesets[0].valid_from:
-        raise ValueError(f"{months} months back from {end.isoformat()} starts before the "
-                         f"first programme rules ({rules.rulesets[0].valid_from.isoformat()})")
-    return Planner(participants=participants, months=months, seed=seed, end=end,
-                    rules=rules).plan()
+        raise ValueError(
+            f"{months} months back from {end.isoformat()} starts before the "
+            f"first programme rules ({rules.rulesets[0].valid_from.isoformat()})"
+        )
+    return Planner(participants=participants, months=months, seed=seed, end=end, rules=rules).plan()
 
 
 class Planner:
     """Invents the people, then has each one's history simulated; collects the facts."""
 
-    def __init__(self, *, participants: int, months: int, seed: int, end: date,
-                 rules: RuleBook) -> None:
+    def __init__(
+        self, *, participants: int, months: int, seed: int, end: date, rules: RuleBook
+    ) -> None:
         self.n = participants
         self.months = months
         self.seed = seed
@@ -92,7 +95,8 @@ class Planner:
     def _province(self) -> str:
         provinces = villages_by_province()
         return self.rng.choices(
-            list(provinces), weights=[PROVINCE_POPULATION.get(p, 1.0) for p in provinces])[0]
+            list(provinces), weights=[PROVINCE_POPULATION.get(p, 1.0) for p in provinces]
+        )[0]
 
     def _villages(self) -> list[tuple[str, float]]:
         """The campaign's villages, a few per district, with their relative sizes."""
@@ -139,7 +143,8 @@ class Planner:
             count = 1 if rng.random() < 0.6 else 2
             waves[code] = sorted(
                 self.start + timedelta(days=int(total_days * rng.random() ** 2))
-                for _ in range(count))
+                for _ in range(count)
+            )
         codes = [v for v, _ in villages]
         # Cumulative once: `choices(weights=...)` would sum all villages' weights per person
         # (quadratic at a million people); the draws are the same.
@@ -162,33 +167,45 @@ class Planner:
             else:
                 other = self._districts_of(self._province())
                 issue_district = rng.choice(sorted(other))
-            drafts.append((enrolled_on, i, {
-                "village": code, "sex": sex, "birth_date": birth_date,
-                "issue_district": issue_district,
-            }))
+            drafts.append(
+                (
+                    enrolled_on,
+                    i,
+                    {
+                        "village": code,
+                        "sex": sex,
+                        "birth_date": birth_date,
+                        "issue_district": issue_district,
+                    },
+                )
+            )
         drafts.sort(key=lambda d: (d[0], d[1]))
         people: list[SeedPerson] = []
         for index, (enrolled_on, _, d) in enumerate(drafts):
             sex, birth_date, code = d["sex"], d["birth_date"], d["village"]
             channel = weighted(rng, ENROLLMENT_CHANNELS)
-            people.append(SeedPerson(
-                index=index,
-                nik=self._nik(d["issue_district"], birth_date, sex),
-                name=self._name(sex),
-                birth_date=birth_date,
-                sex=sex,
-                phone=self._phone(),
-                address=f"RT {rng.randint(1, 15):03d}/RW {rng.randint(1, 9):03d}, "
-                        f"{(region_name(code) or '').title()}",
-                village_code=code,
-                occupation=weighted(rng, OCCUPATIONS),
-                declared_income=self._income(),
-                programmes=(PROGRAMME_ORDER if rng.random() < JHT_SHARE else MANDATORY_PROGRAMMES),
-                channel=channel,
-                agent_id=self.agent(code[:5]) if channel == "perisai" else None,
-                enrolled_on=enrolled_on,
-                behaviour=weighted(rng, BEHAVIOURS),
-            ))
+            people.append(
+                SeedPerson(
+                    index=index,
+                    nik=self._nik(d["issue_district"], birth_date, sex),
+                    name=self._name(sex),
+                    birth_date=birth_date,
+                    sex=sex,
+                    phone=self._phone(),
+                    address=f"RT {rng.randint(1, 15):03d}/RW {rng.randint(1, 9):03d}, "
+                    f"{(region_name(code) or '').title()}",
+                    village_code=code,
+                    occupation=weighted(rng, OCCUPATIONS),
+                    declared_income=self._income(),
+                    programmes=(
+                        PROGRAMME_ORDER if rng.random() < JHT_SHARE else MANDATORY_PROGRAMMES
+                    ),
+                    channel=channel,
+                    agent_id=self.agent(code[:5]) if channel == "perisai" else None,
+                    enrolled_on=enrolled_on,
+                    behaviour=weighted(rng, BEHAVIOURS),
+                )
+            )
         return people
 
     def _name(self, sex: str) -> str:

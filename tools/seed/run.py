@@ -61,14 +61,21 @@ class SeedReport:
     def as_dict(self) -> dict[str, Any]:
         """Counts only: the NIKs, synthetic as they are, are personal-data shaped."""
         return {
-            "seed": self.seed, "months": self.months, "first_month": self.first_month,
-            "end": self.end.isoformat(), "participants": self.participants,
+            "seed": self.seed,
+            "months": self.months,
+            "first_month": self.first_month,
+            "end": self.end.isoformat(),
+            "participants": self.participants,
             "contributions": self.contributions,
-            "contributions_amount": self.contributions_amount, "events": self.events,
-            "deaths": self.deaths, "withdrawals": self.withdrawals,
+            "contributions_amount": self.contributions_amount,
+            "events": self.events,
+            "deaths": self.deaths,
+            "withdrawals": self.withdrawals,
             "income_declarations": self.income_declarations,
-            "programme_changes": self.programme_changes, "claims_filed": self.claims_filed,
-            "claims_approved": self.claims_approved, "claims_rejected": self.claims_rejected,
+            "programme_changes": self.programme_changes,
+            "claims_filed": self.claims_filed,
+            "claims_approved": self.claims_approved,
+            "claims_rejected": self.claims_rejected,
             "claims_paid": self.claims_paid,
             "elapsed_seconds": round(self.elapsed_seconds, 3),
         }
@@ -85,10 +92,12 @@ class Refusal:
 class SeedError(RuntimeError):
     """The ledger refused facts the generator produced: a bug in the generator."""
 
-    def __init__(self, message: str, *, refusals: Sequence[Refusal] = (),
-                 report: SeedReport | None = None) -> None:
-        shown = "".join(f"\n  {r.what} (person {r.person}): [{r.code}] {r.message}"
-                        for r in list(refusals)[:20])
+    def __init__(
+        self, message: str, *, refusals: Sequence[Refusal] = (), report: SeedReport | None = None
+    ) -> None:
+        shown = "".join(
+            f"\n  {r.what} (person {r.person}): [{r.code}] {r.message}" for r in list(refusals)[:20]
+        )
         more = f"\n  ... and {len(refusals) - 20} more" if len(refusals) > 20 else ""
         super().__init__(message + shown + more)
         self.refusals = list(refusals)
@@ -130,16 +139,26 @@ def seed_population(
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
     if plan is None:
-        plan = plan_population(participants=participants, months=months, seed=seed, end=end,
-                               rules=ledger.rules)
+        plan = plan_population(
+            participants=participants, months=months, seed=seed, end=end, rules=ledger.rules
+        )
     elif (len(plan.people), plan.seed, plan.end) != (participants, seed, end):
-        raise ValueError("the given plan is not this seed's: plan_population with the same arguments")
+        raise ValueError(
+            "the given plan is not this seed's: plan_population with the same arguments"
+        )
     planning_seconds = time.perf_counter() - started
     if plan.people and ledger.find_participant(plan.people[0].nik) is not None:
-        raise SeedError(f"This ledger already holds seed {seed}'s population; "
-                        "seed an empty ledger or use another seed.")
-    report = SeedReport(seed=seed, months=months, first_month=str(plan.first_month), end=end,
-                        planning_seconds=planning_seconds)
+        raise SeedError(
+            f"This ledger already holds seed {seed}'s population; "
+            "seed an empty ledger or use another seed."
+        )
+    report = SeedReport(
+        seed=seed,
+        months=months,
+        first_month=str(plan.first_month),
+        end=end,
+        planning_seconds=planning_seconds,
+    )
     run = _Run(ledger, plan, report, batch_size, progress)
     before = ledger.recorder.max_notification_id() or 0
     run.enroll()
@@ -149,14 +168,23 @@ def seed_population(
     report.participant_ids = tuple(run.ids)
     report.elapsed_seconds = time.perf_counter() - started
     if run.refusals:
-        raise SeedError(f"The ledger refused {len(run.refusals)} generated fact(s):",
-                        refusals=run.refusals, report=report)
+        raise SeedError(
+            f"The ledger refused {len(run.refusals)} generated fact(s):",
+            refusals=run.refusals,
+            report=report,
+        )
     return report
 
 
 class _Run:
-    def __init__(self, ledger: Ledger, plan: SeedPlan, report: SeedReport, batch_size: int,
-                 progress: Callable[[int, int], None] | None) -> None:
+    def __init__(
+        self,
+        ledger: Ledger,
+        plan: SeedPlan,
+        report: SeedReport,
+        batch_size: int,
+        progress: Callable[[int, int], None] | None,
+    ) -> None:
         self.ledger = ledger
         self.plan = plan
         self.report = report
@@ -183,14 +211,19 @@ class _Run:
     def enroll(self) -> None:
         people = self.plan.people
         for start in range(0, len(people), self.batch_size):
-            chunk = people[start:start + self.batch_size]
+            chunk = people[start : start + self.batch_size]
             outcomes = self.ledger.enroll_many([p.enrollment_row() for p in chunk])
             for person, outcome in zip(chunk, outcomes, strict=True):
                 if isinstance(outcome, LedgerError):
                     self.refuse("enrollment", person.index, outcome)
                 elif isinstance(outcome, EnrollmentResult) and outcome.replayed:
-                    self.refuse("enrollment", person.index, LedgerError(
-                        "already_enrolled", "This person was enrolled before this seed run."))
+                    self.refuse(
+                        "enrollment",
+                        person.index,
+                        LedgerError(
+                            "already_enrolled", "This person was enrolled before this seed run."
+                        ),
+                    )
                 else:
                     self.ids[person.index] = outcome.participant_id
                     self.report.participants += 1
@@ -225,16 +258,29 @@ class _Run:
         if not self.pending:
             return
         batch = [a for a in self.pending if a.person not in self.failed]
-        rows = [{"participant_id": str(self.ids[a.person]), "payment_ref": a.args["payment_ref"],
-                 "amount": a.args["amount"], "paid_on": a.args["paid_on"],
-                 "channel": a.args["channel"], "agent_id": a.args["agent_id"]} for a in batch]
+        rows = [
+            {
+                "participant_id": str(self.ids[a.person]),
+                "payment_ref": a.args["payment_ref"],
+                "amount": a.args["amount"],
+                "paid_on": a.args["paid_on"],
+                "channel": a.args["channel"],
+                "agent_id": a.args["agent_id"],
+            }
+            for a in batch
+        ]
         outcomes = self.ledger.record_contributions(rows) if rows else []
         for action, outcome in zip(batch, outcomes, strict=True):
             if isinstance(outcome, LedgerError):
                 self.refuse("contribution", action.person, outcome)
             elif outcome.replayed:
-                self.refuse("contribution", action.person, LedgerError(
-                    "payment_replayed", f"{action.args['payment_ref']} was recorded before."))
+                self.refuse(
+                    "contribution",
+                    action.person,
+                    LedgerError(
+                        "payment_replayed", f"{action.args['payment_ref']} was recorded before."
+                    ),
+                )
             else:
                 self.report.contributions += 1
                 self.report.contributions_amount += outcome.amount
@@ -250,39 +296,60 @@ class _Run:
         ledger, args, report = self.ledger, action.args, self.report
         try:
             if action.kind == INCOME:
-                ledger.declare_income(participant_id, declared_income=args["declared_income"],
-                                      from_month=args["from_month"],
-                                      declared_on=args["declared_on"])
+                ledger.declare_income(
+                    participant_id,
+                    declared_income=args["declared_income"],
+                    from_month=args["from_month"],
+                    declared_on=args["declared_on"],
+                )
                 report.income_declarations += 1
             elif action.kind == PROGRAMMES:
-                ledger.change_programmes(participant_id, programmes=args["programmes"],
-                                         from_month=args["from_month"],
-                                         changed_on=args["changed_on"])
+                ledger.change_programmes(
+                    participant_id,
+                    programmes=args["programmes"],
+                    from_month=args["from_month"],
+                    changed_on=args["changed_on"],
+                )
                 report.programme_changes += 1
             elif action.kind == DEATH:
                 ledger.record_death(participant_id, died_on=args["died_on"])
                 report.deaths += 1
             elif action.kind == WITHDRAW:
-                ledger.withdraw(participant_id, withdrawn_on=args["withdrawn_on"],
-                                reason=args["reason"])
+                ledger.withdraw(
+                    participant_id, withdrawn_on=args["withdrawn_on"], reason=args["reason"]
+                )
                 report.withdrawals += 1
             elif action.kind == FILE:
                 self.claim_ids[args["claim"]] = ledger.file_claim(
-                    participant_id, programme=args["programme"], kind=args["kind"],
-                    incident_date=args["incident_date"], filed_on=args["filed_on"],
-                    work_related=args["work_related"], description=args["description"])
+                    participant_id,
+                    programme=args["programme"],
+                    kind=args["kind"],
+                    incident_date=args["incident_date"],
+                    filed_on=args["filed_on"],
+                    work_related=args["work_related"],
+                    description=args["description"],
+                )
                 report.claims_filed += 1
             elif action.kind == APPROVE:
-                ledger.approve_claim(participant_id, self.claim_ids[args["claim"]],
-                                     approved_on=args["approved_on"], amount=args["amount"])
+                ledger.approve_claim(
+                    participant_id,
+                    self.claim_ids[args["claim"]],
+                    approved_on=args["approved_on"],
+                    amount=args["amount"],
+                )
                 report.claims_approved += 1
             elif action.kind == REJECT:
-                ledger.reject_claim(participant_id, self.claim_ids[args["claim"]],
-                                    reason=args["reason"], rejected_on=args["rejected_on"])
+                ledger.reject_claim(
+                    participant_id,
+                    self.claim_ids[args["claim"]],
+                    reason=args["reason"],
+                    rejected_on=args["rejected_on"],
+                )
                 report.claims_rejected += 1
             elif action.kind == PAY_CLAIM:
-                ledger.pay_claim(participant_id, self.claim_ids[args["claim"]],
-                                 paid_on=args["paid_on"])
+                ledger.pay_claim(
+                    participant_id, self.claim_ids[args["claim"]], paid_on=args["paid_on"]
+                )
                 report.claims_paid += 1
             else:  # pragma: no cover
                 raise AssertionError(f"unknown action {action.kind}")
@@ -290,5 +357,4 @@ class _Run:
             self.refuse(action.kind_name, action.person, error)
 
 
-__all__ = ["Refusal", "SeedError", "SeedReport",
-           "seed_population"]
+__all__ = ["Refusal", "SeedError", "SeedReport", "seed_population"]
