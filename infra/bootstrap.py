@@ -23,10 +23,10 @@ from infra.key_tables import PostgresKeyVault, SQLiteKeyVault
 from infra.personal_data import KeyVault, PersonalDataMapper
 from infra.settings import Database, Settings, load_rule_book, load_secrets, parse_database_url
 from infra.transcoder import ledger_transcoder
+from infra.view_store import PostgresViewStore, SQLiteViewStore, postgres_location
 from projections.coverage import CoverageProjection
 from projections.participant_status import ParticipantStatusProjection
 from projections.runner import Projection, ProjectionRunner, replay
-from infra.view_store import PostgresViewStore, SQLiteViewStore, postgres_location
 from projections.store import ViewStore
 
 

@@ -58,14 +58,14 @@ from infra.bootstrap import (
     build_view_store,
     close_ledger,
 )
-from tools.seed import seed_population
 from infra.settings import Settings, parse_database_url
+from infra.view_store import PostgresViewStore, SQLiteViewStore
 from projections.queries import compare, coverage
 from projections.runner import ProjectionRunner, RebuildError, replay
-from infra.view_store import PostgresViewStore, SQLiteViewStore
 from projections.store import ViewStore
 from tests.conftest import TEST_MASTER_KEY, TEST_PEPPER, require_postgres
 from tests.factories import MONTHLY_JKK_JKM_1_5M, OTHER_VILLAGE, enrollment
+from tools.seed import seed_population
 
 LEDGER = str(Path(sys.executable).with_name("ledger"))
 

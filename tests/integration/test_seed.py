@@ -19,9 +19,9 @@ from domain.ledger import Ledger
 from domain.participant import Participant
 from domain.values import Nik, Period
 from infra.bootstrap import build_ledger, close_ledger
-from tools.seed import PAY, SeedError, SeedReport, plan_population, seed_population
 from infra.settings import Settings
 from tests.conftest import TEST_MASTER_KEY, TEST_PEPPER
+from tools.seed import PAY, SeedError, SeedReport, plan_population, seed_population
 
 JAVA = ("31", "32", "33", "34", "35", "36")
 

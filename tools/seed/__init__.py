@@ -3,9 +3,14 @@
 `plan_population` invents, from one `random.Random(seed)`, a village campaign's worth of
 non-wage earners and `months` months of their history: enrollments in campaign waves,
 monthly and advance payments, arrears paid in grace, lapses and reactivations, deaths,
-withdrawals, claims, new income declarations and programme changes. The plan mirrors the
-ledger's rules (`domain.coverage.settle`, the claim rules in `domain.participant`) so
-that every fact it contains is one the ledger accepts.
+withdrawals, claims, new income declarations and programme changes. Payments are
+planned with the domain's own functions and the ledger's rule book (the first unpaid
+month, what months cost, how far ahead one may pay, whether a day is covered:
+`domain.coverage`), and claims only where `domain.claims` allows them, so that every
+fact in the plan is one the ledger accepts.
+
+Modules: `model` (the plan's shapes), `figures` (reference figures), `plan` (people),
+`history` (one person's months), `run` (through the ledger).
 
 `seed_population` replays the plan through the ledger's own commands: enrollments and
 payments in batches (`enroll_many`, `record_contributions`), the rarer life events one
