@@ -50,7 +50,8 @@ def test_every_contract_is_kept() -> None:
     done = lint_imports(ROOT)
     assert done.returncode == 0, done.stdout + done.stderr
     for contract in ("Layers", "Entry points over services",
-                     "The command line only calls services"):
+                     "The command line only calls services",
+                     "Scheme rules do not import the aggregate or the application"):
         assert f"{contract} KEPT" in done.stdout, done.stdout
     assert "0 broken" in done.stdout
 
@@ -111,3 +112,24 @@ def test_the_command_line_holds_no_sql_recorder_runner_or_masking() -> None:
              for path in sorted((ROOT / "api" / "cli").rglob("*.py"))
              for n, line in enumerate(path.read_text().splitlines(), 1) if words.search(line)]
     assert found == []
+
+
+def test_a_consumer_importing_a_tool_is_caught(tmp_path: Path) -> None:
+    root = scratch_tree(tmp_path)
+    (root / "consumers" / "uses_a_tool.py").write_text(
+        "import tools.seed  # a sibling, not a layer below\n")
+
+    done = lint_imports(root)
+
+    assert done.returncode != 0, done.stdout
+    assert "consumers.uses_a_tool -> tools.seed" in done.stdout, done.stdout
+
+
+def test_a_scheme_rule_importing_the_aggregate_is_caught(tmp_path: Path) -> None:
+    root = scratch_tree(tmp_path)
+    append(root / "domain" / "coverage.py", "import domain.participant  # the old cycle")
+
+    done = lint_imports(root)
+
+    assert done.returncode != 0, done.stdout
+    assert "domain.coverage -> domain.participant" in done.stdout, done.stdout
