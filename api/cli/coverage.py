@@ -11,6 +11,9 @@ from rich.table import Table
 
 from api.cli.render import JsonOption, bar, emit_json, open_system, out
 from api.services.coverage import coverage
+from domain.values import PROGRAMME_ORDER
+
+PROGRAMMES = tuple(str(p) for p in PROGRAMME_ORDER)  # JKK, JKM, JHT: columns in this order
 
 app = typer.Typer()
 
@@ -44,12 +47,12 @@ def print_coverage(answer: dict[str, Any]) -> None:
     where = f" in {answer['region']}" if answer["region"] else ""
     table = Table(title=f"Active participants, {answer['period']}, by {answer['level']}{where} "
                         f"(log position {answer['position']:,})")
-    for column in ("region", "name", "active", "JKK", "JKM", "JHT", "enrolled", "contributions",
+    for column in ("region", "name", "active", *PROGRAMMES, "enrolled", "contributions",
                    "rupiah", "claims"):
         table.add_column(column, justify="right" if column not in ("region", "name") else "left")
     for r in answer["rows"]:
         table.add_row(r["region"] or "ID", r["name"] or "", f"{r['active']:,}",
-                      *(f"{r['by_programme'][p]:,}" for p in ("JKK", "JKM", "JHT")),
+                      *(f"{r['by_programme'][p]:,}" for p in PROGRAMMES),
                       f"{r['enrollments']:,}", f"{r['contributions']:,}",
                       f"{r['contribution_amount']:,}", f"{r['claims_filed']:,}")
     out.print(table)
@@ -60,7 +63,8 @@ def print_coverage(answer: dict[str, Any]) -> None:
 
 
 def write_coverage_csv(answer: dict[str, Any], destination: str) -> None:
-    columns = ["period", "level", "region", "name", "active", "jkk", "jkm", "jht", "enrollments",
+    columns = ["period", "level", "region", "name", "active", *(p.lower() for p in PROGRAMMES),
+               "enrollments",
                "contributions", "contribution_amount", "claims_filed", "claims_paid",
                "benefits_paid", "position"]
     handle = sys.stdout if destination == "-" else open(destination, "w", newline="")  # noqa: SIM115
@@ -69,8 +73,8 @@ def write_coverage_csv(answer: dict[str, Any], destination: str) -> None:
         writer.writerow(columns)
         for r in answer["rows"]:
             writer.writerow([answer["period"], answer["level"], r["region"], r["name"], r["active"],
-                             r["by_programme"]["JKK"], r["by_programme"]["JKM"],
-                             r["by_programme"]["JHT"], r["enrollments"], r["contributions"],
+                             *(r["by_programme"][p] for p in PROGRAMMES),
+                             r["enrollments"], r["contributions"],
                              r["contribution_amount"], r["claims_filed"], r["claims_paid"],
                              r["benefits_paid"], answer["position"]])
     finally:

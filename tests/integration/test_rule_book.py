@@ -16,10 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from domain.ledger import Ledger
 from domain.rules import default_rule_book
 from domain.values import Period
-from infra.bootstrap import build_ledger, build_runner, build_view_store, close_ledger
+from infra.bootstrap import System, build_system
 from infra.settings import ConfigurationError, Settings, load_rule_book
 from projections.queries import participant_row
 from tests.factories import rules_toml_with_grace
@@ -38,19 +37,16 @@ def grace_months(request: pytest.FixtureRequest) -> int:
 
 
 @pytest.fixture
-def ledger_with_grace(
-    settings: Settings, tmp_path: Path, grace_months: int
-) -> Iterator[tuple[Ledger, Settings]]:
-    changed = changed_settings(settings, tmp_path, grace_months)
-    ledger = build_ledger(changed)
-    yield ledger, changed
-    close_ledger(ledger)
+def system_with_grace(settings: Settings, tmp_path: Path, grace_months: int) -> Iterator[System]:
+    """The whole system (ledger, read models, runner) built from settings that name the copy."""
+    with build_system(changed_settings(settings, tmp_path, grace_months)) as system:
+        yield system
 
 
 def test_the_read_model_and_the_ledger_agree_under_a_changed_grace(
-    ledger_with_grace: tuple[Ledger, Settings], grace_months: int
+    system_with_grace: System, grace_months: int
 ) -> None:
-    ledger, settings = ledger_with_grace
+    ledger = system_with_grace.ledger
     today = ledger.today()
     assert ledger.rules.at(today).grace_months == grace_months  # the copy is in force
     end = (Period.containing(today) + -7).first_day
@@ -59,27 +55,24 @@ def test_the_read_model_and_the_ledger_agree_under_a_changed_grace(
     days = [end, *((Period.containing(end) + i).first_day for i in range(1, 8)), today]
     days = sorted({d for d in days if end <= d <= today})
 
-    views = build_view_store(settings)
-    try:
-        build_runner(ledger, views).catch_up()
-        shipped = default_rule_book()
-        compared = differs_from_shipped = 0
-        for pid in seeded.participant_ids:
-            assert pid is not None
-            for day in days:
-                domain = ledger.get_status(pid, as_of=day)
-                row = participant_row(views, str(pid), day, ledger.rules)
-                assert row is not None
-                assert (row["status"], row["arrears_months"]) == (
-                    domain.status,
-                    domain.arrears_months,
-                ), (pid, day, grace_months)
-                compared += 1
-                by_shipped = participant_row(views, str(pid), day, shipped)
-                assert by_shipped is not None
-                differs_from_shipped += by_shipped["status"] != row["status"]
-    finally:
-        views.close()
+    system_with_grace.runner.catch_up()  # the system's own runner and read models
+    views = system_with_grace.views
+    shipped = default_rule_book()
+    compared = differs_from_shipped = 0
+    for pid in seeded.participant_ids:
+        assert pid is not None
+        for day in days:
+            domain = ledger.get_status(pid, as_of=day)
+            row = participant_row(views, str(pid), day, ledger.rules)
+            assert row is not None
+            assert (row["status"], row["arrears_months"]) == (
+                domain.status,
+                domain.arrears_months,
+            ), (pid, day, grace_months)
+            compared += 1
+            by_shipped = participant_row(views, str(pid), day, shipped)
+            assert by_shipped is not None
+            differs_from_shipped += by_shipped["status"] != row["status"]
     assert compared == len(seeded.participant_ids) * len(days) >= 80 * 2
     # the changed grace mattered: with the shipped 3 months some answers would differ
     assert differs_from_shipped > 0
