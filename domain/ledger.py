@@ -1,120 +1,74 @@
 """The Ledger application: the scheme's commands and queries over one event log.
 
-Every command validates everything first and saves all it changes in one transaction,
-or raises a `LedgerError` with nothing written. Bulk variants (`enroll_many`,
-`record_contributions`) take many rows, report each row's outcome, and save the
+Commands are typed values (`domain.commands`; the edge parses strings into them). Every
+command validates everything first and saves all it changes in one transaction, or
+raises a `LedgerError` with nothing written. Bulk variants (`enroll_many`,
+`record_contributions`) take many commands, report each one's outcome, and save the
 accepted ones in one transaction per batch.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, timedelta, timezone
-from typing import Any, ClassVar, Protocol, TypeVar
-from uuid import UUID, uuid4
+from typing import Any, ClassVar, TypeVar, cast
+from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import Aggregate, MutableOrImmutableAggregate
-from eventsourcing.persistence import EventStore, IntegrityError, Mapper, Recording
+from eventsourcing.persistence import EventStore, Mapper
 from eventsourcing.utils import get_topic
-from lokal import normalize_phone
 
-from domain.coverage import ParticipantStatus, in_force, settle, status_on
+from domain.changes import ParticipantChanges
+from domain.commands import (
+    ApproveClaim,
+    ChangeProgrammes,
+    Command,
+    CorrectDetails,
+    DeclareIncome,
+    Enroll,
+    ErasePersonalData,
+    FileClaim,
+    PayClaim,
+    RecordContribution,
+    RecordDeath,
+    RejectClaim,
+    Withdraw,
+    parse,
+    run_parsed,
+)
+from domain.coverage import ParticipantStatus, settle, status_on
 from domain.errors import (
     ConflictError,
     InvalidInputError,
     LedgerError,
     NotFoundError,
-    RuleViolationError,
 )
 from domain.indexes import NikIndex, PaymentReference, blind_index, payment_reference_id
 from domain.participant import Participant
-from domain.regions import village
-from domain.rules import RuleBook, default_rule_book
-from domain.values import (
-    Nik,
-    Period,
-    Programme,
-    parse_channel,
-    parse_date,
-    parse_programmes,
-    parse_rupiah,
-    parse_segment,
-    parse_sex,
+from domain.results import (
+    EnrollmentResult,
+    Executed,
+    PaymentResult,
+    repeated_payment,
 )
+from domain.rules import RuleBook, default_rule_book
+from domain.transactions import Batch, BatchingApplication, NoVault, PersonalDataVault
+from domain.values import Nik, parse_date
 
 # The latest calendar date anywhere in Indonesia (WIT, UTC+9): a date is "in the future"
 # only when it has not begun in any of the country's time zones.
 _WIT = timezone(timedelta(hours=9))
 
 A = TypeVar("A", bound=Aggregate)
+C = TypeVar("C")
 R = TypeVar("R")
-Row = TypeVar("Row")
 
 
 def today_in_indonesia() -> date:
     return datetime.now(_WIT).date()
 
 
-class PersonalDataVault(Protocol):
-    """Per-subject data keys, kept outside the event log (implemented in infra)."""
-
-    def ensure_keys(self, key_ids: Iterable[UUID]) -> None:
-        """Create keys for the ids that have none, durably, before events use them."""
-
-    def shred(self, key_ids: Iterable[UUID]) -> None:
-        """Destroy the keys: what they encrypted can never be read again."""
-
-
-class _NoVault:
-    """For a store without field encryption (the in-memory default in unit tests)."""
-
-    def ensure_keys(self, key_ids: Iterable[UUID]) -> None:
-        return None
-
-    def shred(self, key_ids: Iterable[UUID]) -> None:
-        return None
-
-
-@dataclass(frozen=True)
-class PaymentResult:
-    participant_id: UUID
-    payment_ref: str
-    first_month: Period
-    months: int
-    amount: int
-    replayed: bool = False  # True when the reference was already recorded with this content
-    # The log position the command's transaction reached (its last recording's notification
-    # id; for a repeat that wrote nothing, the head of the log when it was answered). Not
-    # part of the result's equality: the same payment is the same answer wherever it landed.
-    position: int | None = field(default=None, compare=False)
-
-    @property
-    def last_month(self) -> Period:
-        return self.first_month + (self.months - 1)
-
-
-@dataclass(frozen=True)
-class EnrollmentResult:
-    participant_id: UUID
-    replayed: bool = False  # True when this NIK was already enrolled with these same facts
-    position: int | None = field(default=None, compare=False)  # as in `PaymentResult`
-
-
-@dataclass
-class _Batch:
-    """Aggregates touched by a batch, so rows about one participant see each other."""
-
-    aggregates: dict[UUID, Aggregate] = field(default_factory=dict)
-    new_keys: list[UUID] = field(default_factory=list)
-    niks: dict[str, UUID] = field(default_factory=dict)  # NIK -> participant, looked up once
-    # Optimistic: skip reading the uniqueness indexes; a collision at save time means
-    # "redo with the reads" (rare: repeats and duplicates), not a refusal.
-    optimistic: bool = False
-
-
-class Ledger(Application[UUID]):
+class Ledger(ParticipantChanges, BatchingApplication):
     """Enrollments, contributions, claims and erasure for the scheme's participants."""
 
     name = "Ledger"
@@ -136,7 +90,7 @@ class Ledger(Application[UUID]):
             raise ValueError("the NIK pepper must be at least 16 bytes")
         self._pepper = pepper
         self._given_mapper = mapper
-        self.vault: PersonalDataVault = vault or _NoVault()
+        self.vault: PersonalDataVault = vault or NoVault()
         self.rules = rules or default_rule_book()
         self.today = today
         super().__init__(env)
@@ -149,85 +103,45 @@ class Ledger(Application[UUID]):
     def construct_mapper(self) -> Mapper[UUID]:
         return self._given_mapper or super().construct_mapper()
 
-    def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
-        """The library's `save()`, minus its two runtime-Protocol `isinstance` checks per
-        object (about 40 µs each on Python 3.11, the largest single cost of bulk saves):
-        the ledger only ever saves its own aggregates. Anything else goes the library's way.
-        """
-        if kwargs or not all(isinstance(obj, Aggregate) for obj in objs):
-            return super().save(*objs, **kwargs)
-        processing = ProcessingEvent[UUID]()
-        for aggregate in objs:
-            processing.events.extend(aggregate.collect_events())
-            processing.aggregates[aggregate.id] = aggregate
-        recordings = self._record(processing)
-        self._take_snapshots(processing)
-        self._notify(recordings)
-        return recordings
-
     # --- enrollment ---------------------------------------------------------------------
 
-    def enroll(self, **row: Any) -> UUID:
-        """Enroll one worker; see `enroll_many` for the fields. Returns the participant id
-        (the existing one when the same enrollment is repeated)."""
-        outcome = self._run_one(row, self._prepare_enrollment, lambda r: r, optimistic=True)
+    def enroll(self, command: Enroll | None = None, /, **row: Any) -> UUID:
+        """Enroll one worker. Returns the participant id (the existing one when the same
+        enrollment is repeated)."""
+        if command is None:
+            # compat: remove once tools/ uses typed commands
+            command = parse(Enroll, row)
+        outcome = self._run_one(command, self._prepare_enrollment, optimistic=True)
         if isinstance(outcome, LedgerError):
             raise outcome
         return outcome.participant_id
 
-    def enroll_many(self, rows: Sequence[Mapping[str, Any]]) -> list[EnrollmentResult | LedgerError]:
-        """Enroll many workers in one transaction; each row's id or the reason it was refused.
+    def enroll_many(
+        self, commands: Sequence[Enroll] | Sequence[Mapping[str, Any]]
+    ) -> list[EnrollmentResult | LedgerError]:
+        """Enroll many workers in one transaction; each one's result or the reason it was
+        refused."""
+        if commands and not isinstance(commands[0], Enroll):  # rows of strings
+            rows = cast(Sequence[Mapping[str, Any]], commands)
+            # compat: remove once tools/ uses typed commands
+            return run_parsed(Enroll, rows, self.enroll_many)
+        return self._run_batch(cast(Sequence[Enroll], commands), self._prepare_enrollment)
 
-        Fields: nik, name, birth_date, sex (M/F), phone, address (optional), village_code,
-        occupation, declared_income, programmes (`JKK+JKM[+JHT]`), channel, agent_id,
-        enrolled_on, segment (optional, BPU).
-        """
-        return self._run_batch(rows, self._prepare_enrollment, lambda r: r)
-
-    def _prepare_enrollment(self, row: Mapping[str, Any], batch: _Batch) -> EnrollmentResult:
-        nik = Nik.parse(_text(row, "nik"))
-        name = _text(row, "name")
-        if not 1 <= len(name) <= 200:
-            raise InvalidInputError("invalid_name", "A name has 1 to 200 characters.")
-        birth_date = parse_date(row.get("birth_date", ""), field="birth date")
-        sex = parse_sex(_text(row, "sex"))
-        nik.check_person(sex=sex, birth_date=birth_date)
-        enrolled_on = self._past_date(row.get("enrolled_on") or self.today(), "enrollment date")
+    def _prepare_enrollment(self, command: Enroll, batch: Batch) -> EnrollmentResult:
+        enrolled_on = self._not_future(command.enrolled_on, "enrollment date")
         self.rules.at(enrolled_on)
-        if birth_date >= enrolled_on:
+        if command.birth_date >= enrolled_on:
             raise InvalidInputError("invalid_birth_date", "The birth date is not before enrollment.")
-        channel, agent_id = parse_channel(_text(row, "channel"), row.get("agent_id"))
-        personal = {
-            "nik": nik.digits,
-            "name": name,
-            "birth_date": birth_date.isoformat(),
-            "phone": _phone(row.get("phone")),
-            "address": (str(row.get("address") or "").strip() or None),
-        }
-        index_id = blind_index(self._pepper, nik.digits)
-        if index_id in batch.aggregates:
-            raise ConflictError("already_enrolled", "This NIK appears twice in the batch.")
-        # Optimistically, a new NIK needs no read: the index's creation collides in the
-        # store if the NIK is known, and the command is then redone with the read.
-        index = None if batch.optimistic else self._get_or_none(index_id, NikIndex)
+        index_id, index = self._nik_index(command.nik.digits, batch)
         participant = Participant.enroll(
-            personal=personal,
-            enrolled_on=enrolled_on,
-            village=village(_text(row, "village_code")).code,
-            sex=sex,
-            occupation=_occupation(row.get("occupation")),
-            segment=parse_segment(str(row.get("segment") or "BPU")),
-            programmes=parse_programmes(_text(row, "programmes")),
-            declared_income=parse_rupiah(row.get("declared_income", ""), field="declared income"),
-            channel=channel,
-            agent_id=agent_id,
+            personal=command.personal(), enrolled_on=enrolled_on, village=command.village,
+            sex=command.sex, occupation=command.occupation, segment=command.segment,
+            programmes=command.programmes, declared_income=command.declared_income,
+            channel=command.channel, agent_id=command.agent_id,
         )
-        if index is None:
-            index = NikIndex.register(index_id, participant.id)
-        elif not index.released:
-            return self._repeated_enrollment(participant, personal)
-        else:
-            index.reregister(participant.id)
+        if index is not None and not index.released:
+            return self._repeated_enrollment(participant, command.personal())
+        index = self._point_nik(index_id, index, participant.id)
         batch.aggregates[index.id] = index
         batch.aggregates[participant.id] = participant
         batch.new_keys += [participant.id, index.key_id]
@@ -251,45 +165,48 @@ class Ledger(Application[UUID]):
 
     # --- contributions ------------------------------------------------------------------
 
-    def record_contribution(self, **row: Any) -> PaymentResult:
-        """Record one payment (payment_ref, participant_id or nik, amount, paid_on, channel,
-        agent_id). A repeat of a recorded reference with the same content returns the
-        original result; with different content it is a conflict."""
-        outcome = self._run_one(row, self._prepare_payment, lambda r: r, optimistic=True)
+    def record_contribution(self, command: RecordContribution | None = None, /,
+                            **row: Any) -> PaymentResult:
+        """Record one payment. A repeat of a recorded reference with the same content
+        returns the original result; with different content it is a conflict."""
+        if command is None:
+            # compat: remove once tools/ uses typed commands
+            command = parse(RecordContribution, row)
+        outcome = self._run_one(command, self._prepare_payment, optimistic=True)
         if isinstance(outcome, LedgerError):
             raise outcome
         return outcome
 
     def record_contributions(
-        self, rows: Sequence[Mapping[str, Any]]
+        self, commands: Sequence[RecordContribution] | Sequence[Mapping[str, Any]]
     ) -> list[PaymentResult | LedgerError]:
-        """Record many payments in one transaction; each row's result or refusal."""
-        return self._run_batch(rows, self._prepare_payment, lambda r: r)
+        """Record many payments in one transaction; each one's result or refusal."""
+        if commands and not isinstance(commands[0], RecordContribution):  # rows of strings
+            rows = cast(Sequence[Mapping[str, Any]], commands)
+            # compat: remove once tools/ uses typed commands
+            return run_parsed(RecordContribution, rows, self.record_contributions)
+        return self._run_batch(cast(Sequence[RecordContribution], commands), self._prepare_payment)
 
-    def _prepare_payment(self, row: Mapping[str, Any], batch: _Batch) -> PaymentResult:
-        payment_ref = _text(row, "payment_ref")
-        if not 1 <= len(payment_ref) <= 64:
-            raise InvalidInputError("invalid_payment_ref", "A payment reference has 1 to 64 characters.")
-        amount = parse_rupiah(row.get("amount", ""))
-        paid_on = self._past_date(row.get("paid_on") or self.today(), "payment date")
-        channel, agent_id = parse_channel(_text(row, "channel"), row.get("agent_id"))
-        participant = self._participant_for(row, batch)
+    def _prepare_payment(self, command: RecordContribution, batch: Batch) -> PaymentResult:
+        paid_on = self._not_future(command.paid_on, "payment date")
+        participant = self._participant_for(command, batch)
+        payment_ref, amount, channel = command.payment_ref, command.amount, command.channel
         ref_id = payment_reference_id(payment_ref)
         earlier = batch.aggregates.get(ref_id) or (
             None if batch.optimistic else self._get_or_none(ref_id, PaymentReference))
         if isinstance(earlier, PaymentReference):
-            return _repeated_payment(earlier, participant.id, amount, paid_on, channel)
+            return repeated_payment(earlier, participant.id, amount, paid_on, channel)
         try:
             settlement = settle(participant, paid_on, amount, self.rules)
             participant.pay(settlement=settlement, payment_ref=payment_ref, paid_on=paid_on,
-                            amount=amount, channel=channel, agent_id=agent_id)
+                            amount=amount, channel=channel, agent_id=command.agent_id)
         except LedgerError:
             # Optimistically the reference was not read: a re-sent older payment (a bank
             # file imported again) must be answered as a repeat, not refused as out of order.
             recorded = self._get_or_none(ref_id, PaymentReference) if batch.optimistic else None
             if recorded is None:
                 raise
-            return _repeated_payment(recorded, participant.id, amount, paid_on, channel)
+            return repeated_payment(recorded, participant.id, amount, paid_on, channel)
         batch.aggregates[ref_id] = PaymentReference.use(
             payment_ref=payment_ref, participant_id=participant.id, amount=amount,
             paid_on=paid_on, channel=channel, first_month=settlement.first,
@@ -301,221 +218,48 @@ class Ledger(Application[UUID]):
     # --- group commit -------------------------------------------------------------------
 
     def execute_many(
-        self, commands: Sequence[tuple[str, Mapping[str, Any]]]
+        self, commands: Sequence[Enroll | RecordContribution]
     ) -> list[EnrollmentResult | PaymentResult | LedgerError]:
-        """Enrollments (`"enroll"`, the fields of `enroll_many`) and payments (`"pay"`,
-        the fields of `record_contribution`) from many callers, in one transaction: each
-        command's result or refusal, as the batch commands give them. A command only sees
-        the store and the commands before it in the list. Used to group concurrent single
-        commands into one commit (`infra.group_commit`)."""
-        preparers = {"enroll": self._prepare_enrollment, "pay": self._prepare_payment}
-        unknown = {kind for kind, _ in commands} - preparers.keys()
+        """Enrollments and payments from many callers, in one transaction: each command's
+        result or refusal, as the batch commands give them. A command only sees the store
+        and the commands before it in the list. Used to group concurrent single commands
+        into one commit (`infra.group_commit`)."""
+        preparers: dict[type, Callable[[Any, Batch], Any]] = {
+            Enroll: self._prepare_enrollment, RecordContribution: self._prepare_payment}
+        unknown = {type(c).__name__ for c in commands if type(c) not in preparers}
         if unknown:
-            raise ValueError(f"unknown command kind(s): {', '.join(sorted(unknown))}")
+            raise ValueError(f"unknown command type(s): {', '.join(sorted(unknown))}")
 
-        def prepare(command: tuple[str, Mapping[str, Any]], batch: _Batch) -> Any:
-            kind, row = command
-            return preparers[kind](row, batch)
+        def prepare(command: Enroll | RecordContribution, batch: Batch) -> Any:
+            return preparers[type(command)](command, batch)
 
-        return self._run_batch(commands, prepare, lambda r: r)
+        return self._run_batch(commands, prepare)
 
-    # --- changes to a participant -------------------------------------------------------
+    # --- any command -------------------------------------------------------------------
 
-    def declare_income(self, participant_id: UUID, *, declared_income: int | str,
-                       from_month: str | Period, declared_on: date | str | None = None) -> None:
-        participant = self.get_participant(participant_id)
-        participant.declare_income(
-            declared_income=parse_rupiah(declared_income, field="declared income"),
-            from_month=_period(from_month),
-            declared_on=self._past_date(declared_on or self.today(), "declaration date"),
-        )
-        self.save(participant)
-
-    def change_programmes(self, participant_id: UUID, *, programmes: str | Sequence[str],
-                          from_month: str | Period, changed_on: date | str | None = None) -> None:
-        participant = self.get_participant(participant_id)
-        participant.change_programmes(
-            programmes=parse_programmes(programmes if isinstance(programmes, str) else tuple(programmes)),
-            from_month=_period(from_month),
-            changed_on=self._past_date(changed_on or self.today(), "change date"),
-        )
-        self.save(participant)
-
-    def correct_details(self, participant_id: UUID, *, corrected_on: date | str | None = None,
-                        **changes: Any) -> None:
-        """Correct personal fields (name, phone, address, birth_date, nik) and/or village_code,
-        occupation, sex. A corrected NIK moves the NIK index in the same transaction."""
-        participant = self.get_participant(participant_id)
-        known = {"name", "phone", "address", "birth_date", "nik", "village_code", "occupation", "sex"}
-        unknown = set(changes) - known
-        if unknown:
-            raise InvalidInputError("unknown_field", f"Cannot correct {', '.join(sorted(unknown))}.")
-        current = self.get_personal_data(participant_id)
-        if current is None:
-            raise RuleViolationError(
-                "personal_data_erased", "This participant's personal data has been erased.")
-        personal: dict[str, Any] = {}
-        if changes.get("name") is not None:
-            personal["name"] = str(changes["name"]).strip()
-            if not 1 <= len(personal["name"]) <= 200:
-                raise InvalidInputError("invalid_name", "A name has 1 to 200 characters.")
-        if changes.get("phone") is not None:
-            personal["phone"] = _phone(changes["phone"])
-        if changes.get("address") is not None:
-            personal["address"] = str(changes["address"]).strip() or None
-        if changes.get("birth_date") is not None:
-            personal["birth_date"] = parse_date(changes["birth_date"], field="birth date").isoformat()
-        sex = parse_sex(changes["sex"]) if changes.get("sex") is not None else None
-        touched: list[Aggregate] = [participant]
-        new_keys: list[UUID] = []
-        shred: list[UUID] = []
-        nik = Nik.parse(changes["nik"]) if changes.get("nik") is not None else Nik.parse(current["nik"])
-        nik.check_person(sex=sex or participant.sex,
-                         birth_date=date.fromisoformat(personal.get("birth_date") or current["birth_date"]))
-        if nik.digits != current["nik"]:
-            personal["nik"] = nik.digits
-            new_index_id = blind_index(self._pepper, nik.digits)
-            new_index = self._get_or_none(new_index_id, NikIndex)
-            if new_index is None:
-                new_index = NikIndex.register(new_index_id, participant.id)
-            elif not new_index.released:
-                raise ConflictError("already_enrolled", "The corrected NIK is already enrolled.")
-            else:
-                new_index.reregister(participant.id)
-            old_index = self._get_or_none(blind_index(self._pepper, current["nik"]), NikIndex)
-            if old_index is not None and not old_index.released:
-                old_index.release()
-                touched.append(old_index)
-                shred.append(old_index.key_id)
-            touched.append(new_index)
-            new_keys.append(new_index.key_id)
-        participant.correct_details(
-            personal=personal,
-            corrected_on=self._past_date(corrected_on or self.today(), "correction date"),
-            village=village(changes["village_code"]).code if changes.get("village_code") else None,
-            occupation=_occupation(changes["occupation"]) if changes.get("occupation") else None,
-            sex=sex,
-        )
-        self.vault.ensure_keys(new_keys)
-        try:
-            self.save(*touched)
-        except IntegrityError:
-            raise ConflictError("concurrent_change", "The participant changed meanwhile; retry.") from None
-        self.vault.shred(shred)
-
-    def record_death(self, participant_id: UUID, *, died_on: date | str) -> None:
-        participant = self.get_participant(participant_id)
-        participant.record_death(died_on=self._past_date(died_on, "date of death"))
-        self.save(participant)
-
-    def withdraw(self, participant_id: UUID, *, withdrawn_on: date | str | None = None,
-                 reason: str = "requested") -> None:
-        participant = self.get_participant(participant_id)
-        participant.withdraw(withdrawn_on=self._past_date(withdrawn_on or self.today(), "withdrawal date"),
-                             reason=reason.strip()[:200] or "requested")
-        self.save(participant)
-
-    def erase_personal_data(self, participant_id: UUID, *,
-                            erased_on: date | str | None = None) -> int | None:
-        """Honour an erasure request: destroy the participant's keys, keep the record.
-        Returns the log position reached (the head of the log when it was erased before).
-
-        Idempotent: repeating it after an interruption finishes the key destruction."""
-        participant = self.get_participant(participant_id)
-        personal = self.get_personal_data(participant_id)
-        keys: list[UUID] = [participant.id]
-        if participant.erased_on is None:
-            participant.erase_personal_data(
-                erased_on=self._past_date(erased_on or self.today(), "erasure date"))
-            touched: list[Aggregate] = [participant]
-            if personal is not None and personal.get("nik"):
-                index = self._get_or_none(blind_index(self._pepper, personal["nik"]), NikIndex)
-                if index is not None and not index.released:
-                    index.release()
-                    touched.append(index)
-                    keys.append(index.key_id)
-            position = _position(self.save(*touched))
-        else:
-            if personal is not None and personal.get("nik"):
-                index = self._get_or_none(blind_index(self._pepper, personal["nik"]), NikIndex)
-                if index is not None:
-                    keys.append(index.key_id)
-            position = self.recorder.max_notification_id()
-        self.vault.shred(keys)
-        return position
-
-    # --- claims -------------------------------------------------------------------------
-
-    def file_claim(self, participant_id: UUID, *, programme: str, kind: str,
-                   incident_date: date | str, filed_on: date | str | None = None,
-                   work_related: bool = False, description: str = "") -> UUID:
-        participant = self.get_participant(participant_id)
-        code = programme.strip().upper()
-        if code not in Programme.__members__:
-            raise InvalidInputError("unknown_programme", f"'{programme}' is not a programme.")
-        personal = self.get_personal_data(participant_id) or {}
-        claim_id = uuid4()
-        participant.file_claim(
-            claim_id=claim_id, programme=code, kind=kind.strip().lower(),
-            incident_date=self._past_date(incident_date, "incident date"),
-            filed_on=self._past_date(filed_on or self.today(), "filing date"),
-            work_related=work_related, details={"description": description.strip()[:2000]},
-            birth_date=date.fromisoformat(personal["birth_date"]) if personal.get("birth_date") else None,
-            rules=self.rules,
-        )
-        self.save(participant)
-        return claim_id
-
-    def approve_claim(self, participant_id: UUID, claim_id: UUID, *,
-                      approved_on: date | str | None = None, amount: int | str | None = None) -> int:
-        """Approve a filed claim; the benefit follows from the rules on the incident date
-        (an officer gives the amount only for JKK care and incapacity benefits)."""
-        participant = self.get_participant(participant_id)
-        claim = participant.claim(claim_id)
-        benefit = self._benefit(participant, claim)
-        if benefit is None:
-            if amount is None:
-                raise InvalidInputError(
-                    "amount_required", "This JKK benefit is assessed: give the approved amount.")
-            benefit = parse_rupiah(amount)
-        elif amount is not None and parse_rupiah(amount) != benefit:
-            raise InvalidInputError(
-                "benefit_fixed_by_rules",
-                f"This benefit is fixed by the rules at Rp {benefit:,}, not Rp {parse_rupiah(amount):,}.")
-        participant.approve_claim(claim_id=claim_id, amount=benefit,
-                                  approved_on=self._past_date(approved_on or self.today(), "approval date"))
-        self.save(participant)
-        return benefit
-
-    def _benefit(self, participant: Participant, claim: Mapping[str, Any]) -> int | None:
-        incident: date = claim["incident_date"]
-        ruleset = self.rules.at(incident)
-        if claim["programme"] == Programme.JKM:
-            early = Period.containing(participant.enrolled_on) + ruleset.jkm_early_death_months
-            if incident < _same_day_in(early, participant.enrolled_on):
-                return ruleset.jkm_early_death_benefit
-            return ruleset.jkm_benefit
-        if claim["programme"] == Programme.JHT:
-            return participant.jht_balance
-        if claim["kind"] == "death":
-            income = in_force(participant.incomes, Period.containing(incident), incident)
-            return ruleset.jkk_death_income_multiple * income
-        return None
-
-    def reject_claim(self, participant_id: UUID, claim_id: UUID, *, reason: str,
-                     rejected_on: date | str | None = None) -> None:
-        participant = self.get_participant(participant_id)
-        if not reason.strip():
-            raise InvalidInputError("reason_required", "A rejection needs a reason.")
-        participant.reject_claim(claim_id=claim_id, reason=reason.strip()[:200],
-                                 rejected_on=self._past_date(rejected_on or self.today(), "rejection date"))
-        self.save(participant)
-
-    def pay_claim(self, participant_id: UUID, claim_id: UUID, *, paid_on: date | str | None = None) -> None:
-        participant = self.get_participant(participant_id)
-        participant.pay_claim(claim_id=claim_id,
-                              paid_on=self._past_date(paid_on or self.today(), "payment date"))
-        self.save(participant)
+    def execute(self, command: Command) -> Executed:
+        """Any typed command in one transaction: its answer and the log position reached.
+        What a way in that records commands of every kind calls (`api.services`)."""
+        if isinstance(command, Enroll | RecordContribution):
+            prepare: Callable[[Any, Batch], Any] = (
+                self._prepare_enrollment if isinstance(command, Enroll) else self._prepare_payment)
+            outcome = self._run_one(command, prepare, optimistic=True)
+            if isinstance(outcome, LedgerError):
+                raise outcome
+            return Executed(outcome, outcome.position)
+        if isinstance(command, FileClaim):
+            return Executed(*self._file_claim(command))
+        if isinstance(command, ApproveClaim):
+            return Executed(*self._approve_claim(command))
+        change: dict[type, Callable[[Any], int | None]] = {
+            DeclareIncome: self.declare_income, ChangeProgrammes: self.change_programmes,
+            CorrectDetails: self.correct_details, RecordDeath: self.record_death,
+            Withdraw: self.withdraw, ErasePersonalData: self.erase_personal_data,
+            RejectClaim: self.reject_claim, PayClaim: self.pay_claim,
+        }
+        if type(command) not in change:
+            raise TypeError(f"not a command: {type(command).__name__}")
+        return Executed(None, change[type(command)](command))
 
     # --- queries ------------------------------------------------------------------------
 
@@ -582,16 +326,42 @@ class Ledger(Application[UUID]):
                     vars(event)[name] = None
         return events
 
+    # --- the NIK index: the one place a NIK is pointed at a participant or released -----
+
+    def _nik_index(self, nik: str, batch: Batch | None = None) -> tuple[UUID, NikIndex | None]:
+        """The NIK's index id, and its aggregate if it exists. Within an optimistic batch
+        it is not read: its creation then collides in the store if the NIK is known, and
+        the command is redone with the read."""
+        index_id = blind_index(self._pepper, nik)
+        if batch is None:
+            return index_id, self._get_or_none(index_id, NikIndex)
+        if index_id in batch.aggregates:
+            raise ConflictError("already_enrolled", "This NIK appears twice in the batch.")
+        return index_id, None if batch.optimistic else self._get_or_none(index_id, NikIndex)
+
+    def _point_nik(self, index_id: UUID, index: NikIndex | None, participant_id: UUID) -> NikIndex:
+        """Point a free NIK (never registered, or released) at the participant."""
+        if index is None:
+            return NikIndex.register(index_id, participant_id)
+        index.reregister(participant_id)
+        return index
+
+    def _release_nik(self, nik: str) -> NikIndex | None:
+        """Free the NIK: the index released now, or None when there was nothing to release."""
+        _, index = self._nik_index(nik)
+        if index is None or index.released:
+            return None
+        index.release()
+        return index
+
     # --- helpers ------------------------------------------------------------------------
 
-    def _participant_for(self, row: Mapping[str, Any], batch: _Batch) -> Participant:
-        if row.get("participant_id"):
-            try:
-                participant_id = UUID(str(row["participant_id"]))
-            except ValueError:
-                raise InvalidInputError("invalid_participant_id", "Not a participant id.") from None
+    def _participant_for(self, command: RecordContribution, batch: Batch) -> Participant:
+        if command.participant_id is not None:
+            participant_id = command.participant_id
         else:
-            nik = _text(row, "nik")
+            assert command.nik is not None, "a payment names a participant or a NIK"
+            nik = command.nik.digits
             found = batch.niks.get(nik) or self.find_participant(nik)
             if found is None:
                 raise NotFoundError("participant_not_found", "No participant has this NIK.")
@@ -601,145 +371,10 @@ class Ledger(Application[UUID]):
             return cached
         return self.get_participant(participant_id)
 
-    def _get_or_none(self, aggregate_id: UUID, kind: type[A]) -> A | None:
-        if kind is not Participant:
-            # Index aggregates have a handful of events and no snapshots: one read.
-            aggregate = _fold(None, self.events.get(aggregate_id))
-            return aggregate if isinstance(aggregate, kind) else None
-        try:
-            aggregate = self.repository.get(aggregate_id, projector_func=_fold)
-        except AggregateNotFoundError:
-            return None
-        return aggregate if isinstance(aggregate, kind) else None
-
-    def _past_date(self, value: date | str, what: str) -> date:
-        day = parse_date(value, field=what)
+    def _not_future(self, day: date | None, what: str) -> date:
+        """The day (None: today), refused when it has not begun anywhere in Indonesia."""
+        if day is None:
+            return self.today()
         if day > self.today():
             raise InvalidInputError("date_in_future", f"The {what} {day.isoformat()} is in the future.")
         return day
-
-    def _run_batch(
-        self, rows: Sequence[Row], prepare: Callable[[Row, _Batch], Any], result: Callable[[Any], R],
-    ) -> list[R | LedgerError]:
-        batch = _Batch(optimistic=True)
-        outcomes: list[R | LedgerError] = []
-        for row in rows:
-            before = len(batch.aggregates)
-            try:
-                outcomes.append(result(prepare(row, batch)))
-            except LedgerError as error:
-                # Commands check everything before they change anything, so a refused row
-                # leaves the batch as it was (the unit tests hold every command to that).
-                if len(batch.aggregates) != before:
-                    raise AssertionError(f"refused row changed the batch: {error!r}") from error
-                outcomes.append(error)
-        try:
-            position = self._save_batch(batch)
-        except _SaveConflict:
-            # A repeated or duplicate NIK or payment reference, or another writer changed
-            # one of these participants meanwhile; nothing of the batch was written. Redo
-            # it a row per transaction, with the reads, so each row gets its own answer.
-            return [self._run_one(row, prepare, result) for row in rows]
-        return [_at(outcome, position) for outcome in outcomes]
-
-    def _run_one(self, row: Row, prepare: Callable[[Row, _Batch], Any],
-                 result: Callable[[Any], R], optimistic: bool = False) -> R | LedgerError:
-        batch = _Batch(optimistic=optimistic)
-        try:
-            outcome = result(prepare(row, batch))
-            position = self._save_batch(batch)
-        except _SaveConflict:
-            if optimistic:
-                return self._run_one(row, prepare, result)
-            return ConflictError("concurrent_change", "Another writer changed this meanwhile; retry.")
-        except LedgerError as error:
-            return error
-        return _at(outcome, position)
-
-    def _save_batch(self, batch: _Batch) -> int | None:
-        """Save the batch in one transaction; the log position it reached (the head of the
-        log when there was nothing to save)."""
-        if not batch.aggregates:
-            return self.recorder.max_notification_id()
-        self.vault.ensure_keys(batch.new_keys)
-        try:
-            recordings = self.save(*batch.aggregates.values())
-        except IntegrityError:
-            self.vault.shred(batch.new_keys)  # made for aggregates that were not saved
-            raise _SaveConflict from None
-        return _position(recordings)
-
-
-def _position(recordings: Sequence[Recording[UUID]]) -> int | None:
-    """The notification id of the last recording (None if the store numbers none)."""
-    return recordings[-1].notification.id if recordings else None
-
-
-def _at(outcome: Any, position: int | None) -> Any:
-    """A command's result with the log position its transaction reached."""
-    if isinstance(outcome, (EnrollmentResult, PaymentResult)):
-        return replace(outcome, position=position)
-    return outcome
-
-
-def _repeated_payment(earlier: PaymentReference, participant_id: UUID, amount: int,
-                      paid_on: date, channel: str) -> PaymentResult:
-    """The answer to a payment reference seen before: the original result for the same
-    payment, a conflict for a different one."""
-    if earlier.same_payment(participant_id, amount, paid_on, channel):
-        return PaymentResult(participant_id, earlier.payment_ref, earlier.first_month,
-                             earlier.months, amount, replayed=True)
-    raise ConflictError(
-        "payment_ref_conflict",
-        f"Payment reference {earlier.payment_ref} was already recorded for a different payment "
-        f"(Rp {earlier.amount:,} on {earlier.paid_on.isoformat()}).",
-    )
-
-
-class _SaveConflict(Exception):
-    """The store refused a save: an aggregate it creates or changes was written meanwhile."""
-
-
-def _fold(aggregate: Any, events: Iterable[Any]) -> Any:
-    """Apply events in order: the library's `project_aggregate` without its per-event
-    runtime-Protocol assertion (our events are the library's own aggregate events)."""
-    for event in events:
-        aggregate = event.mutate(aggregate)
-    return aggregate
-
-
-def _text(row: Mapping[str, Any], key: str) -> str:
-    value = row.get(key)
-    if value is None or str(value).strip() == "":
-        raise InvalidInputError(f"missing_{key}", f"The field '{key}' is required.")
-    return str(value).strip()
-
-
-def _phone(value: Any) -> str | None:
-    if value is None or str(value).strip() == "":
-        return None
-    e164 = normalize_phone(str(value))
-    if e164 is None:
-        raise InvalidInputError("invalid_phone", f"'{value}' is not an Indonesian phone number.")
-    return e164
-
-
-def _occupation(value: Any) -> str:
-    text = str(value or "").strip().lower()
-    if not 1 <= len(text) <= 64:
-        raise InvalidInputError("invalid_occupation", "An occupation has 1 to 64 characters.")
-    return text
-
-
-def _period(value: str | Period) -> Period:
-    return value if isinstance(value, Period) else Period.parse(value)
-
-
-def _same_day_in(month: Period, day: date) -> date:
-    """`day`'s day-of-month in `month` (clamped to the month's end)."""
-    for d in (day.day, 30, 29, 28):
-        try:
-            return date(month.year, month.month, d)
-        except ValueError:
-            continue
-    raise AssertionError("unreachable")

@@ -22,28 +22,30 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Self
 from uuid import UUID
 
+from domain.commands import Enroll, RecordContribution, parse
 from domain.errors import LedgerError
 from domain.ledger import EnrollmentResult, Ledger, PaymentResult
 
-KINDS = ("enroll", "pay")
+Groupable = Enroll | RecordContribution
+GROUPABLE = (Enroll, RecordContribution)  # what `Ledger.execute_many` takes
 
 
 @dataclass
 class _Command:
-    kind: str
-    row: Mapping[str, Any]
+    command: Groupable
     future: Future[Any] = field(default_factory=Future)
 
     @property
-    def key(self) -> tuple[str, str]:
-        field_name = "nik" if self.kind == "enroll" else "payment_ref"
-        return self.kind, str(self.row.get(field_name) or "").strip()
+    def key(self) -> tuple[type, str]:
+        """Commands with the same key never share a round: one NIK, one payment reference."""
+        if isinstance(self.command, Enroll):
+            return Enroll, self.command.nik.digits
+        return RecordContribution, self.command.payment_ref
 
 
 class GroupCommitter:
@@ -69,26 +71,35 @@ class GroupCommitter:
 
     # --- callers --------------------------------------------------------------------------
 
-    def submit(self, kind: str, row: Mapping[str, Any]) -> Future[Any]:
-        """Queue one command (`"enroll"` or `"pay"`); its future holds the ledger's result
-        (`EnrollmentResult` / `PaymentResult`) or the `LedgerError` that refused it."""
-        if kind not in KINDS:
-            raise ValueError(f"unknown command kind {kind!r}")
-        command = _Command(kind, dict(row))
+    def submit(self, command: Groupable) -> Future[Any]:
+        """Queue one command (`Enroll` or `RecordContribution`); its future holds the
+        ledger's result (`EnrollmentResult` / `PaymentResult`) or the `LedgerError` that
+        refused it."""
+        if not isinstance(command, GROUPABLE):
+            raise TypeError(f"unknown command type {type(command).__name__}; "
+                             "only enrollments and payments are grouped")
+        queued = _Command(command)
         with self._lock:  # no command slips in behind the stop marker
             if self._closed:
                 raise RuntimeError("the group committer is closed")
-            self._queue.put(command)
-        return command.future
+            self._queue.put(queued)
+        return queued.future
 
-    def enroll(self, **row: Any) -> UUID:
+    def enroll(self, command: Enroll | None = None, /, **row: Any) -> UUID:
         """`Ledger.enroll`, committed with whatever else is waiting."""
-        result: EnrollmentResult = self.submit("enroll", row).result()
+        if command is None:
+            # compat: remove once tools/ uses typed commands
+            command = parse(Enroll, row)
+        result: EnrollmentResult = self.submit(command).result()
         return result.participant_id
 
-    def record_contribution(self, **row: Any) -> PaymentResult:
+    def record_contribution(self, command: RecordContribution | None = None, /,
+                            **row: Any) -> PaymentResult:
         """`Ledger.record_contribution`, committed with whatever else is waiting."""
-        result: PaymentResult = self.submit("pay", row).result()
+        if command is None:
+            # compat: remove once tools/ uses typed commands
+            command = parse(RecordContribution, row)
+        result: PaymentResult = self.submit(command).result()
         return result
 
     def close(self) -> None:
@@ -130,7 +141,7 @@ class GroupCommitter:
         expected = 1  # the last round's size: how many callers are likely to come back
         while carried or not stopping:
             round_: list[_Command] = []
-            keys: set[tuple[str, str]] = set()
+            keys: set[tuple[type, str]] = set()
             later: list[_Command] = []
             for command in carried:
                 self._take(command, round_, keys, later)
@@ -160,7 +171,7 @@ class GroupCommitter:
                 self._commit(round_)
                 expected = len(round_)
 
-    def _take(self, command: _Command, round_: list[_Command], keys: set[tuple[str, str]],
+    def _take(self, command: _Command, round_: list[_Command], keys: set[tuple[type, str]],
               later: list[_Command]) -> None:
         if command.key in keys or len(round_) >= self.max_batch:
             later.append(command)
@@ -171,7 +182,7 @@ class GroupCommitter:
     def _commit(self, round_: list[_Command]) -> None:
         self.rounds += 1
         try:
-            outcomes = self.ledger.execute_many([(c.kind, c.row) for c in round_])
+            outcomes = self.ledger.execute_many([c.command for c in round_])
         except BaseException as error:  # every caller of the round hears of it
             for command in round_:
                 command.future.set_exception(error)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from domain.commands import Enroll, RecordContribution, run_parsed
 from domain.errors import InvalidInputError, LedgerError
 from domain.ledger import EnrollmentResult, Ledger, PaymentResult
 
@@ -62,8 +63,11 @@ def import_file(
     if kind not in KINDS:
         raise ImportFileError("unknown_import_kind", f"Import kind is one of {', '.join(KINDS)}.")
     columns = KINDS[kind]
+    # Each row is parsed into its typed command (a malformed row is refused with its
+    # reason), and the parsed rows of a batch go to the ledger in one transaction.
     command: Callable[[Sequence[dict[str, Any]]], Sequence[Any]] = (
-        ledger.enroll_many if kind == "enrollments" else ledger.record_contributions)
+        (lambda rows: run_parsed(Enroll, rows, ledger.enroll_many)) if kind == "enrollments"
+        else (lambda rows: run_parsed(RecordContribution, rows, ledger.record_contributions)))
     report = ImportReport(kind=kind, path=path)
     rejects_path = rejects_path_for(path)
     rejects: list[dict[str, Any]] = []

@@ -7,7 +7,8 @@ recorder, the view store, the runner and the group committer; personal data leav
 masked unless the `Viewer` may see it. Modules, one area each:
 
 - `participants`: resolve a NIK or id; status and history (masked per viewer); pay,
-  enroll and erase, each answering with the log position it reached.
+  enroll and erase, and `record(system, Kind, fields)` for any command of
+  `domain.commands`, each answering with the log position it reached.
 - `coverage`: coverage counts after catching the projections up, or as recorded at a time.
 - `replay`: the projections at a past position or time, in a scratch store; compare with live.
 - `imports`: a CSV file into the ledger, with its rejects file.

@@ -13,8 +13,10 @@ from typing import Any
 from uuid import UUID
 
 from api.services.viewer import ERASED, Viewer, describe_event, mask, mask_name
+from domain.commands import Command, Enroll, ErasePersonalData, RecordContribution, parse
 from domain.coverage import ParticipantStatus
 from domain.ledger import EnrollmentResult, PaymentResult
+from domain.results import Executed
 from domain.values import Period
 from infra.bootstrap import System
 
@@ -110,11 +112,13 @@ class PaymentAnswer:
 def pay(system: System, nik_or_id: str, *, amount: str | int, payment_ref: str,
         paid_on: str | None = None, channel: str = "bank",
         agent_id: str | None = None) -> PaymentAnswer:
-    """Record one contribution through the group committer."""
+    """Record one contribution through the group committer. The participant is found
+    first (an unknown NIK is `participant_not_found` whatever else is wrong)."""
     participant_id = system.ledger.resolve(nik_or_id)
-    row = {"participant_id": str(participant_id), "payment_ref": payment_ref, "amount": amount,
-           "paid_on": paid_on, "channel": channel, "agent_id": agent_id}
-    result: PaymentResult = system.committer.submit("pay", row).result()
+    command = parse(RecordContribution, {
+        "participant_id": participant_id, "payment_ref": payment_ref, "amount": amount,
+        "paid_on": paid_on, "channel": channel, "agent_id": agent_id})
+    result: PaymentResult = system.committer.submit(command).result()
     return PaymentAnswer.of(result)
 
 
@@ -133,7 +137,7 @@ class EnrollmentAnswer:
 
 def enroll(system: System, fields: Mapping[str, Any]) -> EnrollmentAnswer:
     """Enroll one worker through the group committer (the fields of an enrollment row)."""
-    result: EnrollmentResult = system.committer.submit("enroll", fields).result()
+    result: EnrollmentResult = system.committer.submit(parse(Enroll, fields)).result()
     return EnrollmentAnswer(result.participant_id, result.replayed, result.position)
 
 
@@ -152,4 +156,43 @@ def erase(system: System, nik_or_id: str) -> ErasureAnswer:
     """Erase a participant's personal data: destroys the keys, keeps the record."""
     ledger = system.ledger
     participant_id = ledger.resolve(nik_or_id)
-    return ErasureAnswer(participant_id, ledger.erase_personal_data(participant_id))
+    return ErasureAnswer(participant_id,
+                         ledger.erase_personal_data(ErasePersonalData(participant_id)))
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """Any command recorded: its kind, whom it was about, its answer and the log position
+    it reached."""
+
+    command: str
+    participant_id: UUID | None
+    value: Any  # the ledger's answer (see `domain.results.Executed`)
+    position: int | None
+
+    def as_dict(self) -> dict[str, Any]:
+        value = self.value
+        if isinstance(value, PaymentResult):
+            value = PaymentAnswer.of(value).as_dict()
+        elif isinstance(value, EnrollmentResult):
+            value = {"participant_id": str(value.participant_id), "replayed": value.replayed}
+        elif isinstance(value, UUID):
+            value = str(value)
+        return {"command": self.command,
+                "participant_id": str(self.participant_id) if self.participant_id else None,
+                "result": value, "position": self.position}
+
+
+def record(system: System, kind: type[Command], fields: Mapping[str, Any]) -> Recorded:
+    """Parse `fields` into a command of `kind` (`domain.commands`) and record it:
+    enrollments and payments through the group committer (sharing commits with the
+    concurrent callers), any other command in a transaction of its own."""
+    command: Any = parse(kind, fields)
+    if isinstance(command, Enroll | RecordContribution):
+        result = system.committer.submit(command).result()
+        executed = Executed(result, result.position)
+    else:
+        executed = system.ledger.execute(command)
+    participant_id = getattr(command, "participant_id", None) or getattr(
+        executed.value, "participant_id", None)
+    return Recorded(kind.__name__, participant_id, executed.value, executed.position)

@@ -7,6 +7,7 @@ import threading
 from datetime import date
 from typing import Any
 
+from domain.commands import Enroll, RecordContribution, parse
 from domain.ledger import Ledger
 from infra.group_commit import GroupCommitter
 from tests.factories import MONTHLY_JKK_JKM_1_5M, enrollment
@@ -27,15 +28,17 @@ def test_concurrent_single_commands_share_commits_and_all_land(ledger: Ledger) -
         def field_agent(row: dict[str, Any]) -> None:
             try:
                 start.wait(timeout=30)
-                pid = committer.enroll(**row)
-                paid = [committer.record_contribution(
-                    payment_ref=f"BANK-{row['nik']}-{m}", participant_id=str(pid),
-                    amount=MONTHLY_JKK_JKM_1_5M, paid_on=f"2024-0{m}-20", channel="BANK")
+                pid = committer.enroll(parse(Enroll, row))
+                paid = [committer.record_contribution(parse(
+                    RecordContribution, payment_ref=f"BANK-{row['nik']}-{m}",
+                    participant_id=str(pid), amount=MONTHLY_JKK_JKM_1_5M,
+                    paid_on=f"2024-0{m}-20", channel="BANK"))
                     for m in range(1, PAYMENTS + 1)]
                 # a repeat of a recorded payment is answered, not recorded again
-                again = committer.record_contribution(
-                    payment_ref=f"BANK-{row['nik']}-1", participant_id=str(pid),
-                    amount=MONTHLY_JKK_JKM_1_5M, paid_on="2024-01-20", channel="BANK")
+                again = committer.record_contribution(parse(
+                    RecordContribution, payment_ref=f"BANK-{row['nik']}-1",
+                    participant_id=str(pid), amount=MONTHLY_JKK_JKM_1_5M,
+                    paid_on="2024-01-20", channel="BANK"))
                 answers[row["nik"]] = [pid, paid, again]
             except BaseException as error:  # noqa: BLE001 - reported by the assertion below
                 failures.append(error)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from domain.commands import Enroll, parse
 from domain.ledger import Ledger
 from infra.imports import CONTRIBUTION_COLUMNS, ENROLLMENT_COLUMNS, ImportFileError, import_file
 from tests.factories import MONTHLY_JKK_JKM_1_5M, enrollment
@@ -71,7 +72,7 @@ def test_settlement_file_settles_months_and_refuses_what_it_cannot(
     ledger: Ledger, tmp_path: Path
 ) -> None:
     person = enrollment(enrolled_on="2025-01-06")
-    ledger.enroll(**person)
+    ledger.enroll(parse(Enroll, person))
     nik = person["nik"]
     rows = [
         {"payment_ref": "BNI-1", "nik": nik, "amount": MONTHLY_JKK_JKM_1_5M, "paid_on": "2025-01-10",

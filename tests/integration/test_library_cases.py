@@ -57,6 +57,21 @@ from eventsourcing.sqlite import (
 from eventsourcing.utils import Environment
 from pydantic import SecretStr
 
+from domain.commands import (
+    ApproveClaim,
+    ChangeProgrammes,
+    CorrectDetails,
+    DeclareIncome,
+    Enroll,
+    ErasePersonalData,
+    FileClaim,
+    PayClaim,
+    RecordContribution,
+    RecordDeath,
+    RejectClaim,
+    Withdraw,
+    parse,
+)
 from domain.coverage import PaidSpan
 from domain.indexes import NikIndex, PaymentReference
 from domain.ledger import Ledger
@@ -416,37 +431,54 @@ class TestEveryEventClassRoundTrip(TestCase):
         mapper.to_stored_event = capture  # type: ignore[method-assign,assignment]
         monthly_with_jht = MONTHLY_JKK_JKM_1_5M + 30_000
         # Enrolled, NikIndex.Registered; ContributionPaid, PaymentReference.Used.
-        a = ledger.enroll(**enrollment(programmes="JKK+JKM+JHT", address="Jl. Mawar 3"))
-        ledger.record_contribution(payment_ref="RT-1", participant_id=a, amount=3 * monthly_with_jht,
-                                   paid_on="2024-01-10", channel="bank")
-        ledger.declare_income(a, declared_income=2_000_000, from_month="2024-04",
-                              declared_on="2024-03-01")
-        ledger.change_programmes(a, programmes="JKK+JKM", from_month="2024-04",
-                                 changed_on="2024-03-02")
+        a = ledger.enroll(parse(Enroll,
+                          enrollment(programmes="JKK+JKM+JHT", address="Jl. Mawar 3")))
+        ledger.record_contribution(parse(RecordContribution,
+                                   payment_ref="RT-1", participant_id=a,
+                                   amount=3 * monthly_with_jht,
+                                   paid_on="2024-01-10", channel="bank"))
+        ledger.declare_income(parse(DeclareIncome,
+                              participant_id=a, declared_income=2_000_000, from_month="2024-04",
+                              declared_on="2024-03-01"))
+        ledger.change_programmes(parse(ChangeProgrammes,
+                                 participant_id=a, programmes="JKK+JKM", from_month="2024-04",
+                                 changed_on="2024-03-02"))
         # DetailsCorrected with a new NIK: NikIndex.Registered + NikIndex.Released.
         new_nik = enrollment()["nik"]
-        ledger.correct_details(a, nik=new_nik, phone="081298765432", corrected_on="2024-03-03")
+        ledger.correct_details(parse(CorrectDetails,
+                               participant_id=a, nik=new_nik, phone="081298765432",
+                               corrected_on="2024-03-03"))
         # Claims: filed, approved, paid; filed, rejected.
-        b = ledger.enroll(**enrollment())
-        ledger.record_contribution(payment_ref="RT-2", participant_id=b,
+        b = ledger.enroll(parse(Enroll, enrollment()))
+        ledger.record_contribution(parse(RecordContribution, payment_ref="RT-2", participant_id=b,
                                    amount=3 * MONTHLY_JKK_JKM_1_5M, paid_on="2024-01-10",
-                                   channel="bank")
-        c1 = ledger.file_claim(b, programme="JKK", kind="medical", incident_date="2024-02-15",
+                                   channel="bank"))
+        c1 = ledger.file_claim(parse(FileClaim,
+                               participant_id=b, programme="JKK", kind="medical",
+                               incident_date="2024-02-15",
                                filed_on="2024-02-20", work_related=True,
-                               description="luka di tangan kanan")
-        ledger.approve_claim(b, c1, approved_on="2024-02-25", amount=1_250_000)
-        ledger.pay_claim(b, c1, paid_on="2024-02-28")
-        c2 = ledger.file_claim(b, programme="JKK", kind="medical", incident_date="2024-03-01",
-                               filed_on="2024-03-02", work_related=True, description="lagi")
-        ledger.reject_claim(b, c2, reason="not work related", rejected_on="2024-03-05")
-        ledger.record_death(b, died_on="2024-03-10")
+                               description="luka di tangan kanan"))
+        ledger.approve_claim(parse(ApproveClaim,
+                             participant_id=b, claim_id=c1, approved_on="2024-02-25",
+                             amount=1_250_000))
+        ledger.pay_claim(parse(PayClaim, participant_id=b, claim_id=c1, paid_on="2024-02-28"))
+        c2 = ledger.file_claim(parse(FileClaim,
+                               participant_id=b, programme="JKK", kind="medical",
+                               incident_date="2024-03-01",
+                               filed_on="2024-03-02", work_related=True, description="lagi"))
+        ledger.reject_claim(parse(RejectClaim,
+                            participant_id=b, claim_id=c2, reason="not work related",
+                            rejected_on="2024-03-05"))
+        ledger.record_death(parse(RecordDeath, participant_id=b, died_on="2024-03-10"))
         # Withdrew, PersonalDataErased (+ NikIndex.Released), then the NIK again:
         # NikIndex.Reregistered.
         row = enrollment()
-        d = ledger.enroll(**row)
-        ledger.withdraw(d, withdrawn_on="2024-02-01", reason="moved abroad")
-        ledger.erase_personal_data(d, erased_on="2024-02-02")
-        ledger.enroll(**{**row, "enrolled_on": "2024-03-01"})
+        d = ledger.enroll(parse(Enroll, row))
+        ledger.withdraw(parse(Withdraw,
+                        participant_id=d, withdrawn_on="2024-02-01", reason="moved abroad"))
+        ledger.erase_personal_data(parse(ErasePersonalData,
+                                   participant_id=d, erased_on="2024-02-02"))
+        ledger.enroll(parse(Enroll, {**row, "enrolled_on": "2024-03-01"}))
         # A snapshot of a participant with payments, incomes, programmes and claims.
         ledger.take_snapshot(b)
         ledger.take_snapshot(a)

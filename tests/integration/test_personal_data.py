@@ -25,6 +25,17 @@ import pytest
 from psycopg import sql
 from pydantic import SecretStr
 
+from domain.commands import (
+    ApproveClaim,
+    CorrectDetails,
+    Enroll,
+    ErasePersonalData,
+    FileClaim,
+    PayClaim,
+    RecordContribution,
+    parse,
+    run_parsed,
+)
 from domain.coverage import ParticipantStatus
 from domain.errors import RuleViolationError
 from domain.indexes import blind_index
@@ -150,14 +161,16 @@ def first_event(ledger: Ledger, participant_id: UUID) -> Participant.Enrolled:
 
 def pay(ledger: Ledger, participant_id: UUID, ref: str, amount: int,
         paid_on: str = "2024-01-10") -> PaymentResult:
-    return ledger.record_contribution(payment_ref=ref, participant_id=participant_id,
-                                      amount=amount, paid_on=paid_on, channel="bank")
+    return ledger.record_contribution(parse(RecordContribution,
+                                      payment_ref=ref, participant_id=participant_id,
+                                      amount=amount, paid_on=paid_on, channel="bank"))
 
 
 def open_jkk_claim(ledger: Ledger, participant_id: UUID, description: str = "jatuh") -> UUID:
-    return ledger.file_claim(participant_id, programme="JKK", kind="medical",
+    return ledger.file_claim(parse(FileClaim,
+                             participant_id=participant_id, programme="JKK", kind="medical",
                              incident_date="2024-02-15", filed_on="2024-02-20",
-                             work_related=True, description=description)
+                             work_related=True, description=description))
 
 
 # --- nothing personal in clear --------------------------------------------------------
@@ -177,13 +190,13 @@ def seed_rows() -> list[dict[str, Any]]:
 
 def test_no_personal_data_in_the_raw_store(ledger: Ledger, settings: Settings) -> None:
     rows = seed_rows()
-    enrolled = ledger.enroll_many(rows)
+    enrolled = run_parsed(Enroll, rows, ledger.enroll_many)
     assert all(isinstance(r, EnrollmentResult) for r in enrolled), enrolled
     ids = [r.participant_id for r in enrolled if isinstance(r, EnrollmentResult)]
-    paid = ledger.record_contributions([
+    paid = run_parsed(RecordContribution, [
         {"payment_ref": f"SETTLE-{i:04d}", "participant_id": str(pid),
          "amount": 2 * MONTHLY_JKK_JKM_1_5M, "paid_on": "2024-01-10", "channel": "bank"}
-        for i, pid in enumerate(ids)])
+        for i, pid in enumerate(ids)], ledger.record_contributions)
     assert all(isinstance(r, PaymentResult) for r in paid), paid
     open_jkk_claim(ledger, ids[0], CLAIM_DESCRIPTION)
     # The ledger itself can read it all back...
@@ -210,19 +223,21 @@ def test_no_personal_data_in_the_raw_store(ledger: Ledger, settings: Settings) -
 def test_erasure_destroys_the_keys_and_keeps_the_history(
         ledger: Ledger, settings: Settings) -> None:
     row = enrollment(name="Ratna Sariwidodo", phone="081377770001")
-    pid = ledger.enroll(**row)
+    pid = ledger.enroll(parse(Enroll, row))
     other_row = enrollment(name="Bambang Tirtonegoro")
-    other = ledger.enroll(**other_row)
+    other = ledger.enroll(parse(Enroll, other_row))
     pay(ledger, pid, "ER-1", 3 * MONTHLY_JKK_JKM_1_5M)
     claim = open_jkk_claim(ledger, pid, "terkilir di kebun")
-    ledger.approve_claim(pid, claim, approved_on="2024-02-25", amount=500_000)
-    ledger.pay_claim(pid, claim, paid_on="2024-02-28")
+    ledger.approve_claim(parse(ApproveClaim,
+                         participant_id=pid, claim_id=claim, approved_on="2024-02-25",
+                         amount=500_000))
+    ledger.pay_claim(parse(PayClaim, participant_id=pid, claim_id=claim, paid_on="2024-02-28"))
     keys_before = ledger.vault.count()  # type: ignore[attr-defined]
     before = ledger.get_status(pid, as_of="2024-02-15")
     key = wrapped_key(settings, pid)
     assert key is not None and key in raw_store(settings)
 
-    ledger.erase_personal_data(pid, erased_on="2024-03-01")
+    ledger.erase_personal_data(parse(ErasePersonalData, participant_id=pid, erased_on="2024-03-01"))
 
     # The participant's wrapped key is gone from the key table, and from the raw bytes
     # (SQLite: database file and WAL, thanks to secure_delete and the checkpoint).
@@ -261,24 +276,24 @@ def test_erasure_destroys_the_keys_and_keeps_the_history(
         close_ledger(fresh)
 
     # Erasing again is harmless, and the NIK is free for a new enrollment.
-    ledger.erase_personal_data(pid)
+    ledger.erase_personal_data(parse(ErasePersonalData, participant_id=pid))
     assert ledger.vault.count() == keys_before - 2  # type: ignore[attr-defined]
-    again = ledger.enroll(**{**row, "enrolled_on": "2024-04-01"})
+    again = ledger.enroll(parse(Enroll, {**row, "enrolled_on": "2024-04-01"}))
     assert again != pid and ledger.find_participant(row["nik"]) == again
 
 
 def test_erasure_is_refused_under_legal_hold(ledger: Ledger) -> None:
-    with_claim = ledger.enroll(**enrollment())
+    with_claim = ledger.enroll(parse(Enroll, enrollment()))
     pay(ledger, with_claim, "LH-1", 3 * MONTHLY_JKK_JKM_1_5M)
     open_jkk_claim(ledger, with_claim)
-    with_jht = ledger.enroll(**enrollment(programmes="JKK+JKM+JHT"))
+    with_jht = ledger.enroll(parse(Enroll, enrollment(programmes="JKK+JKM+JHT")))
     pay(ledger, with_jht, "LH-2", 2 * MONTHLY_WITH_JHT_1_5M)
 
     for pid, code in ((with_claim, "legal_hold_open_claim"), (with_jht, "legal_hold_jht_balance")):
         position = ledger.recorder.max_notification_id()
         keys = ledger.vault.count()  # type: ignore[attr-defined]
         with pytest.raises(RuleViolationError) as refused:
-            ledger.erase_personal_data(pid)
+            ledger.erase_personal_data(parse(ErasePersonalData, participant_id=pid))
         assert refused.value.code == code
         assert ledger.recorder.max_notification_id() == position
         assert ledger.vault.count() == keys  # type: ignore[attr-defined]
@@ -293,8 +308,8 @@ def test_erasure_is_refused_under_legal_hold(ledger: Ledger) -> None:
 def test_tampered_personal_data_reads_as_none(
         ledger: Ledger, settings: Settings, tamper: Callable[[bytes], bytes]) -> None:
     row = enrollment(name="Dewi Anggraenisari")
-    pid = ledger.enroll(**row)
-    untouched = ledger.enroll(**enrollment(name="Yohana Sitompulsari"))
+    pid = ledger.enroll(parse(Enroll, row))
+    untouched = ledger.enroll(parse(Enroll, enrollment(name="Yohana Sitompulsari")))
     assert ledger.get_personal_data(pid)["name"] == row["name"]  # type: ignore[index]
 
     rewrite_state(settings, pid, 1, tamper)
@@ -309,8 +324,9 @@ def test_tampered_personal_data_reads_as_none(
 
 def test_personal_data_cannot_be_moved_between_events(ledger: Ledger, settings: Settings) -> None:
     """The blob is bound to its event (originator id and version, as associated data)."""
-    pid = ledger.enroll(**enrollment())
-    ledger.correct_details(pid, phone="081399990000", corrected_on="2024-02-01")
+    pid = ledger.enroll(parse(Enroll, enrollment()))
+    ledger.correct_details(parse(CorrectDetails,
+                           participant_id=pid, phone="081399990000", corrected_on="2024-02-01"))
     blobs: dict[int, bytes] = {}
 
     def take(version: int) -> Callable[[bytes], bytes]:
@@ -338,7 +354,7 @@ def test_nik_blind_index_is_keyed(ledger: Ledger, settings: Settings, store: str
                                   tmp_path: Path) -> None:
     row = enrollment()
     nik = row["nik"]
-    pid = ledger.enroll(**row)
+    pid = ledger.enroll(parse(Enroll, row))
     index_id = _nik_index_id(ledger)
 
     with second_store(store, tmp_path) as other_url:
@@ -346,7 +362,7 @@ def test_nik_blind_index_is_keyed(ledger: Ledger, settings: Settings, store: str
                                       nik_pepper=SecretStr(OTHER_PEPPER),
                                       master_key=SecretStr(TEST_MASTER_KEY)))
         try:
-            other_pid = other.enroll(**row)
+            other_pid = other.enroll(parse(Enroll, row))
             other_index_id = _nik_index_id(other)
             assert other.find_participant(nik) == other_pid
         finally:
@@ -397,7 +413,7 @@ def test_secrets_file_is_created_once_with_mode_600(tmp_path: Path) -> None:
     row = enrollment()
     app = build_ledger(settings)
     try:
-        pid = app.enroll(**row)
+        pid = app.enroll(parse(Enroll, row))
     finally:
         close_ledger(app)
     again = build_ledger(settings)

@@ -46,6 +46,21 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from pydantic import SecretStr
 
+from domain.commands import (
+    ApproveClaim,
+    ChangeProgrammes,
+    CorrectDetails,
+    DeclareIncome,
+    Enroll,
+    ErasePersonalData,
+    FileClaim,
+    PayClaim,
+    RecordContribution,
+    RecordDeath,
+    RejectClaim,
+    Withdraw,
+    parse,
+)
 from domain.coverage import monthly_due
 from domain.errors import LedgerError
 from domain.ledger import Ledger
@@ -411,7 +426,7 @@ class Driver:
         row = enrollment(village_code=VILLAGES[village], declared_income=income,
                          programmes="JKK+JKM+JHT" if jht else "JKK+JKM", channel=code,
                          agent_id=agent, enrolled_on=self.today.isoformat())
-        self.people.append(self.ledger.enroll(**row))
+        self.people.append(self.ledger.enroll(parse(Enroll, row)))
 
     def pay(self, who: int, months: int, channel: int) -> None:
         pid = self.who(who)
@@ -419,35 +434,39 @@ class Driver:
             raise LedgerError("nobody", "nobody enrolled yet")
         code, agent = CHANNELS[channel]
         self.refs += 1
-        self.ledger.record_contribution(
+        self.ledger.record_contribution(parse(RecordContribution, 
             payment_ref=f"H-{self.refs}", participant_id=str(pid),
-            amount=self.amount_for(pid, months), paid_on=self.today, channel=code, agent_id=agent)
+            amount=self.amount_for(pid, months), paid_on=self.today, channel=code, agent_id=agent))
 
     def programmes(self, who: int, jht: bool, ahead: int) -> None:
         pid = self.who(who)
         if pid is None:
             raise LedgerError("nobody", "nobody enrolled yet")
-        self.ledger.change_programmes(pid, programmes="JKK+JKM+JHT" if jht else "JKK+JKM",
+        self.ledger.change_programmes(parse(ChangeProgrammes,
+                                      participant_id=pid,
+                                      programmes="JKK+JKM+JHT" if jht else "JKK+JKM",
                                       from_month=Period.containing(self.today) + ahead,
-                                      changed_on=self.today)
+                                      changed_on=self.today))
 
     def move(self, who: int, village: int) -> None:
         pid = self.who(who)
         if pid is None:
             raise LedgerError("nobody", "nobody enrolled yet")
-        self.ledger.correct_details(pid, village_code=VILLAGES[village], corrected_on=self.today)
+        self.ledger.correct_details(parse(CorrectDetails,
+                                    participant_id=pid, village_code=VILLAGES[village],
+                                    corrected_on=self.today))
 
     def die(self, who: int) -> None:
         pid = self.who(who)
         if pid is None:
             raise LedgerError("nobody", "nobody enrolled yet")
-        self.ledger.record_death(pid, died_on=self.today)
+        self.ledger.record_death(parse(RecordDeath, participant_id=pid, died_on=self.today))
 
     def withdraw(self, who: int) -> None:
         pid = self.who(who)
         if pid is None:
             raise LedgerError("nobody", "nobody enrolled yet")
-        self.ledger.withdraw(pid, withdrawn_on=self.today)
+        self.ledger.withdraw(parse(Withdraw, participant_id=pid, withdrawn_on=self.today))
 
     def claim(self, who: int) -> None:
         """Files a JKK claim for the chosen participant, else the next one it covers."""
@@ -455,9 +474,10 @@ class Driver:
         for offset in range(len(self.people)):
             pid = self.people[(who + offset) % len(self.people)]
             try:
-                self.ledger.file_claim(pid, programme="JKK", kind="medical",
+                self.ledger.file_claim(parse(FileClaim,
+                                       participant_id=pid, programme="JKK", kind="medical",
                                        incident_date=self.today, filed_on=self.today,
-                                       work_related=True, description="fell")
+                                       work_related=True, description="fell"))
                 return
             except LedgerError as error:
                 refusal = error
@@ -471,14 +491,20 @@ class Driver:
             for claim_id, claim in self.ledger.get_participant(pid).claims.items():
                 if claim["status"] == "filed":
                     if reject:
-                        self.ledger.reject_claim(pid, UUID(claim_id), reason="no report",
-                                                 rejected_on=self.today)
+                        self.ledger.reject_claim(parse(RejectClaim,
+                                                 participant_id=pid, claim_id=UUID(claim_id),
+                                                 reason="no report",
+                                                 rejected_on=self.today))
                     else:
-                        self.ledger.approve_claim(pid, UUID(claim_id), approved_on=self.today,
-                                                  amount=750_000 + 1000 * offset)
+                        self.ledger.approve_claim(parse(ApproveClaim,
+                                                  participant_id=pid, claim_id=UUID(claim_id),
+                                                  approved_on=self.today,
+                                                  amount=750_000 + 1000 * offset))
                     return
                 if claim["status"] == "approved":
-                    self.ledger.pay_claim(pid, UUID(claim_id), paid_on=self.today)
+                    self.ledger.pay_claim(parse(PayClaim,
+                                          participant_id=pid, claim_id=UUID(claim_id),
+                                          paid_on=self.today))
                     return
         raise LedgerError("no_open_claim", "nothing to move on")
 
@@ -486,7 +512,8 @@ class Driver:
         pid = self.who(who)
         if pid is None:
             raise LedgerError("nobody", "nobody enrolled yet")
-        self.ledger.erase_personal_data(pid, erased_on=self.today)
+        self.ledger.erase_personal_data(parse(ErasePersonalData,
+                                        participant_id=pid, erased_on=self.today))
 
 
 WHO = st.integers(0, 7)
@@ -579,11 +606,13 @@ def test_the_status_row_follows_the_programme_timeline_not_the_event_order(
         ledger: Ledger, settings: Settings) -> None:
     """JHT from June, then (the next day) plain JKK+JKM from April: the participant is in
     JHT from June on (the domain sorts the timeline by month), and the row must say so."""
-    pid = ledger.enroll(**enrollment(enrolled_on="2025-01-06", programmes="JKK+JKM"))
-    ledger.change_programmes(pid, programmes="JKK+JKM+JHT", from_month="2025-06",
-                             changed_on="2025-01-07")
-    ledger.change_programmes(pid, programmes="JKK+JKM", from_month="2025-04",
-                             changed_on="2025-01-08")
+    pid = ledger.enroll(parse(Enroll, enrollment(enrolled_on="2025-01-06", programmes="JKK+JKM")))
+    ledger.change_programmes(parse(ChangeProgrammes,
+                             participant_id=pid, programmes="JKK+JKM+JHT", from_month="2025-06",
+                             changed_on="2025-01-07"))
+    ledger.change_programmes(parse(ChangeProgrammes,
+                             participant_id=pid, programmes="JKK+JKM", from_month="2025-04",
+                             changed_on="2025-01-08"))
     assert ledger.get_status(pid, as_of="2025-07-01").programmes == ("JKK", "JKM", "JHT")
     views = build_view_store(settings)
     try:
@@ -597,11 +626,14 @@ def test_the_status_row_follows_the_programme_timeline_not_the_event_order(
 def test_the_status_row_follows_the_income_timeline_not_the_event_order(
         ledger: Ledger, settings: Settings) -> None:
     """Rp 3m from June, then Rp 2m from April: from June on the income is Rp 3m."""
-    pid = ledger.enroll(**enrollment(enrolled_on="2025-01-06", declared_income=1_500_000))
-    ledger.declare_income(pid, declared_income=3_000_000, from_month="2025-06",
-                          declared_on="2025-01-07")
-    ledger.declare_income(pid, declared_income=2_000_000, from_month="2025-04",
-                          declared_on="2025-01-08")
+    pid = ledger.enroll(parse(Enroll,
+                        enrollment(enrolled_on="2025-01-06", declared_income=1_500_000)))
+    ledger.declare_income(parse(DeclareIncome,
+                          participant_id=pid, declared_income=3_000_000, from_month="2025-06",
+                          declared_on="2025-01-07"))
+    ledger.declare_income(parse(DeclareIncome,
+                          participant_id=pid, declared_income=2_000_000, from_month="2025-04",
+                          declared_on="2025-01-08"))
     assert ledger.get_status(pid, as_of="2025-07-01").declared_income == 3_000_000
     views = build_view_store(settings)
     try:
@@ -728,11 +760,13 @@ def test_coverage_adds_up_from_villages_to_the_nation(ledger: Ledger, settings: 
     # and villages sharing a district, districts sharing a regency, regencies a province
     for i, village in enumerate(VILLAGES * 2):
         jht = i % 3 == 0
-        pid = ledger.enroll(**enrollment(enrolled_on="2024-12-02", village_code=village,
-                                         programmes="JKK+JKM+JHT" if jht else "JKK+JKM"))
-        ledger.record_contribution(payment_ref=f"L-{i}", participant_id=str(pid),
+        pid = ledger.enroll(parse(Enroll,
+                            enrollment(enrolled_on="2024-12-02", village_code=village,
+                                         programmes="JKK+JKM+JHT" if jht else "JKK+JKM")))
+        ledger.record_contribution(parse(RecordContribution,
+                                   payment_ref=f"L-{i}", participant_id=str(pid),
                                    amount=(1 + i % 7) * (15_000 * (3 if jht else 1) + 6_800),
-                                   paid_on="2024-12-05", channel="bank")
+                                   paid_on="2024-12-05", channel="bank"))
     views = build_view_store(settings)
     try:
         build_runner(ledger, views).catch_up()
@@ -775,14 +809,17 @@ def test_replay_as_of_a_time_and_to_a_position(ledger: Ledger, settings: Setting
     refs = iter(range(1, 100))
 
     def pay(pid: UUID, amount: int, paid_on: str) -> None:
-        ledger.record_contribution(payment_ref=f"R-{next(refs)}", participant_id=str(pid),
-                                   amount=amount, paid_on=paid_on, channel="bank")
+        ledger.record_contribution(parse(RecordContribution,
+                                   payment_ref=f"R-{next(refs)}", participant_id=str(pid),
+                                   amount=amount, paid_on=paid_on, channel="bank"))
 
     m15 = 15_000 + 6_800  # JKK + JKM at Rp 1.5m
-    a = ledger.enroll(**enrollment(enrolled_on="2025-01-06", village_code=VILLAGES[0]))
-    b = ledger.enroll(**enrollment(enrolled_on="2025-01-06", village_code=VILLAGES[3]))
-    c = ledger.enroll(**enrollment(enrolled_on="2025-01-07", village_code=VILLAGES[4],
-                                   channel="online", agent_id=None))
+    a = ledger.enroll(parse(Enroll,
+                      enrollment(enrolled_on="2025-01-06", village_code=VILLAGES[0])))
+    b = ledger.enroll(parse(Enroll,
+                      enrollment(enrolled_on="2025-01-06", village_code=VILLAGES[3])))
+    c = ledger.enroll(parse(Enroll, enrollment(enrolled_on="2025-01-07", village_code=VILLAGES[4],
+                                   channel="online", agent_id=None)))
     pay(a, 2 * m15, "2025-01-08")  # Jan-Feb
     pay(b, 3 * m15, "2025-01-09")  # Jan-Mar
     pay(c, 6 * m15, "2025-01-10")  # Jan-Jun
@@ -792,8 +829,10 @@ def test_replay_as_of_a_time_and_to_a_position(ledger: Ledger, settings: Setting
     pay(a, 3 * m15, "2025-05-10")  # arrears: Mar, Apr and May, paid in grace
     until = ledger.recorder.max_notification_id()
     assert until is not None
-    ledger.record_death(c, died_on="2025-03-15")  # Apr-Jun no longer count
-    ledger.correct_details(b, village_code=VILLAGES[2], corrected_on="2025-05-20")
+    ledger.record_death(parse(RecordDeath,
+                        participant_id=c, died_on="2025-03-15"))  # Apr-Jun no longer count
+    ledger.correct_details(parse(CorrectDetails,
+                           participant_id=b, village_code=VILLAGES[2], corrected_on="2025-05-20"))
 
     events = log_events(ledger)
     at_moment = Expected(e for _, e in events if e.timestamp <= moment)
@@ -981,8 +1020,10 @@ def test_a_rebuild_split_across_processes_equals_one_in_a_single_process(
     # a few moves and a death late in the log, so shares also take cells away from villages
     pids = ledger.participant_ids(limit=40)
     for pid in pids[:3]:
-        ledger.correct_details(pid, village_code=OTHER_VILLAGE, corrected_on="2025-06-01")
-    ledger.record_death(pids[3], died_on="2025-02-03")
+        ledger.correct_details(parse(CorrectDetails,
+                               participant_id=pid, village_code=OTHER_VILLAGE,
+                               corrected_on="2025-06-01"))
+    ledger.record_death(parse(RecordDeath, participant_id=pids[3], died_on="2025-02-03"))
     head = ledger.recorder.max_notification_id()
     views = build_view_store(settings)
     try:
@@ -1012,7 +1053,7 @@ def test_a_rebuild_split_across_processes_equals_one_in_a_single_process(
         assert fresh.catch_up() > 0
         assert snapshot(views) == single
         assert {s.generation for s in fresh.states()} == {2}  # built beside 1, swapped in
-        ledger.record_death(pids[4], died_on="2025-03-01")
+        ledger.record_death(parse(RecordDeath, participant_id=pids[4], died_on="2025-03-01"))
         assert fresh.catch_up() == 1 and fresh.position() == head + 1
     finally:
         views.close()
@@ -1066,9 +1107,11 @@ def test_the_coverage_command_catches_up_and_answers_in_json_and_csv(
         ledger: Ledger, settings: Settings, tmp_path: Path) -> None:
     m15 = 15_000 + 6_800
     for i, village in enumerate(VILLAGES):
-        pid = ledger.enroll(**enrollment(enrolled_on="2025-01-06", village_code=village))
-        ledger.record_contribution(payment_ref=f"C-{i}", participant_id=str(pid),
-                                   amount=(i + 1) * m15, paid_on="2025-01-08", channel="bank")
+        pid = ledger.enroll(parse(Enroll,
+                            enrollment(enrolled_on="2025-01-06", village_code=village)))
+        ledger.record_contribution(parse(RecordContribution,
+                                   payment_ref=f"C-{i}", participant_id=str(pid),
+                                   amount=(i + 1) * m15, paid_on="2025-01-08", channel="bank"))
     head = ledger.recorder.max_notification_id()
 
     result = run_cli(settings, tmp_path, "coverage", "--period", "2025-02", "--json")
@@ -1110,7 +1153,7 @@ def test_projections_run_follows_new_events_as_they_are_recorded(
     """`ledger projections run` catches up, then keeps following: events recorded while it
     runs reach the read models without another command."""
     first = enrollment(enrolled_on="2025-01-06")
-    ledger.enroll(**first)
+    ledger.enroll(parse(Enroll, first))
     follower = subprocess.Popen(
         [LEDGER, "projections", "run", "--poll", "0.05"], env=cli_env(settings, tmp_path),
         cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -1127,9 +1170,11 @@ def test_projections_run_follows_new_events_as_they_are_recorded(
 
         wait_for(ledger.recorder.max_notification_id() or 0)
         second = enrollment(enrolled_on="2025-01-07", village_code=OTHER_VILLAGE)
-        ledger.enroll(**second)
-        ledger.record_contribution(nik=second["nik"], payment_ref="FOLLOW-1",
-                                   amount=MONTHLY_JKK_JKM_1_5M, paid_on="2025-01-08", channel="bank")
+        ledger.enroll(parse(Enroll, second))
+        ledger.record_contribution(parse(RecordContribution,
+                                   nik=second["nik"], payment_ref="FOLLOW-1",
+                                   amount=MONTHLY_JKK_JKM_1_5M, paid_on="2025-01-08",
+                                   channel="bank"))
         wait_for(ledger.recorder.max_notification_id() or 0)
 
         january = coverage(store, period=Period.parse("2025-01"), level="village",

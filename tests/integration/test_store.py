@@ -6,6 +6,7 @@ import sqlite3
 from datetime import date
 from pathlib import Path
 
+from domain.commands import Enroll, RecordContribution, parse, run_parsed
 from domain.ledger import EnrollmentResult, Ledger
 from domain.participant import Participant
 from domain.values import Period
@@ -18,13 +19,13 @@ def pay_monthly(ledger: Ledger, nik: str, first: Period, months: int, prefix: st
     rows = [{"payment_ref": f"{prefix}-{i}", "nik": nik, "amount": MONTHLY_JKK_JKM_1_5M,
              "paid_on": (first + i).first_day.replace(day=5), "channel": "bank"}
             for i in range(months)]
-    outcomes = ledger.record_contributions(rows)
+    outcomes = run_parsed(RecordContribution, rows, ledger.record_contributions)
     assert not [o for o in outcomes if isinstance(o, Exception)], outcomes
 
 
 def test_long_lived_participants_are_snapshotted_and_load_the_same(ledger: Ledger) -> None:
     person = enrollment(enrolled_on="2019-01-03")
-    participant_id = ledger.enroll(**person)
+    participant_id = ledger.enroll(parse(Enroll, person))
     pay_monthly(ledger, person["nik"], Period.parse("2019-01"), 72, "SNAP")
 
     participant = ledger.repository.get(participant_id)
@@ -53,7 +54,7 @@ def test_a_bulk_enrollment_is_one_transaction_with_contiguous_positions(ledger: 
     rows = [enrollment() for _ in range(300)]
     before = ledger.recorder.max_notification_id() or 0
 
-    outcomes = ledger.enroll_many(rows)
+    outcomes = run_parsed(Enroll, rows, ledger.enroll_many)
 
     assert all(isinstance(o, EnrollmentResult) and not o.replayed for o in outcomes)
     after = ledger.recorder.max_notification_id()
@@ -74,11 +75,12 @@ def test_a_writer_that_loses_a_race_gets_an_answer_per_row(settings: Settings) -
         def first_writer_commits_meanwhile(key_ids):  # type: ignore[no-untyped-def]
             # Called by the second writer after it prepared its batch, just before saving.
             if not raced:
-                raced.append(first.enroll(**shared))
+                raced.append(first.enroll(parse(Enroll, shared)))
             ensure_keys(key_ids)
 
         second.vault.ensure_keys = first_writer_commits_meanwhile  # type: ignore[method-assign]
-        outcomes = second.enroll_many([dict(shared, name="Another Person"), only_second])
+        outcomes = run_parsed(Enroll, [dict(shared, name="Another Person"), only_second],
+                              second.enroll_many)
 
         assert raced, "the first writer did not interleave"
         assert [type(o).__name__ for o in outcomes] == ["ConflictError", "EnrollmentResult"]
@@ -100,7 +102,7 @@ def test_every_sqlite_connection_of_the_ledger_is_set_up_for_big_tables(
         return (conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0],
                 conn.execute("PRAGMA cache_size").fetchone()[0])
 
-    sqlite_ledger.enroll(**enrollment())  # the pool has made its connections by now
+    sqlite_ledger.enroll(parse(Enroll, enrollment()))  # the pool has made its connections by now
     datastore = sqlite_ledger.recorder.datastore  # type: ignore[attr-defined]
     handles = []
     for commit in (False, True):

@@ -15,6 +15,15 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from domain.commands import (
+    ChangeProgrammes,
+    DeclareIncome,
+    Enroll,
+    RecordContribution,
+    RecordDeath,
+    Withdraw,
+    parse,
+)
 from domain.coverage import covered_programmes
 from domain.errors import LedgerError
 from domain.ledger import Ledger
@@ -28,13 +37,13 @@ _refs = itertools.count(1)
 
 def enrol(ledger: Ledger, **overrides) -> UUID:
     overrides.setdefault("enrolled_on", "2024-01-10")
-    return ledger.enroll(**enrollment(**overrides))
+    return ledger.enroll(parse(Enroll, enrollment(**overrides)))
 
 
 def pay(ledger: Ledger, pid: UUID, amount: int, paid_on: str | date, **extra):
-    return ledger.record_contribution(
+    return ledger.record_contribution(parse(RecordContribution, 
         payment_ref=extra.pop("payment_ref", f"ref-{next(_refs)}"), participant_id=str(pid),
-        amount=amount, paid_on=paid_on, channel=extra.pop("channel", "bank"), **extra)
+        amount=amount, paid_on=paid_on, channel=extra.pop("channel", "bank"), **extra))
 
 
 def status(ledger: Ledger, pid: UUID, day: str | date):
@@ -161,8 +170,9 @@ def test_unpaid_for_more_than_three_months_is_lapsed(ledger: Ledger, day: str) -
 def test_arrears_amount_follows_a_declared_income(ledger: Ledger) -> None:
     pid = enrol(ledger)
     pay(ledger, pid, M, "2024-01-12")
-    ledger.declare_income(pid, declared_income=3_000_000, from_month="2024-03",
-                          declared_on="2024-01-20")
+    ledger.declare_income(parse(DeclareIncome,
+                          participant_id=pid, declared_income=3_000_000, from_month="2024-03",
+                          declared_on="2024-01-20"))
     s = status(ledger, pid, "2024-03-10")
     assert (s.arrears_months, s.arrears_amount) == (2, M + 36_800)
 
@@ -237,7 +247,7 @@ def test_a_payment_long_after_lapse_may_pay_ahead(ledger: Ledger) -> None:
 def test_death_makes_the_status_deceased_and_refuses_payments(ledger: Ledger, refused) -> None:
     pid = enrol(ledger)
     pay(ledger, pid, 3 * M, "2024-01-12")
-    ledger.record_death(pid, died_on="2024-02-20")
+    ledger.record_death(parse(RecordDeath, participant_id=pid, died_on="2024-02-20"))
     assert status(ledger, pid, "2024-02-19").status == "active"
     s = status(ledger, pid, "2024-02-20")
     assert (s.status, s.died_on) == ("deceased", date(2024, 2, 20))
@@ -245,21 +255,22 @@ def test_death_makes_the_status_deceased_and_refuses_payments(ledger: Ledger, re
     with refused(ledger, "participant_deceased"):
         pay(ledger, pid, M, "2024-03-10")
     with refused(ledger, "already_deceased"):
-        ledger.record_death(pid, died_on="2024-02-21")
+        ledger.record_death(parse(RecordDeath, participant_id=pid, died_on="2024-02-21"))
 
 
 def test_withdrawal_makes_the_status_withdrawn_and_refuses_payments(ledger: Ledger,
                                                                     refused) -> None:
     pid = enrol(ledger)
     pay(ledger, pid, M, "2024-01-12")
-    ledger.withdraw(pid, withdrawn_on="2024-01-25", reason="moved abroad")
+    ledger.withdraw(parse(Withdraw,
+                    participant_id=pid, withdrawn_on="2024-01-25", reason="moved abroad"))
     assert status(ledger, pid, "2024-01-24").status == "active"
     s = status(ledger, pid, "2024-01-25")
     assert (s.status, s.withdrawn_on) == ("withdrawn", date(2024, 1, 25))
     with refused(ledger, "participant_withdrawn"):
         pay(ledger, pid, M, "2024-02-10")
     with refused(ledger, "participant_withdrawn"):
-        ledger.withdraw(pid, withdrawn_on="2024-02-01")
+        ledger.withdraw(parse(Withdraw, participant_id=pid, withdrawn_on="2024-02-01"))
 
 
 def test_payment_dated_before_enrollment_is_refused(ledger: Ledger, refused) -> None:
@@ -288,16 +299,18 @@ def test_future_dates_are_refused(make_ledger, refused) -> None:
     with refused(ledger, "date_in_future"):
         pay(ledger, pid, M, "2024-02-01")
     with refused(ledger, "date_in_future"):
-        ledger.record_death(pid, died_on="2024-02-01")
+        ledger.record_death(parse(RecordDeath, participant_id=pid, died_on="2024-02-01"))
     pay(ledger, pid, M, "2024-01-31")  # today is fine
 
 
 def test_dates_default_to_today(make_ledger) -> None:
     ledger = make_ledger(today=date(2024, 1, 31))
-    pid = ledger.enroll(**{k: v for k, v in enrollment().items() if k != "enrolled_on"})
+    pid = ledger.enroll(parse(Enroll,
+                        {k: v for k, v in enrollment().items() if k != "enrolled_on"}))
     assert ledger.get_participant(pid).enrolled_on == date(2024, 1, 31)
-    result = ledger.record_contribution(payment_ref="today", participant_id=str(pid), amount=M,
-                                        channel="bank")
+    result = ledger.record_contribution(parse(RecordContribution,
+                                        payment_ref="today", participant_id=str(pid), amount=M,
+                                        channel="bank"))
     assert str(result.first_month) == "2024-01"
     assert ledger.get_status(pid).status == "active"
 
@@ -328,8 +341,9 @@ def test_jht_adds_two_percent_of_the_bracket(ledger: Ledger, refused) -> None:
 def test_joining_jht_from_a_later_month_changes_that_months_amount(ledger: Ledger,
                                                                    refused) -> None:
     pid = enrol(ledger)
-    ledger.change_programmes(pid, programmes="JKK+JKM+JHT", from_month="2024-03",
-                             changed_on="2024-01-11")
+    ledger.change_programmes(parse(ChangeProgrammes,
+                             participant_id=pid, programmes="JKK+JKM+JHT", from_month="2024-03",
+                             changed_on="2024-01-11"))
     with refused(ledger, "amount_not_whole_months"):
         pay(ledger, pid, 3 * M, "2024-01-12")
     pay(ledger, pid, 2 * M + 51_800, "2024-01-12")
@@ -344,15 +358,17 @@ def test_programme_change_for_a_paid_month_is_refused(ledger: Ledger, refused) -
     pid = enrol(ledger)
     pay(ledger, pid, 3 * M, "2024-01-12")
     with refused(ledger, "months_already_paid"):
-        ledger.change_programmes(pid, programmes="JKK+JKM+JHT", from_month="2024-03",
-                                 changed_on="2024-01-20")
+        ledger.change_programmes(parse(ChangeProgrammes,
+                                 participant_id=pid, programmes="JKK+JKM+JHT", from_month="2024-03",
+                                 changed_on="2024-01-20"))
 
 
 def test_income_declared_from_a_later_month_changes_that_months_amount(ledger: Ledger,
                                                                       refused) -> None:
     pid = enrol(ledger)
-    ledger.declare_income(pid, declared_income="3.000.000", from_month="2024-02",
-                          declared_on="2024-01-11")
+    ledger.declare_income(parse(DeclareIncome,
+                          participant_id=pid, declared_income="3.000.000", from_month="2024-02",
+                          declared_on="2024-01-11"))
     with refused(ledger, "amount_not_whole_months"):
         pay(ledger, pid, 2 * M, "2024-01-12")
     result = pay(ledger, pid, M + 36_800, "2024-01-12")
@@ -369,18 +385,21 @@ def test_income_declaration_for_a_paid_month_is_refused(ledger: Ledger, refused)
     pid = enrol(ledger)
     pay(ledger, pid, 3 * M, "2024-01-12")
     with refused(ledger, "months_already_paid"):
-        ledger.declare_income(pid, declared_income=20_000_000, from_month="2024-02",
-                              declared_on="2024-01-20")
-    ledger.declare_income(pid, declared_income=20_000_000, from_month="2024-04",
-                          declared_on="2024-01-20")
+        ledger.declare_income(parse(DeclareIncome,
+                              participant_id=pid, declared_income=20_000_000, from_month="2024-02",
+                              declared_on="2024-01-20"))
+    ledger.declare_income(parse(DeclareIncome,
+                          participant_id=pid, declared_income=20_000_000, from_month="2024-04",
+                          declared_on="2024-01-20"))
 
 
 def test_income_declaration_for_a_month_before_enrollment_is_refused(ledger: Ledger,
                                                                      refused) -> None:
     pid = enrol(ledger)
     with refused(ledger, "month_before_enrollment"):
-        ledger.declare_income(pid, declared_income=3_000_000, from_month="2023-12",
-                              declared_on="2024-01-11")
+        ledger.declare_income(parse(DeclareIncome,
+                              participant_id=pid, declared_income=3_000_000, from_month="2023-12",
+                              declared_on="2024-01-11"))
 
 
 # --- properties ------------------------------------------------------------------------
@@ -464,9 +483,9 @@ PROPERTY = settings(max_examples=60, deadline=None,
 
 
 def run_plan(ledger: Ledger, plan: dict) -> tuple[UUID, Model, int]:
-    pid = ledger.enroll(**enrollment(enrolled_on=ENROLLED.isoformat(),
+    pid = ledger.enroll(parse(Enroll, enrollment(enrolled_on=ENROLLED.isoformat(),
                                      declared_income=plan["income"],
-                                     programmes="+".join(plan["programmes"])))
+                                     programmes="+".join(plan["programmes"]))))
     due = monthly(plan["income"], plan["programmes"])
     model = Model(E)
     for offset, wanted in enumerate(plan["decisions"]):
@@ -530,7 +549,8 @@ def test_status_is_a_pure_function_of_the_events(make_ledger, plan, offsets, dea
     ledger = make_ledger(today=TODAY)
     pid, _, _ = run_plan(ledger, plan)
     if death is not None:
-        ledger.record_death(pid, died_on=ENROLLED + timedelta(days=death))
+        ledger.record_death(parse(RecordDeath,
+                            participant_id=pid, died_on=ENROLLED + timedelta(days=death)))
     days = [ENROLLED + timedelta(days=o) for o in offsets]
     live = [ledger.get_status(pid, as_of=day) for day in days]
     # a second application over the same log, with no cache or snapshot of its own
@@ -548,7 +568,8 @@ def test_status_is_a_pure_function_of_the_events(make_ledger, plan, offsets, dea
 
 def test_status_is_the_same_from_a_snapshot_and_from_the_events(make_ledger) -> None:
     ledger = make_ledger(today=TODAY)
-    pid = ledger.enroll(**enrollment(enrolled_on=ENROLLED.isoformat(), programmes="JKK+JKM+JHT"))
+    pid = ledger.enroll(parse(Enroll,
+                        enrollment(enrolled_on=ENROLLED.isoformat(), programmes="JKK+JKM+JHT")))
     due = monthly(1_500_000, ("JKK", "JKM", "JHT"))
     for offset in range(54):  # past the snapshot interval of 50 events
         pay(ledger, pid, due, day_in(E + offset, 10))

@@ -6,6 +6,14 @@ from datetime import date
 
 import pytest
 
+from domain.commands import (
+    CorrectDetails,
+    Enroll,
+    ErasePersonalData,
+    RecordContribution,
+    parse,
+    run_parsed,
+)
 from domain.errors import ConflictError, LedgerError, NotFoundError
 from domain.ledger import EnrollmentResult, Ledger, PaymentResult
 from domain.participant import Participant
@@ -26,7 +34,7 @@ def event_names(ledger: Ledger, pid) -> list[str]:
 
 def test_enrollment_happy_path(ledger: Ledger) -> None:
     row = enrollment(address="Jl. Kapten Muslim 12", village_code="1271011001")
-    pid = ledger.enroll(**row)
+    pid = ledger.enroll(parse(Enroll, row))
     p = ledger.get_participant(pid)
     assert p.enrolled_on == date(2024, 1, 10)
     assert p.village == VILLAGE  # plain code stored dotted
@@ -48,7 +56,7 @@ def test_enrollment_happy_path(ledger: Ledger) -> None:
 
 def test_enrollment_writes_the_participant_and_its_nik_index_together(ledger: Ledger) -> None:
     before = ledger.recorder.max_notification_id() or 0
-    ledger.enroll(**enrollment())
+    ledger.enroll(parse(Enroll, enrollment()))
     assert ledger.recorder.max_notification_id() == before + 2
 
 
@@ -88,7 +96,7 @@ def test_enrollment_refusals(ledger: Ledger, refused, overrides: dict, code: str
     row = enrollment(**factory_args)
     row.update({k: v for k, v in overrides.items() if k not in factory_args})
     with refused(ledger, code):
-        ledger.enroll(**row)
+        ledger.enroll(parse(Enroll, row))
     if row["nik"] and len(row["nik"]) == 16 and row["nik"].isdigit():
         try:
             assert ledger.find_participant(row["nik"]) is None
@@ -97,8 +105,8 @@ def test_enrollment_refusals(ledger: Ledger, refused, overrides: dict, code: str
 
 
 def test_optional_fields_may_be_left_out(ledger: Ledger) -> None:
-    pid = ledger.enroll(**enrollment(phone=None, address="", channel="village_office",
-                                     agent_id=None))
+    pid = ledger.enroll(parse(Enroll, enrollment(phone=None, address="", channel="village_office",
+                                     agent_id=None)))
     personal = ledger.get_personal_data(pid)
     assert (personal["phone"], personal["address"]) == (None, None)
 
@@ -108,27 +116,27 @@ def test_optional_fields_may_be_left_out(ledger: Ledger) -> None:
 
 def test_the_same_nik_with_different_facts_is_refused(ledger: Ledger, refused) -> None:
     row = enrollment()
-    pid = ledger.enroll(**row)
+    pid = ledger.enroll(parse(Enroll, row))
     for changed in ({"name": "Siti Rahmah"}, {"enrolled_on": "2024-02-01"},
                     {"village_code": OTHER_VILLAGE}):
         with refused(ledger, "already_enrolled"):
-            ledger.enroll(**{**row, **changed})
+            ledger.enroll(parse(Enroll, {**row, **changed}))
     assert ledger.find_participant(row["nik"]) == pid
 
 
 def test_the_very_same_enrollment_again_answers_with_the_same_id(ledger: Ledger) -> None:
     row = enrollment()
-    pid = ledger.enroll(**row)
+    pid = ledger.enroll(parse(Enroll, row))
     before = ledger.recorder.max_notification_id()
-    assert ledger.enroll(**row) == pid
-    assert ledger.enroll(**{**row, "village_code": VILLAGE.replace(".", "")}) == pid
+    assert ledger.enroll(parse(Enroll, row)) == pid
+    assert ledger.enroll(parse(Enroll, {**row, "village_code": VILLAGE.replace(".", "")})) == pid
     assert ledger.recorder.max_notification_id() == before
     assert event_names(ledger, pid) == ["Enrolled"]
 
 
 def test_enroll_many_saves_the_good_rows_and_reports_the_bad(ledger: Ledger) -> None:
     existing = enrollment()
-    existing_id = ledger.enroll(**existing)
+    existing_id = ledger.enroll(parse(Enroll, existing))
     before = ledger.recorder.max_notification_id()
     rows = [
         enrollment(name="Good One"),
@@ -139,7 +147,7 @@ def test_enroll_many_saves_the_good_rows_and_reports_the_bad(ledger: Ledger) -> 
         dict(existing),  # the same enrollment again
         enrollment(phone="12345"),
     ]
-    results = ledger.enroll_many(rows)
+    results = run_parsed(Enroll, rows, ledger.enroll_many)
     assert len(results) == len(rows)
     good = [results[0], results[2]]
     assert all(isinstance(r, EnrollmentResult) and not r.replayed for r in good)
@@ -158,7 +166,8 @@ def test_enroll_many_saves_the_good_rows_and_reports_the_bad(ledger: Ledger) -> 
 
 def test_a_nik_twice_in_one_batch(ledger: Ledger) -> None:
     row = enrollment()
-    results = ledger.enroll_many([row, {**row, "name": "Other Name"}, dict(row)])
+    results = run_parsed(Enroll, [row, {**row, "name": "Other Name"}, dict(row)],
+                         ledger.enroll_many)
     assert isinstance(results[0], EnrollmentResult)
     assert all(isinstance(r, ConflictError) and r.code == "already_enrolled" for r in results[1:])
     assert ledger.find_participant(row["nik"]) == results[0].participant_id
@@ -167,15 +176,15 @@ def test_a_nik_twice_in_one_batch(ledger: Ledger) -> None:
 
 def test_an_empty_or_all_bad_batch_writes_nothing(ledger: Ledger) -> None:
     before = ledger.recorder.max_notification_id()
-    assert ledger.enroll_many([]) == []
-    results = ledger.enroll_many([enrollment(phone="1"), enrollment(name="")])
+    assert run_parsed(Enroll, [], ledger.enroll_many) == []
+    results = run_parsed(Enroll, [enrollment(phone="1"), enrollment(name="")], ledger.enroll_many)
     assert [r.code for r in results] == ["invalid_phone", "missing_name"]
     assert ledger.recorder.max_notification_id() == before
 
 
 def test_find_participant(ledger: Ledger) -> None:
     row = enrollment()
-    pid = ledger.enroll(**row)
+    pid = ledger.enroll(parse(Enroll, row))
     assert ledger.find_participant(row["nik"]) == pid
     assert ledger.find_participant(f" {row['nik']} ") == pid
     assert ledger.find_participant(new_nik()) is None
@@ -188,10 +197,11 @@ def test_find_participant(ledger: Ledger) -> None:
 
 def test_a_nik_is_free_again_after_erasure(ledger: Ledger) -> None:
     row = enrollment()
-    first = ledger.enroll(**row)
-    ledger.erase_personal_data(first, erased_on="2024-02-01")
+    first = ledger.enroll(parse(Enroll, row))
+    ledger.erase_personal_data(parse(ErasePersonalData,
+                               participant_id=first, erased_on="2024-02-01"))
     assert ledger.find_participant(row["nik"]) is None
-    second = ledger.enroll(**{**row, "enrolled_on": "2024-03-01"})
+    second = ledger.enroll(parse(Enroll, {**row, "enrolled_on": "2024-03-01"}))
     assert second != first
     assert ledger.find_participant(row["nik"]) == second
 
@@ -201,9 +211,10 @@ def test_a_nik_is_free_again_after_erasure(ledger: Ledger) -> None:
 
 def test_a_name_correction_is_visible(ledger: Ledger) -> None:
     row = enrollment()
-    pid = ledger.enroll(**row)
-    ledger.correct_details(pid, name="Siti Aminah Lubis", phone="+62 812-1111-2222",
-                           corrected_on="2024-02-01")
+    pid = ledger.enroll(parse(Enroll, row))
+    ledger.correct_details(parse(CorrectDetails,
+                           participant_id=pid, name="Siti Aminah Lubis", phone="+62 812-1111-2222",
+                           corrected_on="2024-02-01"))
     personal = ledger.get_personal_data(pid)
     assert personal["name"] == "Siti Aminah Lubis"
     assert personal["phone"] == "+6281211112222"
@@ -212,47 +223,58 @@ def test_a_name_correction_is_visible(ledger: Ledger) -> None:
 
 
 def test_village_and_occupation_corrections(ledger: Ledger) -> None:
-    pid = ledger.enroll(**enrollment())
-    ledger.correct_details(pid, village_code=OTHER_VILLAGE.replace(".", ""), occupation="Farmer",
-                           corrected_on="2024-02-01")
+    pid = ledger.enroll(parse(Enroll, enrollment()))
+    ledger.correct_details(parse(CorrectDetails,
+                           participant_id=pid, village_code=OTHER_VILLAGE.replace(".", ""),
+                           occupation="Farmer",
+                           corrected_on="2024-02-01"))
     p = ledger.get_participant(pid)
     assert (p.village, p.occupation) == (OTHER_VILLAGE, "farmer")
 
 
 def test_correction_refusals(ledger: Ledger, refused) -> None:
-    pid = ledger.enroll(**enrollment())
+    pid = ledger.enroll(parse(Enroll, enrollment()))
     with refused(ledger, "nothing_to_correct"):
-        ledger.correct_details(pid, corrected_on="2024-02-01")
+        ledger.correct_details(parse(CorrectDetails, participant_id=pid, corrected_on="2024-02-01"))
     with refused(ledger, "unknown_field"):
-        ledger.correct_details(pid, salary=1, corrected_on="2024-02-01")
+        ledger.correct_details(parse(CorrectDetails,
+                               participant_id=pid, salary=1, corrected_on="2024-02-01"))
     with refused(ledger, "invalid_name"):
-        ledger.correct_details(pid, name="  ", corrected_on="2024-02-01")
+        ledger.correct_details(parse(CorrectDetails,
+                               participant_id=pid, name="  ", corrected_on="2024-02-01"))
     with refused(ledger, "nik_sex_mismatch"):
-        ledger.correct_details(pid, sex="M", corrected_on="2024-02-01")
+        ledger.correct_details(parse(CorrectDetails,
+                               participant_id=pid, sex="M", corrected_on="2024-02-01"))
     with refused(ledger, "nik_birth_date_mismatch"):
-        ledger.correct_details(pid, birth_date="1990-05-16", corrected_on="2024-02-01")
+        ledger.correct_details(parse(CorrectDetails,
+                               participant_id=pid, birth_date="1990-05-16",
+                               corrected_on="2024-02-01"))
     with refused(ledger, "unknown_village"):
-        ledger.correct_details(pid, village_code="12.71.01.9999", corrected_on="2024-02-01")
+        ledger.correct_details(parse(CorrectDetails,
+                               participant_id=pid, village_code="12.71.01.9999",
+                               corrected_on="2024-02-01"))
 
 
 def test_a_nik_correction_moves_the_index(ledger: Ledger) -> None:
     row = enrollment()
-    pid = ledger.enroll(**row)
+    pid = ledger.enroll(parse(Enroll, row))
     corrected = new_nik(district="32.76.01")
-    ledger.correct_details(pid, nik=corrected, corrected_on="2024-02-01")
+    ledger.correct_details(parse(CorrectDetails,
+                           participant_id=pid, nik=corrected, corrected_on="2024-02-01"))
     assert ledger.find_participant(row["nik"]) is None
     assert ledger.find_participant(corrected) == pid
     assert ledger.get_personal_data(pid)["nik"] == corrected
     # the old NIK is free for its rightful holder
-    other = ledger.enroll(**{**row, "name": "Rightful Holder"})
+    other = ledger.enroll(parse(Enroll, {**row, "name": "Rightful Holder"}))
     assert other != pid and ledger.find_participant(row["nik"]) == other
 
 
 def test_a_nik_correction_with_sex_and_birth_date(ledger: Ledger) -> None:
-    pid = ledger.enroll(**enrollment())
+    pid = ledger.enroll(parse(Enroll, enrollment()))
     corrected = new_nik(date(1991, 2, 3), "M")
-    ledger.correct_details(pid, nik=corrected, sex="M", birth_date="1991-02-03",
-                           corrected_on="2024-02-01")
+    ledger.correct_details(parse(CorrectDetails,
+                           participant_id=pid, nik=corrected, sex="M", birth_date="1991-02-03",
+                           corrected_on="2024-02-01"))
     assert ledger.find_participant(corrected) == pid
     assert ledger.get_participant(pid).sex == "M"
     assert ledger.get_personal_data(pid)["birth_date"] == "1991-02-03"
@@ -260,10 +282,12 @@ def test_a_nik_correction_with_sex_and_birth_date(ledger: Ledger) -> None:
 
 def test_correcting_to_an_enrolled_nik_is_refused(ledger: Ledger, refused) -> None:
     first, second = enrollment(), enrollment(name="Dewi Lestari")
-    first_id = ledger.enroll(**first)
-    second_id = ledger.enroll(**second)
+    first_id = ledger.enroll(parse(Enroll, first))
+    second_id = ledger.enroll(parse(Enroll, second))
     with refused(ledger, "already_enrolled"):
-        ledger.correct_details(first_id, nik=second["nik"], corrected_on="2024-02-01")
+        ledger.correct_details(parse(CorrectDetails,
+                               participant_id=first_id, nik=second["nik"],
+                               corrected_on="2024-02-01"))
     assert ledger.find_participant(first["nik"]) == first_id
     assert ledger.find_participant(second["nik"]) == second_id
     assert ledger.get_personal_data(first_id)["nik"] == first["nik"]
@@ -273,20 +297,21 @@ def test_correcting_to_an_enrolled_nik_is_refused(ledger: Ledger, refused) -> No
 
 
 def test_a_repeated_payment_reference_with_the_same_content_is_replayed(ledger: Ledger) -> None:
-    pid = ledger.enroll(**enrollment())
+    pid = ledger.enroll(parse(Enroll, enrollment()))
     payment = {"payment_ref": "BANK-2024-0001", "participant_id": str(pid), "amount": 3 * M,
                "paid_on": "2024-01-12", "channel": "bank"}
-    first = ledger.record_contribution(**payment)
+    first = ledger.record_contribution(parse(RecordContribution, payment))
     before = ledger.recorder.max_notification_id()
-    again = ledger.record_contribution(**payment)
+    again = ledger.record_contribution(parse(RecordContribution, payment))
     assert again.replayed and not first.replayed
     assert (again.participant_id, again.payment_ref, again.first_month, again.months,
             again.amount) == (first.participant_id, first.payment_ref, first.first_month,
                               first.months, first.amount)
     # also when the participant is named by NIK and the amount written with separators
     nik = ledger.get_personal_data(pid)["nik"]
-    by_nik = ledger.record_contribution(payment_ref="BANK-2024-0001", nik=nik, amount="65.400",
-                                        paid_on=date(2024, 1, 12), channel="BANK")
+    by_nik = ledger.record_contribution(parse(RecordContribution,
+                                        payment_ref="BANK-2024-0001", nik=nik, amount="65.400",
+                                        paid_on=date(2024, 1, 12), channel="BANK"))
     assert by_nik.replayed and by_nik.first_month == first.first_month
     assert ledger.recorder.max_notification_id() == before
     assert ledger.get_status(pid, "2024-03-31").status == "active"
@@ -296,21 +321,23 @@ def test_a_repeated_payment_reference_with_the_same_content_is_replayed(ledger: 
 def test_an_older_payment_sent_again_after_later_ones_is_a_repeat_not_out_of_order(
     ledger: Ledger, refused
 ) -> None:
-    pid = ledger.enroll(**enrollment())
+    pid = ledger.enroll(parse(Enroll, enrollment()))
     older = {"payment_ref": "BANK-01", "participant_id": str(pid), "amount": M,
              "paid_on": "2024-01-12", "channel": "bank"}
-    first = ledger.record_contribution(**older)
-    ledger.record_contribution(**{**older, "payment_ref": "BANK-02", "paid_on": "2024-02-12"})
+    first = ledger.record_contribution(parse(RecordContribution, older))
+    ledger.record_contribution(parse(RecordContribution,
+                               {**older, "payment_ref": "BANK-02", "paid_on": "2024-02-12"}))
     before = ledger.recorder.max_notification_id()
 
-    again = ledger.record_contribution(**older)  # a bank file imported a second time
-    [in_batch] = ledger.record_contributions([older])
+    again = ledger.record_contribution(parse(RecordContribution,
+                                       older))  # a bank file imported a second time
+    [in_batch] = run_parsed(RecordContribution, [older], ledger.record_contributions)
     assert again.replayed and again.first_month == first.first_month
     assert isinstance(in_batch, PaymentResult) and in_batch.replayed
     with refused(ledger, "payment_ref_conflict"):
-        ledger.record_contribution(**{**older, "amount": 2 * M})
+        ledger.record_contribution(parse(RecordContribution, {**older, "amount": 2 * M}))
     with refused(ledger, "payment_out_of_order"):  # a new reference still keeps the order rule
-        ledger.record_contribution(**{**older, "payment_ref": "BANK-03"})
+        ledger.record_contribution(parse(RecordContribution, {**older, "payment_ref": "BANK-03"}))
     assert ledger.recorder.max_notification_id() == before
 
 
@@ -320,22 +347,22 @@ def test_an_older_payment_sent_again_after_later_ones_is_a_repeat_not_out_of_ord
 )
 def test_a_reused_payment_reference_with_other_content_is_a_conflict(ledger: Ledger, refused,
                                                                       changed: dict) -> None:
-    pid = ledger.enroll(**enrollment())
+    pid = ledger.enroll(parse(Enroll, enrollment()))
     payment = {"payment_ref": "BANK-2024-0002", "participant_id": str(pid), "amount": 3 * M,
                "paid_on": "2024-01-12", "channel": "bank"}
-    ledger.record_contribution(**payment)
+    ledger.record_contribution(parse(RecordContribution, payment))
     if changed.pop("other", False):
-        other = ledger.enroll(**enrollment())
+        other = ledger.enroll(parse(Enroll, enrollment()))
         changed = {"participant_id": str(other)}
     with refused(ledger, "payment_ref_conflict"):
-        ledger.record_contribution(**{**payment, **changed})
+        ledger.record_contribution(parse(RecordContribution, {**payment, **changed}))
 
 
 def test_two_payments_of_one_participant_in_one_batch_settle_in_order(ledger: Ledger) -> None:
-    pid = ledger.enroll(**enrollment())
-    other = ledger.enroll(**enrollment())
+    pid = ledger.enroll(parse(Enroll, enrollment()))
+    other = ledger.enroll(parse(Enroll, enrollment()))
     before = ledger.recorder.max_notification_id()
-    results = ledger.record_contributions([
+    results = run_parsed(RecordContribution, [
         {"payment_ref": "B-1", "participant_id": str(pid), "amount": M, "paid_on": "2024-01-12",
          "channel": "bank"},
         {"payment_ref": "B-2", "participant_id": str(other), "amount": M + 1,
@@ -346,7 +373,7 @@ def test_two_payments_of_one_participant_in_one_batch_settle_in_order(ledger: Le
          "channel": "bank"},
         {"payment_ref": "B-1", "participant_id": str(pid), "amount": M, "paid_on": "2024-01-12",
          "channel": "bank"},
-    ])
+    ], ledger.record_contributions)
     assert isinstance(results[0], PaymentResult) and isinstance(results[2], PaymentResult)
     assert (str(results[0].first_month), results[0].months) == ("2024-01", 1)
     assert (str(results[2].first_month), results[2].months) == ("2024-02", 2)
@@ -362,13 +389,15 @@ def test_two_payments_of_one_participant_in_one_batch_settle_in_order(ledger: Le
 
 def test_payment_for_an_unknown_participant_is_not_found(ledger: Ledger, refused) -> None:
     with refused(ledger, "participant_not_found"):
-        ledger.record_contribution(payment_ref="X-1", nik=new_nik(), amount=M,
-                                   paid_on="2024-01-12", channel="bank")
+        ledger.record_contribution(parse(RecordContribution,
+                                   payment_ref="X-1", nik=new_nik(), amount=M,
+                                   paid_on="2024-01-12", channel="bank"))
     with refused(ledger, "invalid_participant_id"):
-        ledger.record_contribution(payment_ref="X-1", participant_id="nope", amount=M,
-                                   paid_on="2024-01-12", channel="bank")
+        ledger.record_contribution(parse(RecordContribution,
+                                   payment_ref="X-1", participant_id="nope", amount=M,
+                                   paid_on="2024-01-12", channel="bank"))
 
 
 def test_aggregates_are_participants(ledger: Ledger) -> None:
-    pid = ledger.enroll(**enrollment())
+    pid = ledger.enroll(parse(Enroll, enrollment()))
     assert isinstance(ledger.get_participant(pid), Participant)

@@ -4,17 +4,19 @@ they would get alone."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from concurrent.futures import Future
 from datetime import date
 from typing import Any
+from uuid import uuid4
 
 import pytest
 from eventsourcing.persistence import Mapper
 
+from domain.commands import Enroll, ErasePersonalData, RecordContribution, parse
 from domain.errors import ConflictError, InvalidInputError, LedgerError
 from domain.ledger import EnrollmentResult, Ledger, PaymentResult
-from infra.group_commit import GroupCommitter
+from infra.group_commit import Groupable, GroupCommitter
 from infra.transcoder import ledger_transcoder
 from tests.factories import MONTHLY_JKK_JKM_1_5M, enrollment
 from tests.unit.conftest import TODAY
@@ -31,7 +33,7 @@ class GatedLedger(Ledger):
         self.round_sizes: list[int] = []
         self.fail_next: BaseException | None = None
 
-    def execute_many(self, commands: Sequence[tuple[str, Mapping[str, Any]]]) -> list[Any]:
+    def execute_many(self, commands: Sequence[Groupable]) -> list[Any]:
         self.entered.set()
         self.gate.wait(timeout=10)
         self.round_sizes.append(len(commands))
@@ -47,11 +49,11 @@ def gated() -> GatedLedger:
 
 
 def queue_behind_first_round(committer: GroupCommitter, ledger: GatedLedger,
-                             commands: list[tuple[str, dict[str, Any]]]) -> list[Future[Any]]:
+                             commands: list[Groupable]) -> list[Future[Any]]:
     """Submit one command, wait until the writer holds it, queue `commands` behind it."""
-    first = committer.submit("enroll", enrollment())
+    first = committer.submit(parse(Enroll, enrollment()))
     assert ledger.entered.wait(timeout=10)
-    futures = [first] + [committer.submit(kind, row) for kind, row in commands]
+    futures = [first] + [committer.submit(command) for command in commands]
     ledger.gate.set()
     return futures
 
@@ -66,7 +68,7 @@ def payment(pid: Any, ref: str, **overrides: Any) -> dict[str, Any]:
 def test_commands_waiting_during_a_commit_share_the_next_one(gated: GatedLedger) -> None:
     rows = [enrollment() for _ in range(9)]
     with GroupCommitter(gated) as committer:
-        futures = queue_behind_first_round(committer, gated, [("enroll", r) for r in rows])
+        futures = queue_behind_first_round(committer, gated, [parse(Enroll, r) for r in rows])
         results = [f.result(timeout=10) for f in futures]
 
     assert gated.round_sizes == [1, 9]
@@ -82,9 +84,9 @@ def test_a_refused_command_does_not_stop_the_others_in_its_round(gated: GatedLed
     good = enrollment()
     with GroupCommitter(gated) as committer:
         futures = queue_behind_first_round(committer, gated, [
-            ("enroll", enrollment(nik="12710155059")),  # one digit short
-            ("enroll", good),
-            ("pay", payment("00000000-0000-0000-0000-000000000000", "REF-1")),
+            parse(Enroll, enrollment(enrolled_on="2026-07-01")),  # after TODAY
+            parse(Enroll, good),
+            parse(RecordContribution, payment("00000000-0000-0000-0000-000000000000", "REF-1")),
         ])
         with pytest.raises(InvalidInputError) as invalid:
             futures[1].result(timeout=10)
@@ -92,16 +94,23 @@ def test_a_refused_command_does_not_stop_the_others_in_its_round(gated: GatedLed
         with pytest.raises(LedgerError) as missing:
             futures[3].result(timeout=10)
 
-    assert invalid.value.code == "invalid_nik"
+    assert invalid.value.code == "date_in_future"
     assert missing.value.code == "participant_not_found"
     assert gated.find_participant(good["nik"]) == accepted.participant_id
     assert gated.recorder.max_notification_id() == 2 * 2  # the two enrollments only
 
 
+def test_a_malformed_command_is_refused_before_it_is_queued(gated: GatedLedger) -> None:
+    with GroupCommitter(gated) as committer, pytest.raises(InvalidInputError) as invalid:
+        committer.submit(parse(Enroll, enrollment(nik="12710155059")))  # one digit short
+    assert invalid.value.code == "invalid_nik"
+    assert committer.commands == 0 and gated.round_sizes == []
+
+
 def test_a_repeat_in_the_same_round_gets_the_original_answer(gated: GatedLedger) -> None:
     row = enrollment()
     with GroupCommitter(gated) as committer:
-        futures = queue_behind_first_round(committer, gated, [("enroll", row), ("enroll", row)])
+        futures = queue_behind_first_round(committer, gated, [parse(Enroll, row), parse(Enroll, row)])
         first, repeat = (f.result(timeout=10) for f in futures[1:])
 
     assert repeat.participant_id == first.participant_id
@@ -110,12 +119,12 @@ def test_a_repeat_in_the_same_round_gets_the_original_answer(gated: GatedLedger)
 
 
 def test_a_reused_payment_reference_in_one_round_is_a_conflict(gated: GatedLedger) -> None:
-    pid = gated.enroll(**enrollment())
+    pid = gated.enroll(parse(Enroll, enrollment()))
     gated.round_sizes.clear()
     with GroupCommitter(gated) as committer:
         futures = queue_behind_first_round(committer, gated, [
-            ("pay", payment(pid, "BANK-77")),
-            ("pay", payment(pid, "BANK-77", amount=2 * MONTHLY_JKK_JKM_1_5M)),
+            parse(RecordContribution, payment(pid, "BANK-77")),
+            parse(RecordContribution, payment(pid, "BANK-77", amount=2 * MONTHLY_JKK_JKM_1_5M)),
         ])
         paid = futures[1].result(timeout=10)
         with pytest.raises(ConflictError) as conflict:
@@ -135,7 +144,7 @@ def test_a_failed_commit_reaches_every_caller_of_its_round_and_the_writer_goes_o
         with pytest.raises(OSError, match="disk full"):
             futures[0].result(timeout=10)
         later = enrollment()
-        pid = committer.enroll(**later)
+        pid = committer.enroll(parse(Enroll, later))
 
     assert gated.find_participant(later["nik"]) == pid
     assert gated.recorder.max_notification_id() == 2
@@ -143,14 +152,14 @@ def test_a_failed_commit_reaches_every_caller_of_its_round_and_the_writer_goes_o
 
 def test_close_answers_what_was_submitted_and_refuses_more(gated: GatedLedger) -> None:
     committer = GroupCommitter(gated)
-    futures = queue_behind_first_round(committer, gated, [("enroll", enrollment()) for _ in range(3)])
+    futures = queue_behind_first_round(committer, gated, [parse(Enroll, enrollment()) for _ in range(3)])
     committer.close()
 
     assert all(f.done() and f.exception() is None for f in futures)
     with pytest.raises(RuntimeError, match="closed"):
-        committer.submit("enroll", enrollment())
-    with GroupCommitter(gated) as other, pytest.raises(ValueError, match="unknown"):
-        other.submit("erase", {})
+        committer.submit(parse(Enroll, enrollment()))
+    with GroupCommitter(gated) as other, pytest.raises(TypeError, match="unknown command type"):
+        other.submit(ErasePersonalData(uuid4()))  # type: ignore[arg-type]
 
 
 def test_many_threads_at_once_all_land_with_fewer_commits(ledger: Ledger) -> None:
@@ -158,10 +167,10 @@ def test_many_threads_at_once_all_land_with_fewer_commits(ledger: Ledger) -> Non
     answers: dict[str, list[Any]] = {}
     with GroupCommitter(ledger) as committer:
         def field_agent(row: dict[str, Any]) -> None:
-            pid = committer.enroll(**row)
+            pid = committer.enroll(parse(Enroll, row))
             answers[row["nik"]] = [pid] + [
-                committer.record_contribution(**payment(pid, f"{row['nik']}-{m}",
-                                                        paid_on=f"2024-0{m}-15"))
+                committer.record_contribution(parse(RecordContribution, payment(
+                    pid, f"{row['nik']}-{m}", paid_on=f"2024-0{m}-15")))
                 for m in (1, 2, 3)]
 
         threads = [threading.Thread(target=field_agent, args=(row,)) for row in people]
@@ -186,7 +195,7 @@ def test_a_writer_killed_mid_round_leaves_no_caller_waiting(
     monkeypatch.setattr(threading, "excepthook", lambda _: None)  # the thread's death is the point
     gated.fail_next = SystemExit()  # not an Exception: the writer thread ends
     committer = GroupCommitter(gated)
-    futures = queue_behind_first_round(committer, gated, [("enroll", enrollment()) for _ in range(2)])
+    futures = queue_behind_first_round(committer, gated, [parse(Enroll, enrollment()) for _ in range(2)])
 
     with pytest.raises(SystemExit):
         futures[0].result(timeout=10)
@@ -194,6 +203,6 @@ def test_a_writer_killed_mid_round_leaves_no_caller_waiting(
         with pytest.raises(RuntimeError, match="stopped"):
             waiting.result(timeout=10)
     with pytest.raises(RuntimeError, match="closed"):
-        committer.submit("enroll", enrollment())
+        committer.submit(parse(Enroll, enrollment()))
     committer.close()  # nothing left to stop: returns at once
     assert (gated.recorder.max_notification_id() or 0) == 0

@@ -14,6 +14,7 @@ from uuid import UUID
 
 import pytest
 
+from domain.commands import Enroll, RecordContribution, RecordDeath, Withdraw, parse
 from domain.ledger import Ledger
 from domain.participant import Participant
 from domain.rules import default_rule_book
@@ -92,9 +93,9 @@ def projected_row(ledger: Ledger, pid: UUID) -> dict[str, Any]:
 
 
 def pay(ledger: Ledger, pid: UUID, months: int, paid_on: str, ref: str) -> None:
-    ledger.record_contribution(payment_ref=ref, participant_id=str(pid),
+    ledger.record_contribution(parse(RecordContribution, payment_ref=ref, participant_id=str(pid),
                                amount=months * MONTHLY_JKK_JKM_1_5M, paid_on=paid_on,
-                               channel="bank")
+                               channel="bank"))
 
 
 DAYS = [date(2024, 6, 30), date(2024, 7, 1), date(2024, 8, 15), date(2024, 9, 30),
@@ -102,16 +103,16 @@ DAYS = [date(2024, 6, 30), date(2024, 7, 1), date(2024, 8, 15), date(2024, 9, 30
 
 
 def test_status_of_agrees_with_the_domain_after_the_facts(ledger: Ledger) -> None:
-    pending = ledger.enroll(**enrollment(enrolled_on="2024-01-10"))
-    paying = ledger.enroll(**enrollment(enrolled_on="2024-01-10"))
+    pending = ledger.enroll(parse(Enroll, enrollment(enrolled_on="2024-01-10")))
+    paying = ledger.enroll(parse(Enroll, enrollment(enrolled_on="2024-01-10")))
     pay(ledger, paying, 3, "2024-01-12", "A-1")  # Jan-Mar
     pay(ledger, paying, 3, "2024-04-02", "A-2")  # Apr-Jun
-    dead = ledger.enroll(**enrollment(enrolled_on="2024-01-10"))
+    dead = ledger.enroll(parse(Enroll, enrollment(enrolled_on="2024-01-10")))
     pay(ledger, dead, 6, "2024-01-12", "B-1")
-    ledger.record_death(dead, died_on="2024-06-30")
-    gone = ledger.enroll(**enrollment(enrolled_on="2024-01-10"))
+    ledger.record_death(parse(RecordDeath, participant_id=dead, died_on="2024-06-30"))
+    gone = ledger.enroll(parse(Enroll, enrollment(enrolled_on="2024-01-10")))
     pay(ledger, gone, 2, "2024-01-12", "C-1")
-    ledger.withdraw(gone, withdrawn_on="2024-06-30")
+    ledger.withdraw(parse(Withdraw, participant_id=gone, withdrawn_on="2024-06-30"))
     for pid in (pending, paying, dead, gone):
         built = projected_row(ledger, pid)
         for day in DAYS:

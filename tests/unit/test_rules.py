@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from domain.commands import Enroll, RecordContribution, parse
 from domain.errors import InvalidInputError
 from domain.rules import RuleBook, default_rule_book
 from domain.values import Period
@@ -183,26 +184,32 @@ def test_at_switches_on_the_valid_from_day(two_rulesets: RuleBook) -> None:
 def test_a_payment_spanning_a_rule_change_uses_each_months_rate(make_ledger, refused,
                                                                 two_rulesets: RuleBook) -> None:
     ledger = make_ledger(rules=two_rulesets, today=date(2025, 3, 31))
-    pid = ledger.enroll(**enrollment(enrolled_on="2024-11-05"))  # 1.5m: JKK 15,000
-    ledger.record_contribution(payment_ref="nov", participant_id=str(pid), amount=21_800,
-                               paid_on="2024-11-10", channel="bank")
+    pid = ledger.enroll(parse(Enroll, enrollment(enrolled_on="2024-11-05")))  # 1.5m: JKK 15,000
+    ledger.record_contribution(parse(RecordContribution,
+                               payment_ref="nov", participant_id=str(pid), amount=21_800,
+                               paid_on="2024-11-10", channel="bank"))
     old_rate_twice = 2 * (15_000 + 6_800)
     with refused(ledger, "amount_not_whole_months"):
-        ledger.record_contribution(payment_ref="dec-jan-wrong", participant_id=str(pid),
-                                   amount=old_rate_twice, paid_on="2024-12-10", channel="bank")
+        ledger.record_contribution(parse(RecordContribution,
+                                   payment_ref="dec-jan-wrong", participant_id=str(pid),
+                                   amount=old_rate_twice, paid_on="2024-12-10", channel="bank"))
     with refused(ledger, "amount_not_whole_months"):
-        ledger.record_contribution(payment_ref="dec-jan-wrong2", participant_id=str(pid),
-                                   amount=2 * (15_000 + 10_000), paid_on="2024-12-10", channel="bank")
-    result = ledger.record_contribution(
+        ledger.record_contribution(parse(RecordContribution,
+                                   payment_ref="dec-jan-wrong2", participant_id=str(pid),
+                                   amount=2 * (15_000 + 10_000), paid_on="2024-12-10",
+                                   channel="bank"))
+    result = ledger.record_contribution(parse(RecordContribution, 
         payment_ref="dec-jan", participant_id=str(pid), amount=(15_000 + 6_800) + (15_000 + 10_000),
-        paid_on="2024-12-10", channel="bank")
+        paid_on="2024-12-10", channel="bank"))
     assert (str(result.first_month), result.months) == ("2024-12", 2)
     paid = [e for e in ledger.get_history(pid) if type(e).__name__ == "ContributionPaid"][-1]
     assert paid.by_programme == {"JKK": 30_000, "JKM": 6_800 + 10_000}
     # February onwards at the new rate only
     with refused(ledger, "amount_not_whole_months"):
-        ledger.record_contribution(payment_ref="feb-wrong", participant_id=str(pid),
-                                   amount=21_800, paid_on="2025-02-10", channel="bank")
-    ledger.record_contribution(payment_ref="feb", participant_id=str(pid), amount=25_000,
-                               paid_on="2025-02-10", channel="bank")
+        ledger.record_contribution(parse(RecordContribution,
+                                   payment_ref="feb-wrong", participant_id=str(pid),
+                                   amount=21_800, paid_on="2025-02-10", channel="bank"))
+    ledger.record_contribution(parse(RecordContribution,
+                               payment_ref="feb", participant_id=str(pid), amount=25_000,
+                               paid_on="2025-02-10", channel="bank"))
     assert ledger.get_status(pid, "2025-02-28").status == "active"

@@ -1,0 +1,159 @@
+"""The ledger's transactions: optimistic batches of commands, one save per batch.
+
+Commands are prepared one after another into a `Batch` (the aggregates they touch, the
+personal-data keys they need), then saved in one transaction. A batch is optimistic: it
+skips reading the uniqueness indexes, and a collision at save time (a repeated NIK or
+payment reference, or another writer) redoes the batch a command per transaction with
+the reads, so each command still gets its own answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError, Recording
+
+from domain.errors import ConflictError, LedgerError
+from domain.results import at_position, position_of
+
+A = TypeVar("A", bound=Aggregate)
+C = TypeVar("C")
+R = TypeVar("R")
+
+
+class PersonalDataVault(Protocol):
+    """Per-subject data keys, kept outside the event log (implemented in infra)."""
+
+    def ensure_keys(self, key_ids: Iterable[UUID]) -> None:
+        """Create keys for the ids that have none, durably, before events use them."""
+
+    def shred(self, key_ids: Iterable[UUID]) -> None:
+        """Destroy the keys: what they encrypted can never be read again."""
+
+
+class NoVault:
+    """For a store without field encryption (the in-memory default in unit tests)."""
+
+    def ensure_keys(self, key_ids: Iterable[UUID]) -> None:
+        return None
+
+    def shred(self, key_ids: Iterable[UUID]) -> None:
+        return None
+
+
+@dataclass
+class Batch:
+    """Aggregates touched by a batch, so rows about one participant see each other."""
+
+    aggregates: dict[UUID, Aggregate] = field(default_factory=dict)
+    new_keys: list[UUID] = field(default_factory=list)
+    niks: dict[str, UUID] = field(default_factory=dict)  # NIK -> participant, looked up once
+    # Optimistic: skip reading the uniqueness indexes; a collision at save time means
+    # "redo with the reads" (rare: repeats and duplicates), not a refusal.
+    optimistic: bool = False
+
+
+class BatchingApplication(Application[UUID]):
+    """An `Application` whose commands run in optimistic batches (see the module)."""
+
+    vault: PersonalDataVault
+
+    def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
+        """The library's `save()`, minus its two runtime-Protocol `isinstance` checks per
+        object (about 40 µs each on Python 3.11): the ledger only ever saves its own
+        aggregates. Anything else goes the library's way.
+
+        Why an override: in eventsourcing 9.5.6 the checks sit in
+        `ProcessingEvent.collect_events`, which `Application.save` builds and calls
+        itself; no `construct_*` hook or recorder/mapper subclass reaches them. What it
+        saves, measured on this machine (SQLite, batches of 500, median of 5 runs of
+        1,500): payments 2.02 s against 2.28 s with the library's `save`; enrollments
+        the same within noise. It skips only the deprecated `Application.notify` call.
+        """
+        if kwargs or not all(isinstance(obj, Aggregate) for obj in objs):
+            return super().save(*objs, **kwargs)
+        processing = ProcessingEvent[UUID]()
+        for aggregate in objs:
+            processing.events.extend(aggregate.collect_events())
+            processing.aggregates[aggregate.id] = aggregate
+        recordings = self._record(processing)
+        self._take_snapshots(processing)
+        self._notify(recordings)
+        return recordings
+
+    def _get_or_none(self, aggregate_id: UUID, kind: type[A]) -> A | None:
+        if kind not in (self.snapshotting_intervals or {}):
+            # Aggregates without snapshots (the indexes) have a handful of events: one read.
+            aggregate = fold(None, self.events.get(aggregate_id))
+            return aggregate if isinstance(aggregate, kind) else None
+        try:
+            aggregate = self.repository.get(aggregate_id, projector_func=fold)
+        except AggregateNotFoundError:
+            return None
+        return aggregate if isinstance(aggregate, kind) else None
+
+    def _run_batch(self, commands: Sequence[C], prepare: Callable[[C, Batch], R]) -> list[R | LedgerError]:
+        batch = Batch(optimistic=True)
+        outcomes: list[R | LedgerError] = []
+        for command in commands:
+            before = len(batch.aggregates)
+            try:
+                outcomes.append(prepare(command, batch))
+            except LedgerError as error:
+                # Commands check everything before they change anything, so a refused row
+                # leaves the batch as it was (the unit tests hold every command to that).
+                if len(batch.aggregates) != before:
+                    raise AssertionError(f"refused row changed the batch: {error!r}") from error
+                outcomes.append(error)
+        try:
+            position = self._save_batch(batch)
+        except SaveConflict:
+            # A repeated or duplicate NIK or payment reference, or another writer changed
+            # one of these participants meanwhile; nothing of the batch was written. Redo
+            # it a command per transaction, with the reads, so each gets its own answer.
+            return [self._run_one(command, prepare) for command in commands]
+        return [at_position(outcome, position) for outcome in outcomes]
+
+    def _run_one(self, command: C, prepare: Callable[[C, Batch], R],
+                 optimistic: bool = False) -> R | LedgerError:
+        batch = Batch(optimistic=optimistic)
+        try:
+            outcome = prepare(command, batch)
+            position = self._save_batch(batch)
+        except SaveConflict:
+            if optimistic:
+                return self._run_one(command, prepare)
+            return ConflictError("concurrent_change", "Another writer changed this meanwhile; retry.")
+        except LedgerError as error:
+            return error
+        return at_position(outcome, position)
+
+    def _save_batch(self, batch: Batch) -> int | None:
+        """Save the batch in one transaction; the log position it reached (the head of the
+        log when there was nothing to save)."""
+        if not batch.aggregates:
+            return self.recorder.max_notification_id()
+        self.vault.ensure_keys(batch.new_keys)
+        try:
+            recordings = self.save(*batch.aggregates.values())
+        except IntegrityError:
+            self.vault.shred(batch.new_keys)  # made for aggregates that were not saved
+            raise SaveConflict from None
+        return position_of(recordings)
+
+
+class SaveConflict(Exception):
+    """The store refused a save: an aggregate it creates or changes was written meanwhile."""
+
+
+def fold(aggregate: Any, events: Iterable[Any]) -> Any:
+    """Apply events in order: the library's `project_aggregate` without its per-event
+    runtime-Protocol assertion (our events are the library's own aggregate events)."""
+    for event in events:
+        aggregate = event.mutate(aggregate)
+    return aggregate
