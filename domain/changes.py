@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 from uuid import UUID, uuid4
 
 from eventsourcing.domain import Aggregate
@@ -25,7 +25,6 @@ from domain.commands import (
     RecordDeath,
     RejectClaim,
     Withdraw,
-    parse,
 )
 from domain.coverage import in_force
 from domain.errors import ConflictError, InvalidInputError, RuleViolationError
@@ -39,8 +38,6 @@ if TYPE_CHECKING:
     from domain.indexes import NikIndex
     from domain.rules import RuleBook
     from domain.transactions import PersonalDataVault
-
-C = TypeVar("C")
 
 
 class ParticipantChanges:
@@ -63,27 +60,23 @@ class ParticipantChanges:
 
     # --- changes to a participant -------------------------------------------------------
 
-    def declare_income(self, command: DeclareIncome | UUID, /, **fields: Any) -> int | None:
+    def declare_income(self, command: DeclareIncome) -> int | None:
         """A new declared income from a month on. Returns the log position reached."""
-        # compat: remove once tools/ uses typed commands
-        c = _typed(DeclareIncome, command, fields)
-        participant = self.get_participant(c.participant_id)
+        participant = self.get_participant(command.participant_id)
         participant.declare_income(
-            declared_income=c.declared_income,
-            from_month=c.from_month,
-            declared_on=self._not_future(c.declared_on, "declaration date"),
+            declared_income=command.declared_income,
+            from_month=command.from_month,
+            declared_on=self._not_future(command.declared_on, "declaration date"),
         )
         return position_of(self.save(participant))
 
-    def change_programmes(self, command: ChangeProgrammes | UUID, /, **fields: Any) -> int | None:
+    def change_programmes(self, command: ChangeProgrammes) -> int | None:
         """Join or leave JHT from a month on. Returns the log position reached."""
-        # compat: remove once tools/ uses typed commands
-        c = _typed(ChangeProgrammes, command, fields)
-        participant = self.get_participant(c.participant_id)
+        participant = self.get_participant(command.participant_id)
         participant.change_programmes(
-            programmes=c.programmes,
-            from_month=c.from_month,
-            changed_on=self._not_future(c.changed_on, "change date"),
+            programmes=command.programmes,
+            from_month=command.from_month,
+            changed_on=self._not_future(command.changed_on, "change date"),
         )
         return position_of(self.save(participant))
 
@@ -134,19 +127,18 @@ class ParticipantChanges:
         self.vault.shred(shred)
         return position_of(recordings)
 
-    def record_death(self, command: RecordDeath | UUID, /, **fields: Any) -> int | None:
-        # compat: remove once tools/ uses typed commands
-        c = _typed(RecordDeath, command, fields)
-        participant = self.get_participant(c.participant_id)
-        participant.record_death(died_on=self._not_future(c.died_on, "date of death"))
+    def record_death(self, command: RecordDeath) -> int | None:
+        """Record a participant's death. Returns the log position reached."""
+        participant = self.get_participant(command.participant_id)
+        participant.record_death(died_on=self._not_future(command.died_on, "date of death"))
         return position_of(self.save(participant))
 
-    def withdraw(self, command: Withdraw | UUID, /, **fields: Any) -> int | None:
-        # compat: remove once tools/ uses typed commands
-        c = _typed(Withdraw, command, fields)
-        participant = self.get_participant(c.participant_id)
+    def withdraw(self, command: Withdraw) -> int | None:
+        """A participant leaves the scheme. Returns the log position reached."""
+        participant = self.get_participant(command.participant_id)
         participant.withdraw(
-            withdrawn_on=self._not_future(c.withdrawn_on, "withdrawal date"), reason=c.reason
+            withdrawn_on=self._not_future(command.withdrawn_on, "withdrawal date"),
+            reason=command.reason,
         )
         return position_of(self.save(participant))
 
@@ -180,11 +172,9 @@ class ParticipantChanges:
 
     # --- claims -------------------------------------------------------------------------
 
-    def file_claim(self, command: FileClaim | UUID, /, **fields: Any) -> UUID:
+    def file_claim(self, command: FileClaim) -> UUID:
         """File a claim; returns its id."""
-        # compat: remove once tools/ uses typed commands
-        c = _typed(FileClaim, command, fields)
-        return self._file_claim(c)[0]
+        return self._file_claim(command)[0]
 
     def _file_claim(self, c: FileClaim) -> tuple[UUID, int | None]:
         """The new claim's id, and the log position reached."""
@@ -206,14 +196,10 @@ class ParticipantChanges:
         )
         return claim_id, position_of(self.save(participant))
 
-    def approve_claim(
-        self, command: ApproveClaim | UUID, claim_id: UUID | None = None, /, **fields: Any
-    ) -> int:
+    def approve_claim(self, command: ApproveClaim) -> int:
         """Approve a filed claim; the benefit follows from the rules on the incident date
         (an officer gives the amount only for JKK care and incapacity benefits)."""
-        # compat: remove once tools/ uses typed commands
-        c = _typed(ApproveClaim, command, {"claim_id": claim_id, **fields})
-        return self._approve_claim(c)[0]
+        return self._approve_claim(command)[0]
 
     def _approve_claim(self, c: ApproveClaim) -> tuple[int, int | None]:
         """The benefit approved, and the log position reached."""
@@ -253,40 +239,23 @@ class ParticipantChanges:
             return ruleset.jkk_death_income_multiple * income
         return None
 
-    def reject_claim(
-        self, command: RejectClaim | UUID, claim_id: UUID | None = None, /, **fields: Any
-    ) -> int | None:
-        # compat: remove once tools/ uses typed commands
-        c = _typed(RejectClaim, command, {"claim_id": claim_id, **fields})
-        participant = self.get_participant(c.participant_id)
+    def reject_claim(self, command: RejectClaim) -> int | None:
+        """Reject a filed claim, with its reason. Returns the log position reached."""
+        participant = self.get_participant(command.participant_id)
         participant.reject_claim(
-            claim_id=c.claim_id,
-            reason=c.reason,
-            rejected_on=self._not_future(c.rejected_on, "rejection date"),
+            claim_id=command.claim_id,
+            reason=command.reason,
+            rejected_on=self._not_future(command.rejected_on, "rejection date"),
         )
         return position_of(self.save(participant))
 
-    def pay_claim(
-        self, command: PayClaim | UUID, claim_id: UUID | None = None, /, **fields: Any
-    ) -> int | None:
-        # compat: remove once tools/ uses typed commands
-        c = _typed(PayClaim, command, {"claim_id": claim_id, **fields})
-        participant = self.get_participant(c.participant_id)
+    def pay_claim(self, command: PayClaim) -> int | None:
+        """Pay an approved claim. Returns the log position reached."""
+        participant = self.get_participant(command.participant_id)
         participant.pay_claim(
-            claim_id=c.claim_id, paid_on=self._not_future(c.paid_on, "payment date")
+            claim_id=command.claim_id, paid_on=self._not_future(command.paid_on, "payment date")
         )
         return position_of(self.save(participant))
-
-
-def _typed(kind: type[C], command: Any, fields: Mapping[str, Any]) -> C:
-    """A typed command as it is. The old call form (a participant id and keyword fields,
-    still used by the seed generator and the benchmark) parsed into one.
-    compat: remove once tools/ uses typed commands."""
-    if isinstance(command, kind):
-        return command
-    return parse(
-        kind, {"participant_id": command, **{k: v for k, v in fields.items() if v is not None}}
-    )
 
 
 def _same_day_in(month: Period, day: date) -> date:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, timedelta, timezone
-from typing import Any, ClassVar, TypeVar, cast
+from typing import Any, ClassVar, TypeVar
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, MutableOrImmutableAggregate
@@ -33,8 +33,6 @@ from domain.commands import (
     RecordDeath,
     RejectClaim,
     Withdraw,
-    parse,
-    run_parsed,
 )
 from domain.coverage import ParticipantStatus, settle, status_on
 from domain.errors import (
@@ -105,27 +103,18 @@ class Ledger(ParticipantChanges, BatchingApplication):
 
     # --- enrollment ---------------------------------------------------------------------
 
-    def enroll(self, command: Enroll | None = None, /, **row: Any) -> UUID:
+    def enroll(self, command: Enroll) -> UUID:
         """Enroll one worker. Returns the participant id (the existing one when the same
         enrollment is repeated)."""
-        if command is None:
-            # compat: remove once tools/ uses typed commands
-            command = parse(Enroll, row)
         outcome = self._run_one(command, self._prepare_enrollment, optimistic=True)
         if isinstance(outcome, LedgerError):
             raise outcome
         return outcome.participant_id
 
-    def enroll_many(
-        self, commands: Sequence[Enroll] | Sequence[Mapping[str, Any]]
-    ) -> list[EnrollmentResult | LedgerError]:
+    def enroll_many(self, commands: Sequence[Enroll]) -> list[EnrollmentResult | LedgerError]:
         """Enroll many workers in one transaction; each one's result or the reason it was
         refused."""
-        if commands and not isinstance(commands[0], Enroll):  # rows of strings
-            rows = cast(Sequence[Mapping[str, Any]], commands)
-            # compat: remove once tools/ uses typed commands
-            return run_parsed(Enroll, rows, self.enroll_many)
-        return self._run_batch(cast(Sequence[Enroll], commands), self._prepare_enrollment)
+        return self._run_batch(commands, self._prepare_enrollment)
 
     def _prepare_enrollment(self, command: Enroll, batch: Batch) -> EnrollmentResult:
         enrolled_on = self._not_future(command.enrolled_on, "enrollment date")
@@ -165,27 +154,19 @@ class Ledger(ParticipantChanges, BatchingApplication):
 
     # --- contributions ------------------------------------------------------------------
 
-    def record_contribution(self, command: RecordContribution | None = None, /,
-                            **row: Any) -> PaymentResult:
+    def record_contribution(self, command: RecordContribution) -> PaymentResult:
         """Record one payment. A repeat of a recorded reference with the same content
         returns the original result; with different content it is a conflict."""
-        if command is None:
-            # compat: remove once tools/ uses typed commands
-            command = parse(RecordContribution, row)
         outcome = self._run_one(command, self._prepare_payment, optimistic=True)
         if isinstance(outcome, LedgerError):
             raise outcome
         return outcome
 
     def record_contributions(
-        self, commands: Sequence[RecordContribution] | Sequence[Mapping[str, Any]]
+        self, commands: Sequence[RecordContribution]
     ) -> list[PaymentResult | LedgerError]:
         """Record many payments in one transaction; each one's result or refusal."""
-        if commands and not isinstance(commands[0], RecordContribution):  # rows of strings
-            rows = cast(Sequence[Mapping[str, Any]], commands)
-            # compat: remove once tools/ uses typed commands
-            return run_parsed(RecordContribution, rows, self.record_contributions)
-        return self._run_batch(cast(Sequence[RecordContribution], commands), self._prepare_payment)
+        return self._run_batch(commands, self._prepare_payment)
 
     def _prepare_payment(self, command: RecordContribution, batch: Batch) -> PaymentResult:
         paid_on = self._not_future(command.paid_on, "payment date")

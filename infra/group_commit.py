@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, Self
 from uuid import UUID
 
-from domain.commands import Enroll, RecordContribution, parse
+from domain.commands import Enroll, RecordContribution
 from domain.errors import LedgerError
 from domain.ledger import EnrollmentResult, Ledger, PaymentResult
 
@@ -85,20 +85,13 @@ class GroupCommitter:
             self._queue.put(queued)
         return queued.future
 
-    def enroll(self, command: Enroll | None = None, /, **row: Any) -> UUID:
+    def enroll(self, command: Enroll) -> UUID:
         """`Ledger.enroll`, committed with whatever else is waiting."""
-        if command is None:
-            # compat: remove once tools/ uses typed commands
-            command = parse(Enroll, row)
         result: EnrollmentResult = self.submit(command).result()
         return result.participant_id
 
-    def record_contribution(self, command: RecordContribution | None = None, /,
-                            **row: Any) -> PaymentResult:
+    def record_contribution(self, command: RecordContribution) -> PaymentResult:
         """`Ledger.record_contribution`, committed with whatever else is waiting."""
-        if command is None:
-            # compat: remove once tools/ uses typed commands
-            command = parse(RecordContribution, row)
         result: PaymentResult = self.submit(command).result()
         return result
 

@@ -216,9 +216,9 @@ def test_run_parsed_keeps_each_rows_place_and_its_refusal() -> None:
     assert isinstance(outcomes[1], LedgerError) and outcomes[1].code == "invalid_nik"
 
 
-def test_the_ledger_parses_nothing_but_its_marked_compatibility_calls() -> None:
-    """Command methods take typed values: no string parsing in the Ledger's modules, bar
-    the old call forms the seed generator and the benchmark still use, each marked."""
+def test_the_ledger_parses_nothing_but_what_a_query_is_given() -> None:
+    """Command methods take typed values: no string parsing in the Ledger's modules, and
+    no old call form (a participant id and keyword fields) left anywhere."""
     parsing = re.compile(
         r"parse_(date|rupiah|programmes|channel|sex|segment)\(|Nik\.parse\(|"
         r"\bparse\(|run_parsed\(|_text\(|normalize_phone"
@@ -227,15 +227,21 @@ def test_the_ledger_parses_nothing_but_its_marked_compatibility_calls() -> None:
     for module in ("domain/ledger.py", "domain/changes.py"):
         lines = (ROOT / module).read_text().splitlines()
         for n, line in enumerate(lines, 1):
-            marked = "# compat: remove once tools/ uses typed commands" in lines[n - 2]
-            if parsing.search(line) and not marked and "import" not in line:
+            if parsing.search(line) and "import" not in line:
                 found.append(f"{module}:{n}: {line.strip()}")
-    # What is left: the query side (a NIK or a date typed by a person asking), the current
-    # NIK read back from the store in a correction, and the body of `_typed` (compat).
-    allowed = ("Nik.parse(nik).digits", "parse_date(as_of", 'Nik.parse(current["nik"])',
-               "return parse(")
+    # What is left: the query side (a NIK or a date typed by a person asking), and the
+    # current NIK read back from the store in a correction.
+    allowed = ("Nik.parse(nik).digits", "parse_date(as_of", 'Nik.parse(current["nik"])')
     assert [f for f in found if not any(a in f for a in allowed)] == []
     assert len(found) <= len(allowed)
+    compat = "compat: remove once tools/ uses typed commands"
+    wrappers = [
+        str(path.relative_to(ROOT))
+        for folder in ("domain", "infra", "tools", "api")
+        for path in sorted((ROOT / folder).rglob("*.py"))
+        if compat in path.read_text()
+    ]
+    assert wrappers == []
 
 
 def test_execute_answers_any_command_and_refuses_what_is_not_one(ledger: Ledger) -> None:

@@ -1,8 +1,10 @@
 """Running a plan through the ledger's own commands: `seed_population`.
 
 Enrollments and payments go in batches (`enroll_many`, `record_contributions`), the rarer
-life events one command each, all in date order. Any refusal is a bug in the generator,
-so refusals are collected and raised at the end as `SeedError`.
+life events one command each, all in date order. The plan's facts are parsed into typed
+commands here, at the tool's edge, as a sheet's rows or a request's fields would be. Any
+refusal is a bug in the generator, so refusals are collected and raised at the end as
+`SeedError`.
 """
 
 from __future__ import annotations
@@ -15,8 +17,23 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
+from domain.commands import (
+    ApproveClaim,
+    ChangeProgrammes,
+    Command,
+    DeclareIncome,
+    Enroll,
+    FileClaim,
+    PayClaim,
+    RecordContribution,
+    RecordDeath,
+    RejectClaim,
+    Withdraw,
+    parse,
+    run_parsed,
+)
 from domain.errors import LedgerError
-from domain.ledger import EnrollmentResult, Ledger
+from domain.ledger import EnrollmentResult, Ledger, PaymentResult
 from tools.seed.model import (
     APPROVE,
     DEATH,
@@ -212,7 +229,8 @@ class _Run:
         people = self.plan.people
         for start in range(0, len(people), self.batch_size):
             chunk = people[start : start + self.batch_size]
-            outcomes = self.ledger.enroll_many([p.enrollment_row() for p in chunk])
+            rows = [p.enrollment_row() for p in chunk]
+            outcomes = run_parsed(Enroll, rows, self.ledger.enroll_many)
             for person, outcome in zip(chunk, outcomes, strict=True):
                 if isinstance(outcome, LedgerError):
                     self.refuse("enrollment", person.index, outcome)
@@ -269,7 +287,9 @@ class _Run:
             }
             for a in batch
         ]
-        outcomes = self.ledger.record_contributions(rows) if rows else []
+        outcomes: Sequence[PaymentResult | LedgerError] = []
+        if rows:
+            outcomes = run_parsed(RecordContribution, rows, self.ledger.record_contributions)
         for action, outcome in zip(batch, outcomes, strict=True):
             if isinstance(outcome, LedgerError):
                 self.refuse("contribution", action.person, outcome)
@@ -289,72 +309,37 @@ class _Run:
         self.pending_people = set()
 
     def command(self, action: SeedAction) -> None:
+        """One life event or claim step: its fields parsed into a typed command at this
+        edge (as a CSV row or a request would be), then run by the ledger."""
         if action.person in self.failed:
             return
         participant_id = self.ids[action.person]
         assert participant_id is not None
-        ledger, args, report = self.ledger, action.args, self.report
+        kind, counter = _COMMANDS[action.kind]
+        fields = {k: v for k, v in action.args.items() if k != "claim"}
+        if action.kind in _STEPS_OF_A_CLAIM:
+            fields["claim_id"] = self.claim_ids[action.args["claim"]]
         try:
-            if action.kind == INCOME:
-                ledger.declare_income(
-                    participant_id,
-                    declared_income=args["declared_income"],
-                    from_month=args["from_month"],
-                    declared_on=args["declared_on"],
-                )
-                report.income_declarations += 1
-            elif action.kind == PROGRAMMES:
-                ledger.change_programmes(
-                    participant_id,
-                    programmes=args["programmes"],
-                    from_month=args["from_month"],
-                    changed_on=args["changed_on"],
-                )
-                report.programme_changes += 1
-            elif action.kind == DEATH:
-                ledger.record_death(participant_id, died_on=args["died_on"])
-                report.deaths += 1
-            elif action.kind == WITHDRAW:
-                ledger.withdraw(
-                    participant_id, withdrawn_on=args["withdrawn_on"], reason=args["reason"]
-                )
-                report.withdrawals += 1
-            elif action.kind == FILE:
-                self.claim_ids[args["claim"]] = ledger.file_claim(
-                    participant_id,
-                    programme=args["programme"],
-                    kind=args["kind"],
-                    incident_date=args["incident_date"],
-                    filed_on=args["filed_on"],
-                    work_related=args["work_related"],
-                    description=args["description"],
-                )
-                report.claims_filed += 1
-            elif action.kind == APPROVE:
-                ledger.approve_claim(
-                    participant_id,
-                    self.claim_ids[args["claim"]],
-                    approved_on=args["approved_on"],
-                    amount=args["amount"],
-                )
-                report.claims_approved += 1
-            elif action.kind == REJECT:
-                ledger.reject_claim(
-                    participant_id,
-                    self.claim_ids[args["claim"]],
-                    reason=args["reason"],
-                    rejected_on=args["rejected_on"],
-                )
-                report.claims_rejected += 1
-            elif action.kind == PAY_CLAIM:
-                ledger.pay_claim(
-                    participant_id, self.claim_ids[args["claim"]], paid_on=args["paid_on"]
-                )
-                report.claims_paid += 1
-            else:  # pragma: no cover
-                raise AssertionError(f"unknown action {action.kind}")
+            done = self.ledger.execute(parse(kind, fields, participant_id=participant_id))
         except LedgerError as error:
             self.refuse(action.kind_name, action.person, error)
+            return
+        if action.kind == FILE:
+            self.claim_ids[action.args["claim"]] = done.value
+        setattr(self.report, counter, getattr(self.report, counter) + 1)
 
+
+# The command each kind of action is, and the report's count of it.
+_COMMANDS: dict[int, tuple[type[Command], str]] = {
+    INCOME: (DeclareIncome, "income_declarations"),
+    PROGRAMMES: (ChangeProgrammes, "programme_changes"),
+    DEATH: (RecordDeath, "deaths"),
+    WITHDRAW: (Withdraw, "withdrawals"),
+    FILE: (FileClaim, "claims_filed"),
+    APPROVE: (ApproveClaim, "claims_approved"),
+    REJECT: (RejectClaim, "claims_rejected"),
+    PAY_CLAIM: (PayClaim, "claims_paid"),
+}
+_STEPS_OF_A_CLAIM = (APPROVE, REJECT, PAY_CLAIM)  # name a claim filed earlier in the run
 
 __all__ = ["Refusal", "SeedError", "SeedReport", "seed_population"]
