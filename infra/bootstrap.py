@@ -1,8 +1,10 @@
 """The one composition root: builds the running system from settings.
 
-The CLI, the API's lifespan, consumers, tests and the benchmark call `build_system`
-(the parts builders below it are what it is made of); nothing else constructs the event
-store, the key vault, the mapper, the view store, the runner or the group committer.
+The CLI, the API's lifespan, consumers, tests and the benchmark call `build_system`; the
+private part builders below are what it is made of, and the only other caller is
+`RunnerSpawn` (a split rebuild's worker process builds its own ledger, view store and
+runner from the settings). Nothing else constructs the event store, the key vault, the
+mapper, the view store, the runner or the group committer.
 """
 
 from __future__ import annotations
@@ -46,22 +48,21 @@ def event_store_env(db: Database) -> dict[str, str]:
     return {f"{Ledger.name.upper()}_{key}": value for key, value in env.items()}
 
 
-def build_vault(db: Database, master_key: bytes) -> KeyVault:
+def _build_vault(db: Database, master_key: bytes) -> KeyVault:
     if db.kind == "sqlite":
         assert db.path is not None
         return SQLiteKeyVault(db.path.with_name(db.path.stem + "-keys.db"), master_key)
     return PostgresKeyVault(db.conninfo, master_key, schema=db.schema)
 
 
-def build_ledger(settings: Settings | None = None, *, decrypt: bool = True) -> Ledger:
+def _build_ledger(settings: Settings, *, decrypt: bool = True) -> Ledger:
     """The ledger on the configured store, with personal data encrypted per participant."""
-    settings = settings or Settings()
     db = parse_database_url(settings.database_url)
     if db.kind == "sqlite":
         assert db.path is not None
         db.path.parent.mkdir(parents=True, exist_ok=True)
     secrets = load_secrets(settings)
-    vault = build_vault(db, secrets.master_key)
+    vault = _build_vault(db, secrets.master_key)
     transcoder = ledger_transcoder()
     return Ledger(
         env=event_store_env(db), pepper=secrets.nik_pepper, vault=vault,
@@ -71,10 +72,9 @@ def build_ledger(settings: Settings | None = None, *, decrypt: bool = True) -> L
     )
 
 
-def build_view_store(settings: Settings | None = None) -> ViewStore:
+def _build_view_store(settings: Settings) -> ViewStore:
     """Where the read models live: `<db>-views.db` beside the SQLite store, or the
     ledger's PostgreSQL schema."""
-    settings = settings or Settings()
     db = parse_database_url(settings.database_url)
     if db.kind == "sqlite":
         assert db.path is not None
@@ -88,8 +88,8 @@ def _views_path(db: Database) -> Path:
     return db.path.with_name(db.path.stem + "-views.db")
 
 
-def view_store_location(settings: Settings) -> str:
-    """The `location` of the view store `build_view_store(settings)` opens."""
+def _view_store_location(settings: Settings) -> str:
+    """The `location` of the view store `_build_view_store(settings)` opens."""
     db = parse_database_url(settings.database_url)
     if db.kind == "sqlite":
         return f"sqlite:///{_views_path(db).resolve()}"
@@ -100,12 +100,13 @@ def all_projections() -> list[Projection]:
     return [ParticipantStatusProjection(), CoverageProjection()]
 
 
+SPLIT_FROM = 100_000  # log positions from which a rebuild may be split across processes
 _KNOWN = tuple(type(p) for p in all_projections())  # what a worker can build again
 
 
-def build_runner(ledger: Ledger, store: ViewStore, projections: list[Projection] | None = None,
-                 page_size: int = 2000, *, settings: Settings | None = None,
-                 split_from: int = 100_000) -> ProjectionRunner:
+def _build_runner(ledger: Ledger, store: ViewStore, projections: list[Projection] | None = None,
+                  page_size: int = 2000, *, settings: Settings | None = None,
+                  split_from: int = SPLIT_FROM) -> ProjectionRunner:
     """A runner feeding the projections from the ledger's log. It decodes without
     decrypting: read models hold no personal data, so no key is ever looked up.
 
@@ -115,7 +116,7 @@ def build_runner(ledger: Ledger, store: ViewStore, projections: list[Projection]
     # Workers rebuild what they can build again: these projections, into this very store.
     spawn = (RunnerSpawn(settings, tuple(p.name for p in chosen), page_size)
              if settings is not None and all(type(p) in _KNOWN for p in chosen)
-             and store.location == view_store_location(settings) else None)
+             and store.location == _view_store_location(settings) else None)
     return ProjectionRunner(ledger.recorder, projection_mapper(ledger), store, chosen,
                             page_size=page_size, spawn=spawn,
                             workers=settings.workers() if settings is not None else 1,
@@ -124,7 +125,7 @@ def build_runner(ledger: Ledger, store: ViewStore, projections: list[Projection]
 
 @dataclass(frozen=True)
 class RunnerSpawn:
-    """Builds, in a worker process, the runner `build_runner` built from these settings
+    """Builds, in a worker process, the runner `_build_runner` built from these settings
     (its own connections to the same stores). It pickles: settings and names only."""
 
     settings: Settings
@@ -133,24 +134,25 @@ class RunnerSpawn:
 
     @contextmanager
     def __call__(self) -> Iterator[ProjectionRunner]:
-        ledger = build_ledger(self.settings, decrypt=False)
+        # Not `build_system`: a worker needs no committer, and its runner must never split.
+        ledger = _build_ledger(self.settings, decrypt=False)
         try:
-            store = build_view_store(self.settings)
+            store = _build_view_store(self.settings)
             try:
-                yield build_runner(ledger, store, [p for p in all_projections()
-                                                   if p.name in self.projections],
-                                   page_size=self.page_size)  # no settings: it never splits
+                yield _build_runner(ledger, store, [p for p in all_projections()
+                                                    if p.name in self.projections],
+                                    page_size=self.page_size)  # no settings: it never splits
             finally:
                 store.close()
         finally:
-            close_ledger(ledger)
+            _close_ledger(ledger)
 
 
 def projection_mapper(ledger: Ledger) -> PersonalDataMapper:
     return PersonalDataMapper(ledger_transcoder(), ledger.vault, decrypt=False)
 
 
-def close_ledger(ledger: Ledger) -> None:
+def _close_ledger(ledger: Ledger) -> None:
     ledger.close()
     vault = ledger.vault
     if isinstance(vault, KeyVault):
@@ -181,7 +183,7 @@ class System:
         with self._lock:
             self._check_open()
             if self._views is None:
-                self._views = build_view_store(self.settings)
+                self._views = _build_view_store(self.settings)
             return self._views
 
     @property
@@ -191,7 +193,7 @@ class System:
         views = self.views
         with self._lock:
             if self._runner is None:
-                self._runner = build_runner(self.ledger, views, settings=self.settings)
+                self._runner = _build_runner(self.ledger, views, settings=self.settings)
             return self._runner
 
     @property
@@ -202,6 +204,18 @@ class System:
             if self._committer is None:
                 self._committer = GroupCommitter(self.ledger)
             return self._committer
+
+    def new_runner(self, projections: list[Projection] | None = None, *,
+                   views: ViewStore | None = None, page_size: int = 2000,
+                   workers: int | None = None, split_from: int = SPLIT_FROM) -> ProjectionRunner:
+        """A runner of its own (not the kept `runner`) on this ledger, into `views` (the
+        system's store unless given), for callers that need other projections, pages or
+        stores (tests, the benchmark). It never splits a rebuild unless `workers` says
+        across how many processes (for a log of at least `split_from` positions)."""
+        settings = (None if workers is None
+                    else self.settings.model_copy(update={"rebuild_workers": workers}))
+        return _build_runner(self.ledger, views if views is not None else self.views,
+                             projections, page_size, settings=settings, split_from=split_from)
 
     def head(self) -> int:
         """The log's last position (0 while it is empty)."""
@@ -226,7 +240,7 @@ class System:
                 if views is not None:
                     views.close()
             finally:
-                close_ledger(self.ledger)
+                _close_ledger(self.ledger)
 
     def __enter__(self) -> Self:
         return self
@@ -259,7 +273,7 @@ def build_system(settings: Settings | None = None, *, decrypt: bool = True) -> S
     """The system on the configured stores. With `decrypt=False` the ledger never
     decrypts personal data (a process that only projects or relays events)."""
     settings = settings or Settings()
-    return System(settings=settings, ledger=build_ledger(settings, decrypt=decrypt))
+    return System(settings=settings, ledger=_build_ledger(settings, decrypt=decrypt))
 
 
-__all__ = ["System", "build_ledger", "build_system", "close_ledger", "event_store_env"]
+__all__ = ["System", "build_system", "event_store_env"]

@@ -9,20 +9,21 @@ from typing import Any
 
 from domain.commands import Enroll, RecordContribution, parse
 from domain.ledger import Ledger
-from infra.group_commit import GroupCommitter
+from infra.bootstrap import System
 from tests.factories import MONTHLY_JKK_JKM_1_5M, enrollment
 
 AGENTS = 12
 PAYMENTS = 3
 
 
-def test_concurrent_single_commands_share_commits_and_all_land(ledger: Ledger) -> None:
+def test_concurrent_single_commands_share_commits_and_all_land(ledger: Ledger,
+                                                               system: System) -> None:
     people = [enrollment(enrolled_on="2024-01-03") for _ in range(AGENTS)]
     answers: dict[str, list[Any]] = {}
     failures: list[BaseException] = []
     before = ledger.recorder.max_notification_id() or 0
 
-    with GroupCommitter(ledger) as committer:
+    with system.committer as committer:
         start = threading.Barrier(AGENTS)
 
         def field_agent(row: dict[str, Any]) -> None:

@@ -77,7 +77,7 @@ from domain.indexes import NikIndex, PaymentReference
 from domain.ledger import Ledger
 from domain.participant import Participant
 from domain.values import Period
-from infra.bootstrap import build_ledger, close_ledger, event_store_env
+from infra.bootstrap import build_system, event_store_env
 from infra.personal_data import PII_FIELD, PersonalDataMapper
 from infra.settings import Settings, parse_database_url
 from infra.transcoder import OrjsonTranscoder, ledger_transcoder
@@ -411,11 +411,11 @@ class TestEveryEventClassRoundTrip(TestCase):
 
     @pytest.fixture(autouse=True)
     def _ledger(self, tmp_path: Path) -> Iterator[None]:
-        self.ledger = build_ledger(Settings(
-            database_url=f"sqlite:///{tmp_path / 'ledger.db'}", var_dir=tmp_path / "var",
-            nik_pepper=SecretStr(TEST_PEPPER), master_key=SecretStr(TEST_MASTER_KEY)))
-        yield
-        close_ledger(self.ledger)
+        with build_system(Settings(
+                database_url=f"sqlite:///{tmp_path / 'ledger.db'}", var_dir=tmp_path / "var",
+                nik_pepper=SecretStr(TEST_PEPPER), master_key=SecretStr(TEST_MASTER_KEY))) as system:
+            self.ledger = system.ledger
+            yield
 
     def _story(self) -> list[Any]:
         """Every kind of fact once; returns the domain events as they were saved."""

@@ -42,7 +42,7 @@ from domain.indexes import blind_index
 from domain.ledger import EnrollmentResult, Ledger, PaymentResult
 from domain.participant import Participant
 from domain.values import Period
-from infra.bootstrap import build_ledger, close_ledger
+from infra.bootstrap import build_system
 from infra.personal_data import PII_FIELD
 from infra.settings import Settings, load_secrets, parse_database_url
 from tests.conftest import TEST_MASTER_KEY
@@ -265,7 +265,8 @@ def test_erasure_destroys_the_keys_and_keeps_the_history(
     assert ledger.find_participant(other_row["nik"]) == other
 
     # A ledger built afresh on the same store (no cache of any kind) agrees.
-    fresh = build_ledger(settings)
+    fresh_system = build_system(settings)
+    fresh = fresh_system.ledger
     try:
         assert fresh.find_participant(row["nik"]) is None
         assert fresh.get_personal_data(pid) is None
@@ -273,7 +274,7 @@ def test_erasure_destroys_the_keys_and_keeps_the_history(
         assert fresh.get_status(pid, as_of="2024-02-15").paid_through == Period.parse("2024-03")
         assert fresh.get_personal_data(other)["name"] == other_row["name"]  # type: ignore[index]
     finally:
-        close_ledger(fresh)
+        fresh_system.close()
 
     # Erasing again is harmless, and the NIK is free for a new enrollment.
     ledger.erase_personal_data(parse(ErasePersonalData, participant_id=pid))
@@ -358,15 +359,16 @@ def test_nik_blind_index_is_keyed(ledger: Ledger, settings: Settings, store: str
     index_id = _nik_index_id(ledger)
 
     with second_store(store, tmp_path) as other_url:
-        other = build_ledger(Settings(database_url=other_url, var_dir=tmp_path / "other-var",
-                                      nik_pepper=SecretStr(OTHER_PEPPER),
-                                      master_key=SecretStr(TEST_MASTER_KEY)))
+        other_system = build_system(Settings(
+            database_url=other_url, var_dir=tmp_path / "other-var",
+            nik_pepper=SecretStr(OTHER_PEPPER), master_key=SecretStr(TEST_MASTER_KEY)))
+        other = other_system.ledger
         try:
             other_pid = other.enroll(parse(Enroll, row))
             other_index_id = _nik_index_id(other)
             assert other.find_participant(nik) == other_pid
         finally:
-            close_ledger(other)
+            other_system.close()
 
     assert ledger.find_participant(nik) == pid
     assert index_id != other_index_id
@@ -411,15 +413,13 @@ def test_secrets_file_is_created_once_with_mode_600(tmp_path: Path) -> None:
 
     # Two ledgers built from these settings share the pepper and the master key.
     row = enrollment()
-    app = build_ledger(settings)
-    try:
-        pid = app.enroll(parse(Enroll, row))
-    finally:
-        close_ledger(app)
-    again = build_ledger(settings)
+    with build_system(settings) as app:
+        pid = app.ledger.enroll(parse(Enroll, row))
+    again_system = build_system(settings)
+    again = again_system.ledger
     try:
         assert again.find_participant(row["nik"]) == pid
         assert again.get_personal_data(pid)["name"] == row["name"]  # type: ignore[index]
     finally:
-        close_ledger(again)
+        again_system.close()
     assert path.read_bytes() == content

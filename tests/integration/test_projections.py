@@ -66,13 +66,7 @@ from domain.errors import LedgerError
 from domain.ledger import Ledger
 from domain.participant import Participant
 from domain.values import Period
-from infra.bootstrap import (
-    all_projections,
-    build_ledger,
-    build_runner,
-    build_view_store,
-    close_ledger,
-)
+from infra.bootstrap import System, all_projections, build_system
 from infra.settings import Settings, parse_database_url
 from infra.view_store import PostgresViewStore, SQLiteViewStore
 from projections.queries import compare, coverage
@@ -348,6 +342,7 @@ def fresh_settings(store: str) -> Iterator[Settings]:
 @contextmanager
 def other_view_store(settings: Settings, folder: Path) -> Iterator[ViewStore]:
     """An empty view store of the same kind as the settings' one, elsewhere."""
+    # Built directly on purpose: a second store no system owns, to compare against.
     db = parse_database_url(settings.database_url)
     if db.kind == "sqlite":
         folder.mkdir(parents=True, exist_ok=True)
@@ -558,37 +553,32 @@ def test_live_projections_equal_a_rebuild_and_an_independent_count(store: str) -
     @given(history=HISTORY)
     def check(history: tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]) -> None:
         enrolls, commands = history
-        with fresh_settings(store) as settings:
-            ledger = build_ledger(settings)
-            views = build_view_store(settings)
-            try:
-                runner = build_runner(ledger, views, page_size=7)
-                driver = Driver(ledger)
-                for command in [*enrolls, *commands]:
-                    if command[0] == "catch_up":
-                        runner.catch_up()
-                    else:
-                        driver.run(command)
-                runner.catch_up()
-                for kind, count in sorted(driver.accepted.items()):
-                    hypothesis_event(f"accepted {kind}", count)
-                head = ledger.recorder.max_notification_id()
-                assert {s.name: s.position for s in runner.states() if s.live} == {
-                    "coverage": head, "participant_status": head}
+        with fresh_settings(store) as settings, build_system(settings) as system:
+            ledger, views = system.ledger, system.views
+            runner = system.new_runner(page_size=7)
+            driver = Driver(ledger)
+            for command in [*enrolls, *commands]:
+                if command[0] == "catch_up":
+                    runner.catch_up()
+                else:
+                    driver.run(command)
+            runner.catch_up()
+            for kind, count in sorted(driver.accepted.items()):
+                hypothesis_event(f"accepted {kind}", count)
+            head = ledger.recorder.max_notification_id()
+            assert {s.name: s.position for s in runner.states() if s.live} == {
+                "coverage": head, "participant_status": head}
 
-                # (b) the independent count from the events
-                assert_views_match(views, Expected(e for _, e in log_events(ledger)))
+            # (b) the independent count from the events
+            assert_views_match(views, Expected(e for _, e in log_events(ledger)))
 
-                # (a) a rebuild, in other page sizes, equals the live tables row for row
-                before = snapshot(views)
-                build_runner(ledger, views, page_size=5).rebuild()
-                assert snapshot(views) == before
-                with other_view_store(settings, Path(settings.var_dir)) as other:
-                    build_runner(ledger, other, page_size=11).catch_up()
-                    assert compare(views, other, all_projections()) == []
-            finally:
-                views.close()
-                close_ledger(ledger)
+            # (a) a rebuild, in other page sizes, equals the live tables row for row
+            before = snapshot(views)
+            system.new_runner(page_size=5).rebuild()
+            assert snapshot(views) == before
+            with other_view_store(settings, Path(settings.var_dir)) as other:
+                system.new_runner(views=other, page_size=11).catch_up()
+                assert compare(views, other, all_projections()) == []
 
     check()
 
@@ -603,7 +593,7 @@ def status_row(store: ViewStore, pid: UUID) -> dict[str, Any]:
 
 
 def test_the_status_row_follows_the_programme_timeline_not_the_event_order(
-        ledger: Ledger, settings: Settings) -> None:
+        ledger: Ledger, system: System) -> None:
     """JHT from June, then (the next day) plain JKK+JKM from April: the participant is in
     JHT from June on (the domain sorts the timeline by month), and the row must say so."""
     pid = ledger.enroll(parse(Enroll, enrollment(enrolled_on="2025-01-06", programmes="JKK+JKM")))
@@ -614,17 +604,13 @@ def test_the_status_row_follows_the_programme_timeline_not_the_event_order(
                              participant_id=pid, programmes="JKK+JKM", from_month="2025-04",
                              changed_on="2025-01-08"))
     assert ledger.get_status(pid, as_of="2025-07-01").programmes == ("JKK", "JKM", "JHT")
-    views = build_view_store(settings)
-    try:
-        build_runner(ledger, views).catch_up()
-        assert status_row(views, pid)["programmes"] == "JKK+JKM+JHT"
-        assert status_row(views, pid)["programmes_from"] == Period.parse("2025-06").index
-    finally:
-        views.close()
+    system.runner.catch_up()
+    assert status_row(system.views, pid)["programmes"] == "JKK+JKM+JHT"
+    assert status_row(system.views, pid)["programmes_from"] == Period.parse("2025-06").index
 
 
 def test_the_status_row_follows_the_income_timeline_not_the_event_order(
-        ledger: Ledger, settings: Settings) -> None:
+        ledger: Ledger, system: System) -> None:
     """Rp 3m from June, then Rp 2m from April: from June on the income is Rp 3m."""
     pid = ledger.enroll(parse(Enroll,
                         enrollment(enrolled_on="2025-01-06", declared_income=1_500_000)))
@@ -635,27 +621,18 @@ def test_the_status_row_follows_the_income_timeline_not_the_event_order(
                           participant_id=pid, declared_income=2_000_000, from_month="2025-04",
                           declared_on="2025-01-08"))
     assert ledger.get_status(pid, as_of="2025-07-01").declared_income == 3_000_000
-    views = build_view_store(settings)
-    try:
-        build_runner(ledger, views).catch_up()
-        assert status_row(views, pid)["declared_income"] == 3_000_000
-    finally:
-        views.close()
+    system.runner.catch_up()
+    assert status_row(system.views, pid)["declared_income"] == 3_000_000
 
 
 # --- 2. SIGKILL mid catch-up --------------------------------------------------------------
 
 RUNNER_SCRIPT = """
-from infra.bootstrap import build_ledger, build_runner, build_view_store, close_ledger
+from infra.bootstrap import build_system
 from infra.settings import Settings
 
-settings = Settings()
-ledger = build_ledger(settings)
-store = build_view_store(settings)
-runner = build_runner(ledger, store, page_size=50)
-runner.catch_up()
-store.close()
-close_ledger(ledger)
+with build_system(Settings()) as system:
+    system.new_runner(page_size=50).catch_up()
 """
 
 
@@ -667,7 +644,8 @@ class Poller:
         db = parse_database_url(settings.database_url)
         if db.kind == "sqlite":
             assert db.path is not None
-            build_view_store(settings).close()  # creates the file and its bookkeeping table
+            with build_system(settings) as system:
+                system.views  # noqa: B018 - opening it creates the file and its bookkeeping table
             self.conn: Any = sqlite3.connect(db.path.with_name(db.path.stem + "-views.db"),
                                              isolation_level=None, timeout=60)
         else:
@@ -690,7 +668,7 @@ class Poller:
 
 
 def test_a_runner_killed_mid_catch_up_resumes_without_loss_or_double_counting(
-        ledger: Ledger, settings: Settings, tmp_path: Path) -> None:
+        ledger: Ledger, system: System, settings: Settings, tmp_path: Path) -> None:
     seed_population(ledger, participants=600, months=24, seed=5, end=SEED_END)
     head = ledger.recorder.max_notification_id()
     assert head is not None and head > 10_000
@@ -741,20 +719,17 @@ def test_a_runner_killed_mid_catch_up_resumes_without_loss_or_double_counting(
     finally:
         poller.close()
 
-    views = build_view_store(settings)
-    try:
-        with other_view_store(settings, tmp_path) as clean:
-            build_runner(ledger, clean, page_size=1000).catch_up()
-            assert compare(views, clean, all_projections()) == []
-        assert_views_match(views, Expected(e for _, e in log_events(ledger)))
-    finally:
-        views.close()
+    views = system.views
+    with other_view_store(settings, tmp_path) as clean:
+        system.new_runner(views=clean, page_size=1000).catch_up()
+        assert compare(views, clean, all_projections()) == []
+    assert_views_match(views, Expected(e for _, e in log_events(ledger)))
 
 
 # --- 3. levels add up ------------------------------------------------------------------------
 
 
-def test_coverage_adds_up_from_villages_to_the_nation(ledger: Ledger, settings: Settings) -> None:
+def test_coverage_adds_up_from_villages_to_the_nation(ledger: Ledger, system: System) -> None:
     for seed in (11, 12, 13):  # a few campaigns, each in a few villages of one district
         seed_population(ledger, participants=200, months=12, seed=seed, end=SEED_END)
     # and villages sharing a district, districts sharing a regency, regencies a province
@@ -767,44 +742,41 @@ def test_coverage_adds_up_from_villages_to_the_nation(ledger: Ledger, settings: 
                                    payment_ref=f"L-{i}", participant_id=str(pid),
                                    amount=(1 + i % 7) * (15_000 * (3 if jht else 1) + 6_800),
                                    paid_on="2024-12-05", channel="bank"))
-    views = build_view_store(settings)
-    try:
-        build_runner(ledger, views).catch_up()
-        expected = Expected(e for _, e in log_events(ledger))
-        checked = 0
-        for month in ("2024-12", "2025-01", "2025-04", "2025-06"):
-            period = Period.parse(month)
-            answers = {level: coverage(views, period=period, level=level)
-                       for level, _ in LEVELS}
-            for (finer, _), (coarser, width) in itertools.pairwise(LEVELS):
-                sums: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-                for row in answers[finer]["rows"]:
-                    target = sums[row["region"][:width]]
-                    target["active"] += row["active"]
-                    for p in PROGRAMMES:
-                        target[p] += row["by_programme"][p]
-                    for column in ACTIVITY:
-                        target[column] += row[column]
-                rolled = {code: dict(v) for code, v in sums.items()}
-                direct = {row["region"]: {"active": row["active"], **row["by_programme"],
-                                          **{c: row[c] for c in ACTIVITY}}
-                          for row in answers[coarser]["rows"]}
-                assert rolled == direct, f"{month}: {finer} rows do not add up to {coarser}"
-            nation = answers["nation"]
-            assert len(nation["rows"]) == 1
-            total = {k: v for k, v in nation["total"].items()}
-            assert total == expected.nation(period.index), month
-            assert total["active"] > 0 and total["contributions"] > 0
-            checked += 1
-        assert checked == 4
-    finally:
-        views.close()
+    views = system.views
+    system.runner.catch_up()
+    expected = Expected(e for _, e in log_events(ledger))
+    checked = 0
+    for month in ("2024-12", "2025-01", "2025-04", "2025-06"):
+        period = Period.parse(month)
+        answers = {level: coverage(views, period=period, level=level)
+                   for level, _ in LEVELS}
+        for (finer, _), (coarser, width) in itertools.pairwise(LEVELS):
+            sums: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+            for row in answers[finer]["rows"]:
+                target = sums[row["region"][:width]]
+                target["active"] += row["active"]
+                for p in PROGRAMMES:
+                    target[p] += row["by_programme"][p]
+                for column in ACTIVITY:
+                    target[column] += row[column]
+            rolled = {code: dict(v) for code, v in sums.items()}
+            direct = {row["region"]: {"active": row["active"], **row["by_programme"],
+                                      **{c: row[c] for c in ACTIVITY}}
+                      for row in answers[coarser]["rows"]}
+            assert rolled == direct, f"{month}: {finer} rows do not add up to {coarser}"
+        nation = answers["nation"]
+        assert len(nation["rows"]) == 1
+        total = {k: v for k, v in nation["total"].items()}
+        assert total == expected.nation(period.index), month
+        assert total["active"] > 0 and total["contributions"] > 0
+        checked += 1
+    assert checked == 4
 
 
 # --- 4. replays to a recorded time or a position --------------------------------------------
 
 
-def test_replay_as_of_a_time_and_to_a_position(ledger: Ledger, settings: Settings,
+def test_replay_as_of_a_time_and_to_a_position(ledger: Ledger, system: System, settings: Settings,
                                                tmp_path: Path) -> None:
     refs = iter(range(1, 100))
 
@@ -843,6 +815,7 @@ def test_replay_as_of_a_time_and_to_a_position(ledger: Ledger, settings: Setting
     assert at_head.nation(march)["active"] == 3  # a's arrears restored March
     assert at_head.nation(march + 1)["active"] == 1  # a alone: c died in March
 
+    # Scratch stores built directly on purpose: replay() itself is what is tested here.
     with tempfile.TemporaryDirectory() as folder:
         scratch = SQLiteViewStore(Path(folder) / "as-of.db")
         try:
@@ -876,14 +849,11 @@ def test_replay_as_of_a_time_and_to_a_position(ledger: Ledger, settings: Setting
     body = orjson.loads(result.stdout)
     assert body["differences"] == [] and body["active"] == 3
 
-    views = build_view_store(settings)
-    try:
-        with views.transaction() as tx:
-            g = live_generation(tx, "coverage")
-            assert tx.execute(f"UPDATE coverage_monthly_g{g} SET active = active + 1 "
-                              "WHERE month = ?", (march,)) >= 1
-    finally:
-        views.close()
+    views = system.views
+    with views.transaction() as tx:
+        g = live_generation(tx, "coverage")
+        assert tx.execute(f"UPDATE coverage_monthly_g{g} SET active = active + 1 "
+                          "WHERE month = ?", (march,)) >= 1
     result = run_cli(settings, tmp_path, "replay", "--compare", "--period", "2025-03")
     assert result.returncode == 1, result.stdout + result.stderr
     assert "coverage_monthly" in result.stdout
@@ -934,17 +904,19 @@ class ReadLoop:
             time.sleep(0.0005)
 
 
-def test_a_rebuild_is_swapped_in_at_once(ledger: Ledger, settings: Settings) -> None:
+def test_a_rebuild_is_swapped_in_at_once(ledger: Ledger, system: System,
+                                        settings: Settings) -> None:
     """Readers on their own connection, in a loop, while rebuilds run: every answer is the
     old generation's or the new one's, never an error or a mix; the old tables go."""
     seed_population(ledger, participants=600, months=24, seed=7, end=SEED_END)
     head = ledger.recorder.max_notification_id()
     assert head is not None
     period = Period.parse("2025-03")
-    views = build_view_store(settings)
-    reader = build_view_store(settings)  # a second connection, as another process would have
+    views = system.views
+    another = build_system(settings)  # its own view store connection, as another process's
+    reader = another.views
     try:
-        runner = build_runner(ledger, views, page_size=100)
+        runner = system.new_runner(page_size=100)
         runner.catch_up(until=head * 2 // 3)  # the first rebuild's old generation lags
         for round_ in range(1, 5):
             old = read_totals(reader)
@@ -986,8 +958,7 @@ def test_a_rebuild_is_swapped_in_at_once(ledger: Ledger, settings: Settings) -> 
             assert generation_tables(views) == {round_ + 1}, "old tables must be dropped"
         assert_views_match(views, Expected(e for _, e in log_events(ledger)))
     finally:
-        reader.close()
-        views.close()
+        another.close()
 
 
 def generation_tables(store: ViewStore) -> set[int]:
@@ -1004,16 +975,15 @@ def generation_tables(store: ViewStore) -> set[int]:
 # --- 5b. a rebuild split across worker processes ------------------------------------------
 
 
-def split_runner(ledger: Ledger, views: ViewStore, settings: Settings, workers: int) -> ProjectionRunner:
-    split = settings.model_copy(update={"rebuild_workers": workers})
-    runner = build_runner(ledger, views, settings=split, page_size=150, split_from=0)
+def split_runner(system: System, workers: int) -> ProjectionRunner:
+    runner = system.new_runner(page_size=150, workers=workers, split_from=0)
     assert runner.spawn is not None and runner.workers == workers
     return runner
 
 
 @pytest.mark.parametrize("workers", [2, 3])
 def test_a_rebuild_split_across_processes_equals_one_in_a_single_process(
-        ledger: Ledger, settings: Settings, workers: int) -> None:
+        ledger: Ledger, system: System, settings: Settings, workers: int) -> None:
     """Each worker decodes and applies only its share of the participants into the same
     new generation; the sums they add into must come out as a single process makes them."""
     seed_population(ledger, participants=400, months=24, seed=11, end=SEED_END)
@@ -1025,79 +995,73 @@ def test_a_rebuild_split_across_processes_equals_one_in_a_single_process(
                                corrected_on="2025-06-01"))
     ledger.record_death(parse(RecordDeath, participant_id=pids[3], died_on="2025-02-03"))
     head = ledger.recorder.max_notification_id()
-    views = build_view_store(settings)
-    try:
-        build_runner(ledger, views, page_size=150).rebuild()  # one process
-        single = snapshot(views)
-        shares: list[int] = []
-        runner = split_runner(ledger, views, settings, workers)
-        generations = runner.rebuild(progress=lambda done, total: shares.append(done))
-        assert snapshot(views) == single
-        assert_views_match(views, Expected(e for _, e in log_events(ledger)))
-        assert all(s.live and s.position == head for s in runner.states())
-        assert generation_tables(views) == set(generations.values())
-        assert shares and shares == sorted(shares) and shares[-1] == head
-        build_runner(ledger, views).catch_up()  # the live runner goes on from the swap
-        assert snapshot(views) == single
+    views = system.views
+    system.new_runner(page_size=150).rebuild()  # one process
+    single = snapshot(views)
+    shares: list[int] = []
+    runner = split_runner(system, workers)
+    generations = runner.rebuild(progress=lambda done, total: shares.append(done))
+    assert snapshot(views) == single
+    assert_views_match(views, Expected(e for _, e in log_events(ledger)))
+    assert all(s.live and s.position == head for s in runner.states())
+    assert generation_tables(views) == set(generations.values())
+    assert shares and shares == sorted(shares) and shares[-1] == head
+    system.runner.catch_up()  # the live runner goes on from the swap
+    assert snapshot(views) == single
 
-        # read models that have nothing yet catch up the same way, then follow the log
-        built = generation_tables(views)
-        with views.transaction() as tx:
-            for generation in built:
-                for projection in all_projections():
-                    for table in projection.tables:
-                        tx.execute(f"DROP TABLE {table}_g{generation}")
-            tx.execute("DELETE FROM projections")
-        fresh = split_runner(ledger, views, settings, workers)
-        assert fresh.position() == 0
-        assert fresh.catch_up() > 0
-        assert snapshot(views) == single
-        assert {s.generation for s in fresh.states()} == {2}  # built beside 1, swapped in
-        ledger.record_death(parse(RecordDeath, participant_id=pids[4], died_on="2025-03-01"))
-        assert fresh.catch_up() == 1 and fresh.position() == head + 1
-    finally:
-        views.close()
+    # read models that have nothing yet catch up the same way, then follow the log
+    built = generation_tables(views)
+    with views.transaction() as tx:
+        for generation in built:
+            for projection in all_projections():
+                for table in projection.tables:
+                    tx.execute(f"DROP TABLE {table}_g{generation}")
+        tx.execute("DELETE FROM projections")
+    fresh = split_runner(system, workers)
+    assert fresh.position() == 0
+    assert fresh.catch_up() > 0
+    assert snapshot(views) == single
+    assert {s.generation for s in fresh.states()} == {2}  # built beside 1, swapped in
+    ledger.record_death(parse(RecordDeath, participant_id=pids[4], died_on="2025-03-01"))
+    assert fresh.catch_up() == 1 and fresh.position() == head + 1
     # workers build their own view store from the settings: never for a store elsewhere
     with other_view_store(settings, Path(settings.var_dir)) as other:
-        assert build_runner(ledger, other, settings=settings).spawn is None
+        assert system.new_runner(views=other, workers=2).spawn is None
 
 
 def test_a_split_rebuild_that_fails_keeps_the_live_generation(
-        ledger: Ledger, settings: Settings) -> None:
+        ledger: Ledger, system: System, settings: Settings) -> None:
     """A worker that fails, or is killed, fails the rebuild: the other workers stop, the
     half-built generation is dropped, and the live tables are untouched."""
     seed_population(ledger, participants=150, months=12, seed=5, end=SEED_END)
-    views = build_view_store(settings)
-    try:
-        build_runner(ledger, views).catch_up()
-        before = snapshot(views)
-        live = generation_tables(views)
+    views = system.views
+    system.runner.catch_up()
+    before = snapshot(views)
+    live = generation_tables(views)
 
-        # a worker whose runner lacks the projection it is asked to fill
-        runner = split_runner(ledger, views, settings, 2)
-        runner.spawn = dataclasses.replace(runner.spawn, projections=("coverage",))  # type: ignore[arg-type]
-        with pytest.raises(RebuildError, match="failed: KeyError"):
-            runner.rebuild()
-        assert snapshot(views) == before and generation_tables(views) == live
+    # a worker whose runner lacks the projection it is asked to fill
+    runner = split_runner(system, 2)
+    runner.spawn = dataclasses.replace(runner.spawn, projections=("coverage",))  # type: ignore[arg-type]
+    with pytest.raises(RebuildError, match="failed: KeyError"):
+        runner.rebuild()
+    assert snapshot(views) == before and generation_tables(views) == live
 
-        # a worker killed mid-way (SIGKILL from the first progress report)
-        runner = split_runner(ledger, views, settings, 2)
-        killed: list[int] = []
+    # a worker killed mid-way (SIGKILL from the first progress report)
+    runner = split_runner(system, 2)
+    killed: list[int] = []
 
-        def kill_one(done: int, total: int) -> None:
-            children = [c for c in multiprocessing.active_children() if c.pid]
-            if not killed and children:
-                killed.append(children[0].pid or 0)
-                os.kill(killed[0], signal.SIGKILL)
+    def kill_one(done: int, total: int) -> None:
+        children = [c for c in multiprocessing.active_children() if c.pid]
+        if not killed and children:
+            killed.append(children[0].pid or 0)
+            os.kill(killed[0], signal.SIGKILL)
 
-        with pytest.raises(RebuildError, match="died"):
-            runner.rebuild(progress=kill_one)
-        assert killed and snapshot(views) == before and generation_tables(views) == live
-        assert not multiprocessing.active_children(), "the other worker was left running"
-        assert {(s.name, s.live) for s in runner.states()} == {
-            ("coverage", True), ("participant_status", True)}
-    finally:
-        views.close()
+    with pytest.raises(RebuildError, match="died"):
+        runner.rebuild(progress=kill_one)
+    assert killed and snapshot(views) == before and generation_tables(views) == live
+    assert not multiprocessing.active_children(), "the other worker was left running"
+    assert {(s.name, s.live) for s in runner.states()} == {
+        ("coverage", True), ("participant_status", True)}
 
 
 # --- 6. the coverage command --------------------------------------------------------------
@@ -1148,7 +1112,7 @@ def test_the_coverage_command_catches_up_and_answers_in_json_and_csv(
 
 
 def test_projections_run_follows_new_events_as_they_are_recorded(
-    ledger: Ledger, settings: Settings, tmp_path: Path
+    ledger: Ledger, system: System, settings: Settings, tmp_path: Path
 ) -> None:
     """`ledger projections run` catches up, then keeps following: events recorded while it
     runs reach the read models without another command."""
@@ -1157,9 +1121,9 @@ def test_projections_run_follows_new_events_as_they_are_recorded(
     follower = subprocess.Popen(
         [LEDGER, "projections", "run", "--poll", "0.05"], env=cli_env(settings, tmp_path),
         cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    store = build_view_store(settings)
+    store = system.views
     try:
-        runner = build_runner(ledger, store)  # only to read positions; it does not run
+        runner = system.runner  # only to read positions; it does not run
 
         def wait_for(position: int) -> None:
             deadline = time.monotonic() + 60
@@ -1188,5 +1152,4 @@ def test_projections_run_follows_new_events_as_they_are_recorded(
         finally:
             if follower.poll() is None:
                 follower.kill()
-        store.close()
     assert "Traceback" not in (follower.stderr.read() if follower.stderr else "")

@@ -18,7 +18,7 @@ from pydantic import SecretStr
 from domain.ledger import Ledger
 from domain.participant import Participant
 from domain.values import Nik, Period
-from infra.bootstrap import build_ledger, close_ledger
+from infra.bootstrap import System, build_system
 from infra.settings import Settings
 from tests.conftest import TEST_MASTER_KEY, TEST_PEPPER
 from tools.seed import PAY, SeedError, SeedReport, plan_population, seed_population
@@ -31,8 +31,8 @@ def seed_end(ledger: Ledger) -> date:
     return min(date(2025, 6, 30), ledger.today())
 
 
-def sqlite_ledger_at(path: Path) -> Ledger:
-    return build_ledger(Settings(database_url=f"sqlite:///{path / 'ledger.db'}",
+def sqlite_system_at(path: Path) -> System:
+    return build_system(Settings(database_url=f"sqlite:///{path / 'ledger.db'}",
                                  var_dir=path / "var", nik_pepper=SecretStr(TEST_PEPPER),
                                  master_key=SecretStr(TEST_MASTER_KEY)))
 
@@ -41,9 +41,8 @@ def sqlite_ledger_at(path: Path) -> Ledger:
 def other_sqlite_ledger(tmp_path: Path) -> Iterator[Ledger]:
     path = tmp_path / "other"
     path.mkdir()
-    app = sqlite_ledger_at(path)
-    yield app
-    close_ledger(app)
+    with sqlite_system_at(path) as system:
+        yield system.ledger
 
 
 def topic_counts(ledger: Ledger) -> tuple[int, Counter[str]]:
@@ -148,13 +147,14 @@ def test_the_same_seed_gives_the_same_facts_on_any_store(
 
     path = tmp_path / "third"
     path.mkdir()
-    third_ledger = sqlite_ledger_at(path)
+    third_system = sqlite_system_at(path)
+    third_ledger = third_system.ledger
     try:
         third = seed_population(third_ledger, participants=200, months=12, seed=12, end=end)
         assert not set(third.niks) & set(first.niks)
         assert facts(third_ledger, third) != facts(ledger, first)
     finally:
-        close_ledger(third_ledger)
+        third_system.close()
 
 
 def test_seeding_the_same_seed_twice_is_refused(ledger: Ledger) -> None:

@@ -10,7 +10,7 @@ from domain.commands import Enroll, RecordContribution, parse, run_parsed
 from domain.ledger import EnrollmentResult, Ledger
 from domain.participant import Participant
 from domain.values import Period
-from infra.bootstrap import build_ledger, close_ledger
+from infra.bootstrap import build_system
 from infra.settings import Settings
 from tests.factories import MONTHLY_JKK_JKM_1_5M, enrollment
 
@@ -66,7 +66,9 @@ def test_a_bulk_enrollment_is_one_transaction_with_contiguous_positions(ledger: 
 
 
 def test_a_writer_that_loses_a_race_gets_an_answer_per_row(settings: Settings) -> None:
-    first, second = build_ledger(settings), build_ledger(settings)
+    # Two systems on the same store: two writers, as two processes would be.
+    first_system, second_system = build_system(settings), build_system(settings)
+    first, second = first_system.ledger, second_system.ledger
     try:
         shared, only_second = enrollment(), enrollment()
         ensure_keys = second.vault.ensure_keys
@@ -88,16 +90,14 @@ def test_a_writer_that_loses_a_race_gets_an_answer_per_row(settings: Settings) -
         assert first.find_participant(only_second["nik"]) is not None
         assert first.find_participant(shared["nik"]) == raced[0]
     finally:
-        close_ledger(first)
-        close_ledger(second)
+        first_system.close()
+        second_system.close()
 
 
 def test_every_sqlite_connection_of_the_ledger_is_set_up_for_big_tables(
         sqlite_ledger: Ledger, tmp_path: Path) -> None:
     """The event store's pooled connections, the key table's and the view store's: a
     checkpoint per 80 MB of WAL and 128 MB of cache, not SQLite's 4 MB and 2 MB."""
-    from infra.bootstrap import build_view_store
-
     def pragmas(conn: sqlite3.Connection) -> tuple[int, int]:
         return (conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0],
                 conn.execute("PRAGMA cache_size").fetchone()[0])
@@ -110,9 +110,11 @@ def test_every_sqlite_connection_of_the_ledger_is_set_up_for_big_tables(
             handles.append(connection._sqlite_conn)
     handles.append(sqlite_ledger.vault._conn)  # type: ignore[attr-defined]
     db_path = Path(datastore.pool.db_name)
-    views = build_view_store(Settings(database_url=f"sqlite:///{db_path}", var_dir=tmp_path / "var"))
+    # The fixture's system is not reachable from here: a second one on the same store opens
+    # the view store beside it.
+    beside = build_system(Settings(database_url=f"sqlite:///{db_path}", var_dir=tmp_path / "var"))
     try:
-        handles.append(views._conn)  # type: ignore[attr-defined]
+        handles.append(beside.views._conn)  # type: ignore[attr-defined]
         assert [pragmas(h) for h in handles] == [(20000, -131072)] * 4
     finally:
-        views.close()
+        beside.close()

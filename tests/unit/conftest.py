@@ -29,6 +29,7 @@ MakeLedger = Callable[..., Ledger]
 def new_ledger(*, today: date = TODAY, rules: RuleBook | None = None,
                recorder: ApplicationRecorder | None = None) -> Ledger:
     """An in-memory ledger; with `recorder`, a second application over the same log."""
+    # Not build_system: unit tests run on no store, so the ledger is built in memory here.
     if recorder is None:
         return Ledger(mapper=Mapper(transcoder=ledger_transcoder()), today=lambda: today,
                       rules=rules)

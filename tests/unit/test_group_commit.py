@@ -43,6 +43,8 @@ class GatedLedger(Ledger):
         return super().execute_many(commands)
 
 
+# The committer is the unit under test here, on in-memory ledgers: built directly, not
+# through build_system (which needs a store).
 @pytest.fixture
 def gated() -> GatedLedger:
     return GatedLedger(mapper=Mapper(transcoder=ledger_transcoder()), today=lambda: TODAY)

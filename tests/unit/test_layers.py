@@ -133,3 +133,28 @@ def test_a_scheme_rule_importing_the_aggregate_is_caught(tmp_path: Path) -> None
 
     assert done.returncode != 0, done.stdout
     assert "domain.coverage -> domain.participant" in done.stdout, done.stdout
+
+
+PART_BUILDERS = re.compile(r"\b_?(build_ledger|build_view_store|build_runner|build_vault|"
+                           r"close_ledger)\b")
+
+
+def test_only_the_composition_root_builds_the_parts() -> None:
+    """Everything builds through `build_system`: no module but infra/bootstrap.py names
+    a part builder, and only the system (and the committer's own unit tests, on in-memory
+    ledgers) makes a group committer."""
+    here = Path(__file__).resolve()
+    bootstrap = ROOT / "infra" / "bootstrap.py"
+    allowed_committers = {bootstrap, ROOT / "tests" / "unit" / "test_group_commit.py"}
+    builders, committers = [], []
+    for package in (*PACKAGES, "tests"):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            if path in (here, bootstrap):
+                continue
+            text = path.read_text()
+            if PART_BUILDERS.search(text):
+                builders.append(str(path.relative_to(ROOT)))
+            if "GroupCommitter(" in text and path not in allowed_committers:
+                committers.append(str(path.relative_to(ROOT)))
+    assert builders == [], f"part builders used outside infra/bootstrap.py: {builders}"
+    assert committers == [], f"group committers built outside the system: {committers}"

@@ -17,10 +17,10 @@ from tools.bench.stores import (
     BenchStore,
     close_quietly,
     fresh_store,
-    ledger_on,
     log_head,
-    open_ledger,
+    open_system,
     store_size,
+    system_on,
 )
 from tools.seed import seed_population
 
@@ -48,7 +48,7 @@ def bulk(
                     if attempt == 0
                     else stack.enter_context(fresh_store(kind, suite.workdir, suite.postgres_url))
                 )
-                ledger = open_ledger(target)
+                system = open_system(target)
                 marks: dict[str, float] = {}
 
                 def mark(done: int, total: int, _marks: dict[str, float] = marks) -> None:
@@ -58,7 +58,7 @@ def bulk(
                 started = time.perf_counter()
                 try:
                     seeded = seed_population(
-                        ledger,
+                        system.ledger,
                         participants=scale,
                         months=months,
                         seed=SEED,
@@ -68,7 +68,7 @@ def bulk(
                         plan=plan,
                     )
                 except Exception:
-                    close_quietly(ledger)
+                    close_quietly(system)
                     raise
                 # the plan is made before (the plan phase); only the writing counts
                 plan_seconds = seeded.planning_seconds
@@ -81,7 +81,7 @@ def bulk(
                     f"({rates[-1]:,.0f} ev/s; enrollments {enroll_s:.1f} s)"
                 )
                 if attempt == 0:
-                    kept = (ledger, seeded)
+                    kept = (system, seeded)
                     planning = (
                         f"planning {plan_seconds:.1f} s excluded"
                         if plan is None
@@ -92,15 +92,15 @@ def bulk(
                         f"history {seconds - max(enroll_s, 0):.1f} s ({planning})"
                     )
                 else:
-                    close_quietly(ledger)
+                    close_quietly(system)
         if suite.profile:
             with (
                 fresh_store(kind, suite.workdir, suite.postgres_url) as extra,
-                ledger_on(extra) as ledger,
+                system_on(extra) as extra_system,
             ):
                 suite.report.profiles[f"{kind}: bulk ingest (seed_population)"] = profile_top(
                     lambda: seed_population(
-                        ledger,
+                        extra_system.ledger,
                         participants=min(scale, 300),
                         months=months,
                         seed=SEED,

@@ -12,7 +12,7 @@ QUICK_SCALE = 1_000
 QUICK_MONTHS = 12
 PAGE_SIZE = 2_000
 ONE_PASS_ABOVE = 200_000  # participants: above this, everything once, no separate catch-up
-SPLIT_FROM = 100_000  # log positions from which a rebuild is split (build_runner's default)
+SPLIT_FROM = 100_000  # from which a rebuild is split (infra.bootstrap.SPLIT_FROM)
 # Concurrent callers of the group-commit figure: FastAPI runs sync endpoints on AnyIO's
 # worker threads, 40 by default, so 40 requests can be waiting on the ledger at once.
 CALLERS = 40

@@ -14,15 +14,15 @@ from typing import TYPE_CHECKING, Any
 
 from domain.commands import Enroll, RecordContribution, parse
 from domain.errors import LedgerError
-from infra.group_commit import GroupCommitter
 from tools.bench.baselines import NaiveLedger
 from tools.bench.config import CALLERS, SEED
 from tools.bench.machine import profile_top
 from tools.bench.stats import make_figure, median
-from tools.bench.stores import fresh_store, ledger_on, log_head
+from tools.bench.stores import fresh_store, log_head, system_on
 from tools.seed import PAY, plan_population
 
 if TYPE_CHECKING:
+    from infra.bootstrap import System
     from tools.bench.suite import Suite
 
 
@@ -78,14 +78,16 @@ def _run_single(
 
 
 def _run_grouped(
-    ledger: Any, rows: list[tuple[dict[str, Any], list[dict[str, Any]]]], callers: int = CALLERS
+    system: System, rows: list[tuple[dict[str, Any], list[dict[str, Any]]]], callers: int = CALLERS
 ) -> tuple[float, int, int]:
     """The same single commands from `callers` threads at once (each a field agent: a
-    person's enrollment, then their payments in order) through a `GroupCommitter`;
-    returns (seconds, events, transactions)."""
+    person's enrollment, then their payments in order) through the system's group
+    committer; returns (seconds, events, transactions)."""
+    ledger = system.ledger
     before = log_head(ledger)
     failures: list[BaseException] = []
-    with GroupCommitter(ledger) as committer:
+    committer = system.committer
+    with committer:
 
         def agent(share: list[tuple[dict[str, Any], list[dict[str, Any]]]]) -> None:
             try:
@@ -144,8 +146,8 @@ def single_vs_naive(
     with suite.phase(kind, scale, "single_commands", repeats=suite.repeats) as ph:
         for _ in range(suite.repeats):
             with fresh_store(kind, suite.workdir, suite.postgres_url) as store:
-                with ledger_on(store) as ledger:
-                    seconds, events, settled = _run_single(ledger, rows)
+                with system_on(store) as system:
+                    seconds, events, settled = _run_single(system.ledger, rows)
                 ours.append(events / seconds)
                 app = NaiveLedger(env=store.naive_env())
                 try:
@@ -155,8 +157,8 @@ def single_vs_naive(
                 naive.append(naive_events / naive_seconds)
                 ph.events += events
             with fresh_store(kind, suite.workdir, suite.postgres_url) as store:
-                with ledger_on(store) as ledger:
-                    seconds, events, rounds = _run_grouped(ledger, rows)
+                with system_on(store) as system:
+                    seconds, events, rounds = _run_grouped(system, rows)
                 grouped.append(events / seconds)
                 per_commit.append(commands / max(rounds, 1))
                 ph.events += events
@@ -169,9 +171,9 @@ def single_vs_naive(
         with fresh_store(kind, suite.workdir, suite.postgres_url) as store:
             few = rows[: max(1, len(rows) // 2)]
             done: list[Any] = []
-            with ledger_on(store) as ledger:
+            with system_on(store) as system:
                 suite.report.profiles[f"{kind}: single commands (ours)"] = profile_top(
-                    lambda: done.append(_run_single(ledger, few))
+                    lambda: done.append(_run_single(system.ledger, few))
                 )
             app = NaiveLedger(env=store.naive_env())
             try:

@@ -10,13 +10,14 @@ from typing import TYPE_CHECKING, Any
 
 from eventsourcing.utils import get_topic
 
-from infra.bootstrap import all_projections, build_runner, build_view_store, projection_mapper
+from infra.bootstrap import all_projections, projection_mapper
 from tools.bench.config import PAGE_SIZE, SPLIT_FROM
 from tools.bench.machine import profile_top
 from tools.bench.stats import make_figure, median
 from tools.bench.stores import BenchStore, log_head
 
 if TYPE_CHECKING:
+    from infra.bootstrap import System
     from tools.bench.suite import Suite
 
 
@@ -24,7 +25,7 @@ def rebuild(
     suite: Suite,
     kind: str,
     store: BenchStore,
-    ledger: Any,
+    system: System,
     scale: int,
     months: int,
     repeats: int,
@@ -33,7 +34,8 @@ def rebuild(
 ) -> None:
     """Catch-up into a fresh view store, then `after_catch_up()` (the reads, which
     need the read models), then the bare decode loop and the rebuilds."""
-    views = build_view_store(store.settings())
+    ledger = system.ledger
+    views = system.views
     suite.views = views
     topics = sorted({get_topic(cls) for p in all_projections() for cls in p.handles})
     mapper = projection_mapper(ledger)
@@ -55,9 +57,10 @@ def rebuild(
             position = stop
         return time.perf_counter() - started, count
 
-    single = build_runner(ledger, views)  # everything in this process
-    # as `ledger projections rebuild` runs it: split on a big log if the settings say so
-    runner = build_runner(ledger, views, settings=store.settings(), split_from=SPLIT_FROM)
+    single = system.new_runner()  # everything in this process
+    # as `ledger projections rebuild` runs it (`system.runner`): split on a big log if the
+    # settings say so; built here so that a test can lower SPLIT_FROM
+    runner = system.new_runner(workers=system.settings.workers(), split_from=SPLIT_FROM)
     split = runner._split(list(runner.projections.values()), head)
     catch_up_s: float | None = None
     rebuild_s: list[float] = []

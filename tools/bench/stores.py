@@ -1,5 +1,5 @@
 """Fresh places to measure in: a directory (SQLite) or a schema (PostgreSQL), and the
-ledger built on one through the composition root."""
+system built on one through the composition root (`build_system`)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from infra.bootstrap import build_ledger, close_ledger
+from infra.bootstrap import System, build_system
 from infra.settings import Settings, parse_database_url
 
 
@@ -88,22 +88,23 @@ def fresh_store(kind: str, workdir: Path, postgres_url: str | None) -> Iterator[
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def open_ledger(store: BenchStore) -> Any:
-    return build_ledger(store.settings())
+def open_system(store: BenchStore) -> System:
+    """The system as every entry point builds it, on the store."""
+    return build_system(store.settings())
 
 
-def close_quietly(ledger: Any) -> None:
+def close_quietly(system: System) -> None:
     with contextlib.suppress(Exception):
-        close_ledger(ledger)
+        system.close()
 
 
 @contextlib.contextmanager
-def ledger_on(store: BenchStore) -> Iterator[Any]:
-    ledger = open_ledger(store)
+def system_on(store: BenchStore) -> Iterator[System]:
+    system = open_system(store)
     try:
-        yield ledger
+        yield system
     finally:
-        close_quietly(ledger)
+        close_quietly(system)
 
 
 def log_head(ledger: Any) -> int:

@@ -121,14 +121,15 @@ class Suite:
             self.save()
 
         with fresh_store(kind, self.workdir, self.postgres_url) as store:
-            ledger = None
+            system = None
             try:
-                ledger, report_seed = bulk(
+                system, report_seed = bulk(
                     self, kind, store, scale, months, end, bulk_repeats, plan
                 )
                 del plan  # the seed report keeps what the reads need
-                if ledger is None:
+                if system is None:
                     return
+                ledger = system.ledger
                 self.save()
 
                 # Target figures first, each saved as it lands: a long run that must be
@@ -141,7 +142,7 @@ class Suite:
                     self,
                     kind,
                     store,
-                    ledger,
+                    system,
                     scale,
                     months,
                     reps,
@@ -153,12 +154,9 @@ class Suite:
                 self.save()
                 single_loaded(self, kind, ledger, scale, months, end)
             finally:
-                if self.views is not None:
-                    with contextlib.suppress(Exception):
-                        self.views.close()
-                    self.views = None
-                if ledger is not None:
-                    close_quietly(ledger)
+                self.views = None  # the system's: closed with it
+                if system is not None:
+                    close_quietly(system)
                 if self.checkpoint is not None:
                     self.checkpoint(self.report)
 
