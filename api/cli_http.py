@@ -6,8 +6,9 @@ string with a factory, so `--workers N` starts N processes that each build their
 
 from __future__ import annotations
 
+import copy
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -83,8 +84,20 @@ def serve(
     load_secrets(settings)
     if demo:
         print_demo_keys(demo_keys(ApiKeyStore(api_keys_path(settings))), host, port)
+    # uvicorn's own access log would print query strings (a NIK look-up has one): it is
+    # off, and the app logs each request under its route template instead.
     uvicorn.run(APP_FACTORY, factory=True, host=host, port=port, workers=workers,
-                access_log=False, log_level="info")
+                access_log=False, log_level="info", log_config=log_config())
+
+
+def log_config() -> dict[str, Any]:
+    """uvicorn's logging set-up, with the app's loggers (`api.http`) beside its own."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["api.http"] = {"handlers": ["default"], "level": "INFO",
+                                     "propagate": False}
+    return config
 
 
 def print_demo_keys(keys: dict[Role, str], host: str, port: int) -> None:

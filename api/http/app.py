@@ -14,9 +14,10 @@ from api.http.errors import install_error_handlers
 from api.http.follower import Follower
 from api.http.metrics import Metrics, MetricsMiddleware
 from api.http.responses import OrjsonResponse
-from api.http.routes import health
-from api.http.state import open_system
+from api.http.routes import batches, changes, claims, coverage, events, health, participants
+from api.services import following
 from infra.api_keys import ApiKeyStore, api_keys_path
+from infra.bootstrap import System, build_system
 from infra.settings import Settings
 
 log = logging.getLogger("api.http")
@@ -40,13 +41,13 @@ def create_app(settings: Settings | None = None, *, follow: bool = True) -> Fast
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        system = open_system(chosen)
-        follower = Follower(system.catch_up, system.position)
+        system = build_system(chosen)
+        follower = Follower(lambda: _caught_up(system), lambda: following.positions(system).position)
         try:
             app.state.system = system
             app.state.api_keys = ApiKeyStore(api_keys_path(chosen))
             app.state.follower = follower
-            metrics.positions = system.projection_positions
+            metrics.positions = lambda: following.projection_positions(system)
             if follow:
                 follower.start()
             yield
@@ -63,8 +64,14 @@ def create_app(settings: Settings | None = None, *, follow: bool = True) -> Fast
     app.state.metrics = metrics
     install_error_handlers(app)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
-    app.include_router(health.router)
+    for module in (participants, changes, claims, batches, coverage, events, health):
+        app.include_router(module.router)
     return app
+
+
+def _caught_up(system: System) -> int:
+    applied, _ = following.catch_up(system)
+    return applied
 
 
 def app_from_environment() -> FastAPI:

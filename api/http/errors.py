@@ -130,6 +130,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(LedgerError)
     async def ledger_error(request: Request, exc: LedgerError) -> ProblemResponse:
+        kind = getattr(request.state, "command", None)
+        if kind is not None:
+            request.app.state.metrics.command(kind, exc.code)
         return _respond(request, ledger_problem(exc))
 
     @app.exception_handler(ApiProblem)

@@ -52,3 +52,107 @@ class Readiness(BaseModel):
     head: int
     position: int
     lag: int
+
+
+class Written(BaseModel):
+    """A write's answer: what it touched and the log position it reached."""
+
+    model_config = ConfigDict(extra="allow")
+
+    participant_id: str
+    position: int | None
+
+
+class Enrolled(Written):
+    replayed: bool
+
+
+class Paid(Written):
+    payment_ref: str
+    first_month: str
+    last_month: str
+    months: int
+    amount: int
+    replayed: bool
+
+
+class ClaimWritten(Written):
+    claim_id: str
+    amount: int | None = None
+
+
+class Status(BaseModel):
+    """Status on a day. From the read model (`source: read_model`) for today; from the
+    events otherwise, which also gives `covered`, `arrears_amount`, `jht_balance`."""
+
+    model_config = ConfigDict(extra="allow")
+
+    participant_id: str
+    as_of: str
+    status: str
+    programmes: list[str]
+    paid_through: str | None
+    arrears_months: int
+    village: str
+    enrolled_on: str
+    open_claims: int
+    source: str
+    position: int
+    covered: bool | None = None
+    covered_programmes: list[str] | None = None
+    nik: str | None = None
+    name: str | None = None
+
+
+class HistoryEvent(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    version: int
+    type: str
+    recorded_at: str
+    data: dict[str, Any]
+
+
+class History(BaseModel):
+    participant_id: str
+    events: list[HistoryEvent]
+
+
+class Coverage(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    position: int
+    period: str
+    level: str
+    rows: list[dict[str, Any]]
+
+
+class FeedEvent(BaseModel):
+    position: int
+    originator_id: str
+    originator_version: int
+    type: str
+    topic: str
+    recorded_at: str | None
+    data: dict[str, Any]
+    personal_encrypted: str | None
+
+
+class Feed(BaseModel):
+    after: int
+    next_after: int
+    head: int
+    events: list[FeedEvent]
+
+
+class BatchResult(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    command_id: str | None
+    status: int
+    position: int | None = None
+    problem: Problem | None = None
+
+
+class BatchAnswer(BaseModel):
+    results: list[BatchResult]
