@@ -8,9 +8,10 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
-from api.http.errors import install_error_handlers
+from api.http.deps import no_unknown_query
+from api.http.errors import document_problems, install_error_handlers
 from api.http.follower import Follower
 from api.http.metrics import Metrics, MetricsMiddleware
 from api.http.responses import OrjsonResponse
@@ -58,11 +59,12 @@ def create_app(settings: Settings | None = None, *, follow: bool = True) -> Fast
 
     app = FastAPI(
         title="Enrollment ledger", version="1", description=DESCRIPTION, lifespan=lifespan,
-        default_response_class=OrjsonResponse,
+        default_response_class=OrjsonResponse, dependencies=[Depends(no_unknown_query)],
     )
     app.state.settings = chosen
     app.state.metrics = metrics
     install_error_handlers(app)
+    document_problems(app)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     for module in (participants, changes, claims, batches, coverage, events, health):
         app.include_router(module.router)

@@ -19,7 +19,7 @@ Line = Annotated[str, StringConstraints(max_length=200, pattern=_LINE)]
 ShortLine = Annotated[str, StringConstraints(max_length=64, pattern=_LINE)]
 Text = Annotated[str, StringConstraints(max_length=2000, pattern=r"^[^\x00]*$")]
 Rupiah = Annotated[int, Field(ge=0, le=10**13, description="Whole rupiah.")]
-Month = Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}$"),
+Month = Annotated[str, StringConstraints(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$"),
                   Field(description="A month, YYYY-MM.", examples=["2025-03"])]
 ProgrammeCode = Literal["JKK", "JKM", "JHT"]
 

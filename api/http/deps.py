@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 from fastapi import Query, Request
@@ -24,6 +25,36 @@ Reveal = Annotated[bool, Query(
     description="Show personal data in the clear (roles that may see it; masked otherwise).")]
 
 
+def no_unknown_query(request: Request) -> None:
+    """422 for a query parameter the route does not take: a misspelt `as_of` must not be
+    silently ignored. (A dependency of the whole app.)"""
+    route = request.scope.get("route")
+    if route is None or not request.query_params:
+        return
+    known = _QUERY_NAMES.get(id(route))
+    if known is None:
+        known = _QUERY_NAMES[id(route)] = frozenset(_query_names(getattr(route, "dependant", None)))
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        names = ", ".join(repr(name[:40]) for name in unknown[:5])
+        raise ApiProblem(422, "unknown_parameter", f"Unknown query parameter(s): {names}.",
+                         errors=[{"field": name[:40], "in": "query",
+                                  "message": "Not a parameter of this route.",
+                                  "type": "unknown_parameter"} for name in unknown[:20]])
+
+
+_QUERY_NAMES: dict[int, frozenset[str]] = {}
+
+
+def _query_names(dependant: Any) -> Iterator[str]:
+    """The query parameters a route takes, its dependencies' included."""
+    if dependant is None:
+        return
+    yield from (field.alias for field in dependant.query_params)
+    for inner in dependant.dependencies:
+        yield from _query_names(inner)
+
+
 def viewer(key: ApiKey, reveal: bool = False) -> Viewer:
     return Viewer(role=key.role.value, reveal=reveal)
 
@@ -38,6 +69,15 @@ def reached(request: Request, min_position: int | None) -> bool:
     with no `min_position`. Reads that can also answer from the events use this."""
     if min_position is None:
         return True
+    if follower(request).position >= min_position:
+        return True
+    head = request.app.state.system.head()
+    if min_position > head:  # no write has reached it: waiting would never help
+        raise ApiProblem(422, "position_beyond_log",
+                         f"Log position {min_position} is beyond the head of the log ({head}).",
+                         errors=[{"field": "min_position", "in": "query",
+                                  "message": "Beyond the head of the log.",
+                                  "type": "position_beyond_log"}])
     return follower(request).wait_for(min_position, MIN_POSITION_WAIT)
 
 

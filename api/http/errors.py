@@ -163,3 +163,28 @@ def install_error_handlers(app: FastAPI) -> None:
 def _route_of(request: Request) -> str:
     route = request.scope.get("route")
     return getattr(route, "path", "(unmatched)")
+
+
+def document_problems(app: FastAPI) -> None:
+    """Make /openapi.json say what the handlers do: every 4xx and 5xx response is
+    `application/problem+json` with the `Problem` schema (FastAPI would document its own
+    validation error body as `application/json`)."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = build()
+        problem = {"schema": {"$ref": "#/components/schemas/Problem"}}
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                for status, response in operation.get("responses", {}).items():
+                    if status[:1] in ("4", "5"):
+                        response["content"] = {"application/problem+json": problem}
+        components = schema.get("components", {}).get("schemas", {})
+        for unused in ("HTTPValidationError", "ValidationError"):
+            components.pop(unused, None)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

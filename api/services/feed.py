@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from api.services.viewer import plain
-from infra.personal_data import PII_FIELD
+
 from infra.bootstrap import System
+from infra.personal_data import PII_FIELD
 
 MAX_PAGE = 1000
 

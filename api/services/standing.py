@@ -12,8 +12,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from api.services import participants
 from api.services.viewer import Viewer
+
+from api.services import participants
 from infra.bootstrap import System
 from projections.queries import participant_row
 
