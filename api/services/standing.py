@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Any
+from uuid import UUID
 
 from api.services.viewer import Viewer
 
@@ -26,18 +27,28 @@ _FROM_ROW = ("participant_id", "status", "paid_through", "arrears_months", "vill
 def status(system: System, nik_or_id: str, *, as_of: str | None = None, viewer: Viewer,
            read_model: bool = True) -> dict[str, Any]:
     """The status on `as_of` (default today), with `source` and `position`."""
-    participant_id = participants.resolve(system, nik_or_id)
     today = system.ledger.today()
     if read_model and not viewer.sees_personal_data and as_of in (None, today.isoformat()):
+        # A participant id is looked up in the row alone (resolving it would read the
+        # participant's events: the cost this path exists to avoid); a NIK is resolved.
+        participant_id = _uuid(nik_or_id) or participants.resolve(system, nik_or_id)
         row = participant_row(system.views, str(participant_id), today,
                               system.ledger.rules.at(today).grace_months)
         if row is not None:
             return _from_row(row, today)
+    participant_id = participants.resolve(system, nik_or_id)
     head = system.head()
     body = participants.status(system, str(participant_id), as_of=as_of,
                                viewer=viewer).as_dict()
     body["participant_id"] = str(body["participant_id"])
     return {**body, "source": "events", "position": head}
+
+
+def _uuid(text: str) -> UUID | None:
+    try:
+        return UUID(text.strip())
+    except ValueError:
+        return None
 
 
 def _from_row(row: dict[str, Any], day: date) -> dict[str, Any]:
