@@ -121,7 +121,7 @@ def _execute(system: System, command: Command) -> dict[str, Any]:
 
 def _receipt(system: System, command_id: UUID) -> CommandReceipt | None:
     try:
-        found = system.ledger.repository.get(command_id)
+        found: object = system.ledger.repository.get(command_id)
     except AggregateNotFoundError:
         return None
     if not isinstance(found, CommandReceipt):  # an id that belongs to something else

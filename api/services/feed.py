@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from api.services.viewer import plain
-
 from infra.bootstrap import System
 from infra.personal_data import PII_FIELD
 

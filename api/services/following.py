@@ -4,7 +4,6 @@ beside other processes that may be doing the same."""
 from __future__ import annotations
 
 from api.services.projections import Positions
-
 from infra.bootstrap import System
 from projections.runner import ConcurrentRunnerError
 

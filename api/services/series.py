@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from api.services.moments import normalise_region
-
 from domain.errors import InvalidInputError
 from domain.regions import LEVELS
 from domain.values import Period

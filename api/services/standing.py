@@ -13,9 +13,8 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
-from api.services.viewer import Viewer
-
 from api.services import participants
+from api.services.viewer import Viewer
 from infra.bootstrap import System
 from projections.queries import participant_row
 

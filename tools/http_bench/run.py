@@ -26,7 +26,7 @@ import orjson
 
 from domain.values import Nik
 from infra.api_keys import ApiKeyStore, Role
-from tools_http.load import LoadResult, drive, median_of
+from tools.http_bench.load import LoadResult, drive, median_of
 
 LEDGER = str(Path(sys.executable).with_name("ledger"))
 DISTRICT = "12.71.01"
@@ -107,7 +107,7 @@ def run(workdir: Path, config: HttpBenchConfig, say: Callable[[str], None]) -> d
             [LEDGER, "serve", "--port", api.rsplit(":", 1)[1]], env, workdir / "api.log", api,
             "/readyz"))
         stack.enter_context(_process(
-            [sys.executable, "-m", "uvicorn", "tools_http.bare:create_bare_app", "--factory",
+            [sys.executable, "-m", "uvicorn", "tools.http_bench.bare:create_bare_app", "--factory",
              "--port", bare.rsplit(":", 1)[1], "--no-access-log", "--log-level", "warning"],
             env, workdir / "bare.log", bare, "/bare"))
         ids = _participants(api, auth[Role.AUDITOR], limit=2_000)
