@@ -114,3 +114,19 @@ def _eventually(probe, expected: int, seconds: float = 5.0) -> bool:  # type: ig
             return True
         time.sleep(0.1)
     return False
+
+
+def test_metrics_show_routes_commands_and_projections(server: Server) -> None:
+    from tests.e2e.test_story import person
+
+    refused = server.client(Role.REGISTRAR).post("/v1/participants", json=person(nik="12"))
+    assert refused.json()["code"] == "invalid_nik"  # counted under its code
+    server.client(Role.COLLECTOR).get(f"{PID}/status")
+    text = server.client(None).get("/metrics").text
+    assert 'ledger_http_request_duration_seconds_bucket{le="0.005",method="GET",' \
+           'route="/healthz",status="200"}' in text
+    assert 'route="/v1/participants/{participant_id}/status"' in text  # a template, no id
+    assert NOBODY not in text
+    assert 'ledger_commands_total{kind="enroll",outcome="invalid_nik"}' in text
+    assert 'ledger_projection_lag{projection="participant_status"}' in text
+    assert 'ledger_projection_position{projection="coverage"}' in text
