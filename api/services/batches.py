@@ -106,6 +106,7 @@ def _one(system: System, command: Command, key: bytes) -> Outcome:
 def _execute(system: System, command: Command) -> dict[str, Any]:
     fields = dict(command.fields)
     if command.kind == "enrollment":
+        fields["captured_at"] = command.captured_at
         return participants.enroll(system, fields).as_dict()
     if command.kind == "contribution":
         who = fields.pop("participant_id", None) or fields.pop("nik", None)
@@ -115,7 +116,8 @@ def _execute(system: System, command: Command) -> dict[str, Any]:
         return participants.pay(system, str(who), amount=fields["amount"],
                                 payment_ref=fields["payment_ref"], paid_on=fields.get("paid_on"),
                                 channel=fields.get("channel") or "bank",
-                                agent_id=fields.get("agent_id")).as_dict()
+                                agent_id=fields.get("agent_id"),
+                                captured_at=command.captured_at).as_dict()
     raise InvalidInputError("unknown_command", f"'{command.kind}' is not one of {KINDS}.")
 
 

@@ -43,6 +43,12 @@ def test_a_batch_answers_each_command_in_order_and_a_resubmission_changes_nothin
     assert [r["command_id"] for r in results] == [c["command_id"] for c in commands]
     assert [r["status"] for r in results] == [201, 201]
     assert results[1]["position"] > results[0]["position"]
+    # The agent and the capture time are kept on the events themselves.
+    pid = results[0]["answer"]["participant_id"]
+    events = server.client(Role.AUDITOR).get(f"/v1/participants/{pid}/history").json()["events"]
+    assert [(e["type"], e["data"]["agent_id"], e["data"]["captured_at"]) for e in events] == [
+        ("Enrolled", "AG-0001", "2025-01-06T09:30:00+07:00"),
+        ("ContributionPaid", "AG-0001", "2025-01-06T09:30:00+07:00")]
 
     before = head(server)
     again = agent.post("/v1/batches", json={"commands": commands}).json()["results"]
