@@ -112,7 +112,7 @@ def drive(name: str, base_url: str, plan: Plan, *, concurrency: int, seconds: fl
 def median_of(results: list[LoadResult]) -> dict[str, Any]:
     """The medians over repeats of one target (rate, p50, p99), with their spread."""
     rates = [r.rate for r in results]
-    return {"name": results[0].name, "repeats": len(results),
+    return {"name": results[0].name, "repeats": len(results), "rates": rates,
             "rate": statistics.median(rates), "rate_min": min(rates), "rate_max": max(rates),
             "p50_ms": statistics.median(r.percentile(0.5) for r in results),
             "p99_ms": statistics.median(r.percentile(0.99) for r in results),

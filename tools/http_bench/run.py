@@ -77,7 +77,8 @@ def _wait(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float)
         if process.poll() is not None:
             raise RuntimeError(f"{url}: the server exited: {log.read_text()[-1500:]}")
         try:
-            connection = http.client.HTTPConnection(target.hostname, target.port, timeout=2)
+            connection = http.client.HTTPConnection(target.hostname or "127.0.0.1", target.port,
+                                                    timeout=2)
             connection.request("GET", target.path)
             if connection.getresponse().status == 200:
                 return
