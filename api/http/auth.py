@@ -8,7 +8,7 @@ action is 403.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -37,6 +37,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
 # Roles that see NIK, name and the other personal fields in clear; everyone else, masked.
 SEES_PERSONAL_DATA = frozenset({R, D})
 
+# Dependencies are `async def` though they do no I/O worth awaiting (a dict lookup, a
+# stat() once a second): a plain `def` dependency costs a thread-pool round trip per request.
 _bearer = HTTPBearer(auto_error=False, description="An API key made by `ledger api-keys add`.")
 
 
@@ -45,7 +47,7 @@ def key_store(request: Request) -> ApiKeyStore:
     return store
 
 
-def caller(request: Request, credentials: Annotated[
+async def caller(request: Request, credentials: Annotated[
         HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> ApiKey:
     """The key the request was made with; 401 if there is none or it is not active."""
     if credentials is None:
@@ -74,12 +76,12 @@ def check(key: ApiKey, action: str) -> None:
                          f"allowed: {allowed_roles}.")
 
 
-def allowed(action: str) -> Callable[[ApiKey], ApiKey]:
+def allowed(action: str) -> Callable[[ApiKey], Awaitable[ApiKey]]:
     """A dependency: the caller's key, if its role may do `action`."""
     if action not in PERMISSIONS:
         raise KeyError(action)
 
-    def dependency(key: Caller) -> ApiKey:
+    async def dependency(key: Caller) -> ApiKey:
         check(key, action)
         return key
 

@@ -25,7 +25,7 @@ Reveal = Annotated[bool, Query(
     description="Show personal data in the clear (roles that may see it; masked otherwise).")]
 
 
-def no_unknown_query(request: Request) -> None:
+async def no_unknown_query(request: Request) -> None:
     """422 for a query parameter the route does not take: a misspelt `as_of` must not be
     silently ignored. (A dependency of the whole app.)"""
     route = request.scope.get("route")

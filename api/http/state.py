@@ -9,7 +9,7 @@ from fastapi import Depends, Request
 from infra.bootstrap import System
 
 
-def system(request: Request) -> System:
+async def system(request: Request) -> System:
     found: System = request.app.state.system
     return found
 
