@@ -54,3 +54,15 @@ def test_figures_are_ratios_to_the_bare_endpoint() -> None:
     assert by_name["http_status_read_rate"].target_met is True
     assert by_name["http_status_read_p99_ms"].target_met is True
     assert by_name["http_contribution_write_p99_ms"].ratio == 25
+
+
+def test_encode_costs_measures_both_encoders_on_the_same_answers() -> None:
+    from api.http.schemas import Status
+    from tools.http_bench.encode import encode_costs
+
+    answer = {"participant_id": "p", "as_of": "2025-01-01", "status": "active",
+              "programmes": ["JKK", "JKM"], "paid_through": "2025-03", "arrears_months": 0,
+              "village": "12.71.01.1001", "enrolled_on": "2024-01-10", "open_claims": 0,
+              "source": "events", "position": 7, "covered": True, "jht_balance": 0}
+    costs = encode_costs([answer], Status, rounds=2, per_round=50)
+    assert set(costs) == {"orjson", "pydantic"} and min(costs.values()) > 0

@@ -42,6 +42,15 @@ def figures(result: dict[str, Any]) -> list[Figure]:
                 ratio=value / base if base else None, store=STORE, scale=scale, months=months,
                 baseline_name=BARE, median=value, runs=row["repeats"], baseline_runs=bare["repeats"],
                 higher_is_better=False, notes=note))
+    encode = result.get("encode_us")
+    if encode:
+        out.append(Figure(
+            name="http_encode_status_us", value=encode["orjson"], unit="µs", store=STORE,
+            baseline=encode["pydantic"], ratio=encode["orjson"] / encode["pydantic"],
+            scale=scale, months=months, higher_is_better=False,
+            baseline_name="pydantic's serializer through the response model (FastAPI's "
+                          "fast path), on the same status answers",
+            notes="in process, no server; ours is the orjson response class"))
     for figure in out:
         if figure.name == "http_status_read_rate":
             figure.target = f">= {READ_TARGET} x bare at 1M participants"

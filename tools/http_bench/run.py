@@ -24,8 +24,10 @@ from typing import Any
 
 import orjson
 
+from api.http.schemas import Status
 from domain.values import Nik
 from infra.api_keys import ApiKeyStore, Role
+from tools.http_bench.encode import encode_costs
 from tools.http_bench.load import LoadResult, drive, median_of
 
 LEDGER = str(Path(sys.executable).with_name("ledger"))
@@ -114,7 +116,26 @@ def run(workdir: Path, config: HttpBenchConfig, say: Callable[[str], None]) -> d
         ids = _participants(api, auth[Role.AUDITOR], limit=2_000)
         writers = _enroll(api, auth[Role.REGISTRAR], config)
         say(f"http: {len(ids):,} participants to read, {len(writers):,} to pay for")
-        return _measure(api, bare, auth, ids, writers, config, say)
+        measured = _measure(api, bare, auth, ids, writers, config, say)
+        measured["encode_us"] = encode_costs(_statuses_of(api, auth[Role.AUDITOR], ids[:50]),
+                                             Status)
+        say(f"http: encoding a status answer: {measured['encode_us']}")
+        return measured
+
+
+def _statuses_of(api: str, headers: dict[str, str], ids: list[str]) -> list[dict[str, Any]]:
+    """Real status answers (from the events: the fuller shape) to encode."""
+    bodies: list[dict[str, Any]] = []
+    today = date.today().isoformat()
+
+    def keep(_: int, status: int, body: bytes) -> None:
+        if status == 200:
+            bodies.append(orjson.loads(body))
+
+    drive("sample", api, lambda i: ("GET", f"/v1/participants/{ids[i]}/status?as_of={today}",
+                                    None),
+          concurrency=1, seconds=60, limit=len(ids), headers=headers, on_answer=keep)
+    return bodies
 
 
 def _participants(api: str, headers: dict[str, str], limit: int) -> list[str]:

@@ -30,11 +30,15 @@ READ = problems(401, 403, 422, 503)
 def coverage(request: Request, system: SystemDep, _: Reporter,
              period: Annotated[Month | None, Query()] = None, level: Level = "nation",
              region: Region = None, programme: Programme = None,
+             as_of: Annotated[str | None, Query(
+                 max_length=40, description="Counts as recorded at this time (ISO timestamp "
+                 "or date, UTC): a replay, slower than the live counts.")] = None,
              min_position: MinPosition = None) -> OrjsonResponse:
-    """Active participants per region for a month (default this month), with activity."""
+    """Active participants per region for a month (default this month), with activity;
+    live, or as the ledger recorded them at `as_of`."""
     wait_for(request, min_position)
     answer = coverage_service.coverage(system, period=period, level=level, region=region,
-                                       programme=programme, catch_up_first=False)
+                                       programme=programme, as_of=as_of, catch_up_first=False)
     return OrjsonResponse(answer.as_dict())
 
 
