@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
+from api.services.changes import one_writer
 from infra.bootstrap import System
 
 
@@ -30,26 +31,30 @@ class ClaimAnswer:
 def file_claim(system: System, participant_id: UUID, *, programme: str, kind: str,
                incident_date: date, filed_on: date | None = None, work_related: bool = False,
                description: str = "") -> ClaimAnswer:
-    claim_id = system.ledger.file_claim(
-        participant_id, programme=programme, kind=kind, incident_date=incident_date,
-        filed_on=filed_on, work_related=work_related, description=description)
+    with one_writer():
+        claim_id = system.ledger.file_claim(
+            participant_id, programme=programme, kind=kind, incident_date=incident_date,
+            filed_on=filed_on, work_related=work_related, description=description)
     return ClaimAnswer(participant_id, claim_id, system.head())
 
 
 def approve_claim(system: System, participant_id: UUID, claim_id: UUID, *,
                   approved_on: date | None = None, amount: int | None = None) -> ClaimAnswer:
-    benefit = system.ledger.approve_claim(participant_id, claim_id, approved_on=approved_on,
-                                          amount=amount)
+    with one_writer():
+        benefit = system.ledger.approve_claim(participant_id, claim_id, approved_on=approved_on,
+                                              amount=amount)
     return ClaimAnswer(participant_id, claim_id, system.head(), benefit)
 
 
 def reject_claim(system: System, participant_id: UUID, claim_id: UUID, *, reason: str,
                  rejected_on: date | None = None) -> ClaimAnswer:
-    system.ledger.reject_claim(participant_id, claim_id, reason=reason, rejected_on=rejected_on)
+    with one_writer():
+        system.ledger.reject_claim(participant_id, claim_id, reason=reason, rejected_on=rejected_on)
     return ClaimAnswer(participant_id, claim_id, system.head())
 
 
 def pay_claim(system: System, participant_id: UUID, claim_id: UUID, *,
               paid_on: date | None = None) -> ClaimAnswer:
-    system.ledger.pay_claim(participant_id, claim_id, paid_on=paid_on)
+    with one_writer():
+        system.ledger.pay_claim(participant_id, claim_id, paid_on=paid_on)
     return ClaimAnswer(participant_id, claim_id, system.head())

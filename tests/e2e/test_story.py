@@ -145,3 +145,24 @@ def test_the_server_log_has_no_traceback_and_no_nik(server: Server) -> None:
     assert "Traceback" not in log
     assert worker["nik"] not in log
     assert "/v1/participants/{participant_id}" in log or "/v1/participants" in log
+
+
+def test_concurrent_changes_to_one_worker_are_accepted_or_conflicts_never_errors(
+        server: Server) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    registrar = server.client(Role.REGISTRAR)
+    pid = registrar.post("/v1/participants",
+                         json=person(enrolled_on="2025-01-06")).json()["participant_id"]
+
+    def declare(month: int) -> int:
+        return registrar.post(f"/v1/participants/{pid}/income", json={
+            "declared_income": 2_000_000 + 100_000 * month,
+            "from_month": f"2025-{month:02d}"}).status_code
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = list(pool.map(declare, range(1, 13)))
+    assert set(statuses) <= {201, 409}, statuses
+    assert 201 in statuses
+    history = server.client(Role.AUDITOR).get(f"/v1/participants/{pid}/history").json()
+    assert sum(e["type"] == "IncomeDeclared" for e in history["events"]) == statuses.count(201)
