@@ -1,5 +1,5 @@
-"""One real server for the whole session: `ledger serve` (uvicorn) on a free port over
-a fresh SQLite store, with one API key per role (the first made by `ledger api-keys add`
+"""One real server per store for the whole session: `ledger serve` (uvicorn) on a free
+port over a fresh SQLite store, then over a fresh PostgreSQL schema, with one API key per role (the first made by `ledger api-keys add`
 as an operator would, the rest through the same key file)."""
 
 from __future__ import annotations
@@ -9,7 +9,9 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,7 +19,7 @@ import httpx
 import pytest
 
 from infra.api_keys import ApiKeyStore, Role
-from tests.conftest import TEST_MASTER_KEY, TEST_PEPPER
+from tests.conftest import TEST_MASTER_KEY, TEST_PEPPER, require_postgres
 
 LEDGER = str(Path(sys.executable).with_name("ledger"))
 
@@ -52,11 +54,36 @@ class Server:
                               timeout=120, check=False)
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    folder = tmp_path_factory.mktemp("api")
+@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+def server(request: pytest.FixtureRequest,
+           tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One server per store for the session: SQLite, then PostgreSQL (a schema of its own)."""
+    folder = tmp_path_factory.mktemp(f"api-{request.param}")
+    with _database(request.param, folder) as url:
+        yield from _serve(folder, url)
+
+
+@contextmanager
+def _database(kind: str, folder: Path) -> Iterator[str]:
+    if kind == "sqlite":
+        yield f"sqlite:///{folder / 'ledger.db'}"
+        return
+    import psycopg
+
+    base = require_postgres()
+    schema = f"e2e_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield f"{base}?schema={schema}"
+    finally:
+        with psycopg.connect(base, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+def _serve(folder: Path, database_url: str) -> Iterator[Server]:
     key_file = folder / "api-keys.json"
-    env = {**os.environ, "LEDGER_DATABASE_URL": f"sqlite:///{folder / 'ledger.db'}",
+    env = {**os.environ, "LEDGER_DATABASE_URL": database_url,
            "LEDGER_VAR_DIR": str(folder / "var"), "LEDGER_NIK_PEPPER": TEST_PEPPER,
            "LEDGER_MASTER_KEY": TEST_MASTER_KEY, "LEDGER_API_KEYS_FILE": str(key_file),
            "COLUMNS": "200"}
