@@ -51,8 +51,8 @@ def run_http_benchmark(*, quick: bool, scale: int | None, months: int | None, re
     """Drive `ledger serve` and a bare FastAPI endpoint over loopback from this process;
     the figures replace the earlier HTTP figures in `out_file` and its `.json` (the
     other figures are kept as they are)."""
-    from tools.http_bench.figures import figures
-    from tools.http_bench.run import HttpBenchConfig, run
+    from tools.bench.serving.figures import figures
+    from tools.bench.serving.run import HttpBenchConfig, run
 
     config = HttpBenchConfig(
         participants=scale or (1_000 if quick else 10_000), months=months or (12 if quick else 24),

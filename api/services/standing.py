@@ -31,8 +31,7 @@ def status(system: System, nik_or_id: str, *, as_of: str | None = None, viewer: 
         # A participant id is looked up in the row alone (resolving it would read the
         # participant's events: the cost this path exists to avoid); a NIK is resolved.
         participant_id = _uuid(nik_or_id) or participants.resolve(system, nik_or_id)
-        row = participant_row(system.views, str(participant_id), today,
-                              system.ledger.rules.at(today).grace_months)
+        row = participant_row(system.views, str(participant_id), today, system.ledger.rules)
         if row is not None:
             return _from_row(row, today)
     participant_id = participants.resolve(system, nik_or_id)

@@ -6,8 +6,8 @@ from __future__ import annotations
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from tools.http_bench.figures import figures
-from tools.http_bench.load import drive, median_of
+from tools.bench.serving.figures import figures
+from tools.bench.serving.load import drive, median_of
 
 
 class _Answer(BaseHTTPRequestHandler):
@@ -57,12 +57,11 @@ def test_figures_are_ratios_to_the_bare_endpoint() -> None:
 
 
 def test_encode_costs_measures_both_encoders_on_the_same_answers() -> None:
-    from api.http.schemas import Status
-    from tools.http_bench.encode import encode_costs
+    from tools.bench.serving.encode import encode_costs
 
     answer = {"participant_id": "p", "as_of": "2025-01-01", "status": "active",
               "programmes": ["JKK", "JKM"], "paid_through": "2025-03", "arrears_months": 0,
               "village": "12.71.01.1001", "enrolled_on": "2024-01-10", "open_claims": 0,
               "source": "events", "position": 7, "covered": True, "jht_balance": 0}
-    costs = encode_costs([answer], Status, rounds=2, per_round=50)
+    costs = encode_costs([answer], rounds=2, per_round=50)
     assert set(costs) == {"orjson", "pydantic"} and min(costs.values()) > 0

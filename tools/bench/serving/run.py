@@ -24,11 +24,10 @@ from typing import Any
 
 import orjson
 
-from api.http.schemas import Status
 from domain.values import Nik
 from infra.api_keys import ApiKeyStore, Role
-from tools.http_bench.encode import encode_costs
-from tools.http_bench.load import LoadResult, drive, median_of
+from tools.bench.serving.encode import encode_costs
+from tools.bench.serving.load import LoadResult, drive, median_of
 
 LEDGER = str(Path(sys.executable).with_name("ledger"))
 DISTRICT = "12.71.01"
@@ -110,15 +109,14 @@ def run(workdir: Path, config: HttpBenchConfig, say: Callable[[str], None]) -> d
             [LEDGER, "serve", "--port", api.rsplit(":", 1)[1]], env, workdir / "api.log", api,
             "/readyz"))
         stack.enter_context(_process(
-            [sys.executable, "-m", "uvicorn", "tools.http_bench.bare:create_bare_app", "--factory",
+            [sys.executable, "-m", "uvicorn", "tools.bench.serving.bare:create_bare_app", "--factory",
              "--port", bare.rsplit(":", 1)[1], "--no-access-log", "--log-level", "warning"],
             env, workdir / "bare.log", bare, "/bare"))
         ids = _participants(api, auth[Role.AUDITOR], limit=2_000)
         writers = _enroll(api, auth[Role.REGISTRAR], config)
         say(f"http: {len(ids):,} participants to read, {len(writers):,} to pay for")
         measured = _measure(api, bare, auth, ids, writers, config, say)
-        measured["encode_us"] = encode_costs(_statuses_of(api, auth[Role.AUDITOR], ids[:50]),
-                                             Status)
+        measured["encode_us"] = encode_costs(_statuses_of(api, auth[Role.AUDITOR], ids[:50]))
         say(f"http: encoding a status answer: {measured['encode_us']}")
         return measured
 

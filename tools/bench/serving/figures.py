@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra.bench import Figure, spread
+from tools.bench.report import Figure
+from tools.bench.stats import spread
 
 BARE = "a bare FastAPI endpoint returning a constant (same uvicorn, client and run)"
 STORE = "sqlite"
