@@ -1,12 +1,12 @@
 """Changes to an enrolled participant: income, programmes, details, death, withdrawal.
 
-Each answers with the log position reached: the head of the log once the change was
-saved, which is at or after the change's own position (enough to wait for it).
+Each is parsed into its typed command and recorded (`participants.record`), answering
+with the log position its transaction reached.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -15,16 +15,26 @@ from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
 
+from api.services import participants
+from domain.commands import (
+    ChangeProgrammes,
+    Command,
+    CorrectDetails,
+    DeclareIncome,
+    RecordDeath,
+    Withdraw,
+)
 from domain.errors import ConflictError
 from infra.bootstrap import System
 
 
 @dataclass(frozen=True)
 class ChangeAnswer:
-    """Whose record changed, and a log position at or after the change."""
+    """Whose record changed, and the log position the change reached."""
 
     participant_id: UUID
     position: int | None
+    value: Any = None  # the ledger's answer, where it has one (a claim id, a benefit)
 
     def as_dict(self) -> dict[str, Any]:
         return {"participant_id": str(self.participant_id), "position": self.position}
@@ -41,46 +51,41 @@ def one_writer() -> Iterator[None]:
                             "The participant changed meanwhile; nothing was written, retry.") from None
 
 
-def _done(system: System, participant_id: UUID) -> ChangeAnswer:
-    return ChangeAnswer(participant_id, system.head())
+def change(system: System, kind: type[Command], participant_id: UUID,
+           fields: Mapping[str, Any]) -> ChangeAnswer:
+    """Parse and record one command about `participant_id`."""
+    with one_writer():
+        recorded = participants.record(system, kind, {**fields, "participant_id": participant_id})
+    return ChangeAnswer(participant_id, recorded.position, recorded.value)
 
 
 def declare_income(system: System, participant_id: UUID, *, declared_income: int,
                    from_month: str, declared_on: date | None = None) -> ChangeAnswer:
     """A new declared income, from a month on (dues follow its bracket)."""
-    with one_writer():
-        system.ledger.declare_income(participant_id, declared_income=declared_income,
-                                     from_month=from_month, declared_on=declared_on)
-    return _done(system, participant_id)
+    return change(system, DeclareIncome, participant_id, {
+        "declared_income": declared_income, "from_month": from_month,
+        "declared_on": declared_on})
 
 
 def change_programmes(system: System, participant_id: UUID, *, programmes: Sequence[str],
                       from_month: str, changed_on: date | None = None) -> ChangeAnswer:
     """Join or leave JHT from a month on (JKK and JKM are mandatory)."""
-    with one_writer():
-        system.ledger.change_programmes(participant_id, programmes=list(programmes),
-                                        from_month=from_month, changed_on=changed_on)
-    return _done(system, participant_id)
+    return change(system, ChangeProgrammes, participant_id, {
+        "programmes": "+".join(programmes), "from_month": from_month, "changed_on": changed_on})
 
 
 def correct_details(system: System, participant_id: UUID, *, corrected_on: date | None = None,
                     **changes: Any) -> ChangeAnswer:
     """Correct personal fields, village, occupation or sex (only those given)."""
-    given = {k: (v.isoformat() if isinstance(v, date) else v)
-             for k, v in changes.items() if v is not None}
-    with one_writer():
-        system.ledger.correct_details(participant_id, corrected_on=corrected_on, **given)
-    return _done(system, participant_id)
+    given = {k: v for k, v in changes.items() if v is not None}
+    return change(system, CorrectDetails, participant_id, {**given, "corrected_on": corrected_on})
 
 
 def record_death(system: System, participant_id: UUID, *, died_on: date) -> ChangeAnswer:
-    with one_writer():
-        system.ledger.record_death(participant_id, died_on=died_on)
-    return _done(system, participant_id)
+    return change(system, RecordDeath, participant_id, {"died_on": died_on})
 
 
 def withdraw(system: System, participant_id: UUID, *, withdrawn_on: date | None = None,
              reason: str = "requested") -> ChangeAnswer:
-    with one_writer():
-        system.ledger.withdraw(participant_id, withdrawn_on=withdrawn_on, reason=reason)
-    return _done(system, participant_id)
+    return change(system, Withdraw, participant_id,
+                  {"withdrawn_on": withdrawn_on, "reason": reason})

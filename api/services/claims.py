@@ -7,13 +7,14 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
-from api.services.changes import one_writer
+from api.services.changes import change
+from domain.commands import ApproveClaim, FileClaim, PayClaim, RejectClaim
 from infra.bootstrap import System
 
 
 @dataclass(frozen=True)
 class ClaimAnswer:
-    """The claim, its benefit when approved, and a log position at or after the change."""
+    """The claim, its benefit when approved, and the log position the change reached."""
 
     participant_id: UUID
     claim_id: UUID
@@ -31,30 +32,27 @@ class ClaimAnswer:
 def file_claim(system: System, participant_id: UUID, *, programme: str, kind: str,
                incident_date: date, filed_on: date | None = None, work_related: bool = False,
                description: str = "") -> ClaimAnswer:
-    with one_writer():
-        claim_id = system.ledger.file_claim(
-            participant_id, programme=programme, kind=kind, incident_date=incident_date,
-            filed_on=filed_on, work_related=work_related, description=description)
-    return ClaimAnswer(participant_id, claim_id, system.head())
+    done = change(system, FileClaim, participant_id, {
+        "programme": programme, "kind": kind, "incident_date": incident_date,
+        "filed_on": filed_on, "work_related": work_related, "description": description})
+    return ClaimAnswer(participant_id, UUID(str(done.value)), done.position)
 
 
 def approve_claim(system: System, participant_id: UUID, claim_id: UUID, *,
                   approved_on: date | None = None, amount: int | None = None) -> ClaimAnswer:
-    with one_writer():
-        benefit = system.ledger.approve_claim(participant_id, claim_id, approved_on=approved_on,
-                                              amount=amount)
-    return ClaimAnswer(participant_id, claim_id, system.head(), benefit)
+    done = change(system, ApproveClaim, participant_id, {
+        "claim_id": claim_id, "approved_on": approved_on, "amount": amount})
+    return ClaimAnswer(participant_id, claim_id, done.position, int(done.value))
 
 
 def reject_claim(system: System, participant_id: UUID, claim_id: UUID, *, reason: str,
                  rejected_on: date | None = None) -> ClaimAnswer:
-    with one_writer():
-        system.ledger.reject_claim(participant_id, claim_id, reason=reason, rejected_on=rejected_on)
-    return ClaimAnswer(participant_id, claim_id, system.head())
+    done = change(system, RejectClaim, participant_id, {
+        "claim_id": claim_id, "reason": reason, "rejected_on": rejected_on})
+    return ClaimAnswer(participant_id, claim_id, done.position)
 
 
 def pay_claim(system: System, participant_id: UUID, claim_id: UUID, *,
               paid_on: date | None = None) -> ClaimAnswer:
-    with one_writer():
-        system.ledger.pay_claim(participant_id, claim_id, paid_on=paid_on)
-    return ClaimAnswer(participant_id, claim_id, system.head())
+    done = change(system, PayClaim, participant_id, {"claim_id": claim_id, "paid_on": paid_on})
+    return ClaimAnswer(participant_id, claim_id, done.position)
