@@ -31,8 +31,10 @@ test: venv
 	export LEDGER_TEST_POSTGRES_URL='$(LEDGER_TEST_POSTGRES_URL)'; \
 		$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# The CLI walk-through, then the HTTP API on 127.0.0.1:8000 with one demo key per role.
 run: venv
 	$(BIN)/ledger demo
+	$(BIN)/ledger serve --demo
 
 # Quick benchmarks (a minute or two): rewrites BENCHMARKS.md and BENCHMARKS.json with the
 # 1,000-participant figures measured now and keeps the larger scales of the committed full

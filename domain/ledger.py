@@ -127,6 +127,7 @@ class Ledger(ParticipantChanges, BatchingApplication):
             sex=command.sex, occupation=command.occupation, segment=command.segment,
             programmes=command.programmes, declared_income=command.declared_income,
             channel=command.channel, agent_id=command.agent_id,
+            captured_at=command.captured_at,
         )
         if index is not None and not index.released:
             return self._repeated_enrollment(participant, command.personal())
@@ -180,7 +181,8 @@ class Ledger(ParticipantChanges, BatchingApplication):
         try:
             settlement = settle(participant, paid_on, amount, self.rules)
             participant.pay(settlement=settlement, payment_ref=payment_ref, paid_on=paid_on,
-                            amount=amount, channel=channel, agent_id=command.agent_id)
+                            amount=amount, channel=channel, agent_id=command.agent_id,
+                            captured_at=command.captured_at)
         except LedgerError:
             # Optimistically the reference was not read: a re-sent older payment (a bank
             # file imported again) must be answered as a repeat, not refused as out of order.

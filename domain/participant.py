@@ -11,7 +11,7 @@ its state, so snapshots hold no personal data.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -41,6 +41,14 @@ class Participant(Aggregate):
         declared_income: int
         channel: str
         agent_id: str | None
+        # Version 2 adds when a field agent's device captured the fact (offline batches);
+        # facts recorded before, and those not captured offline, have None.
+        class_version = 2
+        captured_at: datetime | None = None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["captured_at"] = None
 
         def apply(self, p: Participant) -> None:
             p.enrolled_on = self.enrolled_on
@@ -68,6 +76,15 @@ class Participant(Aggregate):
         by_programme: dict[str, int]
         channel: str
         agent_id: str | None
+        # Version 2 adds when a field agent's device captured the fact (offline batches);
+        # facts recorded before, and those not captured offline, have None.
+        class_version = 2
+        captured_at: datetime | None = None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["captured_at"] = None
+
 
         @property
         def last_month(self) -> Period:
@@ -243,7 +260,7 @@ class Participant(Aggregate):
             )
 
     def pay(self, *, settlement: Settlement, payment_ref: str, paid_on: date, amount: int,
-            channel: str, agent_id: str | None) -> None:
+            channel: str, agent_id: str | None, captured_at: datetime | None = None) -> None:
         self._require_member("record a contribution")
         self._require_on_or_after_enrollment(paid_on, "payment date")
         if self.last_paid_on is not None and paid_on < self.last_paid_on:
@@ -257,6 +274,7 @@ class Participant(Aggregate):
             self.ContributionPaid, payment_ref=payment_ref, paid_on=paid_on, amount=amount,
             first_month=settlement.first, months=settlement.months,
             by_programme=settlement.by_programme, channel=channel, agent_id=agent_id,
+            captured_at=captured_at,
         )
 
     def declare_income(self, *, declared_income: int, from_month: Period, declared_on: date) -> None:

@@ -37,6 +37,8 @@ class Period:
     def of(cls, year: int, month: int) -> Period:
         if not 1 <= month <= 12:
             raise InvalidInputError("invalid_period", f"Month {month} is not between 1 and 12.")
+        if not 1 <= year <= 9999:  # a month's days are dates: Python's dates end there
+            raise InvalidInputError("invalid_period", f"Year {year} is not between 1 and 9999.")
         return cls(year * 12 + month - 1)
 
     @classmethod

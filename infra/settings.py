@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     # The programme rules (a `programme_rules.toml`); default: the ones shipped in `domain`.
     rules_file: Path | None = None
     kafka_bootstrap_servers: str | None = None  # later: the relay and reporting consumers
+    api_keys_file: Path | None = None  # the HTTP API's key digests; default <var_dir>/api-keys.json
+    # /readyz fails while the read models are more than this many log positions behind.
+    api_ready_lag: int = Field(default=1000, ge=0)
     # Worker processes for a big projection rebuild; 1: no split, 0: one per usable core.
     # Off by default: on this 2-core machine, under another process's load, the split ran
     # slower than one process (see the README); turn it on where cores are free.

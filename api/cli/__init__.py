@@ -13,7 +13,17 @@ import sys
 import typer
 from rich.markup import escape
 
-from api.cli import bench, coverage, demo, imports, participants, projections, replay, seed
+from api.cli import (
+    bench,
+    coverage,
+    demo,
+    imports,
+    participants,
+    projections,
+    replay,
+    seed,
+    serving,
+)
 from api.cli.render import err
 from domain.errors import LedgerError
 from infra.settings import ConfigurationError
@@ -30,6 +40,8 @@ app.add_typer(projections.app, name="projections")
 app.add_typer(coverage.app)
 app.add_typer(replay.app)
 app.add_typer(bench.app)
+app.add_typer(serving.app)  # serve
+app.add_typer(serving.keys_app, name="api-keys")
 
 
 def main() -> None:

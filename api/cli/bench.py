@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from api.cli.render import JsonOption, emit_json, err, out
-from api.services.bench import run_benchmarks
+from api.services.bench import run_benchmarks, run_http_benchmark
 from domain.errors import InvalidInputError
 
 app = typer.Typer()
@@ -39,6 +39,10 @@ def bench_command(
         help="Keep the earlier JSON's figures for scales not measured now.")] = False,
     profile: Annotated[bool | None, typer.Option(
         "--profile/--no-profile", help="cProfile each path once (default: on with --quick).")] = None,
+    http: Annotated[bool, typer.Option(
+        "--http", help="Only the HTTP API under load (ledger serve beside a bare FastAPI "
+                       "endpoint); its figures replace the earlier HTTP ones.")] = False,
+    concurrency: Annotated[int, typer.Option(min=1, max=256, help="HTTP clients at once.")] = 8,
 ) -> None:
     """Benchmarks with same-run baselines; writes BENCHMARKS.md (and .json beside it)."""
     try:
@@ -47,6 +51,17 @@ def bench_command(
         raise InvalidInputError(
             "invalid_scales", "Scales are whole numbers: --scales 10000,100000") from None
     store_list = [s.strip().lower() for s in stores.split(",") if s.strip()]
+    if http:
+        report = run_http_benchmark(
+            quick=quick, scale=scale_list[0] if scale_list else None, months=months,
+            repeats=repeats or 3, concurrency=concurrency, out_file=out_file, workdir=workdir,
+            say=lambda line: err.print(line, highlight=False, markup=False))
+        if json:
+            emit_json(report.as_dict())
+            return
+        print_figures([f for f in report.figures if f.name.startswith("http_")])
+        out.print(f"Written {out_file} and {out_file.with_suffix('.json')}.")
+        return
 
     def partial(path: Path) -> None:
         err.print(f"  partial results written to {path}", highlight=False)
@@ -59,16 +74,18 @@ def bench_command(
     if json:
         emit_json(report.as_dict())
         return
+    print_figures([f for f in report.figures if not f.name.startswith("memory_")])
+    for message in report.errors:
+        err.print(f"[yellow]bench error[/yellow]: {escape(message)}", highlight=False)
+    out.print(f"Written {out_file} and {out_file.with_suffix('.json')}.")
+
+
+def print_figures(figures: list[Any]) -> None:
     table = Table("figure", "store", "participants", "value", "baseline", "ratio", "target", "met?")
-    for f in report.figures:
-        if f.name.startswith("memory_"):
-            continue
+    for f in figures:
         table.add_row(f.name, f.store, f"{f.scale:,}",
                       "-" if f.value is None else f"{f.value:,.3g} {f.unit}",
                       "-" if f.baseline is None else f"{f.baseline:,.3g}",
                       "-" if f.ratio is None else f"{f.ratio:.2f}x", f.target or "",
                       "" if f.target_met is None else ("yes" if f.target_met else "no"))
     (out if out.is_terminal else Console(width=160)).print(table)
-    for message in report.errors:
-        err.print(f"[yellow]bench error[/yellow]: {escape(message)}", highlight=False)
-    out.print(f"Written {out_file} and {out_file.with_suffix('.json')}.")

@@ -47,7 +47,7 @@ class CoverageAnswer:
 
 def coverage(system: System, *, period: str | None = None, level: str = "nation",
              region: str | None = None, programme: str | None = None, as_of: str | None = None,
-             tracker: Tracker = no_progress) -> CoverageAnswer:
+             tracker: Tracker = no_progress, catch_up_first: bool = True) -> CoverageAnswer:
     """Counts for `period` (default this month) at `level`, within `region`; live (the
     projections first brought to the head of the log), or as recorded at `as_of`."""
     month = month_or_this(period)
@@ -55,7 +55,8 @@ def coverage(system: System, *, period: str | None = None, level: str = "nation"
     wanted = programme.upper() if programme else None
     target = system.ledger.rules.at(month.first_day).national_target_active
     if as_of is None:
-        catch_up(system, tracker)
+        if catch_up_first:  # a server keeps them caught up itself and never blocks on it
+            catch_up(system, tracker)
         return CoverageAnswer.of(coverage_query(system.views, period=month, level=level,
                                                 region=code, programme=wanted,
                                                 national_target=target))

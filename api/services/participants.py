@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -110,14 +111,15 @@ class PaymentAnswer:
 
 
 def pay(system: System, nik_or_id: str, *, amount: str | int, payment_ref: str,
-        paid_on: str | None = None, channel: str = "bank",
-        agent_id: str | None = None) -> PaymentAnswer:
+        paid_on: str | None = None, channel: str = "bank", agent_id: str | None = None,
+        captured_at: datetime | None = None) -> PaymentAnswer:
     """Record one contribution through the group committer. The participant is found
     first (an unknown NIK is `participant_not_found` whatever else is wrong)."""
     participant_id = system.ledger.resolve(nik_or_id)
     command = parse(RecordContribution, {
         "participant_id": participant_id, "payment_ref": payment_ref, "amount": amount,
-        "paid_on": paid_on, "channel": channel, "agent_id": agent_id})
+        "paid_on": paid_on, "channel": channel, "agent_id": agent_id,
+        "captured_at": captured_at})
     result: PaymentResult = system.committer.submit(command).result()
     return PaymentAnswer.of(result)
 

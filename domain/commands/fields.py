@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -90,3 +90,12 @@ def optional_day(value: Any, what: str) -> date | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     return parse_date(value, field=what)
+
+
+def captured_at(row: Fields) -> datetime | None:
+    """When a field agent's device captured the command (offline batches), if it says:
+    a time with its UTC offset."""
+    value = row.get("captured_at")
+    if value is None or (isinstance(value, datetime) and value.tzinfo is not None):
+        return value
+    raise InvalidInputError("invalid_captured_at", "captured_at is a time with its UTC offset.")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -34,6 +34,7 @@ class Enroll:
     address: str | None = None
     segment: str = "BPU"
     enrolled_on: date | None = None
+    captured_at: datetime | None = None  # when a field agent's device captured it (offline)
 
     def personal(self) -> dict[str, Any]:
         return {
@@ -56,6 +57,7 @@ class RecordContribution:
     nik: Nik | None = None
     agent_id: str | None = None
     paid_on: date | None = None
+    captured_at: datetime | None = None  # when a field agent's device captured it (offline)
 
 
 @dataclass(frozen=True, slots=True)

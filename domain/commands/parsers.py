@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 from domain.commands.fields import (
     Fields,
+    captured_at,
     claim_id,
     flag,
     month,
@@ -96,6 +97,7 @@ def parse_enroll(row: Fields) -> Enroll:
         channel=channel,
         agent_id=agent_id,
         enrolled_on=enrolled_on,
+        captured_at=captured_at(row),
     )
 
 
@@ -118,6 +120,7 @@ def parse_record_contribution(row: Fields) -> RecordContribution:
             agent_id=agent_id,
             paid_on=paid_on,
             participant_id=participant_id(row),
+            captured_at=captured_at(row),
         )
     return RecordContribution(
         payment_ref=payment_ref,
@@ -126,6 +129,7 @@ def parse_record_contribution(row: Fields) -> RecordContribution:
         agent_id=agent_id,
         paid_on=paid_on,
         nik=Nik.parse(text(row, "nik")),
+        captured_at=captured_at(row),
     )
 
 

@@ -289,3 +289,10 @@ def test_other_channels_need_no_agent(channel: str) -> None:
 
 def test_unknown_channel_is_refused() -> None:
     assert code_of(lambda: parse_channel("courier", None)) == "unknown_channel"
+
+
+@pytest.mark.parametrize("text", ["0000-01", "2025-13", "2025-00"])
+def test_a_month_outside_the_calendar_is_invalid_input(text: str) -> None:
+    with pytest.raises(InvalidInputError) as refused:
+        Period.parse(text)
+    assert refused.value.code == "invalid_period"

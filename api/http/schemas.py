@@ -1,0 +1,158 @@
+"""Request and response schemas (what /openapi.json documents), apart from the domain."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class FieldError(BaseModel):
+    field: str = Field(description="The field, dotted (`programmes.0`).")
+    in_: str = Field(alias="in", description="body, query, path or header.")
+    message: str
+    type: str
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem document; `code` is the ledger's stable error code."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(examples=["urn:ledger:problem:invalid_nik"])
+    title: str
+    status: int
+    code: str = Field(examples=["invalid_nik"])
+    detail: str
+    instance: str | None = None
+    errors: list[FieldError] | None = None
+
+
+_DESCRIPTIONS = {
+    400: "The body is not JSON.", 401: "No API key, or an unknown or revoked one.",
+    403: "The key's role may not do this.", 404: "No such participant, claim or route.",
+    409: "Contradicts the recorded facts.", 422: "Invalid input, or refused by the rules.",
+    503: "Not ready: the read models are behind (see Retry-After).",
+}
+
+
+def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The `responses=` of a route that may answer these problem statuses."""
+    return {status: {"model": Problem, "description": _DESCRIPTIONS.get(status, "A problem."),
+                     "content": {"application/problem+json": {}}}
+            for status in statuses}
+
+
+class Health(BaseModel):
+    status: str
+
+
+class Readiness(BaseModel):
+    status: str
+    head: int
+    position: int
+    lag: int
+
+
+class Written(BaseModel):
+    """A write's answer: what it touched and the log position it reached."""
+
+    model_config = ConfigDict(extra="allow")
+
+    participant_id: str
+    position: int | None
+
+
+class Enrolled(Written):
+    replayed: bool
+
+
+class Paid(Written):
+    payment_ref: str
+    first_month: str
+    last_month: str
+    months: int
+    amount: int
+    replayed: bool
+
+
+class ClaimWritten(Written):
+    claim_id: str
+    amount: int | None = None
+
+
+class Status(BaseModel):
+    """Status on a day. From the read model (`source: read_model`) for today; from the
+    events otherwise, which also gives `covered`, `arrears_amount`, `jht_balance`."""
+
+    model_config = ConfigDict(extra="allow")
+
+    participant_id: str
+    as_of: str
+    status: str
+    programmes: list[str]
+    paid_through: str | None
+    arrears_months: int
+    village: str
+    enrolled_on: str
+    open_claims: int
+    source: str
+    position: int
+    covered: bool | None = None
+    covered_programmes: list[str] | None = None
+    nik: str | None = None
+    name: str | None = None
+
+
+class HistoryEvent(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    version: int
+    type: str
+    recorded_at: str
+    data: dict[str, Any]
+
+
+class History(BaseModel):
+    participant_id: str
+    events: list[HistoryEvent]
+
+
+class Coverage(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    position: int
+    period: str
+    level: str
+    rows: list[dict[str, Any]]
+
+
+class FeedEvent(BaseModel):
+    position: int
+    originator_id: str
+    originator_version: int
+    type: str
+    topic: str
+    recorded_at: str | None
+    data: dict[str, Any]
+    personal_encrypted: str | None
+
+
+class Feed(BaseModel):
+    after: int
+    next_after: int
+    head: int
+    events: list[FeedEvent]
+
+
+class BatchResult(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    command_id: str | None
+    status: int
+    position: int | None = None
+    problem: Problem | None = None
+
+
+class BatchAnswer(BaseModel):
+    results: list[BatchResult]
