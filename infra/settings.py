@@ -35,6 +35,14 @@ class Settings(BaseSettings):
     # Off by default: on this 2-core machine, under another process's load, the split ran
     # slower than one process (see the README); turn it on where cores are free.
     rebuild_workers: int = Field(default=1, ge=0, le=64)
+    # The audit log (docs/audit.md): the checkpoints' signing key (base64 of a 32-byte
+    # Ed25519 seed; the embedded default creates var/audit-key), the log's origin line and
+    # key name, how often a checkpoint is signed, and where checkpoints are published.
+    audit_signing_key: SecretStr | None = None
+    audit_origin: str = Field(default="ledger.local/enrollment-ledger", pattern=r"^[^\s+]+$")
+    audit_checkpoint_every: int = Field(default=10_000, ge=1)
+    audit_checkpoint_seconds: float = Field(default=3600.0, gt=0)
+    audit_publish_dir: Path | None = None
 
     def workers(self) -> int:
         if self.rebuild_workers:

@@ -159,3 +159,29 @@ class CompactRange:
                 peaks.append(source.subtree(lo, lo + (1 << bit)))
                 lo += 1 << bit
         return cls(size, peaks)
+
+
+def verify_consistency(old: int, new: int, old_root: bytes, new_root: bytes,
+                       path: list[bytes]) -> bool:
+    """RFC 9162 2.1.4.2: whether `path` proves the tree of `new` leaves extends `old`."""
+    if old == new:
+        return not path and old_root == new_root
+    if not 0 < old < new or not path:
+        return False
+    if old & (old - 1) == 0:
+        path = [old_root, *path]
+    fn, sn = old - 1, new - 1
+    while fn & 1:
+        fn, sn = fn >> 1, sn >> 1
+    fr = sr = path[0]
+    for c in path[1:]:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            fr, sr = node_hash(c, fr), node_hash(c, sr)
+            while not (fn & 1 or fn == 0):
+                fn, sn = fn >> 1, sn >> 1
+        else:
+            sr = node_hash(sr, c)
+        fn, sn = fn >> 1, sn >> 1
+    return fr == old_root and sr == new_root and sn == 0
