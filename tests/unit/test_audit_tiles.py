@@ -1,0 +1,79 @@
+"""The sealer's tiles against a tree held in memory, over a log big enough for three tile
+levels (more than 256 * 256 leaves), with a log of synthetic notifications."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from infra.audit.leaves import notification_leaf
+from infra.audit.merkle import MemoryTree, root
+from infra.audit.notes import NoteSigner, parse_checkpoint, parse_verifier_key
+from infra.audit.proofs import SealedTree
+from infra.audit.sealer import Sealer
+from projections.store import SQLiteViewStore
+from tests.rfc9162 import hash_leaf, verify_consistency, verify_inclusion
+
+
+@dataclass
+class Note:
+    id: int
+    originator_id: uuid.UUID
+    originator_version: int
+    topic: str
+    state: bytes
+
+
+class FakeLog:
+    """The two recorder calls the sealer makes, over a list (positions with gaps, as
+    PostgreSQL's can have)."""
+
+    def __init__(self, notes: list[Note]) -> None:
+        self.notes = notes
+
+    def max_notification_id(self) -> int | None:
+        return self.notes[-1].id if self.notes else None
+
+    def select_notifications(self, start: int, limit: int, stop: int | None = None) -> list[Note]:
+        chosen = [n for n in self.notes if n.id >= start and (stop is None or n.id <= stop)]
+        return chosen[:limit]
+
+
+def test_tiles_answer_like_the_tree_in_memory_across_three_tile_levels(tmp_path: Path) -> None:
+    rng = random.Random(3)
+    ids = [uuid.UUID(int=rng.getrandbits(128)) for _ in range(50)]
+    notes, position = [], 0
+    for i in range(66_000):
+        position += 1 if rng.random() < 0.99 else 3  # a few gaps
+        notes.append(Note(position, ids[i % 50], i // 50 + 1, "domain.participant:X",
+                          rng.randbytes(rng.randint(0, 40))))
+    log = FakeLog(notes)
+    store = SQLiteViewStore(tmp_path / "views.db")
+    signer = NoteSigner("test.example/log", Ed25519PrivateKey.generate())
+    sealer = Sealer(log, store, signer, every=30_000, publish_dir=tmp_path / "cp",  # type: ignore[arg-type]
+                    page_size=7_777)
+    sealer.catch_up(until=notes[40_000].id)  # two calls, so a call starts mid-tile
+    report = sealer.catch_up(checkpoint=True)
+    assert report.tree_size == len(notes)
+    assert [c.tree_size for c in SealedTree(store).checkpoints()] == [30_000, 60_000, 66_000]
+
+    memory = MemoryTree([hash_leaf(notification_leaf(n)) for n in notes])
+    tree = SealedTree(store)
+    for size in (1, 255, 256, 257, 65_535, 65_536, 65_537, 66_000, rng.randint(1, 66_000)):
+        assert tree.root(size)[1] == root(memory, size), size
+    verifier = parse_verifier_key(signer.verifier_key)
+    last = parse_checkpoint((tmp_path / "cp" / "66000.checkpoint").read_text(), verifier)
+    assert last.root == root(memory, 66_000)
+    for index in (0, 255, 256, 65_535, 65_536, 65_999, rng.randrange(66_000)):
+        proof = tree.inclusion(notes[index].id)
+        assert proof.leaf_index == index
+        assert verify_inclusion(index, 66_000, memory.leaves[index], proof.path, last.root)
+    for old in (1, 256, 30_000, 65_536, 65_999):
+        proof = tree.consistency(old)
+        assert verify_consistency(old, 66_000, root(memory, old), last.root, proof.path)
+    assert tree.size_at_position(notes[1000].id) == 1001
+    store.close()
