@@ -139,7 +139,7 @@ def position_recorded_by(recorder: ApplicationRecorder, mapper: Mapper[Any],
         if not page:
             hi = mid - 1
             continue
-        event = mapper.to_domain_event(page[0])
+        event: Any = mapper.to_domain_event(page[0])
         if event.timestamp <= moment:
             found = int(page[0].id)
             lo = int(page[0].id) + 1

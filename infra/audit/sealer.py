@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -105,7 +105,7 @@ class Sealer:
         return report
 
     def _seal_page(self, tx: Tx, size: int, position: int,
-                   page: list[Any]) -> tuple[int, int, list[Checkpoint]]:
+                   page: Sequence[Any]) -> tuple[int, int, list[Checkpoint]]:
         stored = seal_state(tx)
         if stored[:2] != (size, position):
             raise ConcurrentSealerError(f"the tree moved to {stored[0]} leaves meanwhile")

@@ -280,7 +280,6 @@ def test_proofs_from_a_store_altered_after_a_checkpoint_fail(sealed: Sealed) -> 
 
 def test_the_sealer_is_exactly_once_across_calls_and_pages(sealed: Sealed, ledger: Ledger) -> None:
     from infra.audit.merkle import MemoryTree, root
-
     from tests.factories import enrollment
 
     for _ in range(3):
