@@ -9,18 +9,14 @@ from typing import Any
 
 from eventsourcing.persistence import ApplicationRecorder, Mapper
 
+from domain.errors import NotFoundError
 from infra.audit.merkle import consistency_path, inclusion_path, root
 from infra.audit.tiles import TileReader, create_tables, leaf_index_of, seal_state
 from projections.store import ViewStore
 
 
-class ProofError(LookupError):
+class ProofError(NotFoundError):
     """A proof the sealed tree cannot give (a position not sealed, a size beyond it)."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 @dataclass(frozen=True)
