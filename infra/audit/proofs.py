@@ -121,11 +121,13 @@ class SealedTree:
 
 
 def position_recorded_by(recorder: ApplicationRecorder, mapper: Mapper[Any],
-                         moment: datetime) -> int:
+                         moment: datetime, window: int = 2000) -> int:
     """The last log position whose event was recorded at or before `moment` (0: none).
 
-    A binary search over positions: recorded times follow log order, give or take the
-    few milliseconds between an event's creation and its transaction's commit."""
+    Recorded times follow log order between transactions, but not quite within one (an
+    event's time is taken when it is made, before its batch commits). So: a binary search
+    over positions, then a look at the next `window` positions for any later one that
+    was still recorded by then."""
     head = recorder.max_notification_id() or 0
     lo, hi = 1, head
     found = 0
@@ -141,4 +143,14 @@ def position_recorded_by(recorder: ApplicationRecorder, mapper: Mapper[Any],
             lo = int(page[0].id) + 1
         else:
             hi = mid - 1
+    start, end = found, min(head, found + window)
+    while start < end:
+        page = recorder.select_notifications(start=start + 1, limit=500, stop=end)
+        if not page:
+            break
+        for notification in page:
+            later: Any = mapper.to_domain_event(notification)
+            if later.timestamp <= moment:
+                found = int(notification.id)
+        start = int(page[-1].id)
     return found

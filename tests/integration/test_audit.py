@@ -372,3 +372,28 @@ def _leaf_from_row(row: dict[str, Any]) -> bytes:
     return (struct.pack(">BQ16sQI", 1, row["position"], uuid.UUID(row["originator_id"]).bytes,
                         row["originator_version"], len(topic))
             + topic + struct.pack(">I", len(state)) + state)
+
+
+def test_a_recorded_time_names_the_tree_as_it_stood_then(sealed: Sealed) -> None:
+    from datetime import timedelta
+
+    from infra.audit.proofs import position_recorded_by
+    from infra.bootstrap import projection_mapper
+
+    mapper = projection_mapper(sealed.ledger)
+    recorder = sealed.ledger.recorder
+
+    def recorded(position: int) -> Any:
+        return mapper.to_domain_event(recorder.select_notifications(start=position, limit=1)[0]).timestamp
+
+    for position in (1, sealed.size // 3, sealed.size):
+        moment = recorded(position)
+        found = position_recorded_by(recorder, mapper, moment)
+        assert found >= position and recorded(found) <= moment
+        if found < sealed.size:
+            assert recorded(found + 1) > moment
+    assert position_recorded_by(recorder, mapper, recorded(1) - timedelta(days=1)) == 0
+    size = sealed.audit.tree.size_at_position(sealed.size // 3)
+    assert size == sealed.size // 3  # consecutive positions: leaf count = position
+    report = sealed.verify(until_position=sealed.size // 3)
+    assert report.ok and report.tree_size == report.checked == size
