@@ -93,6 +93,7 @@ def main() -> None:
     parser.add_argument("--months", type=int, default=24)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--database-url", default=None, help="default: a temporary SQLite file")
+    parser.add_argument("--no-seed", action="store_true", help="measure the store as it is")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="ledger-audit-bench-") as folder:
         url = args.database_url or f"sqlite:///{Path(folder) / 'ledger.db'}"
@@ -100,7 +101,9 @@ def main() -> None:
         ledger = build_ledger(settings, decrypt=False)
         store = build_view_store(settings)
         try:
-            seed_population(ledger, participants=args.participants, months=args.months, seed=1)
+            if not args.no_seed:
+                seed_population(ledger, participants=args.participants, months=args.months,
+                                seed=1)
             print(measure(ledger.recorder, store, settings, args.repeats))
         finally:
             store.close()

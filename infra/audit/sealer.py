@@ -70,6 +70,7 @@ class Sealer:
         self.clock = clock
         create_tables(store)
         self._swept = False
+        self._pending: dict[tuple[int, int], tuple[Any, ...]] = {}
 
     # --- following the log -----------------------------------------------------------------
 
@@ -107,6 +108,7 @@ class Sealer:
     def _seal_page(self, tx: Tx, size: int, position: int,
                    page: Sequence[Any]) -> tuple[int, int, list[Checkpoint]]:
         stored = seal_state(tx)
+        self._pending.clear()
         if stored[:2] != (size, position):
             raise ConcurrentSealerError(f"the tree moved to {stored[0]} leaves meanwhile")
         tiles, positions = self._frontier(tx, size)
@@ -132,6 +134,7 @@ class Sealer:
             count = size >> (8 * level)
             if tiles[level] and (level, count // TILE) in changed:
                 self._write(tx, level, count // TILE, tiles[level])
+        self._flush(tx)
         position = int(page[-1].id)
         self._save_state(tx, size, position, stored[0], stored[1])
         return size, position, self._checkpoint_if_due(tx, force=False)
@@ -173,12 +176,19 @@ class Sealer:
 
     def _write(self, tx: Tx, level: int, index: int, hashes: list[bytes],
                positions: list[int] | None = None) -> None:
-        tx.execute(
+        """Queue a tile for this page's one batched write (a later write of the same tile
+        within the page replaces the queued one)."""
+        self._pending[(level, index)] = (level, index, len(hashes), b"".join(hashes),
+                                         pack_positions(positions) if positions is not None
+                                         else None)
+
+    def _flush(self, tx: Tx) -> None:
+        tx.executemany(
             "INSERT INTO audit_tiles (level, idx, width, hashes, positions) VALUES (?, ?, ?, ?, ?)"
             " ON CONFLICT (level, idx) DO UPDATE SET width = excluded.width,"
             " hashes = excluded.hashes, positions = excluded.positions",
-            (level, index, len(hashes), b"".join(hashes),
-             pack_positions(positions) if positions is not None else None))
+            list(self._pending.values()))
+        self._pending.clear()
 
     def _save_state(self, tx: Tx, size: int, position: int, old_size: int,
                     old_position: int) -> None:

@@ -92,21 +92,19 @@ class TileReader(HashSource):
         return node_hash(self.subtree(lo, lo + k), self.subtree(lo + k, hi))
 
     def leaves(self, first: int, count: int) -> tuple[list[bytes], list[int]]:
-        """Leaf hashes and positions of leaves first .. first+count-1 (read tile by tile)."""
+        """Leaf hashes and positions of leaves first .. first+count-1 (one query)."""
+        if count <= 0:
+            return [], []
+        rows = self.tx.query("SELECT idx, hashes, positions FROM audit_tiles WHERE level = 0 "
+                             "AND idx >= ? AND idx <= ? ORDER BY idx",
+                             (first // TILE, (first + count - 1) // TILE))
         hashes: list[bytes] = []
         positions: list[int] = []
-        index = first
-        while index < first + count:
-            tile, offset = divmod(index, TILE)
-            rows = self.tx.query("SELECT hashes, positions FROM audit_tiles WHERE level = 0 "
-                                 "AND idx = ?", (tile,))
-            if not rows:
-                break
-            take = min(TILE - offset, first + count - index)
-            data, where = bytes(rows[0][0]), bytes(rows[0][1])
-            hashes += split_hashes(data[offset * HASH:(offset + take) * HASH])
-            positions += unpack_positions(where[offset * 8:(offset + take) * 8])
-            index += take
+        for idx, data, where in rows:
+            lo = max(first - int(idx) * TILE, 0)
+            hi = min(first + count - int(idx) * TILE, TILE)
+            hashes += split_hashes(bytes(data)[lo * HASH:hi * HASH])
+            positions += unpack_positions(bytes(where)[lo * 8:hi * 8])
         return hashes, positions
 
 

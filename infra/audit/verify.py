@@ -123,7 +123,11 @@ def verify_log(recorder: ApplicationRecorder, store: ViewStore, verifier: Verifi
                 break
             buffered.reverse()
         if not sealed_hashes:
-            sealed_hashes, sealed_positions = _sealed(store, index, min(TILE, end - index))
+            sealed_hashes, sealed_positions = _sealed(store, index, min(page_size, end - index))
+            if not sealed_hashes:
+                first_bad = Problem("tree_damaged", f"the stored tree lacks leaf {index}: its "
+                                    "tiles were deleted", int(buffered[-1].id))
+                break
             sealed_hashes.reverse()
             sealed_positions.reverse()
         notification = buffered.pop()
