@@ -77,3 +77,55 @@ def test_tiles_answer_like_the_tree_in_memory_across_three_tile_levels(tmp_path:
         assert verify_consistency(old, 66_000, root(memory, old), last.root, proof.path)
     assert tree.size_at_position(notes[1000].id) == 1001
     store.close()
+
+
+def small_log(count: int) -> FakeLog:
+    origin = uuid.UUID(int=7)
+    return FakeLog([Note(i, origin, i, "t", b"x%d" % i) for i in range(1, count + 1)])
+
+
+def test_a_racing_sealer_is_refused_and_no_leaf_is_sealed_twice(tmp_path: Path) -> None:
+    import pytest
+
+    from infra.audit.sealer import ConcurrentSealerError
+
+    log = small_log(1000)
+    store = SQLiteViewStore(tmp_path / "views.db")
+    signer = NoteSigner("test.example/log", Ed25519PrivateKey.generate())
+    slow = Sealer(log, store, signer, page_size=100)  # type: ignore[arg-type]
+    fast = Sealer(log, store, signer, page_size=100)  # type: ignore[arg-type]
+    slow.catch_up(until=300)
+    real_select = log.select_notifications
+
+    def racing(start: int, limit: int, stop: int | None = None) -> list[Note]:
+        page = real_select(start, limit, stop)
+        log.select_notifications = real_select  # type: ignore[method-assign]
+        fast.catch_up()  # the other sealer gets there first
+        return page
+
+    log.select_notifications = racing  # type: ignore[method-assign]
+    with pytest.raises(ConcurrentSealerError):
+        slow.catch_up()
+    memory = MemoryTree([hash_leaf(notification_leaf(n)) for n in log.notes])
+    assert SealedTree(store).size() == (1000, 1000)
+    assert SealedTree(store).root()[1] == root(memory, 1000)
+    assert slow.catch_up().sealed == 0  # and afterwards it simply finds nothing to do
+    store.close()
+
+
+def test_a_checkpoint_falls_due_after_t_seconds_if_the_tree_grew(tmp_path: Path) -> None:
+    now = [1000.0]
+    log = small_log(10)
+    store = SQLiteViewStore(tmp_path / "views.db")
+    signer = NoteSigner("test.example/log", Ed25519PrivateKey.generate())
+    sealer = Sealer(log, store, signer, every=1000, seconds=60,  # type: ignore[arg-type]
+                    clock=lambda: now[0])
+    assert sealer.catch_up().checkpoints == []  # 10 leaves, no time passed
+    now[0] += 61
+    assert [c.tree_size for c in sealer.catch_up().checkpoints] == [10]
+    now[0] += 61
+    assert sealer.catch_up().checkpoints == []  # nothing new to sign
+    log.notes.append(Note(11, uuid.UUID(int=7), 11, "t", b"x11"))
+    now[0] += 61
+    assert [c.tree_size for c in sealer.catch_up().checkpoints] == [11]
+    store.close()
