@@ -23,8 +23,8 @@ from typing import Any
 
 from eventsourcing.persistence import ApplicationRecorder
 
-from infra.audit.leaves import notification_leaf
-from infra.audit.merkle import leaf_hash, perfect_root, root
+from infra.audit.leaves import leaf_hashes
+from infra.audit.merkle import perfect_root, root
 from infra.audit.notes import Checkpoint, NoteSigner, checkpoint_text
 from infra.audit.tiles import (
     HASH,
@@ -116,8 +116,8 @@ class Sealer:
         level0 = tiles[0]
         ids = positions
         index0 = size // TILE
-        for notification in page:
-            level0.append(leaf_hash(notification_leaf(notification)))
+        for notification, leaf in zip(page, leaf_hashes(page), strict=True):
+            level0.append(leaf)
             ids.append(notification.id)
             if len(level0) == TILE:  # a full tile: its root goes one tile level up
                 changed.add((0, index0))

@@ -20,7 +20,7 @@ from typing import Any
 
 from eventsourcing.persistence import ApplicationRecorder
 
-from infra.audit.leaves import notification_leaf
+from infra.audit.leaves import leaf_hashes, notification_leaf
 from infra.audit.merkle import CompactRange, consistency_path, leaf_hash, verify_consistency
 from infra.audit.notes import Checkpoint, NoteError, Verifier, parse_checkpoint
 from infra.audit.tiles import TILE, TileReader, create_tables, leaf_index_of, seal_state
@@ -113,9 +113,12 @@ def verify_log(recorder: ApplicationRecorder, store: ViewStore, verifier: Verifi
         with store.transaction() as tx:
             cursor = TileReader(tx).leaves(start - 1, 1)[1][0]
     buffered: list[Any] = []
+    computed: list[bytes] = []
     while index < end and first_bad is None:
         if not buffered:
             buffered = list(recorder.select_notifications(start=cursor + 1, limit=page_size))
+            computed = leaf_hashes(buffered)
+            computed.reverse()
             if not buffered:  # the log ends before the sealed tree does
                 _hashes, positions = _sealed(store, index, 1)
                 first_bad = Problem("deleted", f"position {positions[0]} and every one after it "
@@ -131,9 +134,9 @@ def verify_log(recorder: ApplicationRecorder, store: ViewStore, verifier: Verifi
             sealed_hashes.reverse()
             sealed_positions.reverse()
         notification = buffered.pop()
+        actual = computed.pop()
         cursor = int(notification.id)
         expected, expected_position = sealed_hashes.pop(), sealed_positions.pop()
-        actual = leaf_hash(notification_leaf(notification))
         if actual != expected:
             nxt = buffered[-1] if buffered else _next(recorder, cursor)
             first_bad = _classify(store, index, end, notification, nxt, expected_position, expected)
