@@ -14,6 +14,7 @@ import typer
 from rich.markup import escape
 
 from api.cli import (
+    audit,
     bench,
     coverage,
     demo,
@@ -42,6 +43,8 @@ app.add_typer(replay.app)
 app.add_typer(bench.app)
 app.add_typer(serving.app)  # serve
 app.add_typer(serving.keys_app, name="api-keys")
+app.add_typer(audit.app, name="audit")
+app.add_typer(audit.export_app)  # export
 
 
 def main() -> None:

@@ -13,6 +13,9 @@ masked unless the `Viewer` may see it. Modules, one area each:
 - `replay`: the projections at a past position or time, in a scratch store; compare with live.
 - `imports`: a CSV file into the ledger, with its rejects file.
 - `projections`: catch up, follow, rebuild, status.
+- `audit`: the verifiable log: seal, checkpoints, inclusion and consistency proofs,
+  verify, the independent coverage recount; `exports`: events, status and coverage files
+  for auditors, each cut at a tree size and root (docs/audit.md).
 - `seeding`, `bench`, `demo`: the tools the command line offers.
 """
 

@@ -1,0 +1,275 @@
+"""The audit log's use cases: seal, sign, prove, verify, recount (docs/audit.md).
+
+Every way in calls these with a built `System`; the answers carry hashes as bytes and
+render them in base64 (`as_dict()`), in the JSON shapes docs/audit.md gives.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from api.services.moments import month_or_this, parse_moment
+from api.services.progress import Tracker, no_progress
+from domain.errors import InvalidInputError
+from infra.audit.notes import NoteError
+from infra.audit.proofs import ProofError, position_recorded_by
+from infra.audit.recount import differences, live_coverage, recount
+from infra.audit.system import Audit, build_audit
+from infra.audit.verify import verify_log
+from infra.bootstrap import System, projection_mapper
+
+
+def b64(value: bytes) -> str:
+    return base64.b64encode(value).decode()
+
+
+def audit_of(system: System) -> Audit:
+    """The signer, sealer and sealed tree over the system's ledger and view store."""
+    return build_audit(system.settings, system.ledger, system.views)
+
+
+# --- the key and checkpoints ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KeyAnswer:
+    origin: str
+    verifier_key: str
+    publish_dir: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"origin": self.origin, "verifier_key": self.verifier_key,
+                "publish_dir": self.publish_dir}
+
+
+def verifier_key(system: System) -> KeyAnswer:
+    """The verifier key, in the signed-note form, that checks the log's checkpoints."""
+    audit = audit_of(system)
+    return KeyAnswer(audit.signer.name, audit.signer.verifier_key, str(audit.publish_dir))
+
+
+@dataclass(frozen=True)
+class CheckpointAnswer:
+    tree_size: int
+    root: bytes
+    position: int
+    sealed: int  # leaves appended by this call
+    note: str
+    new: bool  # signed now (False: the head already had one)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"tree_size": self.tree_size, "root": b64(self.root), "position": self.position,
+                "sealed": self.sealed, "new": self.new, "note": self.note}
+
+
+def checkpoint(system: System, tracker: Tracker = no_progress) -> CheckpointAnswer:
+    """Bring the tree to the head of the log and sign a checkpoint of it now."""
+    audit = audit_of(system)
+    with tracker("sealing", system.ledger.recorder.max_notification_id() or 0) as update:
+        report = audit.sealer.catch_up(checkpoint=True, progress=update)
+    stored = audit.tree.checkpoints()
+    if not stored:
+        raise ProofError("empty_log", "The log holds no events yet: nothing to sign.")
+    last = stored[-1]
+    return CheckpointAnswer(last.tree_size, last.root, last.position, report.sealed, last.note,
+                            new=bool(report.checkpoints))
+
+
+@dataclass(frozen=True)
+class SealAnswer:
+    tree_size: int
+    position: int
+    sealed: int
+    checkpoints: list[int] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"tree_size": self.tree_size, "position": self.position, "sealed": self.sealed,
+                "checkpoints": self.checkpoints}
+
+
+def seal(system: System, *, follow: bool = False, poll: float = 1.0,
+         tracker: Tracker = no_progress) -> SealAnswer:
+    """Seal the log to its head (checkpoints as they fall due); `follow`: keep following
+    it until interrupted, as `projections run` does for the read models."""
+    audit = audit_of(system)
+    answer = SealAnswer(0, 0, 0)
+    with tracker("sealing", system.ledger.recorder.max_notification_id() or 0) as update:
+        while True:
+            report = audit.sealer.catch_up(progress=update)
+            answer = SealAnswer(report.tree_size, report.position, answer.sealed + report.sealed,
+                                answer.checkpoints + [c.tree_size for c in report.checkpoints])
+            if not follow:
+                return answer
+            try:
+                time.sleep(poll)
+            except KeyboardInterrupt:
+                return answer
+
+
+# --- proofs --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InclusionAnswer:
+    position: int
+    leaf_index: int
+    tree_size: int
+    leaf_hash: bytes
+    root: bytes
+    path: list[bytes]
+    signed: bool  # a checkpoint signs this tree size
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"leaf_index": self.leaf_index, "tree_size": self.tree_size,
+                "leaf_hash": b64(self.leaf_hash), "root": b64(self.root),
+                "path": [b64(p) for p in self.path]}
+
+
+def prove(system: System, *, position: int, checkpoint_size: int | None = None,
+          recorded_at: str | None = None) -> InclusionAnswer:
+    """The inclusion proof of the event at `position`: in the tree of `checkpoint_size`
+    leaves, or the tree as it stood at the last position recorded by `recorded_at`, or
+    by default the latest checkpoint if it holds the event (else the tree sealed to the
+    head of the log)."""
+    if checkpoint_size is not None and recorded_at is not None:
+        raise InvalidInputError("checkpoint_or_time", "Give --checkpoint or --recorded-at, not both.")
+    audit = audit_of(system)
+    audit.sealer.catch_up(until=None)
+    signed = {c.tree_size for c in audit.tree.checkpoints()}
+    size = checkpoint_size
+    if recorded_at is not None:
+        size = audit.tree.size_at_position(_recorded_position(system, recorded_at))
+    if size is None:  # the latest checkpoint, if it holds the event; else the sealed tree
+        latest = max(signed, default=0)
+        size = latest if audit.tree.size_at_position(position) <= latest else None
+    proof = audit.tree.inclusion(position, size)
+    return InclusionAnswer(position, proof.leaf_index, proof.tree_size, proof.leaf_hash,
+                           proof.root, proof.path, proof.tree_size in signed)
+
+
+@dataclass(frozen=True)
+class ConsistencyAnswer:
+    old_size: int
+    new_size: int
+    old_root: bytes
+    new_root: bytes
+    path: list[bytes]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"old_size": self.old_size, "new_size": self.new_size,
+                "old_root": b64(self.old_root), "new_root": b64(self.new_root),
+                "path": [b64(p) for p in self.path]}
+
+
+def consistency(system: System, *, old_size: int, new_size: int) -> ConsistencyAnswer:
+    """The RFC 9162 consistency proof that the tree of `new_size` leaves extends the
+    tree of `old_size` (usually two checkpoints' sizes)."""
+    audit = audit_of(system)
+    if new_size > audit.tree.size()[0]:
+        audit.sealer.catch_up(until=None)
+    proof = audit.tree.consistency(old_size, new_size)
+    return ConsistencyAnswer(proof.old_size, proof.new_size, proof.old_root, proof.new_root,
+                             proof.path)
+
+
+def _recorded_position(system: System, recorded_at: str) -> int:
+    moment = parse_moment(recorded_at)
+    return position_recorded_by(system.ledger.recorder, projection_mapper(system.ledger), moment)
+
+
+# --- verify --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VerifyAnswer:
+    ok: bool
+    first_bad_position: int | None
+    checked: int
+    tree_size: int
+    root: bytes
+    checkpoints: int
+    unsealed: int
+    problems: list[str]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "first_bad_position": self.first_bad_position,
+                "checked": self.checked, "tree_size": self.tree_size, "root": b64(self.root)}
+
+
+def verify(system: System, *, from_position: int | None = None,
+           checkpoint_files: list[Path] | None = None, recorded_at: str | None = None,
+           tracker: Tracker = no_progress) -> VerifyAnswer:
+    """Recompute the tree from the stored events; check every checkpoint (the stored ones
+    and those in `checkpoint_files`, a note or a folder of them) and name the first bad
+    position. `recorded_at`: only the tree as it stood at the last position recorded by then."""
+    audit = audit_of(system)
+    notes = [_read_note(path) for path in _note_files(checkpoint_files or [])]
+    until = _recorded_position(system, recorded_at) if recorded_at is not None else None
+    with tracker("verifying", audit.tree.size()[0]) as update:
+        report = verify_log(system.ledger.recorder, system.views, audit.verifier,
+                            audit.signer.name, from_position=from_position,
+                            until_position=until, extra_notes=notes, progress=update)
+    return VerifyAnswer(report.ok, report.first_bad_position, report.checked, report.tree_size,
+                        report.root, report.checkpoints, report.unsealed,
+                        [p.message for p in report.problems])
+
+
+def _note_files(paths: list[Path]) -> list[Path]:
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found += sorted(path.glob("*.checkpoint"), key=lambda p: (len(p.name), p.name))
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise InvalidInputError("checkpoint_not_found", f"No checkpoint file at {path}.")
+    return found
+
+
+def _read_note(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise InvalidInputError("unreadable_checkpoint", f"{path}: {error}") from None
+
+
+# --- recount -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RecountAnswer:
+    position: int
+    period: str | None
+    cells: int
+    active: int
+    differences: list[dict[str, Any]]
+
+    @property
+    def equal(self) -> bool:
+        return not self.differences
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"position": self.position, "period": self.period, "cells": self.cells,
+                "active": self.active, "equal": self.equal, "differences": self.differences}
+
+
+def recount_coverage(system: System, *, period: str | None = None,
+                     tracker: Tracker = no_progress) -> RecountAnswer:
+    """Count coverage again from the raw events, independently of the projections, and
+    list every cell where the live read model differs (both at the same log position)."""
+    month = month_or_this(period) if period else None
+    system.runner.catch_up()
+    position, live = live_coverage(system.views, month)
+    with tracker("recounting", position) as update:
+        counted = recount(system.ledger.recorder, projection_mapper(system.ledger),
+                          until=position, period=month, progress=update)
+    return RecountAnswer(position, str(month) if month else None, len(counted),
+                         sum(c[0] for c in counted.values()), differences(live, counted))
+
+
+__all__ = ["NoteError", "audit_of", "checkpoint", "consistency", "prove", "recount_coverage",
+           "seal", "verifier_key", "verify"]
