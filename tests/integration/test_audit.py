@@ -397,3 +397,15 @@ def test_a_recorded_time_names_the_tree_as_it_stood_then(sealed: Sealed) -> None
     assert size == sealed.size // 3  # consecutive positions: leaf count = position
     report = sealed.verify(until_position=sealed.size // 3)
     assert report.ok and report.tree_size == report.checked == size
+
+
+def test_the_benchmark_reports_seal_and_verify_beside_the_bare_hash(sealed: Sealed) -> None:
+    from infra.audit.benchmark import measure
+
+    figures = measure(sealed.ledger.recorder, sealed.store, sealed.settings, repeats=1)
+    assert figures["events"] == sealed.size
+    for name in ("baseline_per_s", "seal_per_s", "verify_per_s", "memory_per_s"):
+        assert figures[name] > 0
+    assert figures["seal_ratio"] == pytest.approx(
+        figures["seal_per_s"] / figures["baseline_per_s"], rel=0.01)
+    assert sealed.verify().ok  # the store is left sealed and verifiable
