@@ -105,6 +105,8 @@ def consistency_command(
 def verify_command(
     from_position: Annotated[int | None, typer.Option(
         "--from", min=1, help="Recompute from this position (trusting the tree before it).")] = None,
+    until: Annotated[int | None, typer.Option(
+        "--until", min=1, help="Only up to this position (the tree as it stood there).")] = None,
     checkpoint: Annotated[list[Path] | None, typer.Option(
         "--checkpoint", help="A checkpoint you kept (a note file, or a folder of them).")] = None,
     recorded_at: RecordedAt = None,
@@ -113,7 +115,7 @@ def verify_command(
     """Recompute the tree from the stored events and check every checkpoint; exit 1 and
     name the first bad position if anything was changed, deleted, inserted or reordered."""
     with open_system() as system:
-        answer = service.verify(system, from_position=from_position,
+        answer = service.verify(system, from_position=from_position, until_position=until,
                                 checkpoint_files=checkpoint, recorded_at=recorded_at,
                                 tracker=bar)
     if json:

@@ -201,14 +201,19 @@ class VerifyAnswer:
 
 
 def verify(system: System, *, from_position: int | None = None,
-           checkpoint_files: list[Path] | None = None, recorded_at: str | None = None,
-           tracker: Tracker = no_progress) -> VerifyAnswer:
+           until_position: int | None = None, checkpoint_files: list[Path] | None = None,
+           recorded_at: str | None = None, tracker: Tracker = no_progress) -> VerifyAnswer:
     """Recompute the tree from the stored events; check every checkpoint (the stored ones
     and those in `checkpoint_files`, a note or a folder of them) and name the first bad
-    position. `recorded_at`: only the tree as it stood at the last position recorded by then."""
+    position. `until_position`, or `recorded_at` (the last position recorded by then): only
+    the tree as it stood there. `from_position` with `until_position` checks one range,
+    so that several processes can divide a long log between them."""
     audit = audit_of(system)
     notes = [_read_note(path) for path in _note_files(checkpoint_files or [])]
-    until = _recorded_position(system, recorded_at) if recorded_at is not None else None
+    if until_position is not None and recorded_at is not None:
+        raise InvalidInputError("until_or_time", "Give --until or --recorded-at, not both.")
+    until = (_recorded_position(system, recorded_at) if recorded_at is not None
+             else until_position)
     with tracker("verifying", audit.tree.size()[0]) as update:
         report = verify_log(system.ledger.recorder, system.views, audit.verifier,
                             audit.signer.name, from_position=from_position,

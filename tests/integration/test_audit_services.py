@@ -158,3 +158,16 @@ def test_bad_requests_are_refused_with_a_code(seeded: System, tmp_path: Path, ca
     with pytest.raises(LedgerError) as refused:
         call(seeded, tmp_path)
     assert refused.value.code == code
+
+
+def test_verify_divides_into_ranges(seeded: System) -> None:
+    from tests.integration.test_audit import change
+
+    size = audit.checkpoint(seeded).tree_size
+    middle = size // 2
+    first = audit.verify(seeded, until_position=middle)
+    second = audit.verify(seeded, from_position=middle + 1)
+    assert first.ok and second.ok and first.checked + second.checked == size
+    change(seeded.settings, middle + 7)
+    assert audit.verify(seeded, until_position=middle).ok  # the damage is in the other half
+    assert audit.verify(seeded, from_position=middle + 1).first_bad_position == middle + 7
