@@ -23,7 +23,7 @@ from eventsourcing.persistence import ApplicationRecorder
 from infra.audit.leaves import leaf_hashes, notification_leaf
 from infra.audit.merkle import CompactRange, consistency_path, leaf_hash, verify_consistency
 from infra.audit.notes import Checkpoint, NoteError, Verifier, parse_checkpoint
-from infra.audit.tiles import TILE, TileReader, create_tables, leaf_index_of, seal_state
+from infra.audit.tiles import TILE, TileReader, create_tables, seal_state
 from projections.store import ViewStore
 
 
@@ -93,10 +93,10 @@ def verify_log(recorder: ApplicationRecorder, store: ViewStore, verifier: Verifi
     checkpoints, problems = check_checkpoints(store, verifier, origin, extra_notes or [])
     with store.transaction() as tx:
         sealed, last_sealed, _, _ = seal_state(tx)
-        start = 0
-        if from_position is not None and from_position > 1:
-            index = leaf_index_of(tx, from_position, sealed)
-            start = index if index is not None else sealed
+    start = 0  # leaves before the first position from `from_position` on
+    if from_position is not None and from_position > 1:
+        start = _size_at(store, from_position - 1, sealed)
+    with store.transaction() as tx:
         prefix = CompactRange.from_source(TileReader(tx), start)
     end = sealed
     if until_position is not None:

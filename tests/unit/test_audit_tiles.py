@@ -129,3 +129,23 @@ def test_a_checkpoint_falls_due_after_t_seconds_if_the_tree_grew(tmp_path: Path)
     now[0] += 61
     assert [c.tree_size for c in sealer.catch_up().checkpoints] == [11]
     store.close()
+
+
+def test_verify_over_a_log_with_gaps_from_a_position_in_a_gap(tmp_path: Path) -> None:
+    from infra.audit.verify import verify_log
+
+    origin = uuid.UUID(int=9)
+    log = FakeLog([Note(p, origin, i + 1, "t", b"s%d" % p)
+                   for i, p in enumerate(p for p in range(1, 1200) if p % 10 != 5)])
+    store = SQLiteViewStore(tmp_path / "views.db")
+    signer = NoteSigner("test.example/log", Ed25519PrivateKey.generate())
+    Sealer(log, store, signer, every=300, page_size=111).catch_up()  # type: ignore[arg-type]
+    verifier = parse_verifier_key(signer.verifier_key)
+    whole = verify_log(log, store, verifier, signer.name)  # type: ignore[arg-type]
+    assert whole.ok and whole.checked == len(log.notes)
+    part = verify_log(log, store, verifier, signer.name, from_position=605)  # type: ignore[arg-type]
+    assert part.ok and part.checked == len([n for n in log.notes if n.id >= 605])
+    log.notes[700].state = b"altered"
+    bad = verify_log(log, store, verifier, signer.name, from_position=605)  # type: ignore[arg-type]
+    assert bad.first_bad_position == log.notes[700].id
+    store.close()
