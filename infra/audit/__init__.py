@@ -1,0 +1,8 @@
+"""The audit log (docs/audit.md): the log as an RFC 9162 Merkle tree.
+
+`merkle` (hashing and proofs, on hashlib), `leaves` (the canonical leaf bytes), `tiles`
+(the stored tree), `sealer` (follows the log, signs checkpoints), `notes` (C2SP signed
+notes, Ed25519), `proofs` (answers from the stored tree), `verify`, `recount` (coverage
+counted again without the projections), `export`, `system` (built from settings) and
+`benchmark`.
+"""
