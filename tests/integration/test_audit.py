@@ -23,10 +23,10 @@ from infra.audit.notes import parse_checkpoint
 from infra.audit.system import Audit, build_audit
 from infra.audit.verify import verify_log
 from infra.bootstrap import build_view_store
-from infra.seed import seed_population
 from infra.settings import Settings, parse_database_url
 from projections.store import ViewStore
 from tests.rfc9162 import hash_leaf, verify_consistency, verify_inclusion
+from tools.seed import seed_population
 
 EVERY = 100  # a checkpoint per 100 leaves
 
@@ -398,14 +398,3 @@ def test_a_recorded_time_names_the_tree_as_it_stood_then(sealed: Sealed) -> None
     report = sealed.verify(until_position=sealed.size // 3)
     assert report.ok and report.tree_size == report.checked == size
 
-
-def test_the_benchmark_reports_seal_and_verify_beside_the_bare_hash(sealed: Sealed) -> None:
-    from infra.audit.benchmark import measure
-
-    figures = measure(sealed.ledger.recorder, sealed.store, sealed.settings, repeats=1)
-    assert figures["events"] == sealed.size
-    for name in ("baseline_per_s", "seal_per_s", "verify_per_s", "memory_per_s"):
-        assert figures[name] > 0
-    assert figures["seal_ratio"] == pytest.approx(
-        figures["seal_per_s"] / figures["baseline_per_s"], rel=0.01)
-    assert sealed.verify().ok  # the store is left sealed and verifiable

@@ -16,11 +16,11 @@ import pytest
 
 from domain.ledger import Ledger
 from infra.audit.notes import parse_checkpoint, parse_verifier_key
-from infra.seed import seed_population
 from infra.settings import Settings
 from tests.conftest import TEST_MASTER_KEY, TEST_PEPPER
 from tests.integration.test_audit import change
 from tests.rfc9162 import verify_inclusion
+from tools.seed import seed_population
 
 LEDGER = str(Path(sys.executable).with_name("ledger"))
 

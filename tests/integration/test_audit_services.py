@@ -16,8 +16,8 @@ from api.services import audit, exports
 from domain.errors import LedgerError
 from infra.audit.merkle import MemoryTree, root
 from infra.bootstrap import System
-from infra.seed import seed_population
 from tests.rfc9162 import hash_leaf, verify_consistency, verify_inclusion
+from tools.seed import seed_population
 
 
 @pytest.fixture

@@ -27,6 +27,9 @@ synthetic population of `tools.seed`):
 - `ingest_single_serial_vs_naive`: the same commands from one caller, a transaction each.
 - `ingest_single_loaded`: the same single commands into the store seeded at this scale,
   against the fresh-store figure (how the write path ages as the store grows).
+- `audit_seal_vs_read_sha256`, `audit_verify_vs_read_sha256`: the audit log's sealer
+  (an empty tree to the head) and `verify`, against reading the same events and
+  SHA-256-ing each one's stored bytes; `audit_sha256_in_memory` for scale.
 - `memory_<phase>_peak_mb`: peak resident memory of each phase (VmHWM, reset per phase).
 
 Nothing here fails on a number: a phase that raises is recorded as an error and the

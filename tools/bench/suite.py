@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from domain.ledger import today_in_indonesia
+from tools.bench.audit import audit
 from tools.bench.bulk import bulk, raw_baseline
 from tools.bench.config import (
     BATCH,
@@ -151,6 +152,8 @@ class Suite:
                 )
                 self.save()
                 raw_baseline(self, kind, store, ledger, scale, months, reps)
+                self.save()
+                audit(self, kind, store, ledger, scale, months, reps)
                 self.save()
                 single_loaded(self, kind, ledger, scale, months, end)
             finally:

@@ -15,7 +15,7 @@ from infra.audit.merkle import MemoryTree, root
 from infra.audit.notes import NoteSigner, parse_checkpoint, parse_verifier_key
 from infra.audit.proofs import SealedTree
 from infra.audit.sealer import Sealer
-from projections.store import SQLiteViewStore
+from infra.view_store import SQLiteViewStore
 from tests.rfc9162 import hash_leaf, verify_consistency, verify_inclusion
 
 
