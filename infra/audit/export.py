@@ -20,6 +20,7 @@ from typing import IO, Any
 import orjson
 from eventsourcing.persistence import ApplicationRecorder
 
+from domain.errors import InvalidInputError
 from infra.audit.leaves import notification_leaf
 from infra.audit.merkle import leaf_hash
 from projections.coverage import CoverageProjection
@@ -182,8 +183,8 @@ class _Parquet(AbstractContextManager[Writer]):
             import pyarrow as pa  # type: ignore[import-untyped]
             import pyarrow.parquet as pq  # type: ignore[import-untyped]
         except ImportError:
-            raise RuntimeError("Parquet exports need pyarrow: pip install "
-                               "'enrollment-ledger[parquet]'") from None
+            raise InvalidInputError("parquet_unavailable", "Parquet exports need pyarrow: "
+                                    "pip install 'enrollment-ledger[parquet]'.") from None
         self.pa, self.pq = pa, pq
         self.out, self.columns = out, columns
         self.metadata = {b"ledger.export": orjson.dumps(meta)}

@@ -6,10 +6,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from domain.ledger import Ledger
-from infra.audit.notes import NoteSigner, Verifier, load_signing_key, parse_verifier_key
+from infra.audit.notes import (
+    NoteError,
+    NoteSigner,
+    Verifier,
+    load_signing_key,
+    parse_verifier_key,
+)
 from infra.audit.proofs import SealedTree
 from infra.audit.sealer import Sealer
-from infra.settings import Settings, parse_database_url
+from infra.settings import ConfigurationError, Settings, parse_database_url
 from projections.store import ViewStore
 
 
@@ -25,8 +31,12 @@ def publish_dir(settings: Settings) -> Path:
 
 
 def build_signer(settings: Settings) -> NoteSigner:
+    """The checkpoints' signer; a malformed key is a configuration error."""
     seed = settings.audit_signing_key.get_secret_value() if settings.audit_signing_key else None
-    return NoteSigner(settings.audit_origin, load_signing_key(seed, settings.var_dir))
+    try:
+        return NoteSigner(settings.audit_origin, load_signing_key(seed, settings.var_dir))
+    except NoteError as error:
+        raise ConfigurationError(str(error)) from None
 
 
 @dataclass

@@ -149,3 +149,24 @@ def test_verify_over_a_log_with_gaps_from_a_position_in_a_gap(tmp_path: Path) ->
     bad = verify_log(log, store, verifier, signer.name, from_position=605)  # type: ignore[arg-type]
     assert bad.first_bad_position == log.notes[700].id
     store.close()
+
+
+def test_a_malformed_signing_key_is_a_configuration_error(tmp_path: Path) -> None:
+    import pytest
+    from pydantic import SecretStr
+
+    from infra.audit.system import build_signer
+    from infra.settings import ConfigurationError, Settings
+
+    for bad in ("not base64!", "c2hvcnQ="):  # not base64; 5 bytes
+        settings = Settings(var_dir=tmp_path, audit_signing_key=SecretStr(bad))
+        with pytest.raises(ConfigurationError):
+            build_signer(settings)
+    seed = "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUE="  # 32 bytes of 'A'
+    signer = build_signer(Settings(var_dir=tmp_path, audit_signing_key=SecretStr(seed)))
+    assert signer.verifier_key == build_signer(
+        Settings(var_dir=tmp_path / "other", audit_signing_key=SecretStr(seed))).verifier_key
+    generated = build_signer(Settings(var_dir=tmp_path / "embedded"))
+    assert (tmp_path / "embedded" / "audit-key").stat().st_mode & 0o777 == 0o600
+    assert build_signer(Settings(var_dir=tmp_path / "embedded")).verifier_key == (
+        generated.verifier_key)  # generated once, then kept
