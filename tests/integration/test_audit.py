@@ -279,11 +279,12 @@ def test_proofs_from_a_store_altered_after_a_checkpoint_fail(sealed: Sealed) -> 
 
 
 def test_the_sealer_is_exactly_once_across_calls_and_pages(sealed: Sealed, ledger: Ledger) -> None:
+    from domain.commands import Enroll, parse
     from infra.audit.merkle import MemoryTree, root
     from tests.factories import enrollment
 
     for _ in range(3):
-        ledger.enroll(**enrollment())
+        ledger.enroll(parse(Enroll, enrollment()))
     sealed.audit.sealer.page_size = 2
     report = sealed.audit.sealer.catch_up()
     head = ledger.recorder.max_notification_id()
