@@ -27,6 +27,7 @@ from infra.settings import Database, Settings, load_rule_book, load_secrets, par
 from infra.transcoder import ledger_transcoder
 from infra.view_store import PostgresViewStore, SQLiteViewStore, postgres_location
 from projections.coverage import CoverageProjection
+from projections.coverage_flows import CoverageFlowsProjection
 from projections.participant_status import ParticipantStatusProjection
 from projections.runner import Projection, ProjectionRunner, replay
 from projections.store import ViewStore
@@ -97,7 +98,7 @@ def _view_store_location(settings: Settings) -> str:
 
 
 def all_projections() -> list[Projection]:
-    return [ParticipantStatusProjection(), CoverageProjection()]
+    return [ParticipantStatusProjection(), CoverageProjection(), CoverageFlowsProjection()]
 
 
 SPLIT_FROM = 100_000  # log positions from which a rebuild may be split across processes
