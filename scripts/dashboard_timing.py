@@ -1,0 +1,161 @@
+"""How long the coverage dashboard takes to answer, at each level of region.
+
+Two stores, both SQLite (the embedded default), timed the same way (median of runs, the
+figures' queries plus the page's HTML, in-process):
+
+- `--participants N`: a store seeded with N participants (`infra.seed`), caught up.
+- `--villages`: the read models filled as a national store would fill them, whatever
+  its participants: every one of the 83,762 villages with a row in every month, and two
+  channels (one with a field agent) per village and month. The dashboard's tables are
+  sums per village, month, channel and agent, so their size is bounded by the villages,
+  not by the participants: this is the upper bound for 1M participants (whom the seed
+  spreads over 5,000 to 20,000 villages) and for 70M alike.
+
+    .venv/bin/python scripts/dashboard_timing.py --participants 10000 --villages
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from api.http.dashboard.page import dashboard_page
+from api.http.dashboard.tables import tables
+from api.services.dashboard import dashboard
+from domain.ledger import Ledger
+from domain.regions import villages_by_province
+from domain.values import Period
+from infra.bootstrap import build_ledger, build_runner, build_view_store, close_ledger
+from infra.seed import seed_population
+from infra.settings import Settings
+from projections.store import ViewStore
+
+RUNS = 7
+PERIOD = Period.of(2025, 6)
+
+
+def median_ms(work: Callable[[], object], runs: int = RUNS) -> float:
+    work()  # warm the page cache and the region names once
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        work()
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
+
+
+@dataclass
+class System:
+    """What the dashboard service needs of the running system."""
+
+    ledger: Ledger
+    views: ViewStore
+
+    def head(self) -> int:
+        return self.ledger.recorder.max_notification_id() or 0
+
+
+def page_for(system: System, region: str) -> str:
+    """The figures and the page's HTML, as `GET /dashboard` makes them."""
+    answer = dashboard(system, period=str(PERIOD), region=region)
+    return dashboard_page(answer, tables(answer), "reporter", False)
+
+
+def regions_of(village: str) -> list[tuple[str, str]]:
+    return [("nation", ""), ("province", village[:2]), ("regency", village[:5]),
+            ("district", village[:8]), ("village", village)]
+
+
+def report(label: str, system: System, village: str) -> None:
+    print(f"\n{label}")
+    views = system.views
+    for level, region in regions_of(village):
+        ms = median_ms(lambda r=region: page_for(system, r))  # type: ignore[misc]
+        print(f"  {level:<9} {region or '-':<14} {ms:8.1f} ms (median of {RUNS})")
+    counts = {table: views.query(f"SELECT count(*) FROM {table}_g1")[0][0]
+              for table in ("coverage_monthly", "coverage_flows", "coverage_activity")}
+    print("  rows: " + ", ".join(f"{t} {n:,}" for t, n in counts.items()))
+
+
+def seeded(folder: Path, participants: int) -> None:
+    settings = Settings(database_url=f"sqlite:///{folder / 'ledger.db'}", var_dir=folder / "var")
+    ledger: Ledger = build_ledger(settings)
+    views = build_view_store(settings)
+    try:
+        started = time.perf_counter()
+        seed_population(ledger, participants=participants, months=24, seed=10,
+                        end=date(2025, 6, 30))
+        build_runner(ledger, views).catch_up()
+        print(f"seeded and projected {participants:,} participants in "
+              f"{time.perf_counter() - started:.0f} s")
+        busiest = views.query("SELECT village FROM coverage_monthly_g1 WHERE month = ? "
+                              "ORDER BY active DESC LIMIT 1", (PERIOD.index,))[0][0]
+        report(f"seeded store, {participants:,} participants", System(ledger, views), busiest)
+    finally:
+        views.close()
+        close_ledger(ledger)
+
+
+def national(folder: Path) -> None:
+    settings = Settings(database_url=f"sqlite:///{folder / 'ledger.db'}", var_dir=folder / "var")
+    ledger: Ledger = build_ledger(settings)
+    views = build_view_store(settings)
+    try:
+        build_runner(ledger, views)  # makes the projections' (empty) tables
+        villages = [v for codes in villages_by_province().values() for v in codes]
+        rng = random.Random(7)
+        months = range(PERIOD.index - 23, PERIOD.index + 1)
+        started = time.perf_counter()
+        with views.transaction() as tx:
+            for month in months:
+                monthly, flows, activity = [], [], []
+                for v in villages:
+                    active = rng.randint(50, 1500)
+                    monthly.append((month, v, active, active, active, active // 5))
+                    flows.append((month, v, rng.randint(0, 20), rng.randint(0, 30),
+                                  rng.randint(0, 10)))
+                    agent = f"AG-{v[:5].replace('.', '')}-{rng.randint(1, 12):03d}"
+                    activity.append((month, v, "bank", "", 0, active // 2, active * 8400,
+                                     0, 0, 0))
+                    activity.append((month, v, "perisai", agent, rng.randint(0, 9),
+                                     active // 2, active * 8400, 0, 0, 0))
+                tx.executemany("INSERT INTO coverage_monthly_g1 VALUES (?, ?, ?, ?, ?, ?)",
+                               monthly)
+                tx.executemany("INSERT INTO coverage_flows_g1 VALUES (?, ?, ?, ?, ?)", flows)
+                tx.executemany("INSERT INTO coverage_activity_g1 "
+                               "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", activity)
+        print(f"\nfilled {len(villages):,} villages x {len(months)} months in "
+              f"{time.perf_counter() - started:.0f} s")
+        report("every village of the nation, 24 months", System(ledger, views),
+               villages[len(villages) // 3])
+    finally:
+        views.close()
+        close_ledger(ledger)
+
+
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--participants", type=int, default=0)
+    parser.add_argument("--villages", action="store_true")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="dashboard-timing-") as folder:
+        if args.participants:
+            path = Path(folder) / "seeded"
+            path.mkdir()
+            seeded(path, args.participants)
+        if args.villages:
+            path = Path(folder) / "national"
+            path.mkdir()
+            national(path)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
