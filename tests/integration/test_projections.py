@@ -1062,7 +1062,7 @@ def test_a_split_rebuild_that_fails_keeps_the_live_generation(
     assert killed and snapshot(views) == before and generation_tables(views) == live
     assert not multiprocessing.active_children(), "the other worker was left running"
     assert {(s.name, s.live) for s in runner.states()} == {
-        ("coverage", True), ("participant_status", True)}
+        (p.name, True) for p in all_projections()}
 
 
 # --- 6. the coverage command --------------------------------------------------------------
