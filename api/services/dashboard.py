@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Protocol
 
+from api.services.moments import normalise_region
 from domain.errors import InvalidInputError
 from domain.ledger import Ledger
 from domain.regions import region_name
@@ -67,20 +68,12 @@ class Dashboard:
                 "channels": self.channels, "agents": self.agents}
 
 
-def parse_region(text: str | None) -> str:
-    """A region code, dotted (`32.76`) or plain digits (`3276`); '' for the nation."""
-    code = (text or "").strip()
-    if code and "." not in code and code.isdigit():
-        code = ".".join(p for p in (code[:2], code[2:4], code[4:6], code[6:]) if p)
-    return code
-
-
 def dashboard(system: DashboardSystem, *, period: str | None = None, region: str | None = None,
               today: date | None = None) -> Dashboard:
     """The dashboard for `period` (`YYYY-MM`, default this month) and `region` (a province,
     regency, district or village code; default the nation)."""
     month = Period.parse(period) if period else Period.containing(today or system.ledger.today())
-    code = parse_region(region)
+    code = normalise_region(region) or ""
     if code and region_name(code) is None:
         raise InvalidInputError("unknown_region",
                                 f"'{region}' is not a region code of the Home Affairs register "
