@@ -38,7 +38,7 @@ LEDGER = str(Path(sys.executable).with_name("ledger"))
 CHROMIUM = "/usr/bin/chromium"
 PERIOD = "2025-06"
 SEED_END = date(2025, 6, 30)
-PARTICIPANTS = 1500
+PARTICIPANTS = 1000
 # Chromium's own calls home are off: with them the closed network refuses many
 # connections at every start (../.library machine notes).
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

@@ -40,12 +40,10 @@ def ticks(low: float, high: float, count: int = 5) -> list[float]:
     raw = (high - low) / count
     power = 10 ** math.floor(math.log10(raw))
     step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
-    first = math.floor(low / step) * step
-    values = []
-    value = first
-    while value < high + step * 0.999:
-        values.append(round(value, 10))
-        value += step
+    first = math.floor(low / step)
+    values = [first * step]
+    while values[-1] < high:  # multiples of the step: no drift from adding floats
+        values.append((first + len(values)) * step)
     return values
 
 
