@@ -22,6 +22,7 @@ from projections.store import ViewStore
 
 # The level of a region code, from its length (dotted codes: 32, 32.76, 32.76.01, ...).
 LEVEL_OF_WIDTH = {width: level for level, width in PREFIX.items()}
+_SUMS = ("enrollments", "contributions", "contribution_amount")
 
 
 def level_of(region: str) -> str:
@@ -46,6 +47,13 @@ def _bounds(region: str) -> tuple[str, str]:
 
 def _marks(count: int) -> str:
     return ", ".join("?" * count)
+
+
+def figures_position(store: ViewStore) -> int:
+    """The log position the dashboard's read models reflect (one cheap look-up)."""
+    with store.transaction() as tx:
+        return min(live_tables(tx, CoverageProjection())[1],
+                   live_tables(tx, CoverageFlowsProjection())[1])
 
 
 def dashboard_figures(store: ViewStore, *, period: Period, region: str = "", months: int = 12,
@@ -79,16 +87,12 @@ def dashboard_figures(store: ViewStore, *, period: Period, region: str = "", mon
                 "WHERE month IN (?, ?) AND village >= ? AND village < ? "
                 f"GROUP BY substr(village, 1, {width}), month",
                 (period.index - 1, period.index, low, high))
-        channels = tx.query(
-            f"SELECT channel, sum(enrollments), sum(contributions), sum(contribution_amount) "
-            f"FROM {activity} WHERE month = ? AND village >= ? AND village < ? AND channel <> '' "
-            "GROUP BY channel ORDER BY channel", (period.index, low, high))
-        busiest = tx.query(
-            f"SELECT agent_id, sum(enrollments), sum(contributions), sum(contribution_amount) "
-            f"FROM {activity} WHERE month = ? AND village >= ? AND village < ? "
-            "AND agent_id <> '' GROUP BY agent_id "
-            "ORDER BY sum(enrollments) + sum(contributions) DESC, agent_id LIMIT ?",
-            (period.index, low, high, agents))
+        # Channels and agents from one pass over the month's activity in the region.
+        activity_rows = tx.query(
+            f"SELECT channel, agent_id, sum(enrollments), sum(contributions), "
+            f"sum(contribution_amount) FROM {activity} "
+            "WHERE month = ? AND village >= ? AND village < ? AND channel <> '' "
+            "GROUP BY channel, agent_id", (period.index, low, high))
     by_month = {int(m): [int(v) for v in rest] for m, *rest in series}
     flows_by_month = {int(m): [int(v) for v in rest] for m, *rest in flow_rows}
     history = []
@@ -105,13 +109,21 @@ def dashboard_figures(store: ViewStore, *, period: Period, region: str = "", mon
         row["active" if int(month) == period.index else "previous"] = int(active)
     for row in kids.values():
         row["change"] = row["active"] - row["previous"]
+    channels: dict[str, list[int]] = {}
+    agent_sums: dict[str, list[int]] = {}
+    for channel, agent, *sums in activity_rows:
+        for key, table in ((str(channel), channels), (str(agent), agent_sums)):
+            if key:
+                found = table.setdefault(key, [0, 0, 0])
+                for i, value in enumerate(sums):
+                    found[i] += int(value)
+    busiest = sorted(agent_sums.items(), key=lambda kv: (-(kv[1][0] + kv[1][1]), kv[0]))[:agents]
     return {
         "position": min(position, flows_position),
         "period": str(period), "region": region, "level": level, "child_level": below,
         "nation_active": int(nation), "months": history,
         "children": [kids[code] for code in sorted(kids)],
-        "channels": [{"channel": str(c), "enrollments": int(e), "contributions": int(n),
-                      "contribution_amount": int(a)} for c, e, n, a in channels],
-        "agents": [{"agent_id": str(c), "enrollments": int(e), "contributions": int(n),
-                    "contribution_amount": int(a)} for c, e, n, a in busiest],
+        "channels": [{"channel": c, **dict(zip(_SUMS, v, strict=True))}
+                     for c, v in sorted(channels.items())],
+        "agents": [{"agent_id": a, **dict(zip(_SUMS, v, strict=True))} for a, v in busiest],
     }

@@ -9,6 +9,8 @@ participant appears in it.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Protocol
@@ -18,7 +20,7 @@ from domain.errors import InvalidInputError
 from domain.ledger import Ledger
 from domain.regions import region_name
 from domain.values import Period
-from projections.dashboard import dashboard_figures
+from projections.dashboard import dashboard_figures, figures_position
 from projections.store import ViewStore
 
 MONTHS_SHOWN = 12
@@ -79,8 +81,7 @@ def dashboard(system: DashboardSystem, *, period: str | None = None, region: str
                                 f"'{region}' is not a region code of the Home Affairs register "
                                 "(e.g. 32, 32.76, 32.76.01, 32.76.01.1001).")
     head = system.head()  # before the figures: the lag is never understated
-    figures = dashboard_figures(system.views, period=month, region=code, months=MONTHS_SHOWN,
-                                agents=BUSIEST_AGENTS)
+    figures = _figures(system.views, month, code)
     target = system.ledger.rules.for_month(month).national_target_active
     region_active = figures["months"][-1]["active"]
     nation = figures["nation_active"]
@@ -94,6 +95,37 @@ def dashboard(system: DashboardSystem, *, period: str | None = None, region: str
                 "region_share": round(region_active / nation, 6) if nation else 0.0},
         months=figures["months"], children=figures["children"],
         channels=figures["channels"], agents=figures["agents"])
+
+
+# The figures of the last few (store, month, region, position) asked for: the page, its
+# JSON and its seven CSV downloads at one position cost one computation. Keyed by the
+# position, so an entry is never stale; a new position makes new entries.
+_CACHE: OrderedDict[tuple[str, int, str, int], dict[str, Any]] = OrderedDict()
+_CACHE_SIZE = 32
+_CACHE_LOCK = threading.Lock()
+
+
+def _figures(views: ViewStore, month: Period, code: str) -> dict[str, Any]:
+    key = (views.location, month.index, code, figures_position(views))
+    with _CACHE_LOCK:
+        found = _CACHE.get(key)
+        if found is not None:
+            _CACHE.move_to_end(key)
+            return found
+    found = dashboard_figures(views, period=month, region=code, months=MONTHS_SHOWN,
+                              agents=BUSIEST_AGENTS)
+    if found["position"] == key[3]:  # not moved on while computing
+        with _CACHE_LOCK:
+            _CACHE[key] = found
+            while len(_CACHE) > _CACHE_SIZE:
+                _CACHE.popitem(last=False)
+    return found
+
+
+def forget_figures() -> None:
+    """Empty the cache (for timing the computation itself)."""
+    with _CACHE_LOCK:
+        _CACHE.clear()
 
 
 def trail(code: str) -> list[dict[str, str]]:

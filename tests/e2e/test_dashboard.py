@@ -226,9 +226,9 @@ def expected_tables(figures: dict[str, Any]) -> dict[str, list[list[Any]]]:
     """What each table must hold, straight from the API's JSON (numbers as numbers)."""
     t = figures["target"]
     target: list[list[Any]] = [[t["target"]], [t["nation_active"]],
-                               [round(t["progress"] * 100, 2)]]
+                               [round(t["progress"] * 100, 4)]]
     if figures["region"]:
-        target += [[t["region_active"]], [round(t["region_share"] * 100, 2)]]
+        target += [[t["region_active"]], [round(t["region_share"] * 100, 4)]]
     children = sorted(figures["children"], key=lambda r: (-r["active"], r["region"]))
     return {
         "target": target,

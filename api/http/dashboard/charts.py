@@ -20,8 +20,10 @@ FONT = 14
 
 
 def number(value: float) -> str:
-    """12,345 (thousands separated; what the tables show too)."""
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+    """12,345 or 0.0011 (thousands separated, at most 4 decimals; the tables' form too)."""
+    if float(value).is_integer():
+        return f"{value:,.0f}"
+    return f"{value:,.4f}".rstrip("0").rstrip(".")
 
 
 def short(value: float) -> str:

@@ -178,6 +178,14 @@ def dashboard_page(d: Dashboard, found: dict[str, Table], role: str, signed_in: 
                  found["flows"], csv("flows"),
                  note="A lapse counts in the month the status turns lapsed: "
                       "after the grace months with nothing paid."),
+        _section("log", "Log position and projection lag", [
+            charts.bars("chart-log", "Log position the page reflects",
+                        f"The figures reflect log position {d.position}; the log's head is at "
+                        f"{d.head}: {d.lag} events behind.",
+                        ["log head", "figures reflect"],
+                        [Series("position", [d.head, d.position])],
+                        x_label="log position (events)")],
+                 found["log"], csv("log"), note=f"Projection lag: {charts.number(d.lag)} events."),
         _section("children", f"{below.capitalize()} of {name}", [
             charts.bars("chart-children-active", f"{below.capitalize()} by active participants, "
                         f"{d.period}", f"The {len(by_active)} {below} of {name} with the most "
@@ -217,14 +225,6 @@ def dashboard_page(d: Dashboard, found: dict[str, Table], role: str, signed_in: 
                          Series("contributions", [a["contributions"] for a in d.agents])],
                         x_label="count (enrollments, payments)")],
                  found["agents"], csv("agents")),
-        _section("log", "Log position and projection lag", [
-            charts.bars("chart-log", "Log position the page reflects",
-                        f"The figures reflect log position {d.position}; the log's head is at "
-                        f"{d.head}: {d.lag} events behind.",
-                        ["log head", "figures reflect"],
-                        [Series("position", [d.head, d.position])],
-                        x_label="log position (events)")],
-                 found["log"], csv("log"), note=f"Projection lag: {charts.number(d.lag)} events."),
     ]
     header = (f"<header><h1>Coverage dashboard: {escape(name)}, {escape(d.period)}</h1>"
               f'<nav class="trail" aria-label="Region">{trail}</nav></header>')

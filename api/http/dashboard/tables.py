@@ -31,7 +31,7 @@ class Table:
 
 
 def percent(ratio: float) -> float:
-    return round(ratio * 100, 2)
+    return round(ratio * 100, 4)  # the service's ratios carry 6 decimals
 
 
 def tables(d: Dashboard) -> dict[str, Table]:
