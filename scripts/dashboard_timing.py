@@ -148,8 +148,9 @@ def national(folder: Path, count: int) -> None:
                 tx.executemany("INSERT INTO coverage_flows_g1 VALUES (?, ?, ?, ?, ?)", flows)
                 tx.executemany("INSERT INTO coverage_activity_g1 "
                                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", activity)
-        print(f"\nfilled {len(villages):,} villages x {len(months)} months in "
-              f"{time.perf_counter() - started:.0f} s")
+        if months:
+            print(f"\nfilled {len(villages):,} villages x {len(months)} months in "
+                  f"{time.perf_counter() - started:.0f} s")
         report(f"{len(villages):,} villages, 24 months", System(ledger, views),
                villages[len(villages) // 3])
     finally:
