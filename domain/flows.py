@@ -30,8 +30,11 @@ FLOWS = (JOINED, LAPSED, REINSTATED)
 
 def lapse_month(last_paid: int, rules: RuleBook) -> int:
     """The month (index) a membership paid through `last_paid` lapses, if nothing more is
-    paid: the grace in force for the first unpaid month, then one more month."""
-    return last_paid + rules.for_month(Period(last_paid + 1)).grace_months + 1
+    paid: the first month whose arrears the rules in force then no longer allow."""
+    month = last_paid + 1
+    while rules.for_month(Period(month)).in_grace(month - last_paid):
+        month += 1
+    return month
 
 
 def runs(paid_months: Iterable[int]) -> list[tuple[int, int]]:

@@ -35,10 +35,10 @@ from domain.ledger import Ledger
 from domain.regions import villages_by_province
 from domain.values import Period
 from infra.bootstrap import build_ledger, build_runner, build_view_store, close_ledger
-from infra.seed import seed_population
 from infra.settings import Settings
 from projections.queries import coverage
 from projections.store import ViewStore
+from tools.seed import seed_population
 
 RUNS = 7
 PERIOD = Period.of(2025, 6)

@@ -30,9 +30,9 @@ import pytest
 
 from infra.api_keys import ApiKeyStore, Role
 from infra.bootstrap import build_ledger, build_runner, build_view_store, close_ledger
-from infra.seed import SeedReport, plan_population, seed_population
 from infra.settings import Settings
 from tests.conftest import IN_CI, TEST_MASTER_KEY, TEST_PEPPER
+from tools.seed import SeedReport, plan_population, seed_population
 
 LEDGER = str(Path(sys.executable).with_name("ledger"))
 CHROMIUM = "/usr/bin/chromium"

@@ -18,11 +18,11 @@ from domain.ledger import Ledger
 from domain.participant import Participant
 from domain.values import Period
 from infra.bootstrap import build_runner, build_view_store
-from infra.seed import seed_population
 from infra.settings import Settings
 from projections.queries import activity_by, coverage
 from projections.store import ViewStore
 from tests.integration.test_projections import log_events
+from tools.seed import seed_population
 
 SEED_END = date(2025, 6, 30)
 PERIOD = Period.of(2025, 6)
