@@ -24,20 +24,17 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 from api.http.dashboard.page import dashboard_page
 from api.http.dashboard.tables import tables
 from api.services.dashboard import dashboard, forget_figures
-from domain.ledger import Ledger
 from domain.regions import villages_by_province
 from domain.values import Period
-from infra.bootstrap import build_ledger, build_runner, build_view_store, close_ledger
+from infra.bootstrap import System, build_system
 from infra.settings import Settings
 from projections.queries import coverage
-from projections.store import ViewStore
 from tools.seed import seed_population
 
 RUNS = 7
@@ -52,17 +49,6 @@ def median_ms(work: Callable[[], object], runs: int = RUNS) -> float:
         work()
         times.append((time.perf_counter() - started) * 1000)
     return statistics.median(times)
-
-
-@dataclass
-class System:
-    """What the dashboard service needs of the running system."""
-
-    ledger: Ledger
-    views: ViewStore
-
-    def head(self) -> int:
-        return self.ledger.recorder.max_notification_id() or 0
 
 
 def page_for(system: System, region: str, cold: bool = True) -> str:
@@ -98,29 +84,24 @@ def report(label: str, system: System, village: str) -> None:
 
 def seeded(folder: Path, participants: int) -> None:
     settings = Settings(database_url=f"sqlite:///{folder / 'ledger.db'}", var_dir=folder / "var")
-    ledger: Ledger = build_ledger(settings)
-    views = build_view_store(settings)
-    try:
+    with build_system(settings) as system:
+        views = system.views
         started = time.perf_counter()
-        seed_population(ledger, participants=participants, months=24, seed=10,
+        seed_population(system.ledger, participants=participants, months=24, seed=10,
                         end=date(2025, 6, 30))
-        build_runner(ledger, views).catch_up()
+        system.runner.catch_up()
         print(f"seeded and projected {participants:,} participants in "
               f"{time.perf_counter() - started:.0f} s")
         busiest = views.query("SELECT village FROM coverage_monthly_g1 WHERE month = ? "
                               "ORDER BY active DESC LIMIT 1", (PERIOD.index,))[0][0]
-        report(f"seeded store, {participants:,} participants", System(ledger, views), busiest)
-    finally:
-        views.close()
-        close_ledger(ledger)
+        report(f"seeded store, {participants:,} participants", system, busiest)
 
 
 def national(folder: Path, count: int) -> None:
     settings = Settings(database_url=f"sqlite:///{folder / 'ledger.db'}", var_dir=folder / "var")
-    ledger: Ledger = build_ledger(settings)
-    views = build_view_store(settings)
-    try:
-        build_runner(ledger, views)  # makes the projections' (empty) tables
+    with build_system(settings) as system:
+        views = system.views
+        system.new_runner()  # makes the projections' (empty) tables
         villages = [v for codes in villages_by_province().values() for v in codes]
         rng = random.Random(7)
         if count < len(villages):
@@ -151,11 +132,7 @@ def national(folder: Path, count: int) -> None:
         if months:
             print(f"\nfilled {len(villages):,} villages x {len(months)} months in "
                   f"{time.perf_counter() - started:.0f} s")
-        report(f"{len(villages):,} villages, 24 months", System(ledger, views),
-               villages[len(villages) // 3])
-    finally:
-        views.close()
-        close_ledger(ledger)
+        report(f"{len(villages):,} villages, 24 months", system, villages[len(villages) // 3])
 
 
 def main(argv: list[str]) -> None:

@@ -29,7 +29,7 @@ import httpx
 import pytest
 
 from infra.api_keys import ApiKeyStore, Role
-from infra.bootstrap import build_ledger, build_runner, build_view_store, close_ledger
+from infra.bootstrap import build_system
 from infra.settings import Settings
 from tests.conftest import IN_CI, TEST_MASTER_KEY, TEST_PEPPER
 from tools.seed import SeedReport, plan_population, seed_population
@@ -94,19 +94,12 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Seeded:
            "LEDGER_API_KEYS_FILE": str(folder / "api-keys.json")}
     settings = Settings(database_url=env["LEDGER_DATABASE_URL"], var_dir=folder / "var",
                         nik_pepper=TEST_PEPPER, master_key=TEST_MASTER_KEY)
-    ledger = build_ledger(settings)
-    try:
+    with build_system(settings) as system:
         plan = plan_population(participants=PARTICIPANTS, months=18, seed=18, end=SEED_END,
-                               rules=ledger.rules)
-        report = seed_population(ledger, participants=PARTICIPANTS, months=18, seed=18,
+                               rules=system.ledger.rules)
+        report = seed_population(system.ledger, participants=PARTICIPANTS, months=18, seed=18,
                                  end=SEED_END, plan=plan)
-        views = build_view_store(settings)
-        try:
-            build_runner(ledger, views).catch_up()
-        finally:
-            views.close()
-    finally:
-        close_ledger(ledger)
+        system.runner.catch_up()
     store = ApiKeyStore(folder / "api-keys.json")
     keys = {role: store.add(role, "dashboard e2e")[0] for role in Role}
     return Seeded(env, keys, report, [p.name for p in plan.people])

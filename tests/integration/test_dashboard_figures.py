@@ -5,8 +5,6 @@ and reinstatements counted afresh from the events in the log."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import date
 
 import pytest
@@ -17,8 +15,7 @@ from domain.flows import membership_flows
 from domain.ledger import Ledger
 from domain.participant import Participant
 from domain.values import Period
-from infra.bootstrap import build_runner, build_view_store
-from infra.settings import Settings
+from infra.bootstrap import System
 from projections.queries import activity_by, coverage
 from projections.store import ViewStore
 from tests.integration.test_projections import log_events
@@ -28,24 +25,12 @@ SEED_END = date(2025, 6, 30)
 PERIOD = Period.of(2025, 6)
 
 
-@dataclass
-class Seeded:
-    """What `api.services.dashboard` needs of the system."""
-
-    ledger: Ledger
-    views: ViewStore
-
-    def head(self) -> int:
-        return self.ledger.recorder.max_notification_id() or 0
-
-
 @pytest.fixture
-def seeded(ledger: Ledger, settings: Settings) -> Iterator[Seeded]:
-    seed_population(ledger, participants=400, months=18, seed=31, end=SEED_END)
-    views = build_view_store(settings)
-    build_runner(ledger, views).catch_up()
-    yield Seeded(ledger, views)
-    views.close()
+def seeded(system: System) -> System:
+    """The system on a store seeded with 400 participants, its read models caught up."""
+    seed_population(system.ledger, participants=400, months=18, seed=31, end=SEED_END)
+    system.runner.catch_up()
+    return system
 
 
 def expected_flows(ledger: Ledger) -> Counter[tuple[int, str, str]]:
@@ -97,7 +82,7 @@ def check_against_queries(found: Dashboard, views: ViewStore) -> None:
     assert [a["agent_id"] for a in found.agents] == [r["agent"] for r in busiest[:10]]
 
 
-def test_figures_agree_with_the_coverage_queries_and_the_events(seeded: Seeded) -> None:
+def test_figures_agree_with_the_coverage_queries_and_the_events(seeded: System) -> None:
     nation = dashboard(seeded, period=str(PERIOD))
     assert nation.position == nation.head == seeded.head() and nation.lag == 0
     assert nation.target["target"] == 70_000_000
@@ -143,13 +128,8 @@ def _a_village(views: ViewStore, province: str) -> str:
     ("2025-06", "32.xx", "unknown_region"), ("2025-06", "32.76.01.1001.1", "unknown_region"),
 ])
 def test_bad_month_or_region_is_refused_with_a_code(
-        ledger: Ledger, settings: Settings, period: str, region: str | None,
-        code: str | None) -> None:
-    views = build_view_store(settings)
-    try:
-        with pytest.raises(InvalidInputError) as refused:
-            dashboard(Seeded(ledger, views), period=period, region=region)
-    finally:
-        views.close()
+        system: System, period: str, region: str | None, code: str | None) -> None:
+    with pytest.raises(InvalidInputError) as refused:
+        dashboard(system, period=period, region=region)
     if code is not None:
         assert refused.value.code == code
