@@ -11,7 +11,7 @@ PGPORT ?= 5432
 LEDGER_TEST_POSTGRES_URL ?= postgresql://ledger:ledger@127.0.0.1:$(PGPORT)/ledger_test
 PYTEST_ARGS ?=
 
-.PHONY: venv test run bench lint clean
+.PHONY: venv test run bench lint clean browser screenshots
 
 venv: $(STAMP)
 
@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml
 	@touch $@
 
 # lint-imports runs before pytest so that pytest's summary is the last line of the output.
-test: venv
+test: venv browser
 	PGPORT=$(PGPORT) bash scripts/ensure-postgres.sh
 	$(BIN)/lint-imports
 	$(BIN)/ruff check .
@@ -45,6 +45,17 @@ bench: venv
 	PGPORT=$(PGPORT) bash scripts/ensure-postgres.sh >/dev/null \
 		|| echo "bench: no PostgreSQL here, its figures will be skipped" >&2
 	LEDGER_BENCH_POSTGRES_URL='$(LEDGER_TEST_POSTGRES_URL)' $(BIN)/ledger bench --quick --merge $(BENCH_ARGS)
+
+# Debian's Chromium, which the dashboard's browser tests drive (.ci/run installs it too).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium; }
+
+# The README's screenshots of the dashboard at 1280 and 360 px (docs/dashboard-*.png), taken
+# by the browser test from its seeded store: regenerated, never drawn by hand.
+screenshots: venv browser
+	mkdir -p docs
+	LEDGER_SCREENSHOT_DIR=docs $(BIN)/python -m pytest -q \
+		tests/e2e/test_dashboard.py -k screenshots
 
 lint: venv
 	$(BIN)/ruff check .

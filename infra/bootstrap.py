@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Self
 
 from domain.ledger import Ledger
+from domain.rules import RuleBook
 from infra import sqlite_store
 from infra.group_commit import GroupCommitter
 from infra.key_tables import PostgresKeyVault, SQLiteKeyVault
@@ -27,6 +28,7 @@ from infra.settings import Database, Settings, load_rule_book, load_secrets, par
 from infra.transcoder import ledger_transcoder
 from infra.view_store import PostgresViewStore, SQLiteViewStore, postgres_location
 from projections.coverage import CoverageProjection
+from projections.coverage_flows import CoverageFlowsProjection
 from projections.participant_status import ParticipantStatusProjection
 from projections.runner import Projection, ProjectionRunner, replay
 from projections.store import ViewStore
@@ -96,8 +98,9 @@ def _view_store_location(settings: Settings) -> str:
     return postgres_location(db.conninfo, db.schema)
 
 
-def all_projections() -> list[Projection]:
-    return [ParticipantStatusProjection(), CoverageProjection()]
+def all_projections(rules: RuleBook | None = None) -> list[Projection]:
+    """Every read model; `rules`: the ledger's rule book (lapses depend on the grace)."""
+    return [ParticipantStatusProjection(), CoverageProjection(), CoverageFlowsProjection(rules)]
 
 
 SPLIT_FROM = 100_000  # log positions from which a rebuild may be split across processes
@@ -112,7 +115,7 @@ def _build_runner(ledger: Ledger, store: ViewStore, projections: list[Projection
 
     Given the `settings` the ledger and store were built from, a rebuild of a log of at
     least `split_from` positions is split across `settings.workers()` processes."""
-    chosen = projections or all_projections()
+    chosen = projections or all_projections(ledger.rules)
     # Workers rebuild what they can build again: these projections, into this very store.
     spawn = (RunnerSpawn(settings, tuple(p.name for p in chosen), page_size)
              if settings is not None and all(type(p) in _KNOWN for p in chosen)
@@ -139,7 +142,7 @@ class RunnerSpawn:
         try:
             store = _build_view_store(self.settings)
             try:
-                yield _build_runner(ledger, store, [p for p in all_projections()
+                yield _build_runner(ledger, store, [p for p in all_projections(ledger.rules)
                                                     if p.name in self.projections],
                                     page_size=self.page_size)  # no settings: it never splits
             finally:
@@ -265,7 +268,7 @@ def replay_into(ledger: Ledger, scratch: ViewStore, *, until_position: int | Non
                 progress: Callable[[int, int], None] | None = None) -> int:
     """Every projection built into the empty `scratch` store from the log's start up to
     `until_position`, or from the events recorded by `as_of`; the position it reflects."""
-    return replay(ledger.recorder, projection_mapper(ledger), scratch, all_projections(),
+    return replay(ledger.recorder, projection_mapper(ledger), scratch, all_projections(ledger.rules),
                   until_position=until_position, as_of=as_of, progress=progress)
 
 

@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     api_keys_file: Path | None = None  # the HTTP API's key digests; default <var_dir>/api-keys.json
     # /readyz fails while the read models are more than this many log positions behind.
     api_ready_lag: int = Field(default=1000, ge=0)
+    # Signs the dashboard's sign-in cookie (base64, at least 32 bytes); the embedded default
+    # creates one in <var_dir>/session-secret.json.
+    session_secret: SecretStr | None = None
     # Worker processes for a big projection rebuild; 1: no split, 0: one per usable core.
     # Off by default: on this 2-core machine, under another process's load, the split ran
     # slower than one process (see the README); turn it on where cores are free.
@@ -130,12 +133,25 @@ def load_secrets(settings: Settings) -> Secrets:
     return Secrets(pepper, master)
 
 
-def _create_secrets_file(path: Path) -> None:
+def session_secret(settings: Settings) -> bytes:
+    """The key that signs the dashboard's cookies: `LEDGER_SESSION_SECRET`, or one made
+    once in `<var_dir>/session-secret.json` (0600) for the embedded set-up."""
+    if settings.session_secret is not None:
+        secret = _b64(settings.session_secret, "LEDGER_SESSION_SECRET")
+        if len(secret) < 32:
+            raise ConfigurationError("LEDGER_SESSION_SECRET must be at least 32 bytes")
+        return secret
+    path = settings.var_dir / "session-secret.json"
+    if not path.exists():
+        _create_secrets_file(path, ("session_secret",))
+    return base64.b64decode(json.loads(path.read_text())["session_secret"])
+
+
+def _create_secrets_file(path: Path, names: tuple[str, ...] = ("nik_pepper", "master_key")) -> None:
     """Write the file whole under a temporary name, then link it into place: a process
     starting at the same moment either wins or reads the winner's complete file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = {"nik_pepper": base64.b64encode(os.urandom(32)).decode(),
-            "master_key": base64.b64encode(os.urandom(32)).decode()}
+    data = {name: base64.b64encode(os.urandom(32)).decode() for name in names}
     temporary = path.with_name(f".secrets.{os.getpid()}.{os.urandom(4).hex()}")
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:

@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 
+from api.http.dashboard import routes as dashboard
 from api.http.deps import no_unknown_query
 from api.http.errors import document_problems, install_error_handlers
 from api.http.follower import Follower
@@ -66,7 +67,8 @@ def create_app(settings: Settings | None = None, *, follow: bool = True) -> Fast
     install_error_handlers(app)
     document_problems(app)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
-    for module in (participants, changes, claims, batches, coverage, events, health):
+    for module in (participants, changes, claims, batches, coverage, events, health,
+                   dashboard):
         app.include_router(module.router)
     return app
 

@@ -10,6 +10,8 @@ masked unless the `Viewer` may see it. Modules, one area each:
   enroll and erase, and `record(system, Kind, fields)` for any command of
   `domain.commands`, each answering with the log position it reached.
 - `coverage`: coverage counts after catching the projections up, or as recorded at a time.
+- `dashboard`: the coverage dashboard's figures for a month and region, as the read
+  models stand, with the log position they reflect and the projections' lag.
 - `replay`: the projections at a past position or time, in a scratch store; compare with live.
 - `imports`: a CSV file into the ledger, with its rejects file.
 - `projections`: catch up, follow, rebuild, status.

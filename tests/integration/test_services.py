@@ -149,11 +149,11 @@ def test_projections_status_rebuild_and_an_unknown_projection(system: System) ->
     enrolled(system)
     admin.catch_up(system)
     rows = admin.status(system).as_rows()
-    assert {r["name"] for r in rows} == {"participant_status", "coverage"}
+    assert {r["name"] for r in rows} == {"participant_status", "coverage", "coverage_flows"}
     assert all(r["lag"] == 0 and r["head"] == system.head() for r in rows)
 
     rebuilt = admin.rebuild(system)
-    assert set(rebuilt.generations) == {"participant_status", "coverage"}
+    assert set(rebuilt.generations) == {"participant_status", "coverage", "coverage_flows"}
     with pytest.raises(admin.UnknownProjectionError) as refused:
         admin.rebuild(system, "nope")
     assert refused.value.code == "unknown_projection"
