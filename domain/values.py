@@ -16,6 +16,7 @@ from typing import Any
 from lokal import parse_nik
 
 from domain.errors import InvalidInputError
+from domain.text import clean_text
 
 _PERIOD = re.compile(r"(\d{4})-(\d{2})")
 
@@ -143,7 +144,7 @@ def parse_channel(value: str, agent_id: str | None) -> tuple[str, str | None]:
     if code not in {c.value for c in Channel}:
         choices = ", ".join(c.value for c in Channel)
         raise InvalidInputError("unknown_channel", f"'{value}' is not a channel ({choices}).")
-    agent = (agent_id or "").strip() or None
+    agent = clean_text(agent_id, field="agent id") or None
     if code == Channel.PERISAI and agent is None:
         raise InvalidInputError(
             "agent_id_required", "A Perisai (field agent) entry needs the agent's id."
