@@ -134,7 +134,7 @@ def sweep_stranded_keys(recorder: ApplicationRecorder) -> int:
     if first is None or (recorder.max_notification_id() or 0) >= first:
         return 0
     # Hold the log's write lock, so no save is between its two commits right now.
-    connection = sqlite3.connect(recorder.datastore.db_name, isolation_level=None, timeout=60)
+    connection = sqlite3.connect(recorder.datastore.pool.db_name, isolation_level=None, timeout=60)
     try:
         connection.execute("BEGIN IMMEDIATE")
         head = connection.execute(
