@@ -1,7 +1,8 @@
 """Files the ledger writes for people to open: safely, whatever is already at the path.
 
 - Written into a new temporary file in the same folder (`O_CREAT | O_EXCL | O_NOFOLLOW`,
-  mode 0600: such files may hold personal data), then renamed over the destination. A
+  mode 0600 unless told otherwise: such files may hold personal data), then renamed over
+  the destination. A
   symlink planted at the destination is replaced, never written through; readers see the
   old file or the whole new one.
 - A destination that is a directory, or a folder that does not exist or cannot be written,
@@ -63,7 +64,7 @@ class PrivateCsv:
     beside it; `commit()` renames it into place, `discard()` (or leaving the `with`
     without committing) removes it."""
 
-    def __init__(self, destination: Path, header: Sequence[str]) -> None:
+    def __init__(self, destination: Path, header: Sequence[str], *, mode: int = 0o600) -> None:
         check_destination(destination)
         self.destination = destination
         self.temporary = destination.with_name(
@@ -73,7 +74,7 @@ class PrivateCsv:
         except OSError as error:
             raise OutputError("output_unwritable", f"Cannot write {printable(str(destination))}: "
                               f"{error.strerror}.") from None
-        os.fchmod(fd, 0o600)  # whatever the umask
+        os.fchmod(fd, mode)  # whatever the umask
         self._handle: TextIO = os.fdopen(fd, "w", newline="", encoding="utf-8")
         self._writer = csv.writer(self._handle)
         self.write([header])
