@@ -15,6 +15,8 @@ batches complete, and renamed into place at the end.
 from __future__ import annotations
 
 import csv
+import os
+import stat
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +32,10 @@ ENROLLMENT_COLUMNS = (
     "nik", "name", "birth_date", "sex", "phone", "village_code", "occupation",
     "declared_income", "programmes", "channel", "agent_id", "enrolled_on",
 )
+# A line longer than this is refused before it is held in memory whole (a field may be at
+# most 131,072 characters, the csv module's limit; a row has a few dozen).
+MAX_LINE_BYTES = 8 * 1024 * 1024
+
 CONTRIBUTION_COLUMNS = ("payment_ref", "nik", "amount", "paid_on", "channel")
 KINDS = {"enrollments": ENROLLMENT_COLUMNS, "contributions": CONTRIBUTION_COLUMNS}
 
@@ -135,16 +141,16 @@ class _open_csv:
         except OSError as error:
             raise ImportFileError("file_unreadable", f"Cannot read {printable(str(self.path))}: "
                                   f"{error.strerror}.") from None
-        if self.path.is_dir():
-            self._handle.close()
+        if not stat.S_ISREG(os.fstat(self._handle.fileno()).st_mode):
+            self._handle.close()  # a directory, a FIFO, /dev/zero: nothing to import
             raise ImportFileError("file_unreadable", f"Cannot read {printable(str(self.path))}: "
-                                  "it is a directory.")
+                                  "it is not a regular file.")
         self.lines = _Lines(self._handle)
         reader = csv.DictReader(self.lines)
         reader._ledger_lines = self.lines  # type: ignore[attr-defined]  # for the row errors
         try:
             reader.fieldnames  # noqa: B018 - reads the header now, inside the guard
-        except (csv.Error, _Undecodable) as error:
+        except (csv.Error, _Undecodable, _TooLong) as error:
             self._handle.close()
             raise _file_error(error, 1, 1) from None
         return reader
@@ -160,6 +166,12 @@ class _Undecodable(Exception):
         self.utf16 = utf16
 
 
+class _TooLong(Exception):
+    def __init__(self, line: int) -> None:
+        super().__init__(line)
+        self.line = line
+
+
 class _Lines:
     """The file's lines as text: UTF-8, a leading BOM dropped."""
 
@@ -171,8 +183,12 @@ class _Lines:
         return self
 
     def __next__(self) -> str:
-        raw: bytes = next(self._handle)
+        raw: bytes = self._handle.readline(MAX_LINE_BYTES + 1)
+        if not raw:
+            raise StopIteration
         self.number += 1
+        if len(raw) > MAX_LINE_BYTES:
+            raise _TooLong(self.number)
         if self.number == 1:
             if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
                 raise _Undecodable(1, utf16=True)
@@ -191,7 +207,7 @@ def _rows(reader: csv.DictReader[str]) -> Iterator[dict[str, Any]]:
         for row in reader:
             number += 1
             yield row
-    except (csv.Error, _Undecodable) as error:
+    except (csv.Error, _Undecodable, _TooLong) as error:
         raise _file_error(error, number + 1, lines.number) from None
 
 
@@ -208,6 +224,9 @@ def _file_error(error: Exception, row: int, line: int) -> ImportFileError:
             return ImportFileError("not_utf8", "The file is UTF-16; save it as UTF-8 CSV.")
         return ImportFileError("not_utf8", f"Row {row} (line {error.line}) is not valid UTF-8; "
                                "save the file as UTF-8 CSV.")
+    if isinstance(error, _TooLong):
+        return ImportFileError("field_too_large", f"Row {row} (line {error.line}) is over "
+                               f"{MAX_LINE_BYTES:,} bytes long.")
     text = str(error)
     if "field larger than field limit" in text:
         return ImportFileError("field_too_large", f"Row {row} (line {line}) has a field over "

@@ -150,3 +150,14 @@ def test_formula_column_names_are_neutralised_too(ledger: Ledger, tmp_path: Path
     import_file(ledger, "enrollments", write_rows(tmp_path / "sheet.csv", [row], columns))
     header = (tmp_path / "sheet.rejects.csv").read_text().splitlines()[0]
     assert ",'=cmd" in header
+
+
+def test_an_endless_line_is_refused_without_reading_it_whole(ledger: Ledger, tmp_path: Path) -> None:
+    path = tmp_path / "long.csv"
+    path.write_bytes(b"nik,name\n" + b"1" * (9 * 1024 * 1024) + b"\n")
+    error = refused(ledger, path)
+    assert error.code == "field_too_large" and "line 2" in error.message
+
+
+def test_a_device_is_refused(ledger: Ledger) -> None:
+    assert refused(ledger, Path("/dev/null")).code == "file_unreadable"
