@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -232,3 +233,19 @@ def test_arbitrary_import_files_never_crash(cli: Cli, tmp_path: Path, kind: str,
         assert rejects.exists() == (report["rejected"] > 0)
 
     check()
+
+
+def test_stored_control_characters_reach_the_terminal_escaped(cli: Cli) -> None:
+    """Data recorded before text fields refused control characters still prints safely."""
+    row = enrollment(name="Siti\x1b[31m Aminah\x07", enrolled_on="2024-01-10")
+    ledger = build_ledger(cli.settings)
+    try:
+        with mock.patch("domain.text._FORBIDDEN", re.compile("(?!)")):  # as before the rule
+            ledger.enroll(**row)
+    finally:
+        close_ledger(ledger)
+    for command in (["status", row["nik"], "--reveal"], ["history", row["nik"], "--reveal"]):
+        code, out, _ = cli(*command)
+        assert code == 0
+        assert "\x1b[31m" not in out and "\x07" not in out
+        assert "\\x1b[31m" in out
