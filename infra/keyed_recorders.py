@@ -13,7 +13,7 @@ save (see `infra.personal_data`):
   next save (or `sweep_stranded_keys` at start) removes it if the log never got there.
 
 Selected by `APPLICATION_RECORDER_TOPIC` (`infra.bootstrap`); `attach` gives a recorder
-its vault.
+its vault. The PostgreSQL recorder is in `infra.keyed_postgres` (psycopg is optional).
 """
 
 from __future__ import annotations
@@ -24,16 +24,15 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import ApplicationRecorder, StoredEvent
-from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 from eventsourcing.utils import get_topic
-from psycopg.sql import SQL, Identifier
 
-from infra.key_tables import PostgresKeyVault, SQLiteKeyVault
+from infra.key_tables import SQLiteKeyVault
 from infra.personal_data import KeyVault
 
 
 class KeyedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
+    vault_class = SQLiteKeyVault
     vault: SQLiteKeyVault | None = None
 
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
@@ -73,54 +72,20 @@ class KeyedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
         return found
 
 
-class KeyedPostgresApplicationRecorder(PostgresApplicationRecorder):
-    vault: PostgresKeyVault | None = None
-
-    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
-        assert not self.datastore.enable_db_functions, "keys are written through _insert_events"
-        try:
-            ids = super().insert_events(stored_events, **kwargs)
-        except BaseException:
-            if self.vault is not None:
-                self.vault.restore_pending()
-            raise
-        if self.vault is not None:
-            self.vault.saved()
-        return ids
-
-    def _insert_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
-        super()._insert_events(curs, stored_events, **kwargs)
-        if self.vault is not None and stored_events:
-            self.vault.write_with_events(curs)
-
-
-    def select_events_of(self, originator_ids: Sequence[UUID]) -> dict[UUID, list[StoredEvent]]:
-        """Every event of each aggregate, in one query (a batch's pre-read)."""
-        statement = SQL("SELECT originator_id, originator_version, topic, state FROM {}.{} "
-                        "WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version"
-                        ).format(Identifier(self.datastore.schema), Identifier(self.events_table_name))
-        found: dict[UUID, list[StoredEvent]] = {}
-        with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(statement, (list(originator_ids),))
-            for row in curs.fetchall():
-                found.setdefault(row["originator_id"], []).append(StoredEvent(
-                    originator_id=row["originator_id"], originator_version=row["originator_version"],
-                    topic=row["topic"], state=bytes(row["state"])))
-        return found
-
-
 def recorder_topic(kind: str) -> str:
-    """The `APPLICATION_RECORDER_TOPIC` for a store kind ("sqlite" or "postgres")."""
-    return get_topic(KeyedSQLiteApplicationRecorder if kind == "sqlite"
-                     else KeyedPostgresApplicationRecorder)
+    """The `APPLICATION_RECORDER_TOPIC` for a store kind ("sqlite" or "postgres"); the
+    PostgreSQL one is named, not imported (psycopg is an optional dependency)."""
+    if kind == "sqlite":
+        return get_topic(KeyedSQLiteApplicationRecorder)
+    return "infra.keyed_postgres:KeyedPostgresApplicationRecorder"
 
 
 def attach(recorder: ApplicationRecorder, vault: KeyVault) -> None:
     """Let `recorder` write `vault`'s new keys with the events that use them."""
-    if isinstance(recorder, KeyedSQLiteApplicationRecorder) and isinstance(vault, SQLiteKeyVault) or isinstance(recorder, KeyedPostgresApplicationRecorder) and isinstance(vault, PostgresKeyVault):
-        recorder.vault = vault
-    else:
+    kind: type[KeyVault] | None = getattr(recorder, "vault_class", None)
+    if kind is None or not isinstance(vault, kind):
         return  # the vault keeps writing keys at once
+    recorder.vault = vault  # type: ignore[attr-defined]
     vault.writes_with_events = True
 
 

@@ -78,7 +78,8 @@ from domain.ledger import Ledger
 from domain.participant import Participant
 from domain.values import Period
 from infra.bootstrap import build_system, event_store_env
-from infra.keyed_recorders import KeyedPostgresApplicationRecorder, KeyedSQLiteApplicationRecorder
+from infra.keyed_postgres import KeyedPostgresApplicationRecorder
+from infra.keyed_recorders import KeyedSQLiteApplicationRecorder
 from infra.personal_data import PII_FIELD, PersonalDataMapper
 from infra.settings import Settings, parse_database_url
 from infra.transcoder import OrjsonTranscoder, ledger_transcoder
