@@ -11,8 +11,8 @@ from api.services.progress import Tracker, no_progress
 from api.services.projections import catch_up
 from domain.errors import InvalidInputError
 from domain.regions import LEVELS, parse_region
-from infra.bootstrap import System, replay_into, scratch_views
 from domain.values import PROGRAMME_ORDER
+from infra.bootstrap import System, replay_into, scratch_views
 from infra.safe_files import PrivateCsv, check_destination
 from projections.coverage import PROGRAMMES
 from projections.queries import coverage as coverage_query
