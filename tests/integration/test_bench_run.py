@@ -14,7 +14,7 @@ from tools.bench import rebuild as rebuild_phase
 from tools.bench import suite as bench_suite
 
 RATIOS = ("ingest_single_vs_naive", "ingest_single_serial_vs_naive", "ingest_bulk_vs_raw_sqlite",
-          "catch_up_vs_decode_loop", "rebuild_vs_decode_loop")
+          "catch_up_vs_decode_loop", "rebuild_vs_decode_loop", "reimport_vs_first_import")
 
 
 @pytest.mark.parametrize("store", ["sqlite", "postgres"])
