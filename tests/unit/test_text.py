@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from domain.commands import CorrectDetails, parse
 from domain.errors import InvalidInputError, LedgerError
 from domain.ledger import Ledger
 from domain.regions import parse_region
@@ -74,7 +75,7 @@ def test_claim_and_withdrawal_text_refuse_control_characters(ledger: Ledger) -> 
                           incident_date="2024-02-01", description="fell\x1b[2J")
     assert refused.value.code == "control_characters"
     with pytest.raises(InvalidInputError) as refused:
-        ledger.correct_details(participant_id, name="Siti\x00")
+        ledger.correct_details(parse(CorrectDetails, participant_id=participant_id, name="Siti\x00"))
     assert refused.value.code == "control_characters"
     assert ledger.recorder.max_notification_id() == before
 
