@@ -339,7 +339,13 @@ class Ledger(ParticipantChanges, BatchingApplication):
             return index_id, self._get_or_none(index_id, NikIndex)
         if index_id in batch.aggregates:
             raise ConflictError("already_enrolled", "This NIK appears twice in the batch.")
-        return index_id, None if batch.optimistic else self._get_or_none(index_id, NikIndex)
+        if batch.optimistic:
+            return index_id, None
+        ahead = batch.read_ahead.get(index_id)
+        if ahead is None:
+            return index_id, self._get_or_none(index_id, NikIndex)
+        index = fold(None, ahead) if ahead else None  # read with its batch
+        return index_id, index if isinstance(index, NikIndex) else None
 
     def _point_nik(self, index_id: UUID, index: NikIndex | None, participant_id: UUID) -> NikIndex:
         """Point a free NIK (never registered, or released) at the participant."""
