@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from infra.imports import ENROLLMENT_COLUMNS, import_file
 from tools.bench.stats import make_figure, median
-from tools.bench.stores import fresh_store, ledger_on
+from tools.bench.stores import fresh_store, system_on
 
 if TYPE_CHECKING:
     from tools.bench.suite import Suite
@@ -37,15 +37,15 @@ def reimport(suite: Suite, kind: str, scale: int, months: int, plan: Any, repeat
         for _ in range(repeats):
             with (
                 fresh_store(kind, suite.workdir, suite.postgres_url) as store,
-                ledger_on(store) as ledger,
+                system_on(store) as system,
             ):
                 sheet = store.folder / "sheet.csv"
                 rows = write_sheet(sheet, plan, min(scale, SHEET_ROWS))
                 started = time.perf_counter()
-                report = import_file(ledger, "enrollments", sheet)
+                report = import_file(system.ledger, "enrollments", sheet)
                 first.append(rows / (time.perf_counter() - started))
                 started = time.perf_counter()
-                repeated = import_file(ledger, "enrollments", sheet)
+                repeated = import_file(system.ledger, "enrollments", sheet)
                 again.append(rows / (time.perf_counter() - started))
                 if repeated.already_recorded != report.accepted or repeated.accepted:
                     raise AssertionError(f"a re-import recorded something: {repeated.as_dict()}")
