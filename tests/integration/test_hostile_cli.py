@@ -24,6 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from api.cli import main
+from domain.commands import Enroll, parse
 from infra.bootstrap import build_ledger, close_ledger
 from infra.imports import CONTRIBUTION_COLUMNS, ENROLLMENT_COLUMNS
 from infra.settings import Settings
@@ -70,7 +71,7 @@ def cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Iterator[Cli]:
     runner = Cli(tmp_path, capsys)
     ledger = build_ledger(runner.settings)
     try:  # a little history, so that queries and payments have something to find
-        ledger.enroll_many([enrollment(enrolled_on="2024-01-10") for _ in range(3)])
+        ledger.enroll_many([parse(Enroll, enrollment(enrolled_on="2024-01-10")) for _ in range(3)])
     finally:
         close_ledger(ledger)
     yield runner
@@ -241,7 +242,7 @@ def test_stored_control_characters_reach_the_terminal_escaped(cli: Cli) -> None:
     ledger = build_ledger(cli.settings)
     try:
         with mock.patch("domain.text._FORBIDDEN", re.compile("(?!)")):  # as before the rule
-            ledger.enroll(**row)
+            ledger.enroll(parse(Enroll, row))
     finally:
         close_ledger(ledger)
     for command in (["status", row["nik"], "--reveal"], ["history", row["nik"], "--reveal"]):
