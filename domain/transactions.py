@@ -3,8 +3,11 @@
 Commands are prepared one after another into a `Batch` (the aggregates they touch, the
 personal-data keys they need), then saved in one transaction. A batch is optimistic: it
 skips reading the uniqueness indexes, and a collision at save time (a repeated NIK or
-payment reference, or another writer) redoes the batch a command per transaction with
-the reads, so each command still gets its own answer.
+payment reference) redoes the batch with the reads, still in one transaction (the
+application may read ahead what the whole batch needs in a query or two). Only when that
+collides too (another writer) is it redone a command per transaction, so each command
+still gets its own answer. After a batch that found commands already recorded (a file
+imported again), the next batch reads first.
 """
 
 from __future__ import annotations
@@ -30,7 +33,8 @@ class PersonalDataVault(Protocol):
     """Per-subject data keys, kept outside the event log (implemented in infra)."""
 
     def ensure_keys(self, key_ids: Iterable[UUID]) -> None:
-        """Create keys for the ids that have none, durably, before events use them."""
+        """Keys for the ids that have none, durable no later than the events that use
+        them (infra writes them within the save that uses them)."""
 
     def shred(self, key_ids: Iterable[UUID]) -> None:
         """Destroy the keys: what they encrypted can never be read again."""
@@ -56,12 +60,16 @@ class Batch:
     # Optimistic: skip reading the uniqueness indexes; a collision at save time means
     # "redo with the reads" (rare: repeats and duplicates), not a refusal.
     optimistic: bool = False
+    repeats: int = 0  # commands found already recorded (read, not optimistic)
+    # Events (decrypted) read ahead for the whole batch, by aggregate id.
+    read_ahead: dict[UUID, list[Any]] = field(default_factory=dict)
 
 
 class BatchingApplication(Application[UUID]):
     """An `Application` whose commands run in optimistic batches (see the module)."""
 
     vault: PersonalDataVault
+    _last_batch_collided = False  # then the next batch reads first
 
     def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
         """The library's `save()`, minus its two runtime-Protocol `isinstance` checks per
@@ -98,7 +106,34 @@ class BatchingApplication(Application[UUID]):
         return aggregate if isinstance(aggregate, kind) else None
 
     def _run_batch(self, commands: Sequence[C], prepare: Callable[[C, Batch], R]) -> list[R | LedgerError]:
-        batch = Batch(optimistic=True)
+        optimistic = not self._last_batch_collided and not self._first_is_recorded(commands, prepare)
+        outcomes = self._prepare_batch(commands, prepare, batch := Batch(optimistic=optimistic))
+        try:
+            position = self._save_batch(batch)
+        except SaveConflict:
+            self._last_batch_collided = True
+        else:
+            self._last_batch_collided = batch.repeats > 0
+            return [at_position(outcome, position) for outcome in outcomes]
+        if optimistic:
+            # A repeated or duplicate NIK or payment reference: redo the batch with the
+            # reads, still in one transaction.
+            outcomes = self._prepare_batch(commands, prepare, batch := Batch())
+            try:
+                position = self._save_batch(batch)
+            except SaveConflict:
+                pass
+            else:
+                self._last_batch_collided = batch.repeats > 0
+                return [at_position(outcome, position) for outcome in outcomes]
+        # Another writer changed one of these participants meanwhile; nothing of the batch
+        # was written. Redo it a command per transaction, so each gets its own answer.
+        return [self._run_one(command, prepare) for command in commands]
+
+    def _prepare_batch(self, commands: Sequence[C], prepare: Callable[[C, Batch], R],
+                       batch: Batch) -> list[R | LedgerError]:
+        if not batch.optimistic:
+            self._read_ahead(commands, prepare, batch)
         outcomes: list[R | LedgerError] = []
         for command in commands:
             before = len(batch.aggregates)
@@ -110,14 +145,33 @@ class BatchingApplication(Application[UUID]):
                 if len(batch.aggregates) != before:
                     raise AssertionError(f"refused row changed the batch: {error!r}") from error
                 outcomes.append(error)
-        try:
-            position = self._save_batch(batch)
-        except SaveConflict:
-            # A repeated or duplicate NIK or payment reference, or another writer changed
-            # one of these participants meanwhile; nothing of the batch was written. Redo
-            # it a command per transaction, with the reads, so each gets its own answer.
-            return [self._run_one(command, prepare) for command in commands]
-        return [at_position(outcome, position) for outcome in outcomes]
+        return outcomes
+
+    def _first_is_recorded(self, commands: Sequence[Any], prepare: Callable[..., Any]) -> bool:
+        """Whether the batch's first command is known to be recorded already (one cheap
+        read, spared a re-imported file's doomed optimistic save); none by default."""
+        return False
+
+    def _read_ahead(self, commands: Sequence[Any], prepare: Callable[..., Any], batch: Batch) -> None:
+        """Read what a batch with reads needs into `batch.read_ahead`; nothing by default."""
+
+    def _read_events_ahead(self, ids: Sequence[UUID], batch: Batch) -> None:
+        """The events of these aggregates (decrypted), in one query when the store can."""
+        select_many = getattr(self.recorder, "select_events_of", None)
+        if select_many is None or not ids:
+            return
+        to_event = self._personal_store().mapper.to_domain_event
+        found = select_many(list(dict.fromkeys(ids)))
+        for aggregate_id in ids:
+            batch.read_ahead[aggregate_id] = [to_event(s) for s in found.get(aggregate_id, ())]
+
+    def _events(self, aggregate_id: UUID, batch: Batch) -> list[Any]:
+        """An aggregate's events, decrypted: read ahead for the batch, or read now."""
+        events = batch.read_ahead.get(aggregate_id)
+        return events if events is not None else list(self._personal_store().get(aggregate_id))
+
+    def _personal_store(self) -> Any:
+        return getattr(self, "personal_events", self.events)
 
     def _run_one(self, command: C, prepare: Callable[[C, Batch], R],
                  optimistic: bool = False) -> R | LedgerError:

@@ -16,8 +16,13 @@ from typing import Any
 from lokal import parse_nik
 
 from domain.errors import InvalidInputError
+from domain.text import clean_text, printable
 
 _PERIOD = re.compile(r"(\d{4})-(\d{2})")
+
+# The years a month or date of the scheme can fall in: birth dates of living workers to
+# months paid far ahead. Outside them arithmetic would leave the calendar (year 0).
+FIRST_YEAR, LAST_YEAR = 1900, 2999
 
 
 @total_ordering
@@ -54,7 +59,11 @@ class Period:
     def parse(cls, text: str) -> Period:
         match = _PERIOD.fullmatch(text.strip())
         if not match:
-            raise InvalidInputError("invalid_period", f"'{text}' is not a month like 2025-03.")
+            raise InvalidInputError("invalid_period",
+                                    f"'{printable(str(text))}' is not a month like 2025-03.")
+        if not FIRST_YEAR <= int(match[1]) <= LAST_YEAR:
+            raise InvalidInputError("invalid_period", f"{match[0]} is not between "
+                                    f"{FIRST_YEAR}-01 and {LAST_YEAR}-12.")
         return cls.of(int(match[1]), int(match[2]))
 
     @property
@@ -143,7 +152,7 @@ def parse_channel(value: str, agent_id: str | None) -> tuple[str, str | None]:
     if code not in {c.value for c in Channel}:
         choices = ", ".join(c.value for c in Channel)
         raise InvalidInputError("unknown_channel", f"'{value}' is not a channel ({choices}).")
-    agent = (agent_id or "").strip() or None
+    agent = clean_text(agent_id, field="agent id") or None
     if code == Channel.PERISAI and agent is None:
         raise InvalidInputError(
             "agent_id_required", "A Perisai (field agent) entry needs the agent's id."
@@ -200,13 +209,18 @@ def parse_rupiah(value: int | str, *, field: str = "amount") -> int:
 
 def parse_date(value: date | str, *, field: str) -> date:
     if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(value.strip())
-    except (ValueError, AttributeError):
-        raise InvalidInputError(
-            "invalid_date", f"The {field} '{value}' is not a date like 2025-03-31."
-        ) from None
+        day = value
+    else:
+        try:
+            day = date.fromisoformat(value.strip())
+        except (ValueError, AttributeError):
+            raise InvalidInputError(
+                "invalid_date",
+                f"The {field} '{printable(str(value))}' is not a date like 2025-03-31.") from None
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise InvalidInputError("invalid_date", f"The {field} {day.isoformat()} is not between "
+                                f"{FIRST_YEAR} and {LAST_YEAR}.")
+    return day
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,7 @@ from domain.rules import RuleBook
 from infra import sqlite_store
 from infra.group_commit import GroupCommitter
 from infra.key_tables import PostgresKeyVault, SQLiteKeyVault
+from infra.keyed_recorders import attach, recorder_topic, sweep_stranded_keys
 from infra.personal_data import KeyVault, PersonalDataMapper
 from infra.settings import Database, Settings, load_rule_book, load_secrets, parse_database_url
 from infra.transcoder import ledger_transcoder
@@ -46,6 +47,8 @@ def event_store_env(db: Database) -> dict[str, str]:
             "POSTGRES_USER": db.user, "POSTGRES_PASSWORD": db.password,
             "POSTGRES_SCHEMA": db.schema,
         }
+    # New data keys are written by the recorder, with the events that use them.
+    env["APPLICATION_RECORDER_TOPIC"] = recorder_topic(db.kind)
     # Prefixed, so that stray unprefixed variables in the process environment lose.
     return {f"{Ledger.name.upper()}_{key}": value for key, value in env.items()}
 
@@ -66,12 +69,15 @@ def _build_ledger(settings: Settings, *, decrypt: bool = True) -> Ledger:
     secrets = load_secrets(settings)
     vault = _build_vault(db, secrets.master_key)
     transcoder = ledger_transcoder()
-    return Ledger(
+    ledger = Ledger(
         env=event_store_env(db), pepper=secrets.nik_pepper, vault=vault,
         rules=load_rule_book(settings),
         mapper=PersonalDataMapper(transcoder, vault, decrypt=False),
         personal_mapper=PersonalDataMapper(transcoder, vault, decrypt=decrypt),
     )
+    attach(ledger.recorder, vault)
+    sweep_stranded_keys(ledger.recorder)
+    return ledger
 
 
 def _build_view_store(settings: Settings) -> ViewStore:

@@ -4,6 +4,14 @@
   in a table of its own, each key wrapped (AES-GCM) under the master key from settings,
   so neither the database nor the master key alone reveals anything. `shred()` deletes
   keys: what they encrypted is unreadable from then on (erasure).
+- New keys are not written when they are made: they wait in memory (per thread) until
+  the save whose events use them, and the event store's recorder writes them inside
+  that save (`infra.keyed_recorders`): in the events' own transaction on PostgreSQL, and
+  on SQLite committed to the key file while the save holds the log's write lock, just
+  before the events commit. So a key is durable before any event encrypted with it is,
+  and a save that fails or is killed leaves no key behind (on SQLite the one batch a
+  kill can strand between the two commits is remembered and removed by the next save
+  or the next start).
 - `PersonalDataMapper`: before an event is stored, the attributes its class lists in
   `personal_fields` are transcoded together and encrypted under the subject's key, with
   the event's (originator id, version) as associated data so a ciphertext cannot be
@@ -47,6 +55,10 @@ class KeyVault:
         self._cache: OrderedDict[UUID, tuple[AESGCM, float]] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
+        # Set by a recorder that writes new keys with the events that use them; until
+        # then `ensure_keys` writes keys at once (a vault used on its own).
+        self.writes_with_events = False
+        self._local = threading.local()  # this thread's keys not yet written
 
     # --- the PersonalDataVault protocol (domain.ledger) ---------------------------------
 
@@ -54,9 +66,18 @@ class KeyVault:
         wanted = [k for k in dict.fromkeys(key_ids) if k not in self._cache]
         if not wanted:
             return
+        staged = self._staged()
+        wanted = [k for k in wanted if k not in staged]
+        if not wanted:
+            return
         existing = self._select(wanted)
         fresh = {k: AESGCM.generate_key(bit_length=256) for k in wanted if k not in existing}
-        if fresh:
+        if fresh and self.writes_with_events:
+            for key_id, key in fresh.items():  # written by the save that uses them
+                cipher = AESGCM(key)
+                staged[key_id] = (cipher, self._wrap(key_id, key))
+                self._remember(key_id, cipher)
+        elif fresh:
             self._insert({k: self._wrap(k, key) for k, key in fresh.items()})
             existing.update(self._select(list(fresh)))  # the winner, if another writer raced us
         for key_id, wrapped in existing.items():
@@ -64,15 +85,58 @@ class KeyVault:
 
     def shred(self, key_ids: Iterable[UUID]) -> None:
         ids = list(dict.fromkeys(key_ids))
+        staged = self._staged()
         with self._lock:
             for key_id in ids:
                 self._cache.pop(key_id, None)
-        if ids:
-            self._delete(ids)
+        # Keys never written (their save failed) are only forgotten: no write at all.
+        written = [k for k in ids if staged.pop(k, None) is None]
+        self._used().difference_update(ids)
+        if written:
+            self._delete(written)
+
+    # --- used by the recorder (infra.keyed_recorders) -------------------------------------
+
+    def take_pending(self) -> dict[UUID, bytes]:
+        """This thread's new keys that the events being saved use (wrapped), now handed
+        to the recorder to write with them; `restore_pending` if the save fails."""
+        staged, used = self._staged(), self._used()
+        pending = {k: staged.pop(k)[1] for k in used if k in staged}
+        used.clear()
+        self._local.in_flight = pending
+        return pending
+
+    def saved(self) -> None:
+        """The save that wrote the pending keys committed."""
+        self._local.in_flight = {}
+
+    def restore_pending(self) -> None:
+        """The save failed: its keys were not written (or, on SQLite, only as a batch the
+        next save removes); they wait again, forgotten by `shred` or used by a retry."""
+        in_flight: dict[UUID, bytes] = getattr(self._local, "in_flight", {})
+        staged = self._staged()
+        for key_id, wrapped in in_flight.items():
+            staged[key_id] = (AESGCM(self._unwrap(key_id, wrapped)), wrapped)
+        self._local.in_flight = {}
+
+    def _staged(self) -> dict[UUID, tuple[AESGCM, bytes]]:
+        staged: dict[UUID, tuple[AESGCM, bytes]] | None = getattr(self._local, "staged", None)
+        if staged is None:
+            staged = self._local.staged = {}
+        return staged
+
+    def _used(self) -> set[UUID]:
+        used: set[UUID] | None = getattr(self._local, "used", None)
+        if used is None:
+            used = self._local.used = set()
+        return used
 
     # --- used by the mapper -------------------------------------------------------------
 
     def cipher(self, key_id: UUID) -> AESGCM | None:
+        staged = self._staged().get(key_id)
+        if staged is not None:
+            return staged[0]
         entry = self._cache.get(key_id)
         if entry is not None and time.monotonic() - entry[1] < self.cache_seconds:
             return entry[0]
@@ -86,6 +150,8 @@ class KeyVault:
         return cipher
 
     def cipher_for_writing(self, key_id: UUID) -> AESGCM:
+        if self.writes_with_events:
+            self._used().add(key_id)  # the save being mapped needs this key written with it
         cipher = self.cipher(key_id)
         if cipher is None:
             self.ensure_keys([key_id])

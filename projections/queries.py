@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any
 
 from domain.errors import InvalidInputError
-from domain.regions import LEVELS, region_name
+from domain.regions import LEVELS, parse_region, region_name
 from domain.rules import RuleBook
 from domain.values import Period
 from projections.coverage import PROGRAMMES, CoverageProjection
@@ -35,6 +35,7 @@ def coverage(store: ViewStore, *, period: Period, level: str = "nation", region:
     """Covered participants and activity for a month, at a level, optionally within a region."""
     if level not in PREFIX:
         raise QueryError("invalid_level", f"Level is one of {', '.join(LEVELS)}.")
+    region = parse_region(region) if region else None
     if programme is not None and programme not in PROGRAMMES:
         raise QueryError("unknown_programme", f"Programme is one of {', '.join(PROGRAMMES)}.")
     if region and len(region) > PREFIX[level] and level != "nation":
@@ -95,6 +96,7 @@ def activity_by(store: ViewStore, *, period: Period, by: str, region: str | None
     column = {"channel": "channel", "agent": "agent_id"}.get(by)
     if column is None:
         raise QueryError("invalid_breakdown", "Break down by channel or agent.")
+    region = parse_region(region) if region else None
     low, high = _region_bounds(region)
     with store.transaction() as tx:
         names, position = live_tables(tx, CoverageProjection())

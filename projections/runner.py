@@ -32,6 +32,7 @@ from uuid import UUID
 from eventsourcing.persistence import ApplicationRecorder, Mapper
 from eventsourcing.utils import get_topic
 
+from projections import builds
 from projections.store import Tx, ViewStore
 
 Event = Any  # a decoded domain event (eventsourcing aggregate event)
@@ -142,8 +143,52 @@ class ProjectionRunner:
         self._topics = {get_topic(cls) for p in projections for cls in p.handles}
         for projection in projections:
             self._ensure_live_generation(projection)
+        self.sweep()
 
     # --- state ----------------------------------------------------------------------------
+
+    def sweep(self) -> int:
+        """Drop every generation of these projections that is neither live nor being built
+        by a rebuild still running (see `projections.builds`): what killed rebuilds left.
+        Returns how many generations were dropped."""
+        with self.store.transaction() as tx:
+            tx.execute("CREATE TABLE IF NOT EXISTS projection_builds (name TEXT NOT NULL,"
+                       " generation INTEGER NOT NULL, owner TEXT NOT NULL,"
+                       " PRIMARY KEY (name, generation))")
+            rows = tx.query("SELECT p.name, p.generation, b.owner FROM projections p"
+                            " LEFT JOIN projection_builds b"
+                            " ON b.name = p.name AND b.generation = p.generation"
+                            " WHERE p.live = 0")
+        dropped = 0
+        owners: dict[str | None, bool] = {}
+        for name, generation, owner in rows:
+            if name not in self.projections:
+                continue
+            if owner not in owners:  # no owner: left by a version that recorded none
+                owners[owner] = owner is not None and builds.is_held(self.store, owner)
+            if not owners[owner]:
+                dropped += self._drop_abandoned(name, int(generation), owner)
+        for owner, held in owners.items():
+            if owner is not None and not held:
+                builds.forget(self.store, owner)
+        return dropped
+
+    def _drop_abandoned(self, name: str, generation: int, owner: str | None) -> int:
+        """Drop a generation found abandoned, unless it changed since (its rebuild may have
+        made it live just before letting its lease go)."""
+        with self.store.transaction() as tx:
+            lock = " FOR UPDATE OF p" if tx.dialect == "postgres" else ""
+            rows = tx.query("SELECT p.live, b.owner FROM projections p LEFT JOIN projection_builds b"
+                            " ON b.name = p.name AND b.generation = p.generation"
+                            " WHERE p.name = ? AND p.generation = ?" + lock, (name, generation))
+            if rows != [(0, owner)]:
+                return 0
+            for table in self.projections[name].tables:
+                tx.execute(f"DROP TABLE IF EXISTS {physical(table, generation)}")
+            tx.execute("DELETE FROM projections WHERE name = ? AND generation = ?", (name, generation))
+            tx.execute("DELETE FROM projection_builds WHERE name = ? AND generation = ?",
+                       (name, generation))
+        return 1
 
     def _ensure_live_generation(self, projection: Projection) -> None:
         with self.store.transaction() as tx:
@@ -249,6 +294,15 @@ class ProjectionRunner:
         split across worker processes (see the constructor). If the replay fails, the new
         generations are dropped and the live ones stay as they were."""
         chosen = [self.projections[n] for n in (names or self.projections)]
+        self.sweep()
+        lease = builds.take(self.store)  # held before its generations exist
+        try:
+            return self._rebuild(chosen, lease.token, progress)
+        finally:
+            lease.release()
+
+    def _rebuild(self, chosen: Sequence[Projection], owner: str,
+                 progress: Callable[[int, int], None] | None) -> dict[str, int]:
         generations: dict[str, int] = {}
         with self.store.transaction() as tx:
             for projection in chosen:
@@ -256,6 +310,8 @@ class ProjectionRunner:
                                 (projection.name,))
                 generation = int(rows[0][0] or 0) + 1
                 self._create_generation(tx, projection, generation, live=False)
+                tx.execute("INSERT INTO projection_builds (name, generation, owner) VALUES (?, ?, ?)",
+                           (projection.name, generation, owner))
                 generations[projection.name] = generation
         target = self.head()
         try:
@@ -279,6 +335,8 @@ class ProjectionRunner:
                 tx.execute("UPDATE projections SET live = 1, position = ?, updated_at = ? "
                            "WHERE name = ? AND generation = ?",
                            (target, _now(), projection.name, generations[projection.name]))
+                tx.execute("DELETE FROM projection_builds WHERE name = ? AND generation = ?",
+                           (projection.name, generations[projection.name]))
                 for (generation,) in old:
                     for table in projection.tables:
                         tx.execute(f"DROP TABLE IF EXISTS {physical(table, int(generation))}")
@@ -297,6 +355,8 @@ class ProjectionRunner:
                 for table in self.projections[name].tables:
                     tx.execute(f"DROP TABLE IF EXISTS {physical(table, generation)}")
                 tx.execute("DELETE FROM projections WHERE name = ? AND generation = ? AND live = 0",
+                           (name, generation))
+                tx.execute("DELETE FROM projection_builds WHERE name = ? AND generation = ?",
                            (name, generation))
 
     def _fill_split(self, generations: dict[str, int], target: int,

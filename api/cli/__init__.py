@@ -27,6 +27,7 @@ from api.cli import (
 )
 from api.cli.render import err
 from domain.errors import LedgerError
+from domain.text import printable
 from infra.settings import ConfigurationError
 
 app = typer.Typer(
@@ -48,19 +49,26 @@ app.add_typer(audit.export_app)  # export
 
 
 def main() -> None:
+    # Arguments that were not valid UTF-8 arrive as lone surrogates; echoed in a message,
+    # they must print as escapes, not end the command with UnicodeEncodeError.
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
     try:
         app()
     except LedgerError as error:
-        err.print(f"[red]error[/red] {escape(f'[{error.code}]')}: {escape(error.message)}",
+        # Messages may quote what was given: shown escaped, never as terminal controls.
+        err.print(f"[red]error[/red] {escape(f'[{error.code}]')}: {escape(printable(error.message))}",
                   highlight=False)
         sys.exit(1)
     except ConfigurationError as error:
-        err.print(f"[red]configuration error[/red]: {escape(str(error))}", highlight=False)
+        err.print(f"[red]configuration error[/red]: {escape(printable(str(error)))}", highlight=False)
         sys.exit(3)
     except KeyboardInterrupt:
         err.print("interrupted")
         sys.exit(130)
     except Exception as error:  # noqa: BLE001 - the last line of defence: no traceback for users
-        err.print(f"[red]internal error[/red] ({type(error).__name__}): {escape(str(error))}",
-                  highlight=False)
+        err.print(f"[red]internal error[/red] ({type(error).__name__}): "
+                  f"{escape(printable(str(error)))}", highlight=False)
         sys.exit(70)

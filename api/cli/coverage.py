@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import csv
 import sys
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from api.cli.render import JsonOption, bar, emit_json, open_system, out
-from api.services.coverage import coverage
+from api.cli.render import JsonOption, bar, emit_json, open_system, out, shown
+from api.services.coverage import CSV_COLUMNS, check_csv_destination, coverage, csv_rows, write_csv
 from domain.values import PROGRAMME_ORDER
 
 PROGRAMMES = tuple(str(p) for p in PROGRAMME_ORDER)  # JKK, JKM, JHT: columns in this order
@@ -31,16 +32,24 @@ def coverage_command(
         "--csv", help="Write rows as CSV to FILE ('-': stdout).")] = None,
 ) -> None:
     """Covered (active) participants per region for a month, with activity and the target."""
+    destination = Path(csv_file) if csv_file not in (None, "-") else None
+    if destination is not None:
+        check_csv_destination(destination)  # before any work
     with open_system() as system:
         answer = coverage(system, period=period, level=level, region=region,
-                          programme=programme, as_of=as_of, tracker=bar).as_dict()
-    if csv_file is not None:
-        write_coverage_csv(answer, csv_file)
+                          programme=programme, as_of=as_of, tracker=bar)
+    if destination is not None:
+        write_csv(answer, destination)
+        return
+    if csv_file == "-":
+        writer = csv.writer(sys.stdout)
+        writer.writerow(CSV_COLUMNS)
+        writer.writerows(csv_rows(answer))
         return
     if json:
-        emit_json(answer)
+        emit_json(answer.as_dict())
         return
-    print_coverage(answer)
+    print_coverage(answer.as_dict())
 
 
 def print_coverage(answer: dict[str, Any]) -> None:
@@ -51,7 +60,7 @@ def print_coverage(answer: dict[str, Any]) -> None:
                    "rupiah", "claims"):
         table.add_column(column, justify="right" if column not in ("region", "name") else "left")
     for r in answer["rows"]:
-        table.add_row(r["region"] or "ID", r["name"] or "", f"{r['active']:,}",
+        table.add_row(r["region"] or "ID", shown(r["name"] or ""), f"{r['active']:,}",
                       *(f"{r['by_programme'][p]:,}" for p in PROGRAMMES),
                       f"{r['enrollments']:,}", f"{r['contributions']:,}",
                       f"{r['contribution_amount']:,}", f"{r['claims_filed']:,}")
@@ -60,23 +69,3 @@ def print_coverage(answer: dict[str, Any]) -> None:
     if target:
         out.print(f"National: {target['active']:,} active of the {target['target']:,} target "
                   f"({100 * target['progress']:.4f}%)")
-
-
-def write_coverage_csv(answer: dict[str, Any], destination: str) -> None:
-    columns = ["period", "level", "region", "name", "active", *(p.lower() for p in PROGRAMMES),
-               "enrollments",
-               "contributions", "contribution_amount", "claims_filed", "claims_paid",
-               "benefits_paid", "position"]
-    handle = sys.stdout if destination == "-" else open(destination, "w", newline="")  # noqa: SIM115
-    try:
-        writer = csv.writer(handle)
-        writer.writerow(columns)
-        for r in answer["rows"]:
-            writer.writerow([answer["period"], answer["level"], r["region"], r["name"], r["active"],
-                             *(r["by_programme"][p] for p in PROGRAMMES),
-                             r["enrollments"], r["contributions"],
-                             r["contribution_amount"], r["claims_filed"], r["claims_paid"],
-                             r["benefits_paid"], answer["position"]])
-    finally:
-        if handle is not sys.stdout:
-            handle.close()

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from api.cli.render import JsonOption, RevealOption, emit_json, open_system, out
+from api.cli.render import JsonOption, RevealOption, emit_json, open_system, out, shown
 from api.services import Viewer
 from api.services import participants as service
 
@@ -32,13 +32,14 @@ def status(
     result = answer.status
     table = Table(show_header=False, box=None)
     rows = [
-        ("participant", f"{result.participant_id}"), ("NIK", answer.nik), ("name", answer.name),
+        ("participant", f"{result.participant_id}"), ("NIK", shown(answer.nik)),
+        ("name", shown(answer.name)),
         ("as of", result.as_of.isoformat()), ("status", f"[bold]{result.status}[/bold]"),
         ("covered", ", ".join(result.covered_programmes) or "no"),
         ("programmes", "+".join(result.programmes)),
         ("paid through", str(result.paid_through or "nothing paid")),
         ("arrears", f"{result.arrears_months} month(s), Rp {result.arrears_amount:,}"),
-        ("village", result.village), ("enrolled on", result.enrolled_on.isoformat()),
+        ("village", shown(result.village)), ("enrolled on", result.enrolled_on.isoformat()),
         ("declared income", f"Rp {result.declared_income:,}"),
         ("JHT balance", f"Rp {result.jht_balance:,}"), ("open claims", str(result.open_claims)),
     ]
@@ -58,7 +59,7 @@ def history(nik_or_id: NikOrId, json: JsonOption = False, reveal: RevealOption =
     table = Table("#", "recorded (UTC)", "event", "facts")
     for e in answer.events:
         facts = ", ".join(f"{k}={v}" for k, v in e["data"].items() if v not in (None, "", {}))
-        table.add_row(str(e["version"]), e["recorded_at"][:19], e["type"], facts)
+        table.add_row(str(e["version"]), e["recorded_at"][:19], e["type"], shown(facts))
     out.print(table)
 
 

@@ -9,13 +9,15 @@ from rich.table import Table
 
 from api.cli.render import JsonOption, bar, emit_json, err, open_system, out
 from api.services import projections as service
+from domain.text import printable
 
 app = typer.Typer(help="Read models: run, rebuild, inspect.", no_args_is_help=True)
 
 
 @app.command("run")
 def projections_run(
-    poll: Annotated[float, typer.Option(help="Seconds between looks at the log.")] = 0.2,
+    poll: Annotated[float, typer.Option(min=0.01, max=3600,
+                                        help="Seconds between looks at the log.")] = 0.2,
 ) -> None:
     """Catch up, then follow the log as it grows (Ctrl-C stops)."""
 
@@ -36,7 +38,7 @@ def projections_rebuild(
         with open_system() as system:
             answer = service.rebuild(system, name, tracker=bar)
     except service.UnknownProjectionError as error:
-        raise typer.BadParameter(error.message) from None
+        raise typer.BadParameter(printable(error.message)) from None
     for projection, generation in answer.generations.items():
         out.print(f"{projection}: generation {generation} is live")
 

@@ -10,9 +10,11 @@ from typing import Annotated, Any
 import orjson
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from api.services import Update
+from domain.text import printable
 from infra.bootstrap import System, build_system
 from infra.settings import Settings
 
@@ -29,6 +31,12 @@ def open_system() -> Iterator[System]:
     """The system built from the environment's settings, closed afterwards."""
     with build_system(Settings()) as system:
         yield system
+
+
+def shown(value: object) -> str:
+    """Stored or given text for a table or line on the terminal: control characters shown
+    as escapes (`domain.text.printable`), rich markup shown as written."""
+    return escape(printable(str(value)))
 
 
 def emit_json(value: Any) -> None:

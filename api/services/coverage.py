@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from api.services.moments import month_or_this, normalise_region, parse_moment
+from api.services.moments import month_or_this, parse_moment
 from api.services.progress import Tracker, no_progress
 from api.services.projections import catch_up
+from domain.errors import InvalidInputError
+from domain.regions import LEVELS, parse_region
+from domain.values import PROGRAMME_ORDER
 from infra.bootstrap import System, replay_into, scratch_views
+from infra.safe_files import PrivateCsv, check_destination
+from projections.coverage import PROGRAMMES
 from projections.queries import coverage as coverage_query
 
 
@@ -50,17 +56,22 @@ def coverage(system: System, *, period: str | None = None, level: str = "nation"
              tracker: Tracker = no_progress, catch_up_first: bool = True) -> CoverageAnswer:
     """Counts for `period` (default this month) at `level`, within `region`; live (the
     projections first brought to the head of the log), or as recorded at `as_of`."""
+    # Every argument is checked before any work (a catch-up can take minutes).
     month = month_or_this(period)
-    code = normalise_region(region)
-    wanted = programme.upper() if programme else None
+    code = parse_region(region) if region else None
+    if level not in LEVELS:
+        raise InvalidInputError("invalid_level", f"Level is one of {', '.join(LEVELS)}.")
+    wanted = programme.strip().upper() if programme else None
+    if wanted is not None and wanted not in PROGRAMMES:
+        raise InvalidInputError("unknown_programme", f"Programme is one of {', '.join(PROGRAMMES)}.")
+    moment = parse_moment(as_of) if as_of is not None else None
     target = system.ledger.rules.at(month.first_day).national_target_active
-    if as_of is None:
+    if moment is None:
         if catch_up_first:  # a server keeps them caught up itself and never blocks on it
             catch_up(system, tracker)
         return CoverageAnswer.of(coverage_query(system.views, period=month, level=level,
                                                 region=code, programme=wanted,
                                                 national_target=target))
-    moment = parse_moment(as_of)
     with scratch_views() as scratch:
         with tracker("replaying", system.head()) as update:
             position = replay_into(system.ledger, scratch, as_of=moment, progress=update)
@@ -68,3 +79,28 @@ def coverage(system: System, *, period: str | None = None, level: str = "nation"
                                 programme=wanted, national_target=target)
     report["position"] = position
     return CoverageAnswer.of(report, as_of=moment.isoformat())
+
+
+_ORDER = tuple(str(p) for p in PROGRAMME_ORDER)  # JKK, JKM, JHT
+CSV_COLUMNS = ("period", "level", "region", "name", "active", *(p.lower() for p in _ORDER),
+               "enrollments", "contributions", "contribution_amount", "claims_filed",
+               "claims_paid", "benefits_paid", "position")
+
+
+def check_csv_destination(path: Path) -> None:
+    """Refuse, before any work, a CSV destination that cannot be written (`output_unwritable`)."""
+    check_destination(path)
+
+
+def csv_rows(answer: CoverageAnswer) -> list[list[Any]]:
+    """The answer's rows as CSV cells, in `CSV_COLUMNS` order."""
+    return [[answer.period, answer.level, r["region"], r["name"], r["active"],
+             *(r["by_programme"][p] for p in _ORDER), r["enrollments"], r["contributions"], r["contribution_amount"], r["claims_filed"],
+             r["claims_paid"], r["benefits_paid"], answer.position] for r in answer.rows]
+
+
+def write_csv(answer: CoverageAnswer, path: Path) -> Path:
+    """The answer as a CSV file at `path`, written safely (`infra.safe_files`)."""
+    with PrivateCsv(path, CSV_COLUMNS, mode=0o644) as file:  # counts only, no personal data
+        file.write(csv_rows(answer))
+        return file.commit()

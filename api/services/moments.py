@@ -24,13 +24,3 @@ def parse_moment(text: str) -> datetime:
 def month_or_this(period: str | None) -> Period:
     """`YYYY-MM`, or this month."""
     return Period.parse(period) if period else Period.containing(date.today())
-
-
-def normalise_region(region: str | None) -> str | None:
-    """A region code dotted (`32.76`), from dotted or plain digits (`3276`)."""
-    if not region:
-        return None
-    text = region.strip()
-    if "." not in text and text.isdigit():
-        text = ".".join(p for p in (text[:2], text[2:4], text[4:6], text[6:]) if p)
-    return text

@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from api.services.moments import normalise_region
 from domain.errors import InvalidInputError
-from domain.regions import LEVELS
+from domain.regions import LEVELS, parse_region
 from domain.values import Period
 from infra.bootstrap import System
 from projections.queries import PREFIX
@@ -39,7 +38,7 @@ def series(system: System, *, start: str, end: str, region: str | None = None,
         raise InvalidInputError("invalid_range", "The series ends before it starts.")
     if last - first >= MAX_MONTHS:
         raise InvalidInputError("range_too_long", f"A series has at most {MAX_MONTHS} months.")
-    code = normalise_region(region)
+    code = parse_region(region) if region else None  # unknown_region, invalid_region
     level = next((lv for lv in LEVELS if code and PREFIX[lv] >= len(code)), "nation")
     months, position = [], 0
     for offset in range(last - first + 1):

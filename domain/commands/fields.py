@@ -10,6 +10,7 @@ from uuid import UUID
 from lokal import normalize_phone
 
 from domain.errors import InvalidInputError
+from domain.text import clean_text
 from domain.values import Period, parse_date
 
 Fields = Mapping[str, Any]
@@ -17,10 +18,10 @@ Fields = Mapping[str, Any]
 
 def text(row: Fields, key: str) -> str:
     """A required field's text, trimmed (`missing_<key>` when absent or blank)."""
-    value = row.get(key)
-    if value is None or str(value).strip() == "":
+    value = clean_text(row.get(key), field=key)
+    if value == "":
         raise InvalidInputError(f"missing_{key}", f"The field '{key}' is required.")
-    return str(value).strip()
+    return value
 
 
 def participant_id(row: Fields) -> UUID:
@@ -42,7 +43,8 @@ def _uuid(row: Fields, key: str, code: str, message: str) -> UUID:
 
 
 def person_name(value: str) -> str:
-    """A name of 1 to 200 characters (already trimmed)."""
+    """A name of 1 to 200 characters (already trimmed), without control characters."""
+    value = clean_text(value, field="name")
     if not 1 <= len(value) <= 200:
         raise InvalidInputError("invalid_name", "A name has 1 to 200 characters.")
     return value
@@ -50,9 +52,10 @@ def person_name(value: str) -> str:
 
 def phone(value: Any) -> str | None:
     """An Indonesian phone number in E.164, or None when left out."""
-    if value is None or str(value).strip() == "":
+    given = clean_text(value, field="phone")
+    if given == "":
         return None
-    e164 = normalize_phone(str(value))
+    e164 = normalize_phone(given)
     if e164 is None:
         raise InvalidInputError("invalid_phone", f"'{value}' is not an Indonesian phone number.")
     return e164
@@ -60,7 +63,7 @@ def phone(value: Any) -> str | None:
 
 def occupation(value: Any) -> str:
     """Free text, 1 to 64 characters, kept lower case."""
-    words = str(value or "").strip().lower()
+    words = clean_text(value, field="occupation").lower()
     if not 1 <= len(words) <= 64:
         raise InvalidInputError("invalid_occupation", "An occupation has 1 to 64 characters.")
     return words

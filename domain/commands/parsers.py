@@ -40,6 +40,7 @@ from domain.commands.model import (
 )
 from domain.errors import InvalidInputError, LedgerError
 from domain.regions import village
+from domain.text import clean_text
 from domain.values import (
     Nik,
     Programme,
@@ -88,7 +89,7 @@ def parse_enroll(row: Fields) -> Enroll:
         birth_date=birth_date,
         sex=sex,
         phone=phone(row.get("phone")),
-        address=(str(row.get("address") or "").strip() or None),
+        address=clean_text(row.get("address"), field="address") or None,
         village=village(text(row, "village_code")).code,
         occupation=occupation(row.get("occupation")),
         segment=parse_segment(str(row.get("segment") or "BPU")),
@@ -184,7 +185,7 @@ def parse_correct_details(row: Fields) -> CorrectDetails:
     if row.get("phone") is not None:
         personal["phone"] = phone(row["phone"])
     if row.get("address") is not None:
-        personal["address"] = str(row["address"]).strip() or None
+        personal["address"] = clean_text(row["address"], field="address") or None
     if row.get("birth_date") is not None:
         personal["birth_date"] = parse_date(row["birth_date"], field="birth date").isoformat()
     sex = parse_sex(row["sex"]) if row.get("sex") is not None else None
@@ -215,7 +216,7 @@ def parse_withdraw(row: Fields) -> Withdraw:
     return Withdraw(
         participant_id=participant_id(row),
         withdrawn_on=optional_day(row.get("withdrawn_on"), "withdrawal date"),
-        reason=str(row.get("reason") or "").strip()[:200] or "requested",
+        reason=clean_text(row.get("reason"), field="reason")[:200] or "requested",
     )
 
 
@@ -224,18 +225,18 @@ def parse_file_claim(row: Fields) -> FileClaim:
     """Fields: participant_id, programme, kind, incident_date, filed_on, work_related,
     description."""
     pid = participant_id(row)
-    programme = str(row.get("programme") or "")
-    code = programme.strip().upper()
+    programme = clean_text(row.get("programme"), field="programme")
+    code = programme.upper()
     if code not in Programme.__members__:
         raise InvalidInputError("unknown_programme", f"'{programme}' is not a programme.")
     return FileClaim(
         participant_id=pid,
         programme=code,
-        kind=str(row.get("kind") or "").strip().lower(),
+        kind=clean_text(row.get("kind"), field="claim kind").lower(),
         incident_date=parse_date(row.get("incident_date", ""), field="incident date"),
         filed_on=optional_day(row.get("filed_on"), "filing date"),
         work_related=flag(row.get("work_related"), "work_related"),
-        description=str(row.get("description") or "").strip()[:2000],
+        description=clean_text(row.get("description"), field="description")[:2000],
     )
 
 
@@ -255,7 +256,7 @@ def parse_approve_claim(row: Fields) -> ApproveClaim:
 def parse_reject_claim(row: Fields) -> RejectClaim:
     """Fields: participant_id, claim_id, reason, rejected_on."""
     pid, cid = participant_id(row), claim_id(row)
-    reason = str(row.get("reason") or "").strip()
+    reason = clean_text(row.get("reason"), field="reason")
     if not reason:
         raise InvalidInputError("reason_required", "A rejection needs a reason.")
     return RejectClaim(

@@ -15,7 +15,7 @@ from tools.bench import suite as bench_suite
 
 RATIOS = ("ingest_single_vs_naive", "ingest_single_serial_vs_naive", "ingest_bulk_vs_raw_sqlite",
           "catch_up_vs_decode_loop", "rebuild_vs_decode_loop", "audit_seal_vs_read_sha256",
-          "audit_verify_vs_read_sha256")
+          "audit_verify_vs_read_sha256", "reimport_vs_first_import")
 
 
 @pytest.mark.parametrize("store", ["sqlite", "postgres"])

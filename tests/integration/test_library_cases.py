@@ -78,6 +78,8 @@ from domain.ledger import Ledger
 from domain.participant import Participant
 from domain.values import Period
 from infra.bootstrap import build_system, event_store_env
+from infra.keyed_postgres import KeyedPostgresApplicationRecorder
+from infra.keyed_recorders import KeyedSQLiteApplicationRecorder
 from infra.personal_data import PII_FIELD, PersonalDataMapper
 from infra.settings import Settings, parse_database_url
 from infra.transcoder import OrjsonTranscoder, ledger_transcoder
@@ -286,7 +288,7 @@ class TestSQLiteInfrastructureFactoryLibraryCase(tp.InfrastructureFactoryTestCas
         return SQLiteAggregateRecorder
 
     def expected_application_recorder_class(self) -> type[ApplicationRecorder]:
-        return SQLiteApplicationRecorder
+        return KeyedSQLiteApplicationRecorder  # the library's, writing new keys with events
 
     def expected_tracking_recorder_class(self) -> type[TrackingRecorder]:
         return SQLiteTrackingRecorder
@@ -357,7 +359,7 @@ class TestPostgresInfrastructureFactoryLibraryCase(
         return PostgresAggregateRecorder
 
     def expected_application_recorder_class(self) -> type[ApplicationRecorder]:
-        return PostgresApplicationRecorder
+        return KeyedPostgresApplicationRecorder  # the library's, writing new keys with events
 
     def expected_tracking_recorder_class(self) -> type[TrackingRecorder]:
         return PostgresTrackingRecorder

@@ -28,6 +28,7 @@ from tools.bench.ingest import single_command_rows, single_loaded, single_vs_nai
 from tools.bench.machine import PeakMemory, machine_facts
 from tools.bench.reads import reads
 from tools.bench.rebuild import rebuild
+from tools.bench.reimport import reimport
 from tools.bench.report import Figure, Phase, Report, keep_earlier
 from tools.bench.stores import close_quietly, fresh_store, postgres_available
 from tools.seed import plan_population
@@ -120,6 +121,8 @@ class Suite:
         if kind not in self.single_fresh:
             single_vs_naive(self, kind, scale, months, single_rows)
             self.save()
+        reimport(self, kind, scale, months, plan, 1 if big else self.repeats)
+        self.save()
 
         with fresh_store(kind, self.workdir, self.postgres_url) as store:
             system = None
