@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 
 from api.cli import main
 from domain.commands import Enroll, parse
-from infra.bootstrap import build_ledger, close_ledger
+from infra.bootstrap import build_system
 from infra.imports import CONTRIBUTION_COLUMNS, ENROLLMENT_COLUMNS
 from infra.settings import Settings
 from tests.conftest import TEST_MASTER_KEY, TEST_PEPPER
@@ -59,21 +59,16 @@ class Cli:
         return (code if isinstance(code, int) else (0 if code is None else 1)), captured.out, captured.err
 
     def head(self) -> int:
-        ledger = build_ledger(self.settings)
-        try:
-            return ledger.recorder.max_notification_id() or 0
-        finally:
-            close_ledger(ledger)
+        with build_system(self.settings) as system:
+            return system.head()
 
 
 @pytest.fixture
 def cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Iterator[Cli]:
     runner = Cli(tmp_path, capsys)
-    ledger = build_ledger(runner.settings)
-    try:  # a little history, so that queries and payments have something to find
-        ledger.enroll_many([parse(Enroll, enrollment(enrolled_on="2024-01-10")) for _ in range(3)])
-    finally:
-        close_ledger(ledger)
+    with build_system(runner.settings) as system:  # a little history for queries and payments
+        system.ledger.enroll_many(
+            [parse(Enroll, enrollment(enrolled_on="2024-01-10")) for _ in range(3)])
     yield runner
 
 
@@ -239,12 +234,9 @@ def test_arbitrary_import_files_never_crash(cli: Cli, tmp_path: Path, kind: str,
 def test_stored_control_characters_reach_the_terminal_escaped(cli: Cli) -> None:
     """Data recorded before text fields refused control characters still prints safely."""
     row = enrollment(name="Siti\x1b[31m Aminah\x07", enrolled_on="2024-01-10")
-    ledger = build_ledger(cli.settings)
-    try:
-        with mock.patch("domain.text._FORBIDDEN", re.compile("(?!)")):  # as before the rule
-            ledger.enroll(parse(Enroll, row))
-    finally:
-        close_ledger(ledger)
+    with (build_system(cli.settings) as system,
+          mock.patch("domain.text._FORBIDDEN", re.compile("(?!)"))):  # as before the rule
+        system.ledger.enroll(parse(Enroll, row))
     for command in (["status", row["nik"], "--reveal"], ["history", row["nik"], "--reveal"]):
         code, out, _ = cli(*command)
         assert code == 0

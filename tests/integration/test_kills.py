@@ -22,7 +22,7 @@ from domain.ledger import Ledger
 from domain.participant import Participant
 from domain.regions import villages_by_province
 from domain.values import Nik
-from infra.bootstrap import build_ledger, build_runner, build_view_store, close_ledger
+from infra.bootstrap import System, all_projections, build_system
 from infra.imports import ENROLLMENT_COLUMNS, import_file
 from infra.personal_data import KeyVault
 from infra.settings import Settings
@@ -69,10 +69,9 @@ def key_count(ledger: Ledger) -> int:
 
 
 @pytest.fixture
-def opened(settings: Settings) -> Iterator[Ledger]:
-    ledger = build_ledger(settings)
-    yield ledger
-    close_ledger(ledger)
+def opened(settings: Settings) -> Iterator[System]:
+    with build_system(settings) as system:
+        yield system
 
 
 # --- item 7: killed imports leave no orphan keys ----------------------------------------------
@@ -83,15 +82,15 @@ def test_killed_imports_leave_no_orphan_keys(settings: Settings, tmp_path: Path)
     env = env_for(settings, tmp_path)
     rng = random.Random(7)
     killed_mid_way = 0
-    watcher = build_ledger(settings)
+    watcher = build_system(settings)
     try:
         for _ in range(4):
-            seen = watcher.recorder.max_notification_id() or 0
+            seen = watcher.head()
             process = subprocess.Popen([LEDGER, "import", "enrollments", str(sheet)], env=env,
                                        cwd=tmp_path, stdout=subprocess.DEVNULL,
                                        stderr=subprocess.PIPE)
             deadline = time.monotonic() + 120
-            while (watcher.recorder.max_notification_id() or 0) == seen and process.poll() is None:
+            while watcher.head() == seen and process.poll() is None:
                 assert time.monotonic() < deadline, "the import made no progress"
                 time.sleep(0.01)
             time.sleep(rng.uniform(0, 0.3))  # then kill it at a random moment
@@ -100,8 +99,9 @@ def test_killed_imports_leave_no_orphan_keys(settings: Settings, tmp_path: Path)
             process.wait(timeout=60)
             killed_mid_way += running
     finally:
-        close_ledger(watcher)
-    ledger = build_ledger(settings)  # a start sweeps what a kill may strand
+        watcher.close()
+    system = build_system(settings)  # a start sweeps what a kill may strand
+    ledger = system.ledger
     try:
         enrolled = participants(ledger)
         assert 0 < enrolled
@@ -111,14 +111,14 @@ def test_killed_imports_leave_no_orphan_keys(settings: Settings, tmp_path: Path)
         assert report.rejected == 0 and report.accepted + report.already_recorded == 1_500
         assert key_count(ledger) == 2 * participants(ledger) == 2 * 1_500
     finally:
-        close_ledger(ledger)
+        system.close()
     assert killed_mid_way >= 1
 
 
 STRANDING_SCRIPT = """
 import os, signal, sys
 from infra.key_tables import SQLiteKeyVault
-from infra.bootstrap import build_ledger
+from infra.bootstrap import build_system
 from infra.imports import import_file
 from infra.settings import Settings
 from pathlib import Path
@@ -134,7 +134,7 @@ def write_then_die(self, first_position):
         os.kill(os.getpid(), signal.SIGKILL)
 
 SQLiteKeyVault.write_with_events = write_then_die
-import_file(build_ledger(Settings()), "enrollments", Path(sys.argv[1]), batch_size=100)
+import_file(build_system(Settings()).ledger, "enrollments", Path(sys.argv[1]), batch_size=100)
 """
 
 
@@ -156,7 +156,8 @@ def test_a_save_killed_between_its_two_commits_strands_keys_the_next_start_remov
     stranded = keys.execute("SELECT count(*) FROM data_keys").fetchone()[0]
     keys.close()
     assert stranded == 2 * 200  # the first batch's keys and the dead one's
-    ledger = build_ledger(settings)
+    system = build_system(settings)
+    ledger = system.ledger
     try:
         assert participants(ledger) == 100
         assert key_count(ledger) == 2 * 100
@@ -166,45 +167,37 @@ def test_a_save_killed_between_its_two_commits_strands_keys_the_next_start_remov
         for participant_id in ledger.participant_ids(limit=300):
             assert (ledger.get_personal_data(participant_id) or {}).get("name")
     finally:
-        close_ledger(ledger)
+        system.close()
 
 
 # --- item 6: killed rebuilds leave nothing behind ---------------------------------------------
 
 REBUILD_SCRIPT = """
-from infra.bootstrap import build_ledger, build_runner, build_view_store
+from infra.bootstrap import build_system
 from infra.settings import Settings
 
-settings = Settings()
-ledger = build_ledger(settings, decrypt=False)
-store = build_view_store(settings)
-runner = build_runner(ledger, store, page_size=20)
+system = build_system(Settings(), decrypt=False)
+runner = system.new_runner(page_size=20)
 print("started", flush=True)
 runner.rebuild(progress=lambda done, total: print("page", flush=True))
 """
 
 
 def table_names(settings: Settings) -> set[str]:
-    store = build_view_store(settings)
-    try:
+    with build_system(settings) as system:
+        store = system.views
         if store.dialect == "sqlite":
             rows = store.query("SELECT name FROM sqlite_master WHERE type = 'table'")
         else:
             rows = store.query("SELECT table_name FROM information_schema.tables "
                                "WHERE table_schema = current_schema()")
-    finally:
-        store.close()
     return {str(r[0]) for r in rows}
 
 
 def test_killed_rebuilds_leave_nothing_once_the_next_rebuild_starts(
-        settings: Settings, tmp_path: Path, opened: Ledger) -> None:
-    import_file(opened, "enrollments", write_sheet(tmp_path / "sheet.csv", 1_000))
-    store = build_view_store(settings)
-    try:
-        build_runner(opened, store).catch_up()
-    finally:
-        store.close()
+        settings: Settings, tmp_path: Path, opened: System) -> None:
+    import_file(opened.ledger, "enrollments", write_sheet(tmp_path / "sheet.csv", 1_000))
+    opened.new_runner().catch_up()
     before = table_names(settings)
     env = env_for(settings, tmp_path)
     rng = random.Random(3)
@@ -219,21 +212,19 @@ def test_killed_rebuilds_leave_nothing_once_the_next_rebuild_starts(
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=60)
     assert len(table_names(settings)) > len(before)  # the kills left half-built generations
-    store = build_view_store(settings)
-    try:
-        runner = build_runner(opened, store)  # a runner's start sweeps them
+    with build_system(settings) as fresh:
+        runner = fresh.new_runner()  # a runner's start sweeps them
         assert table_names(settings) == before
-        assert [s.live for s in runner.states()] == [True, True]
+        assert [s.live for s in runner.states()] == [True] * len(all_projections())
         runner.rebuild()
-        assert all(s.live for s in runner.states()) and len(runner.states()) == 2
+        assert all(s.live for s in runner.states())
+        assert len(runner.states()) == len(all_projections())
         assert len(table_names(settings)) == len(before)
-    finally:
-        store.close()
 
 
 def test_a_running_rebuild_is_not_swept_by_another_runner(settings: Settings, tmp_path: Path,
-                                                         opened: Ledger) -> None:
-    import_file(opened, "enrollments", write_sheet(tmp_path / "sheet.csv", 1_000))
+                                                         opened: System) -> None:
+    import_file(opened.ledger, "enrollments", write_sheet(tmp_path / "sheet.csv", 1_000))
     process = subprocess.Popen([sys.executable, "-c", REBUILD_SCRIPT],
                                env=env_for(settings, tmp_path), cwd=Path.cwd(),
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -241,20 +232,14 @@ def test_a_running_rebuild_is_not_swept_by_another_runner(settings: Settings, tm
         assert process.stdout is not None
         assert process.stdout.readline().strip() == "started", process.communicate()
         assert process.stdout.readline().strip() == "page", process.communicate()
-        store = build_view_store(settings)
-        try:
-            build_runner(opened, store)  # sweeps only what no running rebuild owns
-        finally:
-            store.close()
+        with build_system(settings) as other:
+            other.new_runner()  # sweeps only what no running rebuild owns
         _, stderr = process.communicate(timeout=120)
         assert process.returncode == 0, stderr
     finally:
         if process.poll() is None:
             process.kill()
-    store = build_view_store(settings)
-    try:
-        states = build_runner(opened, store).states()
-        assert [s.live for s in states] == [True, True]
+    with build_system(settings) as other:
+        states = other.new_runner().states()
+        assert [s.live for s in states] == [True] * len(all_projections())
         assert {s.generation for s in states} == {2}
-    finally:
-        store.close()
