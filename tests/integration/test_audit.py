@@ -22,7 +22,7 @@ from infra.audit.leaves import notification_leaf
 from infra.audit.notes import parse_checkpoint
 from infra.audit.system import Audit, build_audit
 from infra.audit.verify import verify_log
-from infra.bootstrap import build_view_store
+from infra.bootstrap import System
 from infra.settings import Settings, parse_database_url
 from projections.store import ViewStore
 from tests.rfc9162 import hash_leaf, verify_consistency, verify_inclusion
@@ -38,6 +38,7 @@ class Sealed:
     store: ViewStore
     audit: Audit
     size: int
+    system: System
 
     def verify(self, **options: Any) -> Any:
         return verify_log(self.ledger.recorder, self.store, self.audit.verifier,
@@ -45,16 +46,16 @@ class Sealed:
 
 
 @pytest.fixture
-def sealed(settings: Settings, ledger: Ledger) -> Iterator[Sealed]:
+def sealed(settings: Settings, system: System) -> Sealed:
     """A seeded store (40 participants, a year), sealed with checkpoints every 100 leaves."""
     settings = settings.model_copy(update={"audit_checkpoint_every": EVERY})
+    ledger = system.ledger
     seed_population(ledger, participants=40, months=12, seed=7, end=date(2026, 6, 30))
-    store = build_view_store(settings)
+    store = system.views
     audit = build_audit(settings, ledger, store)
     report = audit.sealer.catch_up(checkpoint=True)
     assert report.tree_size == ledger.recorder.max_notification_id() > 4 * EVERY
-    yield Sealed(settings, ledger, store, audit, report.tree_size)
-    store.close()
+    return Sealed(settings, ledger, store, audit, report.tree_size, system)
 
 
 # --- tampering with the stored events, as SQL straight into the event store ---------------
@@ -209,7 +210,7 @@ def reseal(sealed: Sealed, every: int) -> Sealed:
     audit = build_audit(settings, sealed.ledger, sealed.store)
     audit.sealer.publish_dir = None  # the operator does not overwrite published files
     size = audit.sealer.catch_up(checkpoint=True).tree_size
-    return Sealed(settings, sealed.ledger, sealed.store, audit, size)
+    return Sealed(settings, sealed.ledger, sealed.store, audit, size, sealed.system)
 
 
 def test_checkpoints_are_published_as_files_and_never_rewritten(sealed: Sealed) -> None:
@@ -299,9 +300,7 @@ def test_the_sealer_is_exactly_once_across_calls_and_pages(sealed: Sealed, ledge
 
 
 def caught_up_runner(sealed: Sealed) -> Any:
-    from infra.bootstrap import build_runner
-
-    runner = build_runner(sealed.ledger, sealed.store)
+    runner = sealed.system.runner
     runner.catch_up()
     return runner
 
