@@ -150,6 +150,24 @@ def projection_mapper(ledger: Ledger) -> PersonalDataMapper:
     return PersonalDataMapper(ledger_transcoder(), ledger.vault, decrypt=False)
 
 
+def event_mapper() -> PersonalDataMapper:
+    """Decodes stored events without decrypting and without a key vault: for consumers
+    that receive the ledger's events elsewhere (Kafka) and hold no keys at all."""
+    return PersonalDataMapper(ledger_transcoder(), None, decrypt=False)
+
+
+def build_reporting_store(settings: Settings | None = None) -> ViewStore:
+    """The reporting consumers' own store (`LEDGER_REPORTING_DATABASE_URL`, by default
+    `var/reporting.db`): SQLite file or a PostgreSQL schema, the read models' tables."""
+    settings = settings or Settings()
+    db = parse_database_url(settings.reporting_url())
+    if db.kind == "sqlite":
+        assert db.path is not None
+        db.path.parent.mkdir(parents=True, exist_ok=True)
+        return SQLiteViewStore(db.path)
+    return PostgresViewStore(db.conninfo, schema=db.schema)
+
+
 def close_ledger(ledger: Ledger) -> None:
     ledger.close()
     vault = ledger.vault
