@@ -129,6 +129,7 @@ def relay(
     once: Annotated[bool, typer.Option("--once", help="Publish up to the head, then exit.")] = False,
     status: Annotated[bool, typer.Option("--status", help="Show the published position and lag.")] = False,
     json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    page_size: Annotated[int, typer.Option(min=1, help="Events per acknowledged batch.")] = 5000,
 ) -> None:
     """Publish the log to Kafka from the last published position (follows it unless --once).
 
@@ -140,7 +141,7 @@ def relay(
     ledger = build_ledger(settings, decrypt=False)
     store = build_view_store(settings)
     try:
-        worker = Relay(ledger, store, settings)
+        worker = Relay(ledger, store, settings, page_size=page_size)
         if status:
             state = worker.status()
             body = {"topic": state.topic, "position": state.position, "head": state.head,

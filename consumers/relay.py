@@ -93,14 +93,18 @@ class Relay:
     # --- publishing --------------------------------------------------------------------
 
     def publish(self, notifications: Sequence[Notification], *, until: int | None = None) -> int:
-        """Send `notifications` (in log order), wait for the broker's acknowledgement of
-        every one, then record the position (`until`, or the last one's). Raises
+        """Send the participant events among `notifications` (in log order), wait for the
+        broker's acknowledgement of every one, then record the position (`until`, or the
+        last notification's). Raises
         `RelayError`, having recorded nothing, if any was not acknowledged."""
         if self._producer is None:
             self._producer = self._new_producer()
         send, topic, source, encode = self._producer.send, self.topic, self._source, envelope.encode
+        published = envelope.TYPE_OF_TOPIC
         futures = []
         for n in notifications:
+            if n.topic not in published:
+                continue  # another aggregate's event (an index): passed over, not published
             key, headers = encode(n.id, n.originator_id, n.originator_version, n.topic, n.state,
                                   source)
             futures.append(send(topic, key=key, value=n.state, headers=headers))
@@ -169,8 +173,9 @@ class Relay:
         """Follow the log through the recorder's subscription (PostgreSQL: LISTEN/NOTIFY),
         sending what has arrived whenever the subscription has nothing more at hand."""
         arrived: queue.Queue[Notification | BaseException] = queue.Queue(maxsize=4 * self.page_size)
-        subscription = self.ledger.recorder.subscribe(gt=self.position(),
-                                                      topics=envelope.EVENT_TOPICS)
+        # Every event, not only participants': the position then passes over the others,
+        # so a relay at the head says so (lag 0) and restarts from there.
+        subscription = self.ledger.recorder.subscribe(gt=self.position())
         reader = threading.Thread(target=_drain, args=(subscription, arrived), daemon=True)
         reader.start()
         sent = 0

@@ -107,6 +107,9 @@ class KafkaBroker:
     port: int = 9092
     controller_port: int | None = None  # default: port + 1
     heap: str = "512m"
+    # Tests: the broker gets SIGTERM when the process that started it dies, even by SIGKILL
+    # (Linux's parent-death signal), so an interrupted test session leaves no broker behind.
+    die_with_parent: bool = False
 
     @property
     def bootstrap(self) -> str:
@@ -186,7 +189,8 @@ class KafkaBroker:
                  "-Dlog4j2.shutdownHookEnabled=false", "-cp", classpath, "kafka.Kafka",
                  str(config)],
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                start_new_session=True, env=self._env())
+                start_new_session=True, env=self._env(),
+                preexec_fn=_parent_death_signal if self.die_with_parent else None)
         self.pid_file.write_text(str(process.pid))
         if not self._wait_ready(timeout, offset, process):
             self.stop()
@@ -283,6 +287,13 @@ class KafkaBroker:
         config.write_text("".join(f"{k}={v}\n" for k, v in properties.items()))
         (self.home / "log4j2.properties").write_text(_LOG4J.format(level="WARN"))
         return config
+
+
+def _parent_death_signal() -> None:
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 def _alive(pid: int) -> bool:
