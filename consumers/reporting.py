@@ -127,6 +127,7 @@ class ReportingConsumer:
         """Consume until `stop()`, or (with `exit_when_idle`) until that many seconds pass
         with nothing to read. Returns the number of events applied."""
         from kafka import ConsumerRebalanceListener
+        from kafka.errors import KafkaError
 
         member = self
 
@@ -142,7 +143,12 @@ class ReportingConsumer:
         idle_since = time.monotonic()
         try:
             while not stop():
-                batch = self._consumer.poll(timeout_ms=300)
+                try:
+                    batch = self._consumer.poll(timeout_ms=300)
+                except KafkaError as error:  # the broker away: the client reconnects by itself
+                    log.warning("reporting: %s; polling again", error)
+                    time.sleep(1)
+                    continue
                 if batch:
                     self.apply(batch)
                     idle_since = time.monotonic()

@@ -54,7 +54,7 @@ class EnvelopeError(ValueError):
 Headers = list[tuple[str, bytes]]
 
 
-def encode(position: int, originator_id: UUID, version: int, topic: str, state: bytes,
+def encode(position: int, originator_id: UUID | str, version: int, topic: str, state: bytes,
            source: bytes) -> tuple[bytes, Headers]:
     """(key, headers) of the message carrying a stored event; its value is `state`."""
     subject = str(originator_id).encode()

@@ -190,7 +190,8 @@ class KafkaBroker:
                  str(config)],
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 start_new_session=True, env=self._env(),
-                preexec_fn=_parent_death_signal if self.die_with_parent else None)
+                # a single prctl call between fork and exec: no lock or allocation involved
+                preexec_fn=_parent_death_signal if self.die_with_parent else None)  # noqa: PLW1509
         self.pid_file.write_text(str(process.pid))
         if not self._wait_ready(timeout, offset, process):
             self.stop()

@@ -130,11 +130,14 @@ def member(settings: Settings) -> ReportingConsumer:
                              all_projections())
 
 
-def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
+def wait_for(condition: Callable[[], bool], timeout: float, what: str,
+             logs: Path | None = None) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+            tails = "".join(f"\n--- {p.name}:\n{p.read_text(errors='replace')[-3000:]}"
+                            for p in sorted(logs.glob("*.log"))) if logs else ""
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}{tails}")
         time.sleep(0.3)
 
 
@@ -349,7 +352,8 @@ def test_three_members_share_the_partitions_and_survive_one_killed(
         seed(sqlite_ledger, participants=80, months=6, number=42)
         relay.catch_up()
         assert relay.position() > first_wave
-        wait_for(caught_up(settings), 120, "the surviving members to catch up")
+        wait_for(caught_up(settings), 120, "the surviving members to catch up",
+                 settings.var_dir)
         assert members[0].poll() is None and members[2].poll() is None
     relay.close()
     store.close()
@@ -379,8 +383,9 @@ def test_the_broker_restarted_mid_stream_loses_and_doubles_nothing(
             kafka.broker.start()
         seed(sqlite_ledger, participants=40, months=6, number=53)
         head = sqlite_ledger.recorder.max_notification_id() or 0
-        wait_for(lambda: relay_position(settings) == head, 120, "the relay to reach the head")
-        wait_for(caught_up(settings), 120, "the consumer to catch up")
+        wait_for(lambda: relay_position(settings) == head, 120, "the relay to reach the head",
+                 settings.var_dir)
+        wait_for(caught_up(settings), 120, "the consumer to catch up", settings.var_dir)
         assert relay.poll() is None and consumer.poll() is None  # recovered, not restarted
     assert_reports_equal_ledger(settings)
 
