@@ -92,13 +92,17 @@ class Relay:
 
     # --- publishing --------------------------------------------------------------------
 
+    def connect(self) -> None:
+        """Open the producer now rather than at the first page."""
+        if self._producer is None:
+            self._producer = self._new_producer()
+
     def publish(self, notifications: Sequence[Notification], *, until: int | None = None) -> int:
         """Send the participant events among `notifications` (in log order), wait for the
         broker's acknowledgement of every one, then record the position (`until`, or the
         last notification's). Raises
         `RelayError`, having recorded nothing, if any was not acknowledged."""
-        if self._producer is None:
-            self._producer = self._new_producer()
+        self.connect()
         send, topic, source, encode = self._producer.send, self.topic, self._source, envelope.encode
         published = envelope.TYPE_OF_TOPIC
         futures = []
