@@ -190,6 +190,7 @@ class System:
     _views: ViewStore | None = field(default=None, repr=False)
     _runner: ProjectionRunner | None = field(default=None, repr=False)
     _committer: GroupCommitter | None = field(default=None, repr=False)
+    _reporting: ViewStore | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _closed: bool = field(default=False, repr=False)
 
@@ -221,6 +222,16 @@ class System:
                 self._committer = GroupCommitter(self.ledger)
             return self._committer
 
+    @property
+    def reporting(self) -> ViewStore:
+        """The reporting consumers' own store (opened on first use; see
+        `build_reporting_store`)."""
+        with self._lock:
+            self._check_open()
+            if self._reporting is None:
+                self._reporting = build_reporting_store(self.settings)
+            return self._reporting
+
     def head(self) -> int:
         """The log's last position (0 while it is empty)."""
         return self.ledger.recorder.max_notification_id() or 0
@@ -235,10 +246,12 @@ class System:
             if self._closed:
                 return
             self._closed = True
-            committer, views = self._committer, self._views
+            committer, views, reporting = self._committer, self._views, self._reporting
         try:
             if committer is not None:
                 committer.close()
+            if reporting is not None:
+                reporting.close()
         finally:
             try:
                 if views is not None:

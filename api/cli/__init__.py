@@ -13,7 +13,18 @@ import sys
 import typer
 from rich.markup import escape
 
-from api.cli import bench, coverage, demo, imports, participants, projections, replay, seed
+from api.cli import (
+    bench,
+    coverage,
+    demo,
+    imports,
+    kafka,
+    participants,
+    projections,
+    replay,
+    seed,
+    services,
+)
 from api.cli.render import err
 from domain.errors import LedgerError
 from infra.settings import ConfigurationError
@@ -30,6 +41,8 @@ app.add_typer(projections.app, name="projections")
 app.add_typer(coverage.app)
 app.add_typer(replay.app)
 app.add_typer(bench.app)
+app.add_typer(kafka.app)  # relay, consume
+app.add_typer(services.app, name="services")
 
 
 def main() -> None:
