@@ -18,6 +18,7 @@ import logging
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -34,6 +35,10 @@ log = logging.getLogger(__name__)
 
 _DDL = ("CREATE TABLE IF NOT EXISTS relay_positions (topic TEXT NOT NULL PRIMARY KEY,"
         " position BIGINT NOT NULL, published BIGINT NOT NULL, updated_at TEXT NOT NULL)")
+
+
+# Pages sent but not yet wholly acknowledged before the relay waits for them.
+_MAX_PENDING_PAGES = 8
 
 
 class RelayError(RuntimeError):
@@ -97,11 +102,9 @@ class Relay:
         if self._producer is None:
             self._producer = self._new_producer()
 
-    def publish(self, notifications: Sequence[Notification], *, until: int | None = None) -> int:
-        """Send the participant events among `notifications` (in log order), wait for the
-        broker's acknowledgement of every one, then record the position (`until`, or the
-        last notification's). Raises
-        `RelayError`, having recorded nothing, if any was not acknowledged."""
+    def _send(self, notifications: Sequence[Notification]) -> list[Any]:
+        """Hand the participant events among `notifications` to the producer, in log order;
+        their futures."""
         self.connect()
         send, topic, source, encode = self._producer.send, self.topic, self._source, envelope.encode
         published = envelope.TYPE_OF_TOPIC
@@ -112,30 +115,62 @@ class Relay:
             key, headers = encode(n.id, n.originator_id, n.originator_version, n.topic, n.state,
                                   source)
             futures.append(send(topic, key=key, value=n.state, headers=headers))
-        self._producer.flush(timeout=150)
-        failed = [f for f in futures if not f.succeeded()]
-        if failed:
-            raise RelayError(f"{len(failed)} of {len(futures)} messages not acknowledged: "
-                             f"{failed[0].exception!r}")
+        return futures
+
+    def _settle(self, pending: deque[tuple[int, list[Any]]], *, wait: bool) -> None:
+        """Record the position of each leading page whose every message the broker has
+        acknowledged (all of them, flushing first, with `wait`). Raises `RelayError` at the
+        first page with a failed message: nothing from there on is recorded."""
+        if wait:
+            self._producer.flush(timeout=150)
+        while pending:
+            position, futures = pending[0]
+            if not wait and not all(f.is_done for f in futures):
+                return
+            failed = [f for f in futures if not f.succeeded()]
+            if failed:
+                raise RelayError(f"{len(failed)} of {len(futures)} messages not acknowledged: "
+                                 f"{failed[0].exception!r}")
+            self._record(position, len(futures))
+            pending.popleft()
+
+    def publish(self, notifications: Sequence[Notification], *, until: int | None = None) -> int:
+        """Send the participant events among `notifications` (in log order), wait for the
+        broker's acknowledgement of every one, then record the position (`until`, or the
+        last notification's). Raises `RelayError`, having recorded nothing, if any was not
+        acknowledged."""
+        futures = self._send(notifications)
         last = until if until is not None else notifications[-1].id if notifications else None
+        pending: deque[tuple[int, list[Any]]] = deque()
         if last is not None:
-            self._record(last, len(futures))
+            pending.append((last, futures))
+        self._settle(pending, wait=True)
         return len(futures)
 
     def catch_up(self, until: int | None = None) -> int:
-        """Publish everything after the recorded position up to the head (or `until`),
-        a page at a time; returns the number of messages sent."""
+        """Publish everything after the recorded position up to the head (or `until`).
+
+        Pages are sent back to back without waiting (a wait per page would drain the
+        producer's pipeline); each page's position is recorded once all its messages and
+        all earlier ones are acknowledged, and at the end everything is. Returns the number
+        of messages sent."""
         recorder = self.ledger.recorder
         head = (recorder.max_notification_id() or 0) if until is None else until
         position, sent = self.position(), 0
+        pending: deque[tuple[int, list[Any]]] = deque()
         while position < head:
             stop = min(position + self.page_size, head)
             page = recorder.select_notifications(start=position + 1, limit=self.page_size,
                                                  stop=stop, topics=envelope.EVENT_TOPICS)
             # The page covers positions up to `stop` (other aggregates' events are not
             # published), so the recorded position is `stop` even if nothing was sent.
-            sent += self.publish(page, until=stop)
+            futures = self._send(page)
+            sent += len(futures)
+            pending.append((stop, futures))
+            self._settle(pending, wait=len(pending) > _MAX_PENDING_PAGES)
             position = stop
+        if pending:
+            self._settle(pending, wait=True)
         return sent
 
     def run(self, *, once: bool = False, stop: Callable[[], bool] = lambda: False,
