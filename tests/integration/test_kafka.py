@@ -461,3 +461,17 @@ def test_without_a_bootstrap_nothing_needs_a_broker(tmp_path: Path) -> None:
     assert done.returncode == 3
     assert "LEDGER_KAFKA_BOOTSTRAP is not set" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_services_status_says_whether_each_runs(tmp_path: Path) -> None:
+    env = {**os.environ, "LEDGER_VAR_DIR": str(tmp_path / "var"),
+           "LEDGER_DATABASE_URL": f"sqlite:///{tmp_path / 'l.db'}"}
+    kafka = subprocess.run([LEDGER, "services", "status", "kafka"], env=env, capture_output=True,
+                           text=True, timeout=60, check=False)
+    assert kafka.returncode == 1 and "not running" in kafka.stdout  # none under this var dir
+    postgres = subprocess.run([LEDGER, "services", "status", "postgres"], env=env,
+                              capture_output=True, text=True, timeout=60, check=False)
+    assert (postgres.returncode == 0) == ("online" in postgres.stdout), postgres.stdout
+    unknown = subprocess.run([LEDGER, "services", "start", "redis"], env=env,
+                             capture_output=True, text=True, timeout=60, check=False)
+    assert unknown.returncode == 2 and "Traceback" not in unknown.stderr
