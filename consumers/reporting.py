@@ -192,9 +192,19 @@ class ReportingConsumer:
     def _apply(self, batch: dict[Any, list[Any]], *, isolate: bool) -> list[DeadLetter]:
         now = datetime.now(UTC).isoformat(timespec="seconds")
         with self.store.transaction() as tx:
-            if tx.dialect == "postgres":  # members serialise per partition on its offset row
-                tx.query("SELECT part FROM consumer_offsets WHERE grp = ? AND topic = ? "
-                         "FOR UPDATE", (self.group, self.topic))
+            if tx.dialect == "postgres":
+                # Two members meet on a partition only around a rebalance: lock its offset
+                # row (made if missing) so the later one sees what the earlier one applied.
+                # Other partitions' members go on side by side. (SQLite: one writer anyway.)
+                parts = sorted(tp.partition for tp in batch)
+                tx.insert_rows("consumer_offsets",
+                               ("grp", "topic", "part", "next_offset", "updated_at"),
+                               ("text", "text", "integer", "bigint", "text"),
+                               [(self.group, self.topic, p, 0, now) for p in parts],
+                               "ON CONFLICT (grp, topic, part) DO NOTHING")
+                tx.query("SELECT part FROM consumer_offsets WHERE grp = ? AND topic = ? AND part "
+                         f"IN ({', '.join('?' * len(parts))}) ORDER BY part FOR UPDATE",
+                         (self.group, self.topic, *parts))
             stored = self.stored_offsets(tx)
             events, dead, ends = [], [], {}
             for tp, records in batch.items():

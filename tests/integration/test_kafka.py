@@ -43,6 +43,7 @@ from projections.queries import compare
 from tests.conftest import IN_CI, TEST_MASTER_KEY, TEST_PEPPER
 from tests.factories import MONTHLY_JKK_JKM_1_5M, OTHER_VILLAGE, enrollment
 from tests.integration.conftest import Kafka
+from tests.integration.test_projections import pg_schema
 
 pytestmark = pytest.mark.integration
 
@@ -428,12 +429,20 @@ def test_a_malformed_message_goes_to_the_dead_letters_and_the_group_carries_on(
     assert caught_up(settings)()
 
 
-@pytest.mark.parametrize("store", ["sqlite"])
-def test_a_replayed_topic_changes_nothing(ledger: Ledger, settings: Settings,
+def test_a_replayed_topic_changes_nothing(ledger: Ledger, settings: Settings, store: str,
                                           kafka: Kafka) -> None:
     """Offsets forgotten (a member reads the whole topic again): versions already applied
-    are dropped, the read models stay exact."""
-    settings = with_kafka(settings, kafka, partitions=3)
+    are dropped, the read models stay exact. With the ledger on PostgreSQL the reporting
+    store is a PostgreSQL schema of its own."""
+    if store == "postgres":
+        with pg_schema() as url:
+            replay_twice(with_kafka(settings, kafka, partitions=3).model_copy(
+                update={"reporting_database_url": url}), ledger)
+    else:
+        replay_twice(with_kafka(settings, kafka, partitions=3), ledger)
+
+
+def replay_twice(settings: Settings, ledger: Ledger) -> None:
     kafka_client.ensure_topics(settings)
     seed(ledger, participants=30, months=4, number=71)
     store = build_view_store(settings)
@@ -444,10 +453,13 @@ def test_a_replayed_topic_changes_nothing(ledger: Ledger, settings: Settings,
     first = member(settings)
     first.run(exit_when_idle=3)
     reports = build_reporting_store(settings)
-    reports.query("DELETE FROM consumer_offsets")
+    with reports.transaction() as tx:
+        tx.execute("DELETE FROM consumer_offsets")
     reports.close()
     again = member(settings)
     again.run(exit_when_idle=3)
+    first.store.close()
+    again.store.close()
     assert first.applied > 0 and again.applied == 0
     assert_reports_equal_ledger(settings)
 
