@@ -32,7 +32,7 @@ from eventsourcing.persistence import Mapper
 
 from infra import envelope, kafka_client
 from infra.settings import Settings
-from projections.runner import Projection, ensure_live_generation, keys_of, live_tables
+from projections.runner import Projection, create_generation, keys_of, live_tables
 from projections.store import Tx, ViewStore
 
 log = logging.getLogger(__name__)
@@ -44,6 +44,9 @@ _TABLES = (
     ("CREATE TABLE IF NOT EXISTS consumer_versions (participant_id TEXT NOT NULL PRIMARY KEY,"
     " version INTEGER NOT NULL)"),
 )
+
+
+_SETUP_LOCK = 7_461_001  # PostgreSQL advisory lock: members create the tables one at a time
 
 
 @dataclass(frozen=True)
@@ -92,11 +95,28 @@ class ReportingConsumer:
         self._producer: Any = None
         self.applied = 0  # events applied by this member
         self.dead = 0  # records sent to the dead-letter topic by this member
-        with store.transaction() as tx:
-            for ddl in _TABLES:
-                tx.execute(ddl)
-        for projection in self.projections:
-            ensure_live_generation(store, projection)
+        self._set_up()
+
+    def _set_up(self, attempts: int = 5) -> None:
+        """The group's tables and the projections' first generation, if missing, in one
+        transaction; on PostgreSQL under an advisory lock, so members starting together
+        create them once (a second creation would drop a first member's rows)."""
+        for attempt in range(attempts):
+            try:
+                with self.store.transaction() as tx:
+                    if tx.dialect == "postgres":  # one member at a time (SQLite: always)
+                        tx.query("SELECT pg_advisory_xact_lock(?)", (_SETUP_LOCK,))
+                    for ddl in _TABLES:
+                        tx.execute(ddl)
+                    for projection in self.projections:
+                        if not tx.query("SELECT generation FROM projections WHERE name = ? "
+                                        "AND live = 1", (projection.name,)):
+                            create_generation(tx, projection, 1, live=True)
+                return
+            except Exception:
+                if attempt == attempts - 1:
+                    raise
+                time.sleep(0.2 * (attempt + 1))
 
     # --- offsets -----------------------------------------------------------------------
 

@@ -93,7 +93,8 @@ def relay_rate(settings: Settings) -> tuple[float, int]:
 def encoded_messages(settings: Settings) -> list[tuple[bytes, bytes, list[tuple[str, bytes]]]]:
     ledger = build_ledger(settings, decrypt=False)
     try:
-        found, start, source = [], 1, settings.kafka_source.encode()
+        found: list[tuple[bytes, bytes, list[tuple[str, bytes]]]] = []
+        start, source = 1, settings.kafka_source.encode()
         while True:
             page = ledger.recorder.select_notifications(start=start, limit=5000,
                                                         topics=envelope.EVENT_TOPICS)
