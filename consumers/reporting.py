@@ -158,7 +158,14 @@ class ReportingConsumer:
             def on_partitions_assigned(self, assigned: Any) -> None:
                 member._seek(assigned)
 
-        self._consumer = self._new_consumer()
+        while self._consumer is None:
+            try:
+                self._consumer = self._new_consumer()
+            except KafkaError as error:  # no broker yet (or restarting): wait for one
+                if stop():
+                    return self.applied
+                log.warning("reporting: %s; connecting again", error)
+                time.sleep(1)
         self._consumer.subscribe([self.topic], listener=SeekToStored())
         idle_since = time.monotonic()
         try:

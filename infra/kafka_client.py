@@ -57,35 +57,41 @@ def admin(settings: Settings) -> Any:
     return KafkaAdminClient(bootstrap_servers=bootstrap(settings), client_id="ledger-admin")
 
 
-def ensure_topics(settings: Settings, timeout: float = 60) -> dict[str, int]:
+def ensure_topics(settings: Settings, timeout: float = 180) -> dict[str, int]:
     """Create the events topic and its dead-letter topic if missing; returns each one's
     partition count. An existing topic is left as it is (partitions are never changed
-    behind the consumers' backs: that would move keys)."""
+    behind the consumers' backs: that would move keys). A broker that is not up yet (or
+    restarting) is waited for, up to `timeout` seconds."""
     from kafka.admin import NewTopic
     from kafka.errors import KafkaError, TopicAlreadyExistsError
 
     wanted = {settings.kafka_topic: settings.kafka_partitions,
               settings.dead_letter_topic(): min(settings.kafka_partitions, 3)}
     deadline = time.monotonic() + timeout
-    client = admin(settings)
-    try:
-        while True:
-            try:
-                existing = set(client.list_topics())
-                missing = [NewTopic(name, num_partitions=count, replication_factor=1)
-                           for name, count in wanted.items() if name not in existing]
-                if missing:
-                    try:
-                        client.create_topics(missing, timeout_ms=30_000)
-                    except TopicAlreadyExistsError:
-                        pass  # another process created it meanwhile
-                return partition_counts(client, list(wanted))
-            except KafkaError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.5)
-    finally:
-        client.close()
+    while True:
+        try:
+            client = admin(settings)
+        except KafkaError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(1)
+            continue
+        try:
+            existing = set(client.list_topics())
+            missing = [NewTopic(name, num_partitions=count, replication_factor=1)
+                       for name, count in wanted.items() if name not in existing]
+            if missing:
+                try:
+                    client.create_topics(missing, timeout_ms=30_000)
+                except TopicAlreadyExistsError:
+                    pass  # another process created it meanwhile
+            return partition_counts(client, list(wanted))
+        except KafkaError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(1)
+        finally:
+            client.close()
 
 
 def partition_counts(client: Any, topics: list[str]) -> dict[str, int]:
