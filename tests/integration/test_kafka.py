@@ -27,6 +27,7 @@ import pytest
 
 from consumers.relay import Relay
 from consumers.reporting import ReportingConsumer
+from domain.commands import CorrectDetails, ErasePersonalData, parse
 from domain.ledger import Ledger
 from infra import envelope, kafka_client
 from infra.bootstrap import (
@@ -38,13 +39,13 @@ from infra.bootstrap import (
     close_ledger,
     event_mapper,
 )
-from infra.seed import plan_population, seed_population
 from infra.settings import Settings
 from projections.queries import compare
 from tests.conftest import IN_CI, TEST_MASTER_KEY, TEST_PEPPER
 from tests.factories import MONTHLY_JKK_JKM_1_5M, OTHER_VILLAGE, enrollment
 from tests.integration.conftest import Kafka
 from tests.integration.test_projections import pg_schema
+from tools.seed import plan_population, seed_population
 
 pytestmark = pytest.mark.integration
 
@@ -209,8 +210,9 @@ def every_event_type(ledger: Ledger) -> None:
                           declared_on="2024-02-01")
     ledger.change_programmes(first, programmes="JKK+JKM+JHT", from_month="2024-03",
                              changed_on="2024-02-01")
-    ledger.correct_details(first, village_code=OTHER_VILLAGE, name="Siti Rahma",
-                           corrected_on="2024-02-02")
+    ledger.correct_details(parse(CorrectDetails, participant_id=first,
+                                 village_code=OTHER_VILLAGE, name="Siti Rahma",
+                                 corrected_on="2024-02-02"))
     claim = ledger.file_claim(first, programme="JKK", kind="medical", incident_date="2024-01-20",
                               filed_on="2024-01-21", work_related=True, description="fell")
     ledger.approve_claim(first, claim, approved_on="2024-01-25", amount=750_000)
@@ -220,7 +222,8 @@ def every_event_type(ledger: Ledger) -> None:
     ledger.reject_claim(second, other, reason="no report", rejected_on="2024-01-26")
     ledger.record_death(second, died_on="2024-02-10")
     ledger.withdraw(third, withdrawn_on="2024-02-15")
-    ledger.erase_personal_data(third, erased_on="2024-03-01")
+    ledger.erase_personal_data(parse(ErasePersonalData, participant_id=third,
+                                     erased_on="2024-03-01"))
 
 
 def schemas() -> dict[str, Any]:

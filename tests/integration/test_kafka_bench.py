@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from api.services import kafka_bench
 from tests.integration.conftest import Kafka
-from tools import kafka_bench
 
 pytestmark = pytest.mark.integration
 

@@ -1,6 +1,6 @@
 """Kafka benchmark: the relay and the reporting group, each beside a bare client, one run.
 
-    python -m tools.kafka_bench [--participants 2000] [--months 12] [--repeats 3]
+    python -m api.services.kafka_bench [--participants 2000] [--months 12] [--repeats 3]
 
 - relay: `Relay.catch_up` over a seeded SQLite log (read, envelope, send, wait for acks,
   record the position) against a bare kafka-python producer sending the very same
@@ -43,11 +43,11 @@ from infra.bootstrap import (
     close_ledger,
     event_mapper,
 )
-from infra.seed import seed_population
 from infra.services.kafka import KafkaBroker, free_port
 from infra.settings import Settings
+from tools.seed import seed_population
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @contextmanager
@@ -242,7 +242,7 @@ def report(result: dict[str, Any]) -> str:
         "",
         (f"{r['events']:,} events ({r['participants']:,} participants x {r['months']} months, "
         f"SQLite log), {r['partitions']} partitions, one local broker; medians of "
-        f"{r['repeats']} runs, each side measured in the same run. `python -m tools.kafka_bench`."),
+        f"{r['repeats']} runs, each side measured in the same run. `python -m api.services.kafka_bench`."),
         "",
         "| what | events/s | baseline | baseline events/s | ratio |",
         "| --- | ---: | --- | ---: | ---: |",
