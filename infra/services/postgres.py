@@ -7,6 +7,7 @@ test database); stopping and status use the cluster tools the package installs.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -21,7 +22,7 @@ def start(port: int = 5432) -> str:
     if not SCRIPT.exists():
         raise ServiceError(f"{SCRIPT} is missing (run from a checkout of the repository)")
     done = subprocess.run(["bash", str(SCRIPT)], capture_output=True, text=True, check=False,
-                          env={**_env(), "PGPORT": str(port)}, timeout=600)
+                          env={**os.environ, "PGPORT": str(port)}, timeout=600)
     if done.returncode != 0:
         raise ServiceError("starting PostgreSQL failed:\n" + done.stderr[-2000:])
     return done.stdout.strip().partition("=")[2]
@@ -52,9 +53,3 @@ def status() -> str:
     if not found:
         return "not installed"
     return ", ".join(f"{v}/{n} on port {p}: {s}" for v, n, p, s in found)
-
-
-def _env() -> dict[str, str]:
-    import os
-
-    return dict(os.environ)
