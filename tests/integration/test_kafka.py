@@ -27,7 +27,21 @@ import pytest
 
 from consumers.relay import Relay
 from consumers.reporting import ReportingConsumer
-from domain.commands import CorrectDetails, ErasePersonalData, parse
+from domain.commands import (
+    ApproveClaim,
+    ChangeProgrammes,
+    CorrectDetails,
+    DeclareIncome,
+    Enroll,
+    ErasePersonalData,
+    FileClaim,
+    PayClaim,
+    RecordContribution,
+    RecordDeath,
+    RejectClaim,
+    Withdraw,
+    parse,
+)
 from domain.ledger import Ledger
 from infra import envelope, kafka_client
 from infra.bootstrap import (
@@ -198,30 +212,37 @@ def assert_reports_equal_ledger(settings: Settings) -> None:
 
 def every_event_type(ledger: Ledger) -> None:
     """A small history holding each kind of participant event at least once."""
-    first = ledger.enroll(**enrollment(enrolled_on="2024-01-10"))
-    second = ledger.enroll(**enrollment(enrolled_on="2024-01-10", name="Budi Santoso",
-                                        sex="M", phone="081298765432"))
-    third = ledger.enroll(**enrollment(enrolled_on="2024-01-10", programmes="JKK+JKM+JHT"))
+    first = ledger.enroll(parse(Enroll, **enrollment(enrolled_on="2024-01-10")))
+    second = ledger.enroll(parse(Enroll, **enrollment(
+        enrolled_on="2024-01-10", name="Budi Santoso", sex="M", phone="081298765432")))
+    third = ledger.enroll(parse(Enroll, **enrollment(enrolled_on="2024-01-10",
+                                                     programmes="JKK+JKM+JHT")))
     for n, pid in enumerate((first, second)):
-        ledger.record_contribution(payment_ref=f"K-{n}", participant_id=str(pid),
-                                   amount=MONTHLY_JKK_JKM_1_5M, paid_on="2024-01-12",
-                                   channel="bank")
-    ledger.declare_income(first, declared_income=3_000_000, from_month="2024-03",
-                          declared_on="2024-02-01")
-    ledger.change_programmes(first, programmes="JKK+JKM+JHT", from_month="2024-03",
-                             changed_on="2024-02-01")
+        ledger.record_contribution(parse(
+            RecordContribution, payment_ref=f"K-{n}", participant_id=str(pid),
+            amount=MONTHLY_JKK_JKM_1_5M, paid_on="2024-01-12", channel="bank"))
+    ledger.declare_income(parse(DeclareIncome, participant_id=first, declared_income=3_000_000,
+                                from_month="2024-03", declared_on="2024-02-01"))
+    ledger.change_programmes(parse(ChangeProgrammes, participant_id=first,
+                                   programmes="JKK+JKM+JHT", from_month="2024-03",
+                                   changed_on="2024-02-01"))
     ledger.correct_details(parse(CorrectDetails, participant_id=first,
                                  village_code=OTHER_VILLAGE, name="Siti Rahma",
                                  corrected_on="2024-02-02"))
-    claim = ledger.file_claim(first, programme="JKK", kind="medical", incident_date="2024-01-20",
-                              filed_on="2024-01-21", work_related=True, description="fell")
-    ledger.approve_claim(first, claim, approved_on="2024-01-25", amount=750_000)
-    ledger.pay_claim(first, claim, paid_on="2024-01-28")
-    other = ledger.file_claim(second, programme="JKK", kind="medical", work_related=True,
-                              incident_date="2024-01-20", filed_on="2024-01-21")
-    ledger.reject_claim(second, other, reason="no report", rejected_on="2024-01-26")
-    ledger.record_death(second, died_on="2024-02-10")
-    ledger.withdraw(third, withdrawn_on="2024-02-15")
+    claim = ledger.file_claim(parse(FileClaim, participant_id=first, programme="JKK",
+                                    kind="medical", incident_date="2024-01-20",
+                                    filed_on="2024-01-21", work_related=True,
+                                    description="fell"))
+    ledger.approve_claim(parse(ApproveClaim, participant_id=first, claim_id=claim,
+                               approved_on="2024-01-25", amount=750_000))
+    ledger.pay_claim(parse(PayClaim, participant_id=first, claim_id=claim, paid_on="2024-01-28"))
+    other = ledger.file_claim(parse(FileClaim, participant_id=second, programme="JKK",
+                                    kind="medical", work_related=True,
+                                    incident_date="2024-01-20", filed_on="2024-01-21"))
+    ledger.reject_claim(parse(RejectClaim, participant_id=second, claim_id=other,
+                              reason="no report", rejected_on="2024-01-26"))
+    ledger.record_death(parse(RecordDeath, participant_id=second, died_on="2024-02-10"))
+    ledger.withdraw(parse(Withdraw, participant_id=third, withdrawn_on="2024-02-15"))
     ledger.erase_personal_data(parse(ErasePersonalData, participant_id=third,
                                      erased_on="2024-03-01"))
 
