@@ -93,6 +93,7 @@ class ReportingConsumer:
             lambda: kafka_client.producer(settings, linger_ms=0))
         self._consumer: Any = None
         self._producer: Any = None
+        self._assigned_at: float | None = None  # when the group last gave this member partitions
         self.applied = 0  # events applied by this member
         self.dead = 0  # records sent to the dead-letter topic by this member
         self._set_up()
@@ -179,13 +180,22 @@ class ReportingConsumer:
                 if batch:
                     self.apply(batch)
                     idle_since = time.monotonic()
-                elif exit_when_idle is not None and time.monotonic() - idle_since > exit_when_idle:
+                elif exit_when_idle is not None and self._idle(idle_since, exit_when_idle):
                     break
         finally:
             self.close()
         return self.applied
 
+    def _idle(self, since: float, seconds: float) -> bool:
+        """Idle time counts from the group's assignment (joining is not idling); a member
+        given no partition at all stops after ten times as long (at least a minute)."""
+        now = time.monotonic()
+        if self._assigned_at is None:
+            return now - since > max(60.0, 10 * seconds)
+        return now - max(since, self._assigned_at) > seconds
+
     def _seek(self, assigned: Any) -> None:
+        self._assigned_at = time.monotonic()
         stored = self.stored_offsets()
         for tp in assigned:
             if tp.partition in stored:
