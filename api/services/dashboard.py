@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Protocol
 
-from api.services.moments import normalise_region
+from domain.regions import parse_region
 from domain.errors import InvalidInputError
 from domain.ledger import Ledger
 from domain.regions import region_name
@@ -75,7 +75,7 @@ def dashboard(system: DashboardSystem, *, period: str | None = None, region: str
     """The dashboard for `period` (`YYYY-MM`, default this month) and `region` (a province,
     regency, district or village code; default the nation)."""
     month = Period.parse(period) if period else Period.containing(today or system.ledger.today())
-    code = normalise_region(region) or ""
+    code = parse_region(region) if region and region.strip() else ""
     if code and region_name(code) is None:
         raise InvalidInputError("unknown_region",
                                 f"'{region}' is not a region code of the Home Affairs register "
