@@ -24,8 +24,8 @@ from api.cli import (
     projections,
     replay,
     seed,
-    serving,
     services,
+    serving,
 )
 from api.cli.render import err
 from domain.errors import LedgerError

@@ -15,10 +15,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Protocol
 
-from domain.regions import parse_region
 from domain.errors import InvalidInputError
 from domain.ledger import Ledger
-from domain.regions import region_name
+from domain.regions import parse_region, region_name
 from domain.values import Period
 from projections.dashboard import dashboard_figures, figures_position
 from projections.store import ViewStore
