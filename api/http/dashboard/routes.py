@@ -62,7 +62,7 @@ def _reader(request: Request) -> ApiKey:
 
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
-@router.get("/dashboard", response_class=HTMLResponse, summary="The coverage dashboard")
+@router.get("/dashboard", response_class=HTMLResponse, include_in_schema=False)
 def show(request: Request, period: str | None = None, region: str | None = None) -> HTMLResponse:
     """The dashboard page (or its sign-in form) for a month and region."""
     key = session.visitor(request)
@@ -126,7 +126,7 @@ def sign_out() -> Response:
     return response
 
 
-@router.get("/v1/dashboard", summary="The dashboard's figures")
+@router.get("/v1/dashboard", include_in_schema=False)
 def data(request: Request, period: Period = None, region: Region = None) -> OrjsonResponse:
     """Every figure the dashboard shows for a month and region, with the log position
     they reflect and the projections' lag. Counts only: no personal data."""
@@ -134,7 +134,7 @@ def data(request: Request, period: Period = None, region: Region = None) -> Orjs
     return OrjsonResponse(dashboard(_system(request), period=period, region=region).as_dict())
 
 
-@router.get("/v1/dashboard/{chart}.csv", summary="One chart's numbers as CSV")
+@router.get("/v1/dashboard/{chart}.csv", include_in_schema=False)
 def chart_csv(request: Request, chart: Chart, period: Period = None,
               region: Region = None) -> Response:
     """The table behind one chart, as CSV (the numbers the chart draws)."""
