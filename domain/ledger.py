@@ -34,7 +34,7 @@ from domain.commands import (
     RejectClaim,
     Withdraw,
 )
-from domain.coverage import ParticipantStatus, settle, status_on
+from domain.coverage import ParticipantStatus, status_on
 from domain.errors import (
     ConflictError,
     InvalidInputError,
@@ -175,19 +175,23 @@ class Ledger(ParticipantChanges, BatchingApplication):
         ref_id = payment_reference_id(payment_ref)
         earlier = batch.aggregates.get(ref_id) or (
             None if batch.optimistic else self._get_or_none(ref_id, PaymentReference))
+        if earlier is None and batch.optimistic and participant.has_payment(payment_ref):
+            earlier = self._get_or_none(ref_id, PaymentReference)  # a re-sent payment
         if isinstance(earlier, PaymentReference):
-            return repeated_payment(earlier, participant.id, amount, paid_on, channel)
+            return repeated_payment(earlier, participant.id, amount, paid_on, channel,
+                                    participant.settled(payment_ref))
         try:
-            settlement = settle(participant, paid_on, amount, self.rules)
-            participant.pay(settlement=settlement, payment_ref=payment_ref, paid_on=paid_on,
-                            amount=amount, channel=channel, agent_id=command.agent_id)
+            settlement = participant.pay(rules=self.rules, payment_ref=payment_ref,
+                                         paid_on=paid_on, amount=amount, channel=channel,
+                                         agent_id=command.agent_id)
         except LedgerError:
             # Optimistically the reference was not read: a re-sent older payment (a bank
             # file imported again) must be answered as a repeat, not refused as out of order.
             recorded = self._get_or_none(ref_id, PaymentReference) if batch.optimistic else None
             if recorded is None:
                 raise
-            return repeated_payment(recorded, participant.id, amount, paid_on, channel)
+            return repeated_payment(recorded, participant.id, amount, paid_on, channel,
+                                    participant.settled(payment_ref))
         batch.aggregates[ref_id] = PaymentReference.use(
             payment_ref=payment_ref, participant_id=participant.id, amount=amount,
             paid_on=paid_on, channel=channel, first_month=settlement.first,

@@ -57,12 +57,13 @@ class PaidSpanAsList(Transcoding):
 
     def encode(self, obj: PaidSpan) -> list[Any]:
         return [obj.paid_on.isoformat(), str(obj.first), obj.months, list(obj.programmes),
-                obj.amount, obj.jht_amount]
+                obj.amount, obj.jht_amount, obj.payment_ref]
 
     def decode(self, data: list[Any]) -> PaidSpan:
-        paid_on, first, months, programmes, amount, jht_amount = data
+        # Snapshots taken before spans kept their payment reference have six items.
+        paid_on, first, months, programmes, amount, jht_amount, *ref = data
         return PaidSpan(date.fromisoformat(paid_on), PeriodAsText().decode(first), months,
-                        tuple(programmes), amount, jht_amount)
+                        tuple(programmes), amount, jht_amount, ref[0] if ref else "")
 
 
 class OrjsonTranscoder(Transcoder):
