@@ -25,6 +25,7 @@ from infra.settings import Database, Settings, load_rule_book, load_secrets, par
 from infra.transcoder import ledger_transcoder
 from infra.view_store import PostgresViewStore, SQLiteViewStore, postgres_location
 from projections.coverage import CoverageProjection
+from projections.coverage_log import CoverageLogProjection
 from projections.participant_status import ParticipantStatusProjection
 from projections.runner import Projection, ProjectionRunner, replay
 from projections.store import ViewStore
@@ -97,7 +98,7 @@ def view_store_location(settings: Settings) -> str:
 
 
 def all_projections() -> list[Projection]:
-    return [ParticipantStatusProjection(), CoverageProjection()]
+    return [ParticipantStatusProjection(), CoverageProjection(), CoverageLogProjection()]
 
 
 _KNOWN = tuple(type(p) for p in all_projections())  # what a worker can build again

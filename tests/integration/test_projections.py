@@ -605,7 +605,7 @@ def test_live_projections_equal_a_rebuild_and_an_independent_count(store: str) -
                     hypothesis_event(f"accepted {kind}", count)
                 head = ledger.recorder.max_notification_id()
                 assert {s.name: s.position for s in runner.states() if s.live} == {
-                    "coverage": head, "participant_status": head}
+                    "coverage": head, "participant_status": head, "coverage_log": head}
 
                 # (b) the independent count from the events
                 events = [e for _, e in log_events(ledger)]
@@ -717,7 +717,7 @@ class Poller:
     def position(self) -> int:
         row = self.conn.execute(
             "SELECT min(position), count(*) FROM projections WHERE live = 1").fetchone()
-        return int(row[0]) if row and row[1] == 2 else 0
+        return int(row[0]) if row and row[1] == len(all_projections()) else 0
 
     def close(self) -> None:
         self.conn.close()
@@ -1011,7 +1011,8 @@ def test_a_rebuild_is_swapped_in_at_once(ledger: Ledger, settings: Settings) -> 
             assert {(p, orjson.dumps(t)) for p, t in answers} <= both
             assert seen.count(old) >= 3, "the reads did not overlap the rebuild"
 
-            assert generations == {"participant_status": round_ + 1, "coverage": round_ + 1}
+            assert generations == {"participant_status": round_ + 1, "coverage": round_ + 1,
+                                   "coverage_log": round_ + 1}
             states = runner.states()
             assert {(s.name, s.generation) for s in states} == set(generations.items())
             assert all(s.live and s.position == head for s in states)
@@ -1129,7 +1130,7 @@ def test_a_split_rebuild_that_fails_keeps_the_live_generation(
         assert killed and snapshot(views) == before and generation_tables(views) == live
         assert not multiprocessing.active_children(), "the other worker was left running"
         assert {(s.name, s.live) for s in runner.states()} == {
-            ("coverage", True), ("participant_status", True)}
+            ("coverage", True), ("participant_status", True), ("coverage_log", True)}
     finally:
         views.close()
 
