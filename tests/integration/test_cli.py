@@ -136,3 +136,22 @@ def test_the_issues_late_payment_is_accepted(run, tmp_path: Path) -> None:  # ty
         "B3", "2026-02", "2026-03")
     status = json.loads(run("status", nik, "--json", "--as-of", "2026-03-31").stdout)
     assert (status["status"], status["paid_through"]) == ("active", "2026-03")
+
+    # the two clocks: on February 28 as known now (B2 paid February) and as recorded
+    # before B2 arrived (nothing paid on February 28 beyond January: grace)
+    b3_recorded = events[-3]["recorded_at"]
+    now = json.loads(run("status", nik, "--json", "--as-of", "2026-02-28").stdout)
+    then = json.loads(run("status", nik, "--json", "--as-of", "2026-02-28",
+                          "--recorded-at", b3_recorded).stdout)
+    assert (now["status"], now["paid_through"], now["recorded_at"]) == ("active", "2026-02", None)
+    assert (then["status"], then["paid_through"], then["as_of"]) == ("grace", "2026-01", "2026-02-28")
+    assert then["recorded_at"] == b3_recorded and then["position"] < now["position"]
+    known_then = json.loads(run("history", nik, "--json", "--recorded-at", b3_recorded).stdout)
+    assert [e["type"] for e in known_then["events"]] == [
+        "Enrolled", "ContributionPaid", "ContributionPaid"]
+    in_effect = json.loads(run("history", nik, "--json", "--as-of", "2026-02-28").stdout)
+    assert [(e["type"], e["data"].get("payment_ref") or e["data"].get("cause_ref"))
+            for e in in_effect["events"]] == [
+        ("Enrolled", None), ("ContributionPaid", "B1"), ("ContributionsResettled", "B2"),
+        ("ContributionPaid", "B2")]  # B3, paid March 10, is not in effect yet
+    assert in_effect["as_of"] == "2026-02-28"

@@ -26,14 +26,14 @@ from hypothesis import event as hypothesis_event
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
+from api.services.coverage import coverage as coverage_service
 from domain.coverage import status_on
 from domain.errors import LedgerError
 from domain.ledger import Ledger
 from domain.participant import Participant
 from domain.values import Period
-from infra.bootstrap import build_ledger, build_runner, build_view_store, close_ledger
+from infra.bootstrap import System, build_ledger, build_runner, build_view_store, close_ledger
 from infra.seed import seed_population
-from infra.settings import Settings
 from projections.clock_queries import coverage_at, position_at
 from projections.queries import coverage
 from tests.conftest import require_postgres
@@ -219,33 +219,27 @@ def test_status_coverage_and_history_on_each_clock_equal_a_fold_of_the_filtered_
     check()
 
 
-def test_a_store_seeded_today_is_empty_as_recorded_yesterday(ledger: Ledger,
-                                                             settings: Settings) -> None:
-    """Issue 21: every event recorded today, as after a migration of historical records."""
+def test_a_store_seeded_today_is_empty_as_recorded_yesterday(system: System) -> None:
+    """Issue 21: every event recorded today, as after a migration of historical records;
+    asked through the coverage service, as every way in asks."""
+    ledger = system.ledger
     report = seed_population(ledger, participants=60, months=12, seed=21,
                              end=min(date(2025, 6, 30), ledger.today()))
     assert report.contributions > 100
-    views = build_view_store(settings)
-    try:
-        build_runner(ledger, views).catch_up()
-        events = log_events(ledger)
-        period = Period.parse("2025-03")
-        midnight = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-        yesterday = position_at(ledger.recorder, ledger.mapper, midnight - timedelta(microseconds=1))
-        assert yesterday == 0
-        empty = coverage_at(views, period=period, recorded_at=midnight - timedelta(microseconds=1),
-                            position=yesterday)
-        assert (empty["total"]["active"], empty["rows"], empty["position"]) == (0, [], 0)
-        for day in (date(2025, 2, 10), date(2025, 3, 20), date(2025, 6, 30)):
-            paid_by = {str(e.originator_id) for _, e in events
-                       if isinstance(e, Participant.ContributionPaid) and e.paid_on <= day
-                       and e.first_month <= period <= e.last_month}
-            ended = {str(e.originator_id) for _, e in events
-                     if isinstance(e, (Participant.Died, Participant.Withdrew))
-                     and dated(e) <= day and month_of(dated(e)) < period.index}
-            answer = coverage_at(views, period=period, as_of=day)
-            assert answer["total"]["active"] == len(paid_by - ended) > 0
-        assert coverage_at(views, period=period, as_of=date(2025, 2, 10))["total"]["active"] \
-            < coverage(views, period=period)["total"]["active"]
-    finally:
-        views.close()
+    events = log_events(ledger)
+    period = Period.parse("2025-03")
+    yesterday = (datetime.now(UTC).date() - timedelta(days=1)).isoformat()
+    empty = coverage_service(system, period=str(period), level="village", recorded_at=yesterday)
+    assert (empty.total["active"], empty.rows, empty.position) == (0, [], 0)
+    for day in (date(2025, 2, 10), date(2025, 3, 20), date(2025, 6, 30)):
+        paid_by = {str(e.originator_id) for _, e in events
+                   if isinstance(e, Participant.ContributionPaid) and e.paid_on <= day
+                   and e.first_month <= period <= e.last_month}
+        ended = {str(e.originator_id) for _, e in events
+                 if isinstance(e, (Participant.Died, Participant.Withdrew))
+                 and dated(e) <= day and month_of(dated(e)) < period.index}
+        answer = coverage_service(system, period=str(period), as_of=day.isoformat())
+        assert answer.total["active"] == len(paid_by - ended) > 0
+        assert (answer.as_dict()["as_of"], answer.position) == (day.isoformat(), system.head())
+    assert coverage_service(system, period=str(period), as_of="2025-02-10").total["active"] \
+        < coverage_service(system, period=str(period)).total["active"]

@@ -897,13 +897,21 @@ def test_replay_as_of_a_time_and_to_a_position(ledger: Ledger, settings: Setting
             scratch.close()
 
     # the command line: a replay as of the moment, then comparisons with the live tables
-    result = run_cli(settings, tmp_path, "replay", "--as-of", moment.isoformat(),
+    result = run_cli(settings, tmp_path, "replay", "--recorded-at", moment.isoformat(),
                      "--period", "2025-03", "--json")
     assert result.returncode == 0, result.stderr
     body = orjson.loads(result.stdout)
     assert body["active"] == 2
     assert body["by_programme"] == at_moment.nation(march)["by_programme"]
     assert body["position"] == max(p for p, e in events if e.timestamp <= moment)
+    # the same count as recorded then, from the read models without a replay
+    result = run_cli(settings, tmp_path, "coverage", "--recorded-at", moment.isoformat(),
+                     "--period", "2025-03", "--json")
+    assert result.returncode == 0, result.stderr
+    counted = orjson.loads(result.stdout)
+    assert (counted["total"]["active"], counted["total"]["by_programme"]) == (
+        2, body["by_programme"])
+    assert (counted["recorded_at"], counted["as_of"]) == (moment.isoformat(), None)
 
     result = run_cli(settings, tmp_path, "replay", "--compare", "--period", "2025-03", "--json")
     assert result.returncode == 0, result.stderr + result.stdout
