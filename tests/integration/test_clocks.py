@@ -34,6 +34,7 @@ from domain.participant import Participant
 from domain.values import Period
 from infra.bootstrap import System, build_ledger, build_runner, build_view_store, close_ledger
 from infra.seed import seed_population
+from infra.transcoder import recorded_time
 from projections.clock_queries import coverage_at, position_at
 from projections.queries import coverage
 from tests.conftest import require_postgres
@@ -151,6 +152,8 @@ def check_clocks(ledger: Ledger, views: Any, rng: random.Random, rounds: int) ->
         position = None
         if at is not None:
             position = position_at(ledger.recorder, ledger.mapper, at)
+            assert position_at(ledger.recorder, ledger.mapper, at,
+                               quick_stamp=recorded_time) == position
             assert position == max((n.id for n in everything
                                     if ledger.mapper.to_domain_event(n).timestamp <= at),
                                    default=0)
