@@ -120,32 +120,6 @@ def coverage_at(store: ViewStore, *, period: Period, level: str = "nation",
     return answer
 
 
-def activity_at(store: ViewStore, *, period: Period, by: str, region: str | None = None,
-                as_of: date | None = None, recorded_at: datetime | None = None,
-                position: int | None = None) -> dict[str, Any]:
-    """Enrollments, contributions and claims in a month per channel or field agent, on
-    the clocks asked for."""
-    column = {"channel": "channel", "agent": "agent_id"}.get(by)
-    if column is None:
-        raise QueryError("invalid_breakdown", "Break down by channel or agent.")
-    low, high = _region_bounds(region)
-    with store.transaction() as tx:
-        names, live = live_tables(tx, CoverageLogProjection())
-        until = recorded_micros(recorded_at) if recorded_at else _NO_TIME
-        found = tx.query(
-            f"SELECT {column}, " + ", ".join(f"sum({c})" for c in ACTIVITY_COLUMNS)
-            + f" FROM {names['coverage_log_activity']} WHERE month = ? AND recorded <= ? "
-            f"AND effective <= ? AND village >= ? AND village < ? AND {column} <> '' "
-            f"GROUP BY {column} ORDER BY {column}",
-            (period.index, until, as_of.toordinal() if as_of else _NO_DAY, low, high))
-    return {"position": live if position is None else min(position, live),
-            "period": str(period), "by": by, "region": region or None,
-            "as_of": as_of.isoformat() if as_of else None,
-            "recorded_at": recorded_at.isoformat() if recorded_at else None,
-            "rows": [{by: key, **{c: int(v) for c, v in zip(ACTIVITY_COLUMNS, values, strict=True)}}
-                     for key, *values in found]}
-
-
 def _row(code: str) -> dict[str, Any]:
     return {"region": code, "name": region_name(code), "active": 0,
             "by_programme": dict.fromkeys(PROGRAMMES, 0), **dict.fromkeys(ACTIVITY_COLUMNS, 0)}

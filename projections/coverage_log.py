@@ -66,6 +66,7 @@ Key = tuple[int, str, int, tuple[int, ...]]  # month, village, effective day, pr
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_OFFSETS: dict[str, tuple[int, ...]] = {}  # "JKK+JKM" -> (1, 2), computed once each
 
 
 def recorded_micros(moment: datetime) -> int:
@@ -102,11 +103,15 @@ class Member:
         return self.corrections[-1][1] if self.corrections else self.village
 
     def offsets(self, month: int) -> tuple[int, ...]:
+        """Column offsets (1 JKK, 2 JKM, 3 JHT) of the programmes in force for `month`."""
         codes = self.programmes[0][1]
         for start, candidate in self.programmes:
             if start <= month:
                 codes = candidate
-        return tuple(1 + PROGRAMMES.index(c) for c in codes.split("+"))
+        offsets = _OFFSETS.get(codes)
+        if offsets is None:
+            offsets = _OFFSETS[codes] = tuple(1 + PROGRAMMES.index(c) for c in codes.split("+"))
+        return offsets
 
     def month_rows(self, month: int, paid_on: int, out: Counter[Key]) -> None:
         """The steps of one paid month's count over business time, added to `out`."""
@@ -179,11 +184,19 @@ class CoverageLogProjection(Projection):
             if isinstance(e, Participant.ContributionPaid):  # most events: only its own rows
                 member = members[pid]
                 paid_on = e.paid_on.toordinal()
-                member.spans.append([e.first_month.index, e.months, paid_on])
-                rows: Counter[Key] = Counter()
-                for month in range(e.first_month.index, e.first_month.index + e.months):
-                    member.month_rows(month, paid_on, rows)
-                add(i, rows)
+                first = e.first_month.index
+                member.spans.append([first, e.months, paid_on])
+                if member.ends or member.corrections:
+                    rows: Counter[Key] = Counter()
+                    for month in range(first, first + e.months):
+                        member.month_rows(month, paid_on, rows)
+                    add(i, rows)
+                else:  # the usual case: one step up per month, from the day it was paid
+                    for month in range(first, first + e.months):
+                        cell = monthly[(month, stamps[i], positions[i], member.village, paid_on)]
+                        cell[0] += 1
+                        for offset in member.offsets(month):
+                            cell[offset] += 1
                 act(i, e.paid_on, member.current_village(), e.channel, e.agent_id or "",
                     (0, 1, e.amount, 0, 0, 0))
             elif isinstance(e, Participant.Enrolled):
