@@ -18,15 +18,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING
 
-from domain.coverage import PaidSpan, Settlement, settle_after
+from domain.coverage import PaidSpan, PaymentHistory, Settlement, settle_after
 from domain.errors import LedgerError, RuleViolationError
 from domain.rules import RuleBook
 from domain.values import Period
-
-if TYPE_CHECKING:
-    from domain.participant import Participant
 
 
 @dataclass(frozen=True)
@@ -65,7 +61,7 @@ def in_paid_on_order(spans: list[PaidSpan]) -> list[PaidSpan]:
     return sorted(spans, key=lambda span: span.paid_on)  # stable: the list is in recording order
 
 
-def plan_payment(p: Participant, paid_on: date, amount: int, rules: RuleBook) -> PaymentPlan:
+def plan_payment(p: PaymentHistory, paid_on: date, amount: int, rules: RuleBook) -> PaymentPlan:
     """Settle a new payment in its place among the recorded ones (it comes after those
     dated the same day: they were recorded first), and settle again every payment dated
     after it. Refuses, with nothing changed, if this payment or a later one cannot settle."""

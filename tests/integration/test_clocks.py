@@ -33,7 +33,6 @@ from domain.ledger import Ledger
 from domain.participant import Participant
 from domain.values import Period
 from infra.bootstrap import System, build_ledger, build_runner, build_view_store, close_ledger
-from infra.seed import seed_population
 from infra.transcoder import recorded_time
 from projections.clock_queries import coverage_at, position_at
 from projections.queries import coverage
@@ -48,6 +47,7 @@ from tests.integration.test_projections import (
     log_events,
     month_of,
 )
+from tools.seed import seed_population
 
 # The business date of each fact, written out here (not taken from domain.clocks).
 DATED = {
