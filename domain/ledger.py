@@ -19,6 +19,7 @@ from eventsourcing.persistence import EventStore, Mapper
 from eventsourcing.utils import get_topic
 
 from domain.changes import ParticipantChanges
+from domain.clocks import effective_by, recorded_by, status_at
 from domain.commands import (
     ApproveClaim,
     ChangeProgrammes,
@@ -34,7 +35,6 @@ from domain.commands import (
     RejectClaim,
     Withdraw,
 )
-from domain.clocks import effective_by, recorded_by, status_at
 from domain.coverage import ParticipantStatus, status_on
 from domain.errors import (
     ConflictError,

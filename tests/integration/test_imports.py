@@ -109,7 +109,7 @@ def test_a_bank_file_for_an_earlier_day_imported_later_is_accepted(
 ) -> None:
     """The file for the 15th reached the ledger before the one for the 10th (issue 21)."""
     person = enrollment(enrolled_on="2025-01-06")
-    pid = ledger.enroll(**person)
+    pid = ledger.enroll(parse(Enroll, person))
     m = MONTHLY_JKK_JKM_1_5M
     row = {"nik": person["nik"], "amount": m, "channel": "bank"}
     first = write_csv(tmp_path / "jan.csv", CONTRIBUTION_COLUMNS,

@@ -463,10 +463,10 @@ class Driver:
         paid_on = max(self.today - timedelta(days=days_back),
                       self.ledger.get_participant(pid).enrolled_on)
         self.refs += 1
-        self.ledger.record_contribution(
-            payment_ref=f"H-{self.refs}", participant_id=str(pid),
+        self.ledger.record_contribution(parse(
+            RecordContribution, payment_ref=f"H-{self.refs}", participant_id=str(pid),
             amount=self.amount_for(pid, months, paid_on), paid_on=paid_on, channel=code,
-            agent_id=agent)
+            agent_id=agent))
 
     def programmes(self, who: int, jht: bool, ahead: int) -> None:
         pid = self.who(who)
