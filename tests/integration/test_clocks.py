@@ -32,7 +32,7 @@ from domain.errors import LedgerError
 from domain.ledger import Ledger
 from domain.participant import Participant
 from domain.values import Period
-from infra.bootstrap import System, build_ledger, build_runner, build_view_store, close_ledger
+from infra.bootstrap import System, build_system
 from infra.transcoder import recorded_time
 from projections.clock_queries import coverage_at, position_at
 from projections.queries import coverage
@@ -201,24 +201,19 @@ def test_status_coverage_and_history_on_each_clock_equal_a_fold_of_the_filtered_
     @given(history=HISTORY, seed=st.integers(0, 2**32 - 1))
     def check(history: tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]], seed: int) -> None:
         enrolls, commands = history
-        with fresh_settings(store) as settings:
-            ledger = build_ledger(settings)
-            views = build_view_store(settings)
-            try:
-                runner = build_runner(ledger, views, page_size=7)
-                driver = Driver(ledger)
-                for command in [*enrolls, *commands]:
-                    if command[0] == "catch_up":
-                        runner.catch_up()
-                    else:
-                        driver.run(command)
-                runner.catch_up()
-                if driver.accepted.get("late_pay"):
-                    hypothesis_event("late payments recorded")
-                check_clocks(ledger, views, random.Random(seed), rounds=8)
-            finally:
-                views.close()
-                close_ledger(ledger)
+        with fresh_settings(store) as settings, build_system(settings) as system:
+            ledger, views = system.ledger, system.views
+            runner = system.new_runner(page_size=7)
+            driver = Driver(ledger)
+            for command in [*enrolls, *commands]:
+                if command[0] == "catch_up":
+                    runner.catch_up()
+                else:
+                    driver.run(command)
+            runner.catch_up()
+            if driver.accepted.get("late_pay"):
+                hypothesis_event("late payments recorded")
+            check_clocks(ledger, views, random.Random(seed), rounds=8)
 
     check()
 
