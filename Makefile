@@ -27,7 +27,7 @@ test: venv browser
 	PGPORT=$(PGPORT) bash scripts/ensure-postgres.sh
 	$(BIN)/lint-imports
 	$(BIN)/ruff check .
-	$(BIN)/mypy domain projections infra tools api
+	$(BIN)/mypy domain projections infra tools api consumers
 	export LEDGER_TEST_POSTGRES_URL='$(LEDGER_TEST_POSTGRES_URL)'; \
 		$(BIN)/python -m pytest $(PYTEST_ARGS)
 
@@ -59,7 +59,7 @@ screenshots: venv browser
 
 lint: venv
 	$(BIN)/ruff check .
-	$(BIN)/mypy domain projections infra tools api
+	$(BIN)/mypy domain projections infra tools api consumers
 	$(BIN)/lint-imports
 
 clean:

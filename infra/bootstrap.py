@@ -163,6 +163,24 @@ def projection_mapper(ledger: Ledger) -> PersonalDataMapper:
     return PersonalDataMapper(ledger_transcoder(), ledger.vault, decrypt=False)
 
 
+def event_mapper() -> PersonalDataMapper:
+    """Decodes stored events without decrypting and without a key vault: for consumers
+    that receive the ledger's events elsewhere (Kafka) and hold no keys at all."""
+    return PersonalDataMapper(ledger_transcoder(), None, decrypt=False)
+
+
+def build_reporting_store(settings: Settings | None = None) -> ViewStore:
+    """The reporting consumers' own store (`LEDGER_REPORTING_DATABASE_URL`, by default
+    `var/reporting.db`): SQLite file or a PostgreSQL schema, the read models' tables."""
+    settings = settings or Settings()
+    db = parse_database_url(settings.reporting_url())
+    if db.kind == "sqlite":
+        assert db.path is not None
+        db.path.parent.mkdir(parents=True, exist_ok=True)
+        return SQLiteViewStore(db.path)
+    return PostgresViewStore(db.conninfo, schema=db.schema)
+
+
 def _close_ledger(ledger: Ledger) -> None:
     ledger.close()
     vault = ledger.vault
@@ -185,6 +203,7 @@ class System:
     _views: ViewStore | None = field(default=None, repr=False)
     _runner: ProjectionRunner | None = field(default=None, repr=False)
     _committer: GroupCommitter | None = field(default=None, repr=False)
+    _reporting: ViewStore | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _closed: bool = field(default=False, repr=False)
 
@@ -228,6 +247,16 @@ class System:
         return _build_runner(self.ledger, views if views is not None else self.views,
                              projections, page_size, settings=settings, split_from=split_from)
 
+    @property
+    def reporting(self) -> ViewStore:
+        """The reporting consumers' own store (opened on first use; see
+        `build_reporting_store`)."""
+        with self._lock:
+            self._check_open()
+            if self._reporting is None:
+                self._reporting = build_reporting_store(self.settings)
+            return self._reporting
+
     def head(self) -> int:
         """The log's last position (0 while it is empty)."""
         return self.ledger.recorder.max_notification_id() or 0
@@ -242,10 +271,12 @@ class System:
             if self._closed:
                 return
             self._closed = True
-            committer, views = self._committer, self._views
+            committer, views, reporting = self._committer, self._views, self._reporting
         try:
             if committer is not None:
                 committer.close()
+            if reporting is not None:
+                reporting.close()
         finally:
             try:
                 if views is not None:

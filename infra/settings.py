@@ -27,13 +27,21 @@ class Settings(BaseSettings):
     master_key: SecretStr | None = None  # base64 of 32 bytes; wraps the per-person keys
     # The programme rules (a `programme_rules.toml`); default: the ones shipped in `domain`.
     rules_file: Path | None = None
-    kafka_bootstrap_servers: str | None = None  # later: the relay and reporting consumers
     api_keys_file: Path | None = None  # the HTTP API's key digests; default <var_dir>/api-keys.json
     # /readyz fails while the read models are more than this many log positions behind.
     api_ready_lag: int = Field(default=1000, ge=0)
     # Signs the dashboard's sign-in cookie (base64, at least 32 bytes); the embedded default
     # creates one in <var_dir>/session-secret.json.
     session_secret: SecretStr | None = None
+    # Kafka (the relay and the reporting consumers); without a bootstrap nothing needs a broker.
+    kafka_bootstrap: str | None = None  # host:port[,host:port...]
+    kafka_topic: str = "ledger.events"
+    kafka_partitions: int = Field(default=12, ge=1, le=10_000)
+    kafka_dead_letter_topic: str | None = None  # default: "<topic>.dead-letters"
+    kafka_group: str = "ledger-reporting"
+    kafka_source: str = "/enrollment-ledger"  # CloudEvents `source` of every published event
+    # Where the reporting consumers keep their read models; default `var/reporting.db`.
+    reporting_database_url: str | None = None
     # Worker processes for a big projection rebuild; 1: no split, 0: one per usable core.
     # Off by default: on this 2-core machine, under another process's load, the split ran
     # slower than one process (see the README); turn it on where cores are free.
@@ -46,6 +54,12 @@ class Settings(BaseSettings):
     audit_checkpoint_every: int = Field(default=10_000, ge=1)
     audit_checkpoint_seconds: float = Field(default=3600.0, gt=0)
     audit_publish_dir: Path | None = None
+
+    def dead_letter_topic(self) -> str:
+        return self.kafka_dead_letter_topic or f"{self.kafka_topic}.dead-letters"
+
+    def reporting_url(self) -> str:
+        return self.reporting_database_url or f"sqlite:///{self.var_dir / 'reporting.db'}"
 
     def workers(self) -> int:
         if self.rebuild_workers:

@@ -120,6 +120,26 @@ def live_tables(tx: Tx, projection: Projection) -> tuple[dict[str, str], int]:
     return {t: physical(t, generation) for t in projection.tables}, position
 
 
+def ensure_live_generation(store: ViewStore, projection: Projection) -> None:
+    """Create the projection's first generation, live and empty, unless it has one."""
+    with store.transaction() as tx:
+        rows = tx.query("SELECT generation FROM projections WHERE name = ? AND live = 1",
+                        (projection.name,))
+        if not rows:
+            create_generation(tx, projection, 1, live=True)
+
+
+def create_generation(tx: Tx, projection: Projection, generation: int, live: bool) -> None:
+    """(Re)create a generation's tables, empty, at position 0."""
+    for table, ddl in projection.tables.items():
+        tx.execute(f"DROP TABLE IF EXISTS {physical(table, generation)}")
+        tx.execute(ddl.replace("{table}", physical(table, generation)))
+    tx.execute("DELETE FROM projections WHERE name = ? AND generation = ?",
+               (projection.name, generation))
+    tx.execute("INSERT INTO projections (name, generation, position, live, updated_at) "
+               "VALUES (?, ?, 0, ?, ?)", (projection.name, generation, int(live), _now()))
+
+
 @dataclass(frozen=True)
 class ProjectionState:
     name: str
@@ -197,20 +217,10 @@ class ProjectionRunner:
         return 1
 
     def _ensure_live_generation(self, projection: Projection) -> None:
-        with self.store.transaction() as tx:
-            rows = tx.query("SELECT generation FROM projections WHERE name = ? AND live = 1",
-                            (projection.name,))
-            if not rows:
-                self._create_generation(tx, projection, 1, live=True)
+        ensure_live_generation(self.store, projection)
 
     def _create_generation(self, tx: Tx, projection: Projection, generation: int, live: bool) -> None:
-        for table, ddl in projection.tables.items():
-            tx.execute(f"DROP TABLE IF EXISTS {physical(table, generation)}")
-            tx.execute(ddl.replace("{table}", physical(table, generation)))
-        tx.execute("DELETE FROM projections WHERE name = ? AND generation = ?",
-                   (projection.name, generation))
-        tx.execute("INSERT INTO projections (name, generation, position, live, updated_at) "
-                   "VALUES (?, ?, 0, ?, ?)", (projection.name, generation, int(live), _now()))
+        create_generation(tx, projection, generation, live)
 
     def states(self) -> list[ProjectionState]:
         rows = self.store.query("SELECT name, generation, position, live, updated_at "

@@ -19,10 +19,12 @@ from api.cli import (
     coverage,
     demo,
     imports,
+    kafka,
     participants,
     projections,
     replay,
     seed,
+    services,
     serving,
 )
 from api.cli.render import err
@@ -46,6 +48,8 @@ app.add_typer(serving.app)  # serve
 app.add_typer(serving.keys_app, name="api-keys")
 app.add_typer(audit.app, name="audit")
 app.add_typer(audit.export_app)  # export
+app.add_typer(kafka.app)  # relay, consume
+app.add_typer(services.app, name="services")
 
 
 def main() -> None:

@@ -74,14 +74,11 @@ def dashboard(system: DashboardSystem, *, period: str | None = None, region: str
     """The dashboard for `period` (`YYYY-MM`, default this month) and `region` (a province,
     regency, district or village code; default the nation)."""
     month = Period.parse(period) if period else Period.containing(today or system.ledger.today())
-    code = ""
-    if region and region.strip():
-        try:
-            code = parse_region(region)
-        except InvalidInputError as refused:  # the dashboard's one code for a bad region
-            raise InvalidInputError(
-                "unknown_region", "That is not a region code of the Home Affairs register "
-                "(e.g. 32, 32.76, 32.76.01, 32.76.01.1001).") from refused
+    code = parse_region(region) if region and region.strip() else ""
+    if code and region_name(code) is None:
+        raise InvalidInputError("unknown_region",
+                                f"'{region}' is not a region code of the Home Affairs register "
+                                "(e.g. 32, 32.76, 32.76.01, 32.76.01.1001).")
     head = system.head()  # before the figures: the lag is never understated
     figures = _figures(system.views, month, code)
     target = system.ledger.rules.for_month(month).national_target_active

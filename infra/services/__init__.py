@@ -1,0 +1,1 @@
+"""Local services the ledger runs against: PostgreSQL and an Apache Kafka broker."""
