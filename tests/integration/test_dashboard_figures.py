@@ -132,7 +132,7 @@ def _a_village(views: ViewStore, province: str) -> str:
 
 @pytest.mark.parametrize(("period", "region", "code"), [
     ("2025-13", None, None), ("June", None, None), ("2025-06", "99", "unknown_region"),
-    ("2025-06", "32.xx", "unknown_region"), ("2025-06", "32.76.01.1001.1", "unknown_region"),
+    ("2025-06", "32.xx", "invalid_region"), ("2025-06", "32.76.01.1001.1", "invalid_region"),
 ])
 def test_bad_month_or_region_is_refused_with_a_code(
         system: System, period: str, region: str | None, code: str | None) -> None:
