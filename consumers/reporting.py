@@ -244,17 +244,19 @@ class ReportingConsumer:
                          (self.group, self.topic, *parts))
             stored = self.stored_offsets(tx)
             events, dead, ends = [], [], {}
+            position_of: dict[int, int] = {}  # id(event): its log position (alive till the end)
             for tp, records in batch.items():
                 fresh = [r for r in records if r.offset >= stored.get(tp.partition, 0)]
                 if not fresh:
                     continue
                 ends[tp.partition] = fresh[-1].offset + 1
                 for record in fresh:
-                    event, letter = self._decode(record)
+                    event, position, letter = self._decode(record)
                     if letter is not None:
                         dead.append(letter)
                     else:
                         events.append((record, event))
+                        position_of[id(event)] = position
             events, out_of_order = self._new_only(tx, events)
             dead += out_of_order
             if events:
@@ -264,8 +266,9 @@ class ReportingConsumer:
                 try:
                     for projection in self.projections:
                         page = [e for e in decoded if isinstance(e, projection.handles)]
-                        if page:
-                            projection.process(tx, live_tables(tx, projection)[0], page)
+                        if page:  # coverage_log stamps rows with the log positions
+                            projection.process_at(tx, live_tables(tx, projection)[0], page,
+                                                  [position_of[id(e)] for e in page])
                 except Exception as error:
                     if not isolate:
                         raise _Refused from error
@@ -290,15 +293,16 @@ class ReportingConsumer:
         self.applied += len(events)
         return dead
 
-    def _decode(self, record: Any) -> tuple[Any, DeadLetter | None]:
+    def _decode(self, record: Any) -> tuple[Any, int, DeadLetter | None]:
+        """The record's event and log position, or its dead letter."""
         try:
             received = envelope.decode(record.key, record.value, record.headers)
         except envelope.EnvelopeError as error:
-            return None, _letter(record, error.reason, str(error))
+            return None, 0, _letter(record, error.reason, str(error))
         try:
-            return self.mapper.to_domain_event(received.stored), None
+            return self.mapper.to_domain_event(received.stored), received.position, None
         except Exception as error:  # noqa: BLE001 - any decoding failure is a dead letter
-            return None, _letter(record, "undecodable", f"{type(error).__name__}: {error}")
+            return None, 0, _letter(record, "undecodable", f"{type(error).__name__}: {error}")
 
     def _new_only(self, tx: Tx, events: list[tuple[Any, Any]]
                   ) -> tuple[list[tuple[Any, Any]], list[DeadLetter]]:

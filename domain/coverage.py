@@ -30,6 +30,7 @@ class PaidSpan:
     programmes: tuple[str, ...]
     amount: int
     jht_amount: int
+    payment_ref: str = ""  # empty in snapshots taken before references were kept here
 
     @property
     def last(self) -> Period:
@@ -122,15 +123,25 @@ def last_paid_before(spans: list[PaidSpan], month: Period) -> Period | None:
     return best
 
 
+def paid_through_by(p: PaymentHistory, paid_on: date) -> Period | None:
+    """The last month paid by the payments dated on or before `paid_on`: months settle in
+    `paid_on` order, whenever the payments arrive (see `domain.settlement`)."""
+    return max((s.last for s in p.payments if s.paid_on <= paid_on), default=None)
+
+
 def first_unpaid(p: PaymentHistory, paid_on: date, rules: RuleBook) -> Period:
-    """The first month a payment on `paid_on` settles.
+    """The first month a payment on `paid_on` settles, after the payments dated before."""
+    return first_after(p, paid_on, rules, paid_through_by(p, paid_on))
+
+
+def first_after(p: PaymentHistory, paid_on: date, rules: RuleBook, last: Period | None) -> Period:
+    """The first month a payment on `paid_on` settles after months paid through `last`.
 
     Months settle in order: unpaid months since the last paid one (while within grace),
     then the current month, then months ahead. After more than `grace_months` unpaid
     months membership has lapsed, and a payment restarts cover from its own month.
     """
     current = Period.containing(paid_on)
-    last = p.paid_through
     if last is None:
         return max(current, Period.containing(p.enrolled_on))
     if rules.at(paid_on).in_grace(current - last):
@@ -155,9 +166,15 @@ def months_due(p: PaymentHistory, first: Period, months: int, rules: RuleBook) -
 def settle(p: PaymentHistory, paid_on: date, amount: int, rules: RuleBook) -> Settlement:
     """Which months a payment of `amount` on `paid_on` settles (from `first_unpaid`), or
     a refusal: not a whole number of months, or past `last_payable`."""
+    return settle_after(p, paid_on, amount, rules, paid_through_by(p, paid_on))
+
+
+def settle_after(p: PaymentHistory, paid_on: date, amount: int, rules: RuleBook,
+                 last: Period | None) -> Settlement:
+    """`settle`, after months paid through `last` (by the payments dated before)."""
     current = Period.containing(paid_on)
     ruleset = rules.at(paid_on)
-    start = first_unpaid(p, paid_on, rules)
+    start = first_after(p, paid_on, rules, last)
     limit = last_payable(paid_on, rules)
     by_programme: dict[str, int] = {}
     total = 0

@@ -5,7 +5,8 @@ guard: creating one twice collides in the store, so a duplicate is refused atomi
   pepper), so the NIK itself is never stored in clear. Its pointer to the participant is
   personal data, encrypted under a key of its own that erasure destroys.
 - `PaymentReference`: id derived from the payment reference; remembers what the payment
-  was and what it settled, so a repeat with the same content returns the same result.
+  was and what it first settled, so a repeat with the same content is recognised (its
+  months as now settled are the participant's: an earlier-dated payment may move them).
 """
 
 from __future__ import annotations

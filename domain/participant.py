@@ -21,6 +21,7 @@ from domain.claims import OPEN_CLAIM, check_claim, check_claim_kind
 from domain.coverage import PaidSpan, Settlement
 from domain.errors import ConflictError, InvalidInputError, NotFoundError, RuleViolationError
 from domain.rules import RuleBook
+from domain.settlement import plan_payment
 from domain.values import PROGRAMME_ORDER, Period, Programme
 
 
@@ -91,18 +92,34 @@ class Participant(Aggregate):
             return self.first_month + (self.months - 1)
 
         def apply(self, p: Participant) -> None:
-            span = PaidSpan(
-                paid_on=self.paid_on,
-                first=self.first_month,
-                months=self.months,
-                programmes=tuple(sorted(self.by_programme, key=PROGRAMME_ORDER.index)),
-                amount=self.amount,
-                jht_amount=self.by_programme.get(Programme.JHT, 0),
-            )
+            span = _span(self.payment_ref, self.paid_on, self.amount, self.first_month,
+                         self.months, self.by_programme)
             p.payments.append(span)
             if p.paid_through is None or p.paid_through < span.last:
                 p.paid_through = span.last
-            p.last_paid_on = self.paid_on
+            if p.last_paid_on is None or p.last_paid_on < self.paid_on:
+                p.last_paid_on = self.paid_on
+
+    class ContributionsResettled(Aggregate.Event):
+        """Recorded payments settle other months, because a payment dated before them
+        arrived (`cause_ref`, paid on `cause_paid_on`; its `ContributionPaid` follows in
+        the same transaction). Each move gives the payment's months before and after, so
+        the recording clock shows the old settlement up to here and the new one after."""
+
+        cause_ref: str
+        cause_paid_on: date
+        moves: list[dict[str, Any]]  # see `domain.settlement.Move.as_fact`
+        paid_through: Period | None  # the last month paid once moved (before the cause)
+
+        def apply(self, p: Participant) -> None:
+            # Paid spans never overlap, so a span's first month names it (spans from old
+            # snapshots carry no reference).
+            moved = {m["was_first_month"]: m for m in self.moves}
+            p.payments = [
+                _span(m["payment_ref"], s.paid_on, s.amount, m["first_month"], m["months"],
+                      m["by_programme"]) if (m := moved.get(s.first)) else s
+                for s in p.payments]
+            p.paid_through = max((s.last for s in p.payments), default=None)
 
     class IncomeDeclared(Aggregate.Event):
         declared_income: int
@@ -259,23 +276,41 @@ class Participant(Aggregate):
                 f"{self.enrolled_on.isoformat()}.",
             )
 
-    def pay(self, *, settlement: Settlement, payment_ref: str, paid_on: date, amount: int,
-            channel: str, agent_id: str | None, captured_at: datetime | None = None) -> None:
+    def pay(self, *, rules: RuleBook, payment_ref: str, paid_on: date, amount: int,
+            channel: str, agent_id: str | None, captured_at: datetime | None = None) -> Settlement:
+        """Record a payment, settled in `paid_on` order among the recorded ones (see
+        `domain.settlement`); returns the months it settles. `captured_at`: when a field
+        agent captured it offline, if so."""
         self._require_member("record a contribution")
         self._require_on_or_after_enrollment(paid_on, "payment date")
-        if self.last_paid_on is not None and paid_on < self.last_paid_on:
-            raise RuleViolationError(
-                "payment_out_of_order",
-                f"A payment dated {paid_on.isoformat()} is older than this participant's "
-                f"last recorded payment ({self.last_paid_on.isoformat()}); record payments "
-                "in date order.",
+        plan = plan_payment(self, paid_on, amount, rules)
+        # One timestamp for both events: on the recording clock they happen together.
+        timestamp = self.ContributionPaid.create_timestamp()
+        if plan.moves:
+            self.trigger_event(
+                self.ContributionsResettled, timestamp=timestamp, cause_ref=payment_ref,
+                cause_paid_on=paid_on, moves=[move.as_fact() for move in plan.moves],
+                paid_through=plan.paid_through_after_moves(self.payments),
             )
         self.trigger_event(
-            self.ContributionPaid, payment_ref=payment_ref, paid_on=paid_on, amount=amount,
-            first_month=settlement.first, months=settlement.months,
-            by_programme=settlement.by_programme, channel=channel, agent_id=agent_id,
-            captured_at=captured_at,
+            self.ContributionPaid, timestamp=timestamp, payment_ref=payment_ref,
+            paid_on=paid_on, amount=amount, first_month=plan.settlement.first,
+            months=plan.settlement.months, by_programme=plan.settlement.by_programme,
+            channel=channel, agent_id=agent_id, captured_at=captured_at,
         )
+        return plan.settlement
+
+    def has_payment(self, payment_ref: str) -> bool:
+        """Whether this participant recorded a payment under `payment_ref` (spans from
+        snapshots older than the references' keeping have none: the store decides then)."""
+        return self.settled(payment_ref) is not None
+
+    def settled(self, payment_ref: str) -> tuple[Period, int] | None:
+        """(first month, months) the payment `payment_ref` settles now, if known here."""
+        for span in self.payments:
+            if span.payment_ref == payment_ref:
+                return span.first, span.months
+        return None
 
     def declare_income(self, *, declared_income: int, from_month: Period, declared_on: date) -> None:
         self._require_member("declare income")
@@ -401,3 +436,12 @@ class Participant(Aggregate):
             raise InvalidInputError("date_before_approval", "A claim is paid after it is approved.")
         self.trigger_event(self.ClaimPaid, claim_id=claim_id, programme=claim["programme"],
                            paid_on=paid_on, amount=claim["amount"])
+
+
+def _span(payment_ref: str, paid_on: date, amount: int, first: Period, months: int,
+          by_programme: dict[str, int]) -> PaidSpan:
+    return PaidSpan(
+        paid_on=paid_on, first=first, months=months,
+        programmes=tuple(sorted(by_programme, key=PROGRAMME_ORDER.index)),
+        amount=amount, jht_amount=by_programme.get(Programme.JHT, 0), payment_ref=payment_ref,
+    )

@@ -63,19 +63,16 @@ def at_position(outcome: Any, position: int | None) -> Any:
 
 
 def repeated_payment(
-    earlier: PaymentReference, participant_id: UUID, amount: int, paid_on: date, channel: str
+    earlier: PaymentReference, participant_id: UUID, amount: int, paid_on: date, channel: str,
+    settled: tuple[Period, int] | None = None,
 ) -> PaymentResult:
-    """The answer to a payment reference seen before: the original result for the same
-    payment, a conflict for a different one."""
+    """The answer to a payment reference seen before: for the same payment, its months as
+    now `settled` (first month, months; a later-arriving, earlier-dated payment may have
+    moved them since), else as first settled; a conflict for a different payment."""
     if earlier.same_payment(participant_id, amount, paid_on, channel):
-        return PaymentResult(
-            participant_id,
-            earlier.payment_ref,
-            earlier.first_month,
-            earlier.months,
-            amount,
-            replayed=True,
-        )
+        first, months = settled or (earlier.first_month, earlier.months)
+        return PaymentResult(participant_id, earlier.payment_ref, first, months, amount,
+                             replayed=True)
     raise ConflictError(
         "payment_ref_conflict",
         f"Payment reference {earlier.payment_ref} was already recorded for a different payment "

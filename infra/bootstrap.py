@@ -30,6 +30,7 @@ from infra.transcoder import ledger_transcoder
 from infra.view_store import PostgresViewStore, SQLiteViewStore, postgres_location
 from projections.coverage import CoverageProjection
 from projections.coverage_flows import CoverageFlowsProjection
+from projections.coverage_log import CoverageLogProjection
 from projections.participant_status import ParticipantStatusProjection
 from projections.runner import Projection, ProjectionRunner, replay
 from projections.store import ViewStore
@@ -106,7 +107,8 @@ def _view_store_location(settings: Settings) -> str:
 
 def all_projections(rules: RuleBook | None = None) -> list[Projection]:
     """Every read model; `rules`: the ledger's rule book (lapses depend on the grace)."""
-    return [ParticipantStatusProjection(), CoverageProjection(), CoverageFlowsProjection(rules)]
+    return [ParticipantStatusProjection(), CoverageProjection(), CoverageFlowsProjection(rules),
+            CoverageLogProjection()]
 
 
 SPLIT_FROM = 100_000  # log positions from which a rebuild may be split across processes

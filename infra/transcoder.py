@@ -10,7 +10,7 @@ can read what the other wrote.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import orjson
@@ -57,12 +57,13 @@ class PaidSpanAsList(Transcoding):
 
     def encode(self, obj: PaidSpan) -> list[Any]:
         return [obj.paid_on.isoformat(), str(obj.first), obj.months, list(obj.programmes),
-                obj.amount, obj.jht_amount]
+                obj.amount, obj.jht_amount, obj.payment_ref]
 
     def decode(self, data: list[Any]) -> PaidSpan:
-        paid_on, first, months, programmes, amount, jht_amount = data
+        # Snapshots taken before spans kept their payment reference have six items.
+        paid_on, first, months, programmes, amount, jht_amount, *ref = data
         return PaidSpan(date.fromisoformat(paid_on), PeriodAsText().decode(first), months,
-                        tuple(programmes), amount, jht_amount)
+                        tuple(programmes), amount, jht_amount, ref[0] if ref else "")
 
 
 class OrjsonTranscoder(Transcoder):
@@ -138,3 +139,16 @@ def ledger_transcoder() -> OrjsonTranscoder:
                         PeriodAsText(), PaidSpanAsList()):
         transcoder.register(transcoding)
     return transcoder
+
+
+_STAMP = b'{"timestamp":{"_type_":"datetime_iso","_data_":"'
+
+
+def recorded_time(state: bytes) -> datetime | None:
+    """An event's recorded time read straight from its stored state, where this
+    transcoder writes it first; None for a state in another form (decode it then).
+    About ten times quicker than decoding the event, for searches by recorded time."""
+    if not state.startswith(_STAMP):
+        return None
+    end = state.find(b'"', len(_STAMP))
+    return datetime.fromisoformat(state[len(_STAMP):end].decode()) if end > 0 else None

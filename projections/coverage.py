@@ -88,7 +88,8 @@ class Member:
 class CoverageProjection(Projection):
     name = "coverage"
     handles = (
-        Participant.Enrolled, Participant.ContributionPaid, Participant.ProgrammesChanged,
+        Participant.Enrolled, Participant.ContributionPaid, Participant.ContributionsResettled,
+        Participant.ProgrammesChanged,
         Participant.DetailsCorrected, Participant.Died, Participant.Withdrew,
         Participant.ClaimFiled, Participant.ClaimPaid,
     )
@@ -137,6 +138,21 @@ class CoverageProjection(Projection):
                                       [[month_of(e.enrolled_on), "+".join(e.programmes)]],
                                       [], None)
                 activity[(month_of(e.enrolled_on), e.village, e.channel, e.agent_id or "")][0] += 1
+            elif isinstance(e, Participant.ContributionsResettled):
+                # A late, earlier-dated payment moved these payments' months: uncount the
+                # old ones, count the new (spans never overlap: the first month names one).
+                member = members[pid]
+                moved: dict[int, list[int]] = {}
+                for move in e.moves:
+                    was, now = move["was_first_month"].index, move["first_month"].index
+                    moved[was] = [now, move["months"]]
+                    for month in range(was, was + move["was_months"]):
+                        if member.counted(month):
+                            count(member, month, -1)
+                    for month in range(now, now + move["months"]):
+                        if member.counted(month):
+                            count(member, month, +1)
+                member.spans = [moved.get(first, [first, months]) for first, months in member.spans]
             elif isinstance(e, Participant.ProgrammesChanged):
                 member = members[pid]
                 member.programmes.append([e.from_month.index, "+".join(e.programmes)])

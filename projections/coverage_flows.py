@@ -56,7 +56,8 @@ class _Member:
 
 class CoverageFlowsProjection(Projection):
     name = "coverage_flows"
-    handles = (Participant.Enrolled, Participant.ContributionPaid, Participant.DetailsCorrected,
+    handles = (Participant.Enrolled, Participant.ContributionPaid,
+               Participant.ContributionsResettled, Participant.DetailsCorrected,
                Participant.Died, Participant.Withdrew)
     tables: ClassVar[dict[str, str]] = {"coverage_flows": FLOWS_DDL,
                                         "coverage_flow_members": MEMBERS_DDL}
@@ -79,6 +80,17 @@ class CoverageFlowsProjection(Projection):
             if isinstance(e, Participant.ContributionPaid):
                 first = e.first_month.index
                 members[pid].months.update(range(first, first + e.months))
+            elif isinstance(e, Participant.ContributionsResettled):
+                # A late payment moved recorded payments to later months (issue 21): their
+                # old months go, then their new ones come (spans never overlap, so a month
+                # one move leaves may be one another move takes).
+                paid = members[pid].months
+                for move in e.moves:
+                    was = move["was_first_month"].index
+                    paid.difference_update(range(was, was + move["was_months"]))
+                for move in e.moves:
+                    now = move["first_month"].index
+                    paid.update(range(now, now + move["months"]))
             elif isinstance(e, Participant.Enrolled):
                 members[pid] = _Member(e.village, set(), None)
             elif isinstance(e, Participant.DetailsCorrected):

@@ -56,7 +56,8 @@ _ON_CONFLICT = (f"ON CONFLICT ({_KEY}) DO UPDATE SET "
 class ParticipantStatusProjection(Projection):
     name = "participant_status"
     handles = (
-        Participant.Enrolled, Participant.ContributionPaid, Participant.IncomeDeclared,
+        Participant.Enrolled, Participant.ContributionPaid, Participant.ContributionsResettled,
+        Participant.IncomeDeclared,
         Participant.ProgrammesChanged, Participant.DetailsCorrected, Participant.Died,
         Participant.Withdrew, Participant.PersonalDataErased, Participant.ClaimFiled,
         Participant.ClaimApproved, Participant.ClaimRejected, Participant.ClaimPaid,
@@ -109,11 +110,18 @@ def apply(row: dict[str, Any], e: Event) -> None:
     if isinstance(e, Participant.ContributionPaid):
         last = e.first_month.index + e.months - 1
         row["paid_through"] = max(row["paid_through"] or last, last)
-        row["last_paid_on"] = e.paid_on.isoformat()
+        # A payment may arrive after later-dated ones: the row keeps the latest date.
+        row["last_paid_on"] = max(row["last_paid_on"] or "", e.paid_on.isoformat())
         row["months_paid"] += e.months
         row["contributions"] += 1
         row["total_contributions"] += e.amount
         row["jht_paid_in"] += e.by_programme.get(Programme.JHT, 0)
+    elif isinstance(e, Participant.ContributionsResettled):
+        row["paid_through"] = e.paid_through.index if e.paid_through is not None else None
+        for move in e.moves:
+            row["months_paid"] += move["months"] - move["was_months"]
+            row["jht_paid_in"] += (move["by_programme"].get(Programme.JHT, 0)
+                                   - move["was_jht_amount"])
     # Declarations take effect from a month, and may be recorded out of that order: the
     # row shows the one that starts latest (the domain's timeline, not the event order).
     elif isinstance(e, Participant.IncomeDeclared):

@@ -58,6 +58,12 @@ class Projection(ABC):
         """ORDER BY for comparing two generations row for row (the primary key)."""
         return "1"
 
+    def process_at(self, tx: Tx, names: dict[str, str], events: Sequence[Event],
+                   positions: Sequence[int]) -> None:
+        """`process`, for a projection that also needs each event's log position
+        (`positions[i]` is that of `events[i]`); the others ignore them."""
+        self.process(tx, names, events)
+
 
 def keys_of(events: Sequence[Event]) -> list[str]:
     """Each event's aggregate id as text (the projections' row key), formatting each
@@ -275,9 +281,9 @@ class ProjectionRunner:
             for name, (names, position) in behind.items():
                 projection = self.projections[name]
                 wanted = tuple(projection.handles)
-                page = [e for p, e in events if p > position and isinstance(e, wanted)]
+                page = [(p, e) for p, e in events if p > position and isinstance(e, wanted)]
                 if page:
-                    projection.process(tx, names, page)
+                    projection.process_at(tx, names, [e for _, e in page], [p for p, _ in page])
                 moved = tx.execute("UPDATE projections SET position = ?, updated_at = ? "
                                    "WHERE name = ? AND live = 1 AND position = ?",
                                    (stop, _now(), name, position))
@@ -440,10 +446,11 @@ class ProjectionRunner:
             with self.store.transaction() as tx:
                 for projection in chosen:
                     generation = generations[projection.name]
-                    page = [e for _, e in events if isinstance(e, projection.handles)]
+                    page = [(p, e) for p, e in events if isinstance(e, projection.handles)]
                     if page:
-                        projection.process(
-                            tx, {t: physical(t, generation) for t in projection.tables}, page)
+                        projection.process_at(
+                            tx, {t: physical(t, generation) for t in projection.tables},
+                            [e for _, e in page], [p for p, _ in page])
                     if partition is None:
                         tx.execute("UPDATE projections SET position = ?, updated_at = ? "
                                    "WHERE name = ? AND generation = ?",

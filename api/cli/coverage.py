@@ -10,7 +10,17 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from api.cli.render import JsonOption, bar, emit_json, open_system, out, shown
+from api.cli.render import (
+    AsOfOption,
+    JsonOption,
+    RecordedAtOption,
+    bar,
+    clocks_note,
+    emit_json,
+    open_system,
+    out,
+    shown,
+)
 from api.services.coverage import CSV_COLUMNS, check_csv_destination, coverage, csv_rows, write_csv
 from domain.values import PROGRAMME_ORDER
 
@@ -25,8 +35,8 @@ def coverage_command(
     level: Annotated[str, typer.Option(help="nation, province, regency, district or village.")] = "nation",
     region: Annotated[str | None, typer.Option(help="Only within this region code.")] = None,
     programme: Annotated[str | None, typer.Option(help="JKK, JKM or JHT.")] = None,
-    as_of: Annotated[str | None, typer.Option(
-        "--as-of", help="Counts as recorded at this time (ISO timestamp or date, UTC).")] = None,
+    as_of: AsOfOption = None,
+    recorded_at: RecordedAtOption = None,
     json: JsonOption = False,
     csv_file: Annotated[str | None, typer.Option(
         "--csv", help="Write rows as CSV to FILE ('-': stdout).")] = None,
@@ -37,7 +47,8 @@ def coverage_command(
         check_csv_destination(destination)  # before any work
     with open_system() as system:
         answer = coverage(system, period=period, level=level, region=region,
-                          programme=programme, as_of=as_of, tracker=bar)
+                          programme=programme, as_of=as_of, recorded_at=recorded_at,
+                          tracker=bar)
     if destination is not None:
         write_csv(answer, destination)
         return
@@ -55,7 +66,7 @@ def coverage_command(
 def print_coverage(answer: dict[str, Any]) -> None:
     where = f" in {answer['region']}" if answer["region"] else ""
     table = Table(title=f"Active participants, {answer['period']}, by {answer['level']}{where} "
-                        f"(log position {answer['position']:,})")
+                        f"({clocks_note(answer)})")
     for column in ("region", "name", "active", *PROGRAMMES, "enrolled", "contributions",
                    "rupiah", "claims"):
         table.add_column(column, justify="right" if column not in ("region", "name") else "left")

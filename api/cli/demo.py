@@ -58,12 +58,13 @@ def demo_command(
     sample = start.sample
     last_month = Period.containing(date.today()) + -1
     out.rule(f"$ ledger coverage --period {last_month} --level province")
-    coverage_command(str(last_month), "province", None, None, None, False, None)
+    coverage_command(period=str(last_month), level="province", region=None, programme=None,
+                     as_of=None, recorded_at=None, json=False, csv_file=None)
     out.rule(f"$ ledger status {sample}")
-    status(sample, None, False, False)
+    status(sample, as_of=None, recorded_at=None, json=False, reveal=False)
     earlier = (last_month + -6).first_day.replace(day=20).isoformat()
     out.rule(f"$ ledger status {sample} --as-of {earlier} --json")
-    status(sample, earlier, True, False)
+    status(sample, as_of=earlier, recorded_at=None, json=True, reveal=False)
     out.rule(f"$ ledger history {sample}   (first events)")
     with open_system() as system:
         events = history(system, sample, viewer=Viewer.console()).events[:4]
@@ -88,7 +89,7 @@ def demo_command(
         except LedgerError as error:
             out.print(f"error [{error.code}]: {error.message}", markup=False)
     out.rule(f"$ ledger status {nik}")
-    status(nik, None, False, False)
+    status(nik, as_of=None, recorded_at=None, json=False, reveal=False)
     out.rule("$ ledger replay --compare")
     replay_command(None, None, True, None, False)
     out.print("\nTry: ledger --help, ledger status NIK_OR_ID --as-of YYYY-MM-DD, "

@@ -7,7 +7,17 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from api.cli.render import JsonOption, RevealOption, emit_json, open_system, out, shown
+from api.cli.render import (
+    AsOfOption,
+    JsonOption,
+    RecordedAtOption,
+    RevealOption,
+    clocks_note,
+    emit_json,
+    open_system,
+    out,
+    shown,
+)
 from api.services import Viewer
 from api.services import participants as service
 
@@ -19,13 +29,16 @@ NikOrId = Annotated[str, typer.Argument(help="A NIK or a participant id.")]
 @app.command()
 def status(
     nik_or_id: NikOrId,
-    as_of: Annotated[str | None, typer.Option("--as-of", help="A date, YYYY-MM-DD.")] = None,
+    as_of: AsOfOption = None,
+    recorded_at: RecordedAtOption = None,
     json: JsonOption = False,
     reveal: RevealOption = False,
 ) -> None:
-    """Is this worker covered? Status, programmes and paid-through month on a date."""
+    """Is this worker covered? Status, programmes and paid-through month on a date (as the
+    log held it at a time)."""
     with open_system() as system:
-        answer = service.status(system, nik_or_id, as_of=as_of, viewer=Viewer.console(reveal))
+        answer = service.status(system, nik_or_id, as_of=as_of, recorded_at=recorded_at,
+                                viewer=Viewer.console(reveal))
     if json:
         emit_json(answer.as_dict())
         return
@@ -34,7 +47,10 @@ def status(
     rows = [
         ("participant", f"{result.participant_id}"), ("NIK", shown(answer.nik)),
         ("name", shown(answer.name)),
-        ("as of", result.as_of.isoformat()), ("status", f"[bold]{result.status}[/bold]"),
+        ("as of", result.as_of.isoformat()),
+        ("as recorded at", str(answer.as_dict().get("recorded_at") or "now")),
+        ("log position", f"{answer.as_dict().get('position', 0):,}"),
+        ("status", f"[bold]{result.status}[/bold]"),
         ("covered", ", ".join(result.covered_programmes) or "no"),
         ("programmes", "+".join(result.programmes)),
         ("paid through", str(result.paid_through or "nothing paid")),
@@ -49,14 +65,18 @@ def status(
 
 
 @app.command()
-def history(nik_or_id: NikOrId, json: JsonOption = False, reveal: RevealOption = False) -> None:
-    """Every recorded fact about a participant, oldest first."""
+def history(nik_or_id: NikOrId, as_of: AsOfOption = None, recorded_at: RecordedAtOption = None,
+            json: JsonOption = False, reveal: RevealOption = False) -> None:
+    """Every recorded fact about a participant, oldest first (those in effect by a date,
+    or recorded by a time)."""
     with open_system() as system:
-        answer = service.history(system, nik_or_id, viewer=Viewer.console(reveal))
+        answer = service.history(system, nik_or_id, as_of=as_of, recorded_at=recorded_at,
+                                 viewer=Viewer.console(reveal))
+    body = answer.as_dict()
     if json:
-        emit_json(answer.as_dict())
+        emit_json(body)
         return
-    table = Table("#", "recorded (UTC)", "event", "facts")
+    table = Table("#", "recorded (UTC)", "event", "facts", title=clocks_note(body))
     for e in answer.events:
         facts = ", ".join(f"{k}={v}" for k, v in e["data"].items() if v not in (None, "", {}))
         table.add_row(str(e["version"]), e["recorded_at"][:19], e["type"], shown(facts))

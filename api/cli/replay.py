@@ -16,7 +16,9 @@ app = typer.Typer()
 @app.command("replay")
 def replay_command(
     until_position: Annotated[int | None, typer.Option(min=0, help="Up to this log position.")] = None,
-    as_of: Annotated[str | None, typer.Option("--as-of", help="Only events recorded by then.")] = None,
+    recorded_at: Annotated[str | None, typer.Option(
+        "--recorded-at", help="Only the events recorded by then (ISO timestamp, UTC; a date "
+                              "means its end).")] = None,
     compare: Annotated[bool, typer.Option(
         help="Compare with the live projections (at the head).")] = False,
     period: Annotated[str | None, typer.Option(help="Month to summarise; default this month.")] = None,
@@ -24,13 +26,14 @@ def replay_command(
 ) -> None:
     """Rebuild the projections as they stood at a past point, for audits."""
     with open_system() as system:
-        answer = replay(system, until_position=until_position, as_of=as_of, compare=compare,
+        answer = replay(system, until_position=until_position, recorded_at=recorded_at,
+                        compare=compare,
                         period=period, tracker=bar)
     if json:
         emit_json(answer.as_dict())
     else:
         out.print(f"Replayed to log position {answer.position:,}"
-                  + (f" (events recorded by {answer.as_of})" if answer.as_of else "")
+                  + (f" (events recorded by {answer.recorded_at})" if answer.recorded_at else "")
                   + f": {answer.active:,} active in {answer.period}.")
         if compare:
             out.print("[green]Live projections equal the replay, row for row.[/green]"

@@ -1,4 +1,5 @@
-"""Coverage counts: live after catching the projections up, or as recorded at a time."""
+"""Coverage counts: live, or on the business clock (`as_of`), the recording clock
+(`recorded_at`) or both, from the read models after catching them up; no replay."""
 
 from __future__ import annotations
 
@@ -6,14 +7,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from api.services.moments import month_or_this, parse_moment
+from api.services.clocks import Clocks, clocks
+from api.services.moments import month_or_this
 from api.services.progress import Tracker, no_progress
 from api.services.projections import catch_up
 from domain.errors import InvalidInputError
 from domain.regions import LEVELS, parse_region
 from domain.values import PROGRAMME_ORDER
-from infra.bootstrap import System, replay_into, scratch_views
+from infra.bootstrap import System
 from infra.safe_files import PrivateCsv, check_destination
+from projections.clock_queries import coverage_at
 from projections.coverage import PROGRAMMES
 from projections.queries import coverage as coverage_query
 
@@ -21,41 +24,45 @@ from projections.queries import coverage as coverage_query
 @dataclass(frozen=True)
 class CoverageAnswer:
     """Covered (active) participants and activity per region for a month, the national
-    target's progress, and the log position the counts reflect."""
+    target's progress, the clocks asked on and the log position the counts reflect."""
 
-    position: int
     period: str
     level: str
     region: str | None
     programme: str | None
     rows: list[dict[str, Any]]
     total: dict[str, Any]
+    clocks: Clocks
     national_target: dict[str, Any] | None = None
-    as_of: str | None = None  # counts as recorded at this time (ISO), when asked for
+
+    @property
+    def position(self) -> int:
+        return self.clocks.position
 
     @classmethod
-    def of(cls, report: dict[str, Any], as_of: str | None = None) -> CoverageAnswer:
-        return cls(report["position"], report["period"], report["level"], report["region"],
-                   report["programme"], report["rows"], report["total"],
-                   report.get("national_target"), as_of)
+    def of(cls, report: dict[str, Any], at: Clocks) -> CoverageAnswer:
+        return cls(report["period"], report["level"], report["region"], report["programme"],
+                   report["rows"], report["total"], at, report.get("national_target"))
 
     def as_dict(self) -> dict[str, Any]:
         body: dict[str, Any] = {
-            "position": self.position, "period": self.period, "level": self.level,
+            **self.clocks.as_dict(), "period": self.period, "level": self.level,
             "region": self.region, "programme": self.programme, "rows": self.rows,
             "total": self.total}
         if self.national_target:
             body["national_target"] = self.national_target
-        if self.as_of is not None:
-            body["as_of"] = self.as_of
         return body
 
 
 def coverage(system: System, *, period: str | None = None, level: str = "nation",
-             region: str | None = None, programme: str | None = None, as_of: str | None = None,
+             region: str | None = None, programme: str | None = None,
+             as_of: str | None = None, recorded_at: str | None = None,
              tracker: Tracker = no_progress, catch_up_first: bool = True) -> CoverageAnswer:
-    """Counts for `period` (default this month) at `level`, within `region`; live (the
-    projections first brought to the head of the log), or as recorded at `as_of`."""
+    """Counts for `period` (default this month) at `level`, within `region`: the facts in
+    effect by `as_of` (a business date) among those recorded by `recorded_at` (a
+    timestamp); without either, everything recorded. The projections are first brought
+    to the head of the log (a server keeps them caught up itself: `catch_up_first=False`),
+    so any past `recorded_at` is a sum over what they hold; nothing is replayed."""
     # Every argument is checked before any work (a catch-up can take minutes).
     month = month_or_this(period)
     code = parse_region(region) if region else None
@@ -64,21 +71,18 @@ def coverage(system: System, *, period: str | None = None, level: str = "nation"
     wanted = programme.strip().upper() if programme else None
     if wanted is not None and wanted not in PROGRAMMES:
         raise InvalidInputError("unknown_programme", f"Programme is one of {', '.join(PROGRAMMES)}.")
-    moment = parse_moment(as_of) if as_of is not None else None
     target = system.ledger.rules.at(month.first_day).national_target_active
-    if moment is None:
-        if catch_up_first:  # a server keeps them caught up itself and never blocks on it
-            catch_up(system, tracker)
-        return CoverageAnswer.of(coverage_query(system.views, period=month, level=level,
-                                                region=code, programme=wanted,
-                                                national_target=target))
-    with scratch_views() as scratch:
-        with tracker("replaying", system.head()) as update:
-            position = replay_into(system.ledger, scratch, as_of=moment, progress=update)
-        report = coverage_query(scratch, period=month, level=level, region=code,
+    at = clocks(system, as_of, recorded_at)
+    if catch_up_first:
+        catch_up(system, tracker)
+    if at.as_of is None and at.recorded_at is None:
+        report = coverage_query(system.views, period=month, level=level, region=code,
                                 programme=wanted, national_target=target)
-    report["position"] = position
-    return CoverageAnswer.of(report, as_of=moment.isoformat())
+        return CoverageAnswer.of(report, Clocks(None, None, report["position"]))
+    report = coverage_at(system.views, period=month, level=level, region=code,
+                         programme=wanted, as_of=at.as_of, recorded_at=at.recorded_at,
+                         position=at.position, national_target=target)
+    return CoverageAnswer.of(report, Clocks(at.as_of, at.recorded_at, report["position"]))
 
 
 _ORDER = tuple(str(p) for p in PROGRAMME_ORDER)  # JKK, JKM, JHT

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from api.services.clocks import Clocks, clocks
 from api.services.viewer import ERASED, Viewer, describe_event, mask, mask_name
 from domain.commands import Command, Enroll, ErasePersonalData, RecordContribution, parse
 from domain.coverage import ParticipantStatus
@@ -32,53 +33,71 @@ def resolve(system: System, nik_or_id: str) -> UUID:
 
 @dataclass(frozen=True)
 class StatusAnswer:
-    """A participant's status on a day, with NIK and name as the viewer may see them."""
+    """A participant's status on a day as the log held it at a time, with NIK and name as
+    the viewer may see them, and the clocks and log position it reflects."""
 
     status: ParticipantStatus
     nik: str  # in full, masked, or "(erased)"
     name: str
     revealed: bool  # NIK and name are in the clear (the viewer may see them and they exist)
+    clocks: Clocks | None = None
 
     def as_dict(self) -> dict[str, Any]:
         body = self.status.as_dict()
+        if self.clocks is not None:  # as_of: the day asked (default today), as before
+            body["recorded_at"] = self.clocks.as_dict()["recorded_at"]
+            body["position"] = self.clocks.position
         if self.revealed:
             body["nik"], body["name"] = self.nik, self.name
         return body
 
 
 def status(system: System, nik_or_id: str, *, as_of: str | None = None,
-           viewer: Viewer) -> StatusAnswer:
+           recorded_at: str | None = None, viewer: Viewer) -> StatusAnswer:
     """Is this worker covered? Status, programmes and paid-through month on `as_of`
-    (YYYY-MM-DD; default today), as the ledger knew it that day."""
+    (YYYY-MM-DD, the business clock; default today), from what the log held at
+    `recorded_at` (a timestamp, the recording clock; default now)."""
     ledger = system.ledger
     participant_id = ledger.resolve(nik_or_id)
-    result = ledger.get_status(participant_id, as_of)
+    at = clocks(system, as_of, recorded_at)
+    result = ledger.get_status(participant_id, at.as_of, recorded_at=at.recorded_at)
     personal = ledger.get_personal_data(participant_id)
     if personal is None:
-        return StatusAnswer(result, ERASED, ERASED, revealed=False)
+        return StatusAnswer(result, ERASED, ERASED, revealed=False, clocks=at)
     if viewer.sees_personal_data:
-        return StatusAnswer(result, personal["nik"], personal["name"], revealed=True)
+        return StatusAnswer(result, personal["nik"], personal["name"], revealed=True, clocks=at)
     return StatusAnswer(result, mask(personal["nik"]), mask_name(personal["name"]),
-                        revealed=False)
+                        revealed=False, clocks=at)
 
 
 @dataclass(frozen=True)
 class HistoryAnswer:
-    """Every recorded fact about a participant, oldest first, as plain JSON events."""
+    """A participant's facts, oldest first, as plain JSON events: all, or those in effect
+    by `as_of` among those recorded by `recorded_at`."""
 
     participant_id: UUID
     events: list[dict[str, Any]]
+    clocks: Clocks | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"participant_id": str(self.participant_id), "events": self.events}
+        body: dict[str, Any] = {"participant_id": str(self.participant_id),
+                                "events": self.events}
+        if self.clocks is not None:
+            body.update(self.clocks.as_dict())
+        return body
 
 
-def history(system: System, nik_or_id: str, *, viewer: Viewer) -> HistoryAnswer:
-    """The participant's events, personal fields masked unless the viewer may see them."""
+def history(system: System, nik_or_id: str, *, as_of: str | None = None,
+            recorded_at: str | None = None, viewer: Viewer) -> HistoryAnswer:
+    """The participant's events, personal fields masked unless the viewer may see them;
+    with `recorded_at`, what the ledger had recorded by then; with `as_of`, the facts in
+    effect by that date."""
     ledger = system.ledger
     participant_id = ledger.resolve(nik_or_id)
-    events = [describe_event(e, viewer) for e in ledger.get_history(participant_id)]
-    return HistoryAnswer(participant_id, events)
+    at = clocks(system, as_of, recorded_at)
+    events = [describe_event(e, viewer) for e in ledger.get_history(
+        participant_id, as_of=at.as_of, recorded_at=at.recorded_at)]
+    return HistoryAnswer(participant_id, events, at)
 
 
 # --- commands -----------------------------------------------------------------------------

@@ -19,7 +19,7 @@ class ReplayAnswer:
     how the live projections differ from it (empty: equal row for row)."""
 
     position: int
-    as_of: str | None
+    recorded_at: str | None  # the events recorded by then (ISO), when asked for
     period: str
     active: int
     by_programme: dict[str, int]
@@ -31,7 +31,7 @@ class ReplayAnswer:
         return not self.differences
 
     def as_dict(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"position": self.position, "as_of": self.as_of,
+        body: dict[str, Any] = {"position": self.position, "recorded_at": self.recorded_at,
                                 "period": self.period, "active": self.active,
                                 "by_programme": self.by_programme}
         if self.compared:
@@ -40,16 +40,17 @@ class ReplayAnswer:
         return body
 
 
-def replay(system: System, *, until_position: int | None = None, as_of: str | None = None,
+def replay(system: System, *, until_position: int | None = None, recorded_at: str | None = None,
            compare: bool = False, period: str | None = None,
            tracker: Tracker = no_progress) -> ReplayAnswer:
-    """Replay the log into a scratch store up to a position or a recorded time, and
+    """Replay the whole log into a scratch store up to a position or a recorded time
+    (every table as it stood, for auditors; a count alone is quicker from `coverage`), and
     summarise `period` (default this month). With `compare` (at the head only), also
     bring the live projections to that position and compare them row for row."""
-    if compare and (until_position is not None or as_of is not None):
+    if compare and (until_position is not None or recorded_at is not None):
         raise InvalidInputError("compare_at_head", "--compare replays to the head of the log; "
-                                "leave out --until-position and --as-of.")
-    moment = parse_moment(as_of) if as_of else None
+                                "leave out --until-position and --recorded-at.")
+    moment = parse_moment(recorded_at) if recorded_at else None
     month = month_or_this(period)
     differences: list[str] = []
     with scratch_views() as scratch:

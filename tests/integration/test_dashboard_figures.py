@@ -44,6 +44,13 @@ def expected_flows(ledger: Ledger) -> Counter[tuple[int, str, str]]:
             paid[pid], village[pid] = set(), e.village
         elif isinstance(e, Participant.ContributionPaid):
             paid[pid].update(range(e.first_month.index, e.first_month.index + e.months))
+        elif isinstance(e, Participant.ContributionsResettled):  # a late payment's moves
+            for move in e.moves:
+                was = move["was_first_month"].index
+                paid[pid].difference_update(range(was, was + move["was_months"]))
+            for move in e.moves:
+                now = move["first_month"].index
+                paid[pid].update(range(now, now + move["months"]))
         elif isinstance(e, Participant.DetailsCorrected) and e.village is not None:
             village[pid] = e.village
         elif isinstance(e, Participant.Died | Participant.Withdrew):

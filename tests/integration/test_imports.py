@@ -104,6 +104,29 @@ def test_settlement_file_settles_months_and_refuses_what_it_cannot(
     assert ledger.recorder.max_notification_id() == position
 
 
+def test_a_bank_file_for_an_earlier_day_imported_later_is_accepted(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    """The file for the 15th reached the ledger before the one for the 10th (issue 21)."""
+    person = enrollment(enrolled_on="2025-01-06")
+    pid = ledger.enroll(parse(Enroll, person))
+    m = MONTHLY_JKK_JKM_1_5M
+    row = {"nik": person["nik"], "amount": m, "channel": "bank"}
+    first = write_csv(tmp_path / "jan.csv", CONTRIBUTION_COLUMNS,
+                      [{**row, "payment_ref": "J-1", "paid_on": "2025-01-10"}])
+    the_15th = write_csv(tmp_path / "15.csv", CONTRIBUTION_COLUMNS,
+                         [{**row, "payment_ref": "F-15", "paid_on": "2025-03-15"}])
+    the_10th = write_csv(tmp_path / "10.csv", CONTRIBUTION_COLUMNS,
+                         [{**row, "payment_ref": "F-10", "paid_on": "2025-03-10", "amount": 2 * m}])
+    for path in (first, the_15th, the_10th):
+        report = import_file(ledger, "contributions", path)
+        assert (report.accepted, report.rejected) == (1, 0)
+    spans = {s.payment_ref: (str(s.first), s.months) for s in ledger.get_participant(pid).payments}
+    assert spans == {"J-1": ("2025-01", 1), "F-10": ("2025-02", 2), "F-15": ("2025-04", 1)}
+    again = import_file(ledger, "contributions", the_10th)
+    assert (again.accepted, again.already_recorded) == (0, 1)
+
+
 def test_a_file_with_missing_columns_is_refused_whole(ledger: Ledger, tmp_path: Path) -> None:
     sheet = write_csv(tmp_path / "sheet.csv", ["nik", "name"], [{"nik": "1", "name": "x"}])
     with pytest.raises(ImportFileError) as refused:

@@ -455,6 +455,11 @@ class TestEveryEventClassRoundTrip(TestCase):
         ledger.record_contribution(parse(RecordContribution, payment_ref="RT-2", participant_id=b,
                                    amount=3 * MONTHLY_JKK_JKM_1_5M, paid_on="2024-01-10",
                                    channel="bank"))
+        # A late, earlier-dated payment: ContributionsResettled moves RT-3 from April to May.
+        for ref, day in (("RT-3", "2024-01-20"), ("RT-4", "2024-01-15")):
+            ledger.record_contribution(parse(RecordContribution, payment_ref=ref,
+                                       participant_id=b, amount=MONTHLY_JKK_JKM_1_5M,
+                                       paid_on=day, channel="bank"))
         c1 = ledger.file_claim(parse(FileClaim,
                                participant_id=b, programme="JKK", kind="medical",
                                incident_date="2024-02-15",

@@ -281,14 +281,12 @@ def test_payment_dated_before_enrollment_is_refused(ledger: Ledger, refused) -> 
         pay(ledger, pid, M, "2023-12-20")
 
 
-def test_payments_out_of_date_order_are_refused(ledger: Ledger, refused) -> None:
+def test_payments_out_of_date_order_settle_by_date(ledger: Ledger) -> None:
     pid = enrol(ledger)
-    pay(ledger, pid, M, "2024-03-10")
-    with refused(ledger, "payment_out_of_order"):
-        pay(ledger, pid, M, "2024-02-10")
-    with refused(ledger, "payment_out_of_order"):
-        pay(ledger, pid, M, "2024-03-09")
-    pay(ledger, pid, M, "2024-03-10")  # the same day is in order
+    assert str(pay(ledger, pid, M, "2024-03-10").first_month) == "2024-03"
+    assert str(pay(ledger, pid, M, "2024-02-10").first_month) == "2024-02"  # late: its place
+    assert str(pay(ledger, pid, M, "2024-03-10").first_month) == "2024-04"  # same day: after
+    assert covered_months(ledger, pid, "2024-01", "2024-12") == {"2024-02", "2024-03", "2024-04"}
 
 
 def test_future_dates_are_refused(make_ledger, refused) -> None:

@@ -19,6 +19,9 @@ synthetic population of `tools.seed`):
   against a bare `recorder.select_events(id)` of the same participants;
   `status_row_read_p99_ms`: the `participant_status` read model's row.
 - `coverage_query_<level>_p50_ms` / `_p99_ms`: `projections.queries.coverage`.
+- `coverage_recorded_at_nation_p50_ms` / `_p99_ms`, `coverage_as_of_nation_...`: the whole
+  nation's coverage as recorded at a random past time / on a random business date
+  (`projections.clock_queries`, no replay), against the present-day query of the same month.
 - `ingest_single_vs_naive`: single commands (`enroll`, then `record_contribution` one by
   one per person) from 40 concurrent callers through the group committer
   (`infra.group_commit`: each command acknowledged after the commit that holds it) on a

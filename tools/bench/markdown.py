@@ -56,6 +56,10 @@ MAIN = (
     "coverage_query_province_p99_ms",
     "coverage_query_village_p50_ms",
     "coverage_query_village_p99_ms",
+    "coverage_recorded_at_nation_p50_ms",
+    "coverage_recorded_at_nation_p99_ms",
+    "coverage_as_of_nation_p50_ms",
+    "coverage_as_of_nation_p99_ms",
     "ingest_single_loaded",
     "store_bytes_per_event",
 )

@@ -1,6 +1,6 @@
 """Phase: reads. A participant's status from the ledger (its events) and from the
 `participant_status` read model, against a bare read of the same events; coverage
-queries at three levels."""
+queries at three levels; coverage on either clock beside the present-day query."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from domain.regions import region_name  # noqa: F401 - keeps the regions table loaded
 from domain.values import Period
+from infra.transcoder import recorded_time
+from projections.clock_queries import coverage_at, position_at
 from projections.queries import coverage, participant_row
 from tools.bench.config import SEED
 from tools.bench.machine import profile_top
@@ -111,6 +113,67 @@ def reads(
                     scale=scale,
                     months=months,
                     notes=f"{what}, random month of {months}; {per_level} queries",
+                )
+            )
+    clock_reads(suite, kind, ledger, scale, months, rng, month_choices)
+
+
+def clock_reads(
+    suite: Suite, kind: str, ledger: Any, scale: int, months: int, rng: random.Random,
+    month_choices: Sequence[Period],
+) -> None:
+    """Coverage of the whole nation as recorded at a random past time, and on a random
+    business date (issue 21), each interleaved with the present-day query of the same
+    month: a sum over `coverage_log` against a sum over `coverage_monthly`."""
+    views = suite.views
+    head = ledger.recorder.max_notification_id() or 0
+    per_clock = 30 if suite.quick else 100
+    moments = [
+        ledger.mapper.to_domain_event(found[0]).timestamp
+        for found in (
+            ledger.recorder.select_notifications(start=rng.randint(1, max(head, 1)), limit=1)
+            for _ in range(per_clock + 3)
+        )
+        if found
+    ]
+    today = ledger.today()
+    with suite.phase(kind, scale, "clock_coverage_queries") as ph:
+        for clock in ("recorded_at", "as_of"):
+            ours, present = [], []
+            for i in range(per_clock + 3):
+                month = rng.choice(month_choices)
+                t0 = time.perf_counter_ns()
+                if clock == "recorded_at":
+                    moment = moments[i % len(moments)]
+                    position = position_at(
+                        ledger.recorder, ledger.mapper, moment, quick_stamp=recorded_time
+                    )
+                    coverage_at(views, period=month, recorded_at=moment, position=position)
+                else:
+                    day = month.first_day + (today - month.first_day) * rng.random()
+                    coverage_at(views, period=month, as_of=day)
+                t1 = time.perf_counter_ns()
+                coverage(views, period=month)
+                t2 = time.perf_counter_ns()
+                if i >= 3:  # the first few warm up
+                    ours.append((t1 - t0) / 1e6)
+                    present.append((t2 - t1) / 1e6)
+            ph.events += len(ours)
+            what = {
+                "recorded_at": "as recorded at a random past time (the log position found "
+                "by recorded time, then the sum of coverage_log rows recorded by then)",
+                "as_of": "on a random business date (the sum of coverage_log rows in effect)",
+            }[clock]
+            suite.add(
+                *latency_figures(
+                    f"coverage_{clock}_nation",
+                    ours,
+                    present,
+                    "present-day coverage of the same month (projections.queries.coverage)",
+                    store=kind,
+                    scale=scale,
+                    months=months,
+                    notes=f"whole nation, random month of {months}, {what}; {per_clock} queries",
                 )
             )
 
