@@ -33,7 +33,8 @@ TYPE_PREFIX = "id.ledger.participant."
 # Every event a participant can have; its CloudEvents type is a stable public name, its
 # topic (the module path the ledger stores) stays private to the ledger.
 EVENT_CLASSES: tuple[type, ...] = (
-    Participant.Enrolled, Participant.ContributionPaid, Participant.IncomeDeclared,
+    Participant.Enrolled, Participant.ContributionPaid, Participant.ContributionsResettled,
+    Participant.IncomeDeclared,
     Participant.ProgrammesChanged, Participant.DetailsCorrected, Participant.Died,
     Participant.Withdrew, Participant.PersonalDataErased, Participant.ClaimFiled,
     Participant.ClaimApproved, Participant.ClaimRejected, Participant.ClaimPaid,

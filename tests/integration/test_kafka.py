@@ -219,6 +219,14 @@ def every_event_type(ledger: Ledger) -> None:
         ledger.record_contribution(parse(
             RecordContribution, payment_ref=f"K-{n}", participant_id=str(pid),
             amount=MONTHLY_JKK_JKM_1_5M, paid_on="2024-01-12", channel="bank"))
+    # January paid; a payment of 10 March settles February as arrears; then the payment of
+    # 10 February arrives late: it takes February, and March's payment moves to March.
+    fourth = ledger.enroll(parse(Enroll, **enrollment(enrolled_on="2024-01-10")))
+    for ref, day in (("K-4-jan", "2024-01-12"), ("K-4-mar", "2024-03-10"),
+                     ("K-4-feb", "2024-02-10")):
+        ledger.record_contribution(parse(
+            RecordContribution, payment_ref=ref, participant_id=str(fourth),
+            amount=MONTHLY_JKK_JKM_1_5M, paid_on=day, channel="bank"))
     ledger.declare_income(parse(DeclareIncome, participant_id=first, declared_income=3_000_000,
                                 from_month="2024-03", declared_on="2024-02-01"))
     ledger.change_programmes(parse(ChangeProgrammes, participant_id=first,
