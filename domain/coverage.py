@@ -240,8 +240,15 @@ class ParticipantStatus:
         }
 
 
-def standing(day: date, rules: RuleBook, *, covered: bool, last_paid: Period | None,
-             died_on: date | None, withdrawn_on: date | None) -> tuple[str, int]:
+def standing(
+    day: date,
+    rules: RuleBook,
+    *,
+    covered: bool,
+    last_paid: Period | None,
+    died_on: date | None,
+    withdrawn_on: date | None,
+) -> tuple[str, int]:
     """The status word on `day` and the months of arrears, from what is known that day:
     whether the day's month is covered, the last paid month before it, and the dates of
     death or withdrawal. Grace is the rules' in force on `day`."""
@@ -282,18 +289,24 @@ def status_on(p: MemberRecord, day: date, rules: RuleBook) -> ParticipantStatus:
     known = [s for s in p.payments if s.paid_on <= day]
     covered = covered_programmes(p, month, day)
     last = None if covered else last_paid_before(known, month)
-    status, arrears_months = standing(day, rules, covered=bool(covered), last_paid=last,
-                                      died_on=p.died_on, withdrawn_on=p.withdrawn_on)
+    status, arrears_months = standing(
+        day,
+        rules,
+        covered=bool(covered),
+        last_paid=last,
+        died_on=p.died_on,
+        withdrawn_on=p.withdrawn_on,
+    )
     arrears_amount = 0
     if status == "grace":
         assert last is not None
         arrears_amount = sum(
-            sum(monthly_due(p, last + i, rules, day).values())
-            for i in range(1, arrears_months + 1)
+            sum(monthly_due(p, last + i, rules, day).values()) for i in range(1, arrears_months + 1)
         )
     paid_through = max((s.last for s in known), default=None)
     open_claims = sum(
-        1 for c in p.claims.values()
+        1
+        for c in p.claims.values()
         if c["filed_on"] <= day and (c.get("closed_on") is None or day < c["closed_on"])
     )
     return ParticipantStatus(
@@ -309,12 +322,16 @@ def status_on(p: MemberRecord, day: date, rules: RuleBook) -> ParticipantStatus:
         segment=p.segment,
         enrolled_on=p.enrolled_on,
         declared_income=in_force(p.incomes, month, day),
-        jht_balance=sum(s.jht_amount for s in known) - sum(
-            c["amount"] for c in p.claims.values()
+        jht_balance=sum(s.jht_amount for s in known)
+        - sum(
+            c["amount"]
+            for c in p.claims.values()
             if c["programme"] == Programme.JHT and c["status"] == "paid" and c["paid_on"] <= day
         ),
         open_claims=open_claims,
         died_on=p.died_on if p.died_on is not None and p.died_on <= day else None,
-        withdrawn_on=p.withdrawn_on if p.withdrawn_on is not None and p.withdrawn_on <= day else None,
+        withdrawn_on=p.withdrawn_on
+        if p.withdrawn_on is not None and p.withdrawn_on <= day
+        else None,
         erased=p.erased_on is not None and p.erased_on <= day,
     )

@@ -71,7 +71,8 @@ class Ledger(ParticipantChanges, BatchingApplication):
 
     name = "Ledger"
     snapshotting_intervals: ClassVar[dict[type[MutableOrImmutableAggregate[Any]], int]] = {
-        Participant: 50}
+        Participant: 50
+    }
 
     def __init__(
         self,
@@ -96,7 +97,9 @@ class Ledger(ParticipantChanges, BatchingApplication):
         # the few reads that show personal data use `personal_events`.
         self.personal_events: EventStore[UUID] = (
             EventStore(mapper=personal_mapper, recorder=self.recorder)
-            if personal_mapper is not None else self.events)
+            if personal_mapper is not None
+            else self.events
+        )
 
     def construct_mapper(self) -> Mapper[UUID]:
         return self._given_mapper or super().construct_mapper()
@@ -120,13 +123,21 @@ class Ledger(ParticipantChanges, BatchingApplication):
         enrolled_on = self._not_future(command.enrolled_on, "enrollment date")
         self.rules.at(enrolled_on)
         if command.birth_date >= enrolled_on:
-            raise InvalidInputError("invalid_birth_date", "The birth date is not before enrollment.")
+            raise InvalidInputError(
+                "invalid_birth_date", "The birth date is not before enrollment."
+            )
         index_id, index = self._nik_index(command.nik.digits, batch)
         participant = Participant.enroll(
-            personal=command.personal(), enrolled_on=enrolled_on, village=command.village,
-            sex=command.sex, occupation=command.occupation, segment=command.segment,
-            programmes=command.programmes, declared_income=command.declared_income,
-            channel=command.channel, agent_id=command.agent_id,
+            personal=command.personal(),
+            enrolled_on=enrolled_on,
+            village=command.village,
+            sex=command.sex,
+            occupation=command.occupation,
+            segment=command.segment,
+            programmes=command.programmes,
+            declared_income=command.declared_income,
+            channel=command.channel,
+            agent_id=command.agent_id,
             captured_at=command.captured_at,
         )
         if index is not None and not index.released:
@@ -138,8 +149,9 @@ class Ledger(ParticipantChanges, BatchingApplication):
         batch.new_keys += [participant.id, index.key_id]
         return EnrollmentResult(participant.id)
 
-    def _repeated_enrollment(self, candidate: Participant, personal: dict[str, Any],
-                             index_id: UUID, batch: Batch) -> EnrollmentResult:
+    def _repeated_enrollment(
+        self, candidate: Participant, personal: dict[str, Any], index_id: UUID, batch: Batch
+    ) -> EnrollmentResult:
         """The same enrollment again (a re-imported sheet) answers with the original id;
         anything else under an enrolled NIK is a conflict."""
         index_events = self._events(index_id, batch)  # decrypted: the pointer
@@ -150,10 +162,11 @@ class Ledger(ParticipantChanges, BatchingApplication):
             events = self._events(existing_id, batch)
             existing = fold(None, events)
             known = personal_data_of(events) or {}
-            same = (
-                {k: known.get(k) for k in ("nik", "name", "birth_date")}
-                == {k: personal[k] for k in ("nik", "name", "birth_date")}
-                and (existing.enrolled_on, existing.village) == (candidate.enrolled_on, candidate.village)
+            same = {k: known.get(k) for k in ("nik", "name", "birth_date")} == {
+                k: personal[k] for k in ("nik", "name", "birth_date")
+            } and (existing.enrolled_on, existing.village) == (
+                candidate.enrolled_on,
+                candidate.village,
             )
             if same:
                 return EnrollmentResult(existing_id, replayed=True)
@@ -181,15 +194,22 @@ class Ledger(ParticipantChanges, BatchingApplication):
         payment_ref, amount, channel = command.payment_ref, command.amount, command.channel
         ref_id = payment_reference_id(payment_ref)
         earlier = batch.aggregates.get(ref_id) or (
-            None if batch.optimistic else self._get_or_none(ref_id, PaymentReference))
+            None if batch.optimistic else self._get_or_none(ref_id, PaymentReference)
+        )
         if isinstance(earlier, PaymentReference):
             batch.repeats += 1
             return repeated_payment(earlier, participant.id, amount, paid_on, channel)
         try:
             settlement = settle(participant, paid_on, amount, self.rules)
-            participant.pay(settlement=settlement, payment_ref=payment_ref, paid_on=paid_on,
-                            amount=amount, channel=channel, agent_id=command.agent_id,
-                            captured_at=command.captured_at)
+            participant.pay(
+                settlement=settlement,
+                payment_ref=payment_ref,
+                paid_on=paid_on,
+                amount=amount,
+                channel=channel,
+                agent_id=command.agent_id,
+                captured_at=command.captured_at,
+            )
         except LedgerError:
             # Optimistically the reference was not read: a re-sent older payment (a bank
             # file imported again) must be answered as a repeat, not refused as out of order.
@@ -198,12 +218,18 @@ class Ledger(ParticipantChanges, BatchingApplication):
                 raise
             return repeated_payment(recorded, participant.id, amount, paid_on, channel)
         batch.aggregates[ref_id] = PaymentReference.use(
-            payment_ref=payment_ref, participant_id=participant.id, amount=amount,
-            paid_on=paid_on, channel=channel, first_month=settlement.first,
+            payment_ref=payment_ref,
+            participant_id=participant.id,
+            amount=amount,
+            paid_on=paid_on,
+            channel=channel,
+            first_month=settlement.first,
             months=settlement.months,
         )
         batch.aggregates[participant.id] = participant
-        return PaymentResult(participant.id, payment_ref, settlement.first, settlement.months, amount)
+        return PaymentResult(
+            participant.id, payment_ref, settlement.first, settlement.months, amount
+        )
 
     # --- group commit -------------------------------------------------------------------
 
@@ -215,7 +241,9 @@ class Ledger(ParticipantChanges, BatchingApplication):
         and the commands before it in the list. Used to group concurrent single commands
         into one commit (`infra.group_commit`)."""
         preparers: dict[type, Callable[[Any, Batch], Any]] = {
-            Enroll: self._prepare_enrollment, RecordContribution: self._prepare_payment}
+            Enroll: self._prepare_enrollment,
+            RecordContribution: self._prepare_payment,
+        }
         unknown = {type(c).__name__ for c in commands if type(c) not in preparers}
         if unknown:
             raise ValueError(f"unknown command type(s): {', '.join(sorted(unknown))}")
@@ -232,7 +260,8 @@ class Ledger(ParticipantChanges, BatchingApplication):
         What a way in that records commands of every kind calls (`api.services`)."""
         if isinstance(command, Enroll | RecordContribution):
             prepare: Callable[[Any, Batch], Any] = (
-                self._prepare_enrollment if isinstance(command, Enroll) else self._prepare_payment)
+                self._prepare_enrollment if isinstance(command, Enroll) else self._prepare_payment
+            )
             outcome = self._run_one(command, prepare, optimistic=True)
             if isinstance(outcome, LedgerError):
                 raise outcome
@@ -242,10 +271,14 @@ class Ledger(ParticipantChanges, BatchingApplication):
         if isinstance(command, ApproveClaim):
             return Executed(*self._approve_claim(command))
         change: dict[type, Callable[[Any], int | None]] = {
-            DeclareIncome: self.declare_income, ChangeProgrammes: self.change_programmes,
-            CorrectDetails: self.correct_details, RecordDeath: self.record_death,
-            Withdraw: self.withdraw, ErasePersonalData: self.erase_personal_data,
-            RejectClaim: self.reject_claim, PayClaim: self.pay_claim,
+            DeclareIncome: self.declare_income,
+            ChangeProgrammes: self.change_programmes,
+            CorrectDetails: self.correct_details,
+            RecordDeath: self.record_death,
+            Withdraw: self.withdraw,
+            ErasePersonalData: self.erase_personal_data,
+            RejectClaim: self.reject_claim,
+            PayClaim: self.pay_claim,
         }
         if type(command) not in change:
             raise TypeError(f"not a command: {type(command).__name__}")
@@ -270,7 +303,9 @@ class Ledger(ParticipantChanges, BatchingApplication):
         except ValueError:
             found = self.find_participant(text)
             if found is None:
-                raise NotFoundError("participant_not_found", "No participant has this NIK.") from None
+                raise NotFoundError(
+                    "participant_not_found", "No participant has this NIK."
+                ) from None
             return found
         self.get_participant(participant_id)
         return participant_id
@@ -281,7 +316,9 @@ class Ledger(ParticipantChanges, BatchingApplication):
             raise NotFoundError("participant_not_found", f"No participant {participant_id}.")
         return participant
 
-    def get_status(self, participant_id: UUID, as_of: date | str | None = None) -> ParticipantStatus:
+    def get_status(
+        self, participant_id: UUID, as_of: date | str | None = None
+    ) -> ParticipantStatus:
         day = parse_date(as_of, field="as-of date") if as_of is not None else self.today()
         return status_on(self.get_participant(participant_id), day, self.rules)
 
@@ -300,22 +337,29 @@ class Ledger(ParticipantChanges, BatchingApplication):
         index_id = blind_index(self._pepper, commands[0].nik.digits)
         return any(True for _ in self.recorder.select_events(index_id, limit=1))
 
-    def _read_ahead(self, commands: Sequence[Any], prepare: Callable[..., Any], batch: Batch) -> None:
+    def _read_ahead(
+        self, commands: Sequence[Any], prepare: Callable[..., Any], batch: Batch
+    ) -> None:
         """A batch of enrollments with reads: its NIK indexes, then the participants they
         point to, in a query each (when the store can), instead of two reads per row."""
         if prepare != self._prepare_enrollment:
             return
         index_ids = [blind_index(self._pepper, command.nik.digits) for command in commands]
         self._read_events_ahead(index_ids, batch)
-        pointers = [getattr(events[-1], "pointer", None) for i in index_ids
-                    if (events := batch.read_ahead.get(i))]
+        pointers = [
+            getattr(events[-1], "pointer", None)
+            for i in index_ids
+            if (events := batch.read_ahead.get(i))
+        ]
         self._read_events_ahead([UUID(p["participant_id"]) for p in pointers if p], batch)
 
     def participant_ids(self, limit: int = 10, start: int = 1) -> list[UUID]:
         """Participants in enrollment order, from the notification log."""
         topic = get_topic(Participant.Enrolled)
-        return [UUID(str(n.originator_id)) for n in self.recorder.select_notifications(
-            start=start, limit=limit, topics=[topic])]
+        return [
+            UUID(str(n.originator_id))
+            for n in self.recorder.select_notifications(start=start, limit=limit, topics=[topic])
+        ]
 
     def get_history(self, participant_id: UUID) -> list[Any]:
         """Every event of the participant, oldest first; personal fields None once erased
@@ -384,7 +428,9 @@ class Ledger(ParticipantChanges, BatchingApplication):
         if day is None:
             return self.today()
         if day > self.today():
-            raise InvalidInputError("date_in_future", f"The {what} {day.isoformat()} is in the future.")
+            raise InvalidInputError(
+                "date_in_future", f"The {what} {day.isoformat()} is in the future."
+            )
         return day
 
 

@@ -22,22 +22,36 @@ app = typer.Typer()
 @app.command("coverage")
 def coverage_command(
     period: Annotated[str | None, typer.Option(help="YYYY-MM; default this month.")] = None,
-    level: Annotated[str, typer.Option(help="nation, province, regency, district or village.")] = "nation",
+    level: Annotated[
+        str, typer.Option(help="nation, province, regency, district or village.")
+    ] = "nation",
     region: Annotated[str | None, typer.Option(help="Only within this region code.")] = None,
     programme: Annotated[str | None, typer.Option(help="JKK, JKM or JHT.")] = None,
-    as_of: Annotated[str | None, typer.Option(
-        "--as-of", help="Counts as recorded at this time (ISO timestamp or date, UTC).")] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of", help="Counts as recorded at this time (ISO timestamp or date, UTC)."
+        ),
+    ] = None,
     json: JsonOption = False,
-    csv_file: Annotated[str | None, typer.Option(
-        "--csv", help="Write rows as CSV to FILE ('-': stdout).")] = None,
+    csv_file: Annotated[
+        str | None, typer.Option("--csv", help="Write rows as CSV to FILE ('-': stdout).")
+    ] = None,
 ) -> None:
     """Covered (active) participants per region for a month, with activity and the target."""
     destination = Path(csv_file) if csv_file not in (None, "-") else None
     if destination is not None:
         check_csv_destination(destination)  # before any work
     with open_system() as system:
-        answer = coverage(system, period=period, level=level, region=region,
-                          programme=programme, as_of=as_of, tracker=bar)
+        answer = coverage(
+            system,
+            period=period,
+            level=level,
+            region=region,
+            programme=programme,
+            as_of=as_of,
+            tracker=bar,
+        )
     if destination is not None:
         write_csv(answer, destination)
         return
@@ -54,18 +68,36 @@ def coverage_command(
 
 def print_coverage(answer: dict[str, Any]) -> None:
     where = f" in {answer['region']}" if answer["region"] else ""
-    table = Table(title=f"Active participants, {answer['period']}, by {answer['level']}{where} "
-                        f"(log position {answer['position']:,})")
-    for column in ("region", "name", "active", *PROGRAMMES, "enrolled", "contributions",
-                   "rupiah", "claims"):
+    table = Table(
+        title=f"Active participants, {answer['period']}, by {answer['level']}{where} "
+        f"(log position {answer['position']:,})"
+    )
+    for column in (
+        "region",
+        "name",
+        "active",
+        *PROGRAMMES,
+        "enrolled",
+        "contributions",
+        "rupiah",
+        "claims",
+    ):
         table.add_column(column, justify="right" if column not in ("region", "name") else "left")
     for r in answer["rows"]:
-        table.add_row(r["region"] or "ID", shown(r["name"] or ""), f"{r['active']:,}",
-                      *(f"{r['by_programme'][p]:,}" for p in PROGRAMMES),
-                      f"{r['enrollments']:,}", f"{r['contributions']:,}",
-                      f"{r['contribution_amount']:,}", f"{r['claims_filed']:,}")
+        table.add_row(
+            r["region"] or "ID",
+            shown(r["name"] or ""),
+            f"{r['active']:,}",
+            *(f"{r['by_programme'][p]:,}" for p in PROGRAMMES),
+            f"{r['enrollments']:,}",
+            f"{r['contributions']:,}",
+            f"{r['contribution_amount']:,}",
+            f"{r['claims_filed']:,}",
+        )
     out.print(table)
     target = answer.get("national_target")
     if target:
-        out.print(f"National: {target['active']:,} active of the {target['target']:,} target "
-                  f"({100 * target['progress']:.4f}%)")
+        out.print(
+            f"National: {target['active']:,} active of the {target['target']:,} target "
+            f"({100 * target['progress']:.4f}%)"
+        )

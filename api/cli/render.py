@@ -22,8 +22,9 @@ out = Console()
 err = Console(stderr=True)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
-RevealOption = Annotated[bool, typer.Option(
-    "--reveal", help="Show NIK and name in full (they are masked by default).")]
+RevealOption = Annotated[
+    bool, typer.Option("--reveal", help="Show NIK and name in full (they are masked by default).")
+]
 
 
 @contextmanager
@@ -44,8 +45,14 @@ def emit_json(value: Any) -> None:
 
 
 def progress_bar() -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeRemainingColumn(), console=err, transient=False)
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=False,
+    )
 
 
 @contextmanager

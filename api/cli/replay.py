@@ -15,26 +15,44 @@ app = typer.Typer()
 
 @app.command("replay")
 def replay_command(
-    until_position: Annotated[int | None, typer.Option(min=0, help="Up to this log position.")] = None,
-    as_of: Annotated[str | None, typer.Option("--as-of", help="Only events recorded by then.")] = None,
-    compare: Annotated[bool, typer.Option(
-        help="Compare with the live projections (at the head).")] = False,
-    period: Annotated[str | None, typer.Option(help="Month to summarise; default this month.")] = None,
+    until_position: Annotated[
+        int | None, typer.Option(min=0, help="Up to this log position.")
+    ] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Only events recorded by then.")
+    ] = None,
+    compare: Annotated[
+        bool, typer.Option(help="Compare with the live projections (at the head).")
+    ] = False,
+    period: Annotated[
+        str | None, typer.Option(help="Month to summarise; default this month.")
+    ] = None,
     json: JsonOption = False,
 ) -> None:
     """Rebuild the projections as they stood at a past point, for audits."""
     with open_system() as system:
-        answer = replay(system, until_position=until_position, as_of=as_of, compare=compare,
-                        period=period, tracker=bar)
+        answer = replay(
+            system,
+            until_position=until_position,
+            as_of=as_of,
+            compare=compare,
+            period=period,
+            tracker=bar,
+        )
     if json:
         emit_json(answer.as_dict())
     else:
-        out.print(f"Replayed to log position {answer.position:,}"
-                  + (f" (events recorded by {answer.as_of})" if answer.as_of else "")
-                  + f": {answer.active:,} active in {answer.period}.")
+        out.print(
+            f"Replayed to log position {answer.position:,}"
+            + (f" (events recorded by {answer.as_of})" if answer.as_of else "")
+            + f": {answer.active:,} active in {answer.period}."
+        )
         if compare:
-            out.print("[green]Live projections equal the replay, row for row.[/green]"
-                      if answer.equal else "[red]Live projections differ from the replay:[/red]")
+            out.print(
+                "[green]Live projections equal the replay, row for row.[/green]"
+                if answer.equal
+                else "[red]Live projections differ from the replay:[/red]"
+            )
             for line in answer.differences:
                 out.print(f"  {escape(line)}")
     if compare and not answer.equal:

@@ -46,8 +46,9 @@ class StatusAnswer:
         return body
 
 
-def status(system: System, nik_or_id: str, *, as_of: str | None = None,
-           viewer: Viewer) -> StatusAnswer:
+def status(
+    system: System, nik_or_id: str, *, as_of: str | None = None, viewer: Viewer
+) -> StatusAnswer:
     """Is this worker covered? Status, programmes and paid-through month on `as_of`
     (YYYY-MM-DD; default today), as the ledger knew it that day."""
     ledger = system.ledger
@@ -58,8 +59,7 @@ def status(system: System, nik_or_id: str, *, as_of: str | None = None,
         return StatusAnswer(result, ERASED, ERASED, revealed=False)
     if viewer.sees_personal_data:
         return StatusAnswer(result, personal["nik"], personal["name"], revealed=True)
-    return StatusAnswer(result, mask(personal["nik"]), mask_name(personal["name"]),
-                        revealed=False)
+    return StatusAnswer(result, mask(personal["nik"]), mask_name(personal["name"]), revealed=False)
 
 
 @dataclass(frozen=True)
@@ -99,27 +99,56 @@ class PaymentAnswer:
 
     @classmethod
     def of(cls, result: PaymentResult) -> PaymentAnswer:
-        return cls(result.participant_id, result.payment_ref, result.first_month,
-                   result.last_month, result.months, result.amount, result.replayed,
-                   result.position)
+        return cls(
+            result.participant_id,
+            result.payment_ref,
+            result.first_month,
+            result.last_month,
+            result.months,
+            result.amount,
+            result.replayed,
+            result.position,
+        )
 
     def as_dict(self) -> dict[str, Any]:
-        return {"participant_id": str(self.participant_id), "payment_ref": self.payment_ref,
-                "first_month": str(self.first_month), "last_month": str(self.last_month),
-                "months": self.months, "amount": self.amount, "replayed": self.replayed,
-                "position": self.position}
+        return {
+            "participant_id": str(self.participant_id),
+            "payment_ref": self.payment_ref,
+            "first_month": str(self.first_month),
+            "last_month": str(self.last_month),
+            "months": self.months,
+            "amount": self.amount,
+            "replayed": self.replayed,
+            "position": self.position,
+        }
 
 
-def pay(system: System, nik_or_id: str, *, amount: str | int, payment_ref: str,
-        paid_on: str | None = None, channel: str = "bank", agent_id: str | None = None,
-        captured_at: datetime | None = None) -> PaymentAnswer:
+def pay(
+    system: System,
+    nik_or_id: str,
+    *,
+    amount: str | int,
+    payment_ref: str,
+    paid_on: str | None = None,
+    channel: str = "bank",
+    agent_id: str | None = None,
+    captured_at: datetime | None = None,
+) -> PaymentAnswer:
     """Record one contribution through the group committer. The participant is found
     first (an unknown NIK is `participant_not_found` whatever else is wrong)."""
     participant_id = system.ledger.resolve(nik_or_id)
-    command = parse(RecordContribution, {
-        "participant_id": participant_id, "payment_ref": payment_ref, "amount": amount,
-        "paid_on": paid_on, "channel": channel, "agent_id": agent_id,
-        "captured_at": captured_at})
+    command = parse(
+        RecordContribution,
+        {
+            "participant_id": participant_id,
+            "payment_ref": payment_ref,
+            "amount": amount,
+            "paid_on": paid_on,
+            "channel": channel,
+            "agent_id": agent_id,
+            "captured_at": captured_at,
+        },
+    )
     result: PaymentResult = system.committer.submit(command).result()
     return PaymentAnswer.of(result)
 
@@ -133,8 +162,11 @@ class EnrollmentAnswer:
     position: int | None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"participant_id": str(self.participant_id), "replayed": self.replayed,
-                "position": self.position}
+        return {
+            "participant_id": str(self.participant_id),
+            "replayed": self.replayed,
+            "position": self.position,
+        }
 
 
 def enroll(system: System, fields: Mapping[str, Any]) -> EnrollmentAnswer:
@@ -158,8 +190,9 @@ def erase(system: System, nik_or_id: str) -> ErasureAnswer:
     """Erase a participant's personal data: destroys the keys, keeps the record."""
     ledger = system.ledger
     participant_id = ledger.resolve(nik_or_id)
-    return ErasureAnswer(participant_id,
-                         ledger.erase_personal_data(ErasePersonalData(participant_id)))
+    return ErasureAnswer(
+        participant_id, ledger.erase_personal_data(ErasePersonalData(participant_id))
+    )
 
 
 @dataclass(frozen=True)
@@ -180,9 +213,12 @@ class Recorded:
             value = {"participant_id": str(value.participant_id), "replayed": value.replayed}
         elif isinstance(value, UUID):
             value = str(value)
-        return {"command": self.command,
-                "participant_id": str(self.participant_id) if self.participant_id else None,
-                "result": value, "position": self.position}
+        return {
+            "command": self.command,
+            "participant_id": str(self.participant_id) if self.participant_id else None,
+            "result": value,
+            "position": self.position,
+        }
 
 
 def record(system: System, kind: type[Command], fields: Mapping[str, Any]) -> Recorded:
@@ -196,5 +232,6 @@ def record(system: System, kind: type[Command], fields: Mapping[str, Any]) -> Re
     else:
         executed = system.ledger.execute(command)
     participant_id = getattr(command, "participant_id", None) or getattr(
-        executed.value, "participant_id", None)
+        executed.value, "participant_id", None
+    )
     return Recorded(kind.__name__, participant_id, executed.value, executed.position)

@@ -31,35 +31,54 @@ class ReplayAnswer:
         return not self.differences
 
     def as_dict(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"position": self.position, "as_of": self.as_of,
-                                "period": self.period, "active": self.active,
-                                "by_programme": self.by_programme}
+        body: dict[str, Any] = {
+            "position": self.position,
+            "as_of": self.as_of,
+            "period": self.period,
+            "active": self.active,
+            "by_programme": self.by_programme,
+        }
         if self.compared:
             body["compared"] = True
             body["differences"] = self.differences
         return body
 
 
-def replay(system: System, *, until_position: int | None = None, as_of: str | None = None,
-           compare: bool = False, period: str | None = None,
-           tracker: Tracker = no_progress) -> ReplayAnswer:
+def replay(
+    system: System,
+    *,
+    until_position: int | None = None,
+    as_of: str | None = None,
+    compare: bool = False,
+    period: str | None = None,
+    tracker: Tracker = no_progress,
+) -> ReplayAnswer:
     """Replay the log into a scratch store up to a position or a recorded time, and
     summarise `period` (default this month). With `compare` (at the head only), also
     bring the live projections to that position and compare them row for row."""
     if compare and (until_position is not None or as_of is not None):
-        raise InvalidInputError("compare_at_head", "--compare replays to the head of the log; "
-                                "leave out --until-position and --as-of.")
+        raise InvalidInputError(
+            "compare_at_head",
+            "--compare replays to the head of the log; leave out --until-position and --as-of.",
+        )
     moment = parse_moment(as_of) if as_of else None
     month = month_or_this(period)
     differences: list[str] = []
     with scratch_views() as scratch:
         with tracker("replaying", until_position or system.head()) as update:
-            position = replay_into(system.ledger, scratch, until_position=until_position,
-                                   as_of=moment, progress=update)
+            position = replay_into(
+                system.ledger, scratch, until_position=until_position, as_of=moment, progress=update
+            )
         summary = coverage(scratch, period=month)
         if compare:
             system.runner.catch_up(until=position)
             differences = compare_stores(system.views, scratch, all_projections())
-    return ReplayAnswer(position, moment.isoformat() if moment else None, str(month),
-                        summary["total"]["active"], summary["total"]["by_programme"],
-                        compared=compare, differences=differences)
+    return ReplayAnswer(
+        position,
+        moment.isoformat() if moment else None,
+        str(month),
+        summary["total"]["active"],
+        summary["total"]["by_programme"],
+        compared=compare,
+        differences=differences,
+    )

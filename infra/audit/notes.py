@@ -47,8 +47,10 @@ class NoteSigner:
     @property
     def verifier_key(self) -> str:
         public = self.public_key
-        return (f"{self.name}+{key_id(self.name, public).hex()}+"
-                f"{base64.b64encode(bytes([ED25519]) + public).decode()}")
+        return (
+            f"{self.name}+{key_id(self.name, public).hex()}+"
+            f"{base64.b64encode(bytes([ED25519]) + public).decode()}"
+        )
 
     def sign(self, text: str) -> str:
         """The signed note: the text, a blank line, one signature line."""
@@ -89,7 +91,7 @@ def open_note(note: str, verifier: Verifier) -> str:
     for line in signatures.splitlines():
         if not line.startswith(DASH):
             raise NoteError(f"malformed signature line '{line}'")
-        name, _, blob = line[len(DASH):].partition(" ")
+        name, _, blob = line[len(DASH) :].partition(" ")
         try:
             raw = base64.b64decode(blob, validate=True)
         except binascii.Error:

@@ -16,9 +16,16 @@ from tests.factories import MONTHLY_JKK_JKM_1_5M, enrollment
 
 
 def pay_monthly(ledger: Ledger, nik: str, first: Period, months: int, prefix: str) -> None:
-    rows = [{"payment_ref": f"{prefix}-{i}", "nik": nik, "amount": MONTHLY_JKK_JKM_1_5M,
-             "paid_on": (first + i).first_day.replace(day=5), "channel": "bank"}
-            for i in range(months)]
+    rows = [
+        {
+            "payment_ref": f"{prefix}-{i}",
+            "nik": nik,
+            "amount": MONTHLY_JKK_JKM_1_5M,
+            "paid_on": (first + i).first_day.replace(day=5),
+            "channel": "bank",
+        }
+        for i in range(months)
+    ]
     outcomes = run_parsed(RecordContribution, rows, ledger.record_contributions)
     assert not [o for o in outcomes if isinstance(o, Exception)], outcomes
 
@@ -47,7 +54,8 @@ def test_long_lived_participants_are_snapshotted_and_load_the_same(ledger: Ledge
 def _same_state(a: Participant, b: Participant) -> bool:
     skip = {"_pending_events", "_modified_on", "_created_on"}
     return {k: v for k, v in vars(a).items() if k not in skip} == {
-        k: v for k, v in vars(b).items() if k not in skip}
+        k: v for k, v in vars(b).items() if k not in skip
+    }
 
 
 def test_a_bulk_enrollment_is_one_transaction_with_contiguous_positions(ledger: Ledger) -> None:
@@ -81,8 +89,9 @@ def test_a_writer_that_loses_a_race_gets_an_answer_per_row(settings: Settings) -
             ensure_keys(key_ids)
 
         second.vault.ensure_keys = first_writer_commits_meanwhile  # type: ignore[method-assign]
-        outcomes = run_parsed(Enroll, [dict(shared, name="Another Person"), only_second],
-                              second.enroll_many)
+        outcomes = run_parsed(
+            Enroll, [dict(shared, name="Another Person"), only_second], second.enroll_many
+        )
 
         assert raced, "the first writer did not interleave"
         assert [type(o).__name__ for o in outcomes] == ["ConflictError", "EnrollmentResult"]
@@ -95,12 +104,16 @@ def test_a_writer_that_loses_a_race_gets_an_answer_per_row(settings: Settings) -
 
 
 def test_every_sqlite_connection_of_the_ledger_is_set_up_for_big_tables(
-        sqlite_ledger: Ledger, tmp_path: Path) -> None:
+    sqlite_ledger: Ledger, tmp_path: Path
+) -> None:
     """The event store's pooled connections, the key table's and the view store's: a
     checkpoint per 80 MB of WAL and 128 MB of cache, not SQLite's 4 MB and 2 MB."""
+
     def pragmas(conn: sqlite3.Connection) -> tuple[int, int]:
-        return (conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0],
-                conn.execute("PRAGMA cache_size").fetchone()[0])
+        return (
+            conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0],
+            conn.execute("PRAGMA cache_size").fetchone()[0],
+        )
 
     sqlite_ledger.enroll(parse(Enroll, enrollment()))  # the pool has made its connections by now
     datastore = sqlite_ledger.recorder.datastore  # type: ignore[attr-defined]

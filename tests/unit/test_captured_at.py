@@ -20,11 +20,22 @@ CAPTURED = datetime(2025, 1, 6, 2, 30, tzinfo=UTC)
 
 
 def test_capture_time_is_kept_and_old_events_upcast(ledger: Ledger) -> None:
-    pid = ledger.enroll(parse(Enroll, {**enrollment(enrolled_on="2025-01-06"),
-                                       "captured_at": CAPTURED}))
-    ledger.record_contribution(parse(RecordContribution, {
-        "participant_id": str(pid), "payment_ref": "CAP-1", "channel": "bank",
-        "amount": MONTHLY_JKK_JKM_1_5M, "paid_on": "2025-01-07", "captured_at": CAPTURED}))
+    pid = ledger.enroll(
+        parse(Enroll, {**enrollment(enrolled_on="2025-01-06"), "captured_at": CAPTURED})
+    )
+    ledger.record_contribution(
+        parse(
+            RecordContribution,
+            {
+                "participant_id": str(pid),
+                "payment_ref": "CAP-1",
+                "channel": "bank",
+                "amount": MONTHLY_JKK_JKM_1_5M,
+                "paid_on": "2025-01-07",
+                "captured_at": CAPTURED,
+            },
+        )
+    )
     enrolled, paid = ledger.get_history(pid)
     assert (enrolled.captured_at, paid.captured_at) == (CAPTURED, CAPTURED)
 
@@ -34,8 +45,9 @@ def test_capture_time_is_kept_and_old_events_upcast(ledger: Ledger) -> None:
         state = orjson.loads(stored.state)
         assert state.pop("class_version") == 2
         state.pop("captured_at")  # as version 1 stored it
-        old = StoredEvent(stored.originator_id, stored.originator_version, stored.topic,
-                          orjson.dumps(state))
+        old = StoredEvent(
+            stored.originator_id, stored.originator_version, stored.topic, orjson.dumps(state)
+        )
         assert mapper.to_domain_event(old).captured_at is None
     assert isinstance(enrolled, Participant.Enrolled)
 
