@@ -173,7 +173,7 @@ class ReportingConsumer:
 
         member = self
 
-        class SeekToStored(ConsumerRebalanceListener):  # type: ignore[misc]
+        class SeekToStored(ConsumerRebalanceListener):
             def on_partitions_revoked(self, revoked: Any) -> None:
                 return None  # every applied offset is already stored with its rows
 

@@ -83,7 +83,7 @@ def in_force(timeline: list[tuple[Period, T, date]], month: Period, known_by: da
     """The value of a `(from_month, value, declared_on)` timeline for a month, counting
     only the declarations made by `known_by` (all of them when None)."""
     if known_by is None:
-        return latest_from(timeline, month)  # type: ignore[no-any-return]
+        return latest_from(timeline, month)
     value = timeline[0][1]
     for start, candidate, declared_on in timeline:
         if start <= month and declared_on <= known_by:
@@ -283,7 +283,8 @@ def status_on(p: MemberRecord, day: date, rules: RuleBook) -> ParticipantStatus:
     if day < p.enrolled_on:
         raise RuleViolationError(
             "not_enrolled_yet",
-            f"The participant was enrolled on {p.enrolled_on.isoformat()}, after {day.isoformat()}.",
+            f"The participant was enrolled on {p.enrolled_on.isoformat()}, "
+            f"after {day.isoformat()}.",
         )
     month = Period.containing(day)
     known = [s for s in p.payments if s.paid_on <= day]

@@ -289,9 +289,7 @@ class Ledger(ParticipantChanges, BatchingApplication):
     def find_participant(self, nik: str) -> UUID | None:
         """The participant a NIK belongs to, or None (also after erasure)."""
         index_id = blind_index(self._pepper, Nik.parse(nik).digits)
-        last = None
-        for last in self.personal_events.get(index_id, desc=True, limit=1):
-            pass
+        last = next(iter(self.personal_events.get(index_id, desc=True, limit=1)), None)
         pointer = getattr(last, "pointer", None)  # None when released, or its key destroyed
         return UUID(pointer["participant_id"]) if pointer else None
 

@@ -330,7 +330,8 @@ class Participant(Aggregate):
         if month < Period.containing(self.enrolled_on):
             raise InvalidInputError(
                 "month_before_enrollment",
-                f"{month} is before the month of enrollment ({Period.containing(self.enrolled_on)}).",
+                f"{month} is before the month of enrollment "
+                f"({Period.containing(self.enrolled_on)}).",
             )
 
     def correct_details(

@@ -182,7 +182,7 @@ class ApiKeyStore:
                 handle.write(body)
                 handle.flush()
                 os.fsync(handle.fileno())
-            os.replace(temporary, self.path)
+            temporary.replace(self.path)
         finally:
             temporary.unlink(missing_ok=True)
 

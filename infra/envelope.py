@@ -106,7 +106,7 @@ class Received:
 
 def decode(key: bytes | None, value: bytes | None, headers: Any) -> Received:
     """The stored event in a message, or `EnvelopeError` saying why it is not one."""
-    found = {name: raw for name, raw in headers or ()}
+    found = dict(headers or ())
     try:
         fields = {
             name: found[name].decode()

@@ -6,6 +6,7 @@ nothing calls it and no broker is needed.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Any
 
@@ -102,10 +103,8 @@ def ensure_topics(settings: Settings, timeout: float = 180) -> dict[str, int]:
                 if name not in existing
             ]
             if missing:
-                try:
+                with contextlib.suppress(TopicAlreadyExistsError):  # made meanwhile elsewhere
                     client.create_topics(missing, timeout_ms=30_000)
-                except TopicAlreadyExistsError:
-                    pass  # another process created it meanwhile
             return partition_counts(client, list(wanted))
         except KafkaError:
             if time.monotonic() > deadline:

@@ -49,8 +49,9 @@ class SQLiteKeyVault(KeyVault):
         with self._db_lock:
             for start in range(0, len(key_ids), 500):
                 chunk = key_ids[start : start + 500]
+                marks = ",".join("?" * len(chunk))
                 rows = self._conn.execute(
-                    f"SELECT key_id, wrapped FROM data_keys WHERE key_id IN ({','.join('?' * len(chunk))})",
+                    f"SELECT key_id, wrapped FROM data_keys WHERE key_id IN ({marks})",
                     [k.bytes for k in chunk],
                 ).fetchall()
                 found.update((UUID(bytes=row[0]), row[1]) for row in rows)

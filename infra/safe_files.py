@@ -92,7 +92,7 @@ class PrivateCsv:
         os.fsync(self._handle.fileno())
         self._handle.close()
         try:
-            os.replace(self.temporary, self.destination)  # replaces a symlink, never follows it
+            self.temporary.replace(self.destination)  # replaces a symlink, never follows it
         except OSError as error:
             self.discard()
             raise OutputError(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import tomllib
@@ -193,10 +194,8 @@ def _create_secrets_file(path: Path, names: tuple[str, ...] = ("nik_pepper", "ma
             json.dump(data, handle)
             handle.flush()
             os.fsync(handle.fileno())
-        try:
+        with contextlib.suppress(FileExistsError):  # another process made it first: use theirs
             os.link(temporary, path)
-        except FileExistsError:
-            pass  # another process created it first: use theirs
     finally:
         temporary.unlink(missing_ok=True)
 

@@ -58,7 +58,8 @@ def coverage(
     with store.transaction() as tx:
         names, position = live_tables(tx, CoverageProjection())
         covered = tx.query(
-            f"SELECT substr(village, 1, {width}) AS region, sum(active), sum(jkk), sum(jkm), sum(jht) "
+            f"SELECT substr(village, 1, {width}) AS region, "
+            "sum(active), sum(jkk), sum(jkm), sum(jht) "
             f"FROM {names['coverage_monthly']} WHERE month = ? AND village >= ? AND village < ? "
             "GROUP BY substr(village, 1, " + str(width) + ") ORDER BY 1",
             (period.index, low, high),
@@ -66,7 +67,8 @@ def coverage(
         activity = tx.query(
             f"SELECT substr(village, 1, {width}) AS region, "
             + ", ".join(f"sum({c})" for c in _ACTIVITY)
-            + f" FROM {names['coverage_activity']} WHERE month = ? AND village >= ? AND village < ? "
+            + f" FROM {names['coverage_activity']} "
+            "WHERE month = ? AND village >= ? AND village < ? "
             "GROUP BY substr(village, 1, " + str(width) + ") ORDER BY 1",
             (period.index, low, high),
         )
@@ -135,7 +137,8 @@ def activity_by(
         found = tx.query(
             f"SELECT {column}, "
             + ", ".join(f"sum({c})" for c in _ACTIVITY)
-            + f" FROM {names['coverage_activity']} WHERE month = ? AND village >= ? AND village < ? "
+            + f" FROM {names['coverage_activity']} "
+            "WHERE month = ? AND village >= ? AND village < ? "
             f"AND {column} <> '' GROUP BY {column} ORDER BY {column}",
             (period.index, low, high),
         )

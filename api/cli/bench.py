@@ -26,7 +26,8 @@ def bench_command(
     scales: Annotated[
         str | None,
         typer.Option(
-            help="Participants per scale, comma-separated (default 10000,100000,1000000; quick 1000)."
+            help="Participants per scale, comma-separated "
+            "(default 10000,100000,1000000; quick 1000)."
         ),
     ] = None,
     months: Annotated[

@@ -17,7 +17,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from api.http.errors import ApiProblem
 from infra.api_keys import ApiKey, ApiKeyStore, Role
 
-R, C, O, A, P, D = (
+R, C, O, A, P, D = (  # noqa: E741 - O is the claims officer's column in the role table
     Role.REGISTRAR,
     Role.COLLECTOR,
     Role.CLAIMS_OFFICER,

@@ -269,23 +269,29 @@ def report(result: dict[str, Any]) -> str:
             "# Kafka benchmark",
             "",
             (
-                f"{r['events']:,} events ({r['participants']:,} participants x {r['months']} months, "
+                f"{r['events']:,} events ({r['participants']:,} participants "
+                f"x {r['months']} months, "
                 f"SQLite log), {r['partitions']} partitions, one local broker; medians of "
-                f"{r['repeats']} runs, each side measured in the same run. `python -m api.services.kafka_bench`."
+                f"{r['repeats']} runs, each side measured in the same run. "
+                "`python -m api.services.kafka_bench`."
             ),
             "",
             "| what | events/s | baseline | baseline events/s | ratio |",
             "| --- | ---: | --- | ---: | ---: |",
             (
-                f"| relay (`Relay.catch_up`) | {r['relay_per_s']:,.0f} | bare kafka-python producer, "
-                f"same pre-encoded messages | {r['bare_producer_per_s']:,.0f} | {r['relay_ratio']:.2f} |"
+                f"| relay (`Relay.catch_up`) | {r['relay_per_s']:,.0f} "
+                "| bare kafka-python producer, "
+                f"same pre-encoded messages | {r['bare_producer_per_s']:,.0f} "
+                f"| {r['relay_ratio']:.2f} |"
             ),
             (
-                f"| reporting group, 1 member | {r['group_1_per_s']:,.0f} | bare consumer, no work | "
+                f"| reporting group, 1 member | {r['group_1_per_s']:,.0f} "
+                "| bare consumer, no work | "
                 f"{r['bare_consumer_per_s']:,.0f} | {r['group_1_ratio']:.2f} |"
             ),
             (
-                f"| reporting group, 2 members | {r['group_2_per_s']:,.0f} | bare consumer, no work | "
+                f"| reporting group, 2 members | {r['group_2_per_s']:,.0f} "
+                "| bare consumer, no work | "
                 f"{r['bare_consumer_per_s']:,.0f} | {r['group_2_ratio']:.2f} |"
             ),
             "",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -51,10 +52,8 @@ def follow(
     catch_up(system, tracker)
     runner = system.runner
     started(runner.position(), system.views.describe())
-    try:
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how a person stops it
         runner.run_forever(poll_seconds=poll)
-    except KeyboardInterrupt:
-        pass
     return runner.position()
 
 

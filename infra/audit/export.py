@@ -221,8 +221,8 @@ class _Csv(AbstractContextManager[Writer]):
 class _Parquet(AbstractContextManager[Writer]):
     def __init__(self, out: Path, columns: tuple[str, ...], meta: dict[str, Any]) -> None:
         try:
-            import pyarrow as pa  # type: ignore[import-untyped]
-            import pyarrow.parquet as pq  # type: ignore[import-untyped]
+            import pyarrow as pa
+            import pyarrow.parquet as pq
         except ImportError:
             raise InvalidInputError(
                 "parquet_unavailable",

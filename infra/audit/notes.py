@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hashlib
 import os
 from dataclasses import dataclass
@@ -163,9 +164,7 @@ def _create_once(path: Path, data: bytes) -> None:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        try:
+        with contextlib.suppress(FileExistsError):  # another process made it first
             os.link(temporary, path)
-        except FileExistsError:
-            pass
     finally:
         temporary.unlink(missing_ok=True)

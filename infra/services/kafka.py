@@ -13,6 +13,7 @@ temporary directory.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import re
@@ -56,7 +57,7 @@ def resolve_jars(timeout: float = 900) -> Path:
     mvn = shutil.which("mvn")
     if mvn is None:
         raise ServiceError("Maven (`mvn`) is not installed: apt-get install -y maven")
-    with open(home / ".lock", "w") as lock:
+    with (home / ".lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if libs.is_dir() and any(libs.glob("kafka_2.13-*.jar")):
             return libs  # another process resolved them while we waited
@@ -217,7 +218,7 @@ class KafkaBroker:
                     + (formatted.stdout + formatted.stderr)[-2000:]
                 )
         offset = self.log_file.stat().st_size if self.log_file.exists() else 0
-        with open(self.log_file, "ab") as log:
+        with self.log_file.open("ab") as log:
             process = subprocess.Popen(
                 [
                     java,
@@ -291,7 +292,7 @@ class KafkaBroker:
         return False
 
     def _logged_ready(self, offset: int) -> bool:
-        with open(self.log_file, "rb") as log:
+        with self.log_file.open("rb") as log:
             log.seek(offset)
             return READY_LINE.encode() in log.read()
 
@@ -353,10 +354,8 @@ def _alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     if _zombie(pid):
-        try:
+        with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, os.WNOHANG)  # our own child: reap it
-        except ChildProcessError:
-            pass
         return False
     return True
 

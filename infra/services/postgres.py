@@ -40,8 +40,8 @@ def clusters() -> list[tuple[str, str, str, str]]:
         return []
     done = subprocess.run(["pg_lsclusters", "-h"], capture_output=True, text=True, check=False)
     return [
-        tuple(line.split()[:4])
-        for line in done.stdout.splitlines()  # type: ignore[misc]
+        tuple(line.split()[:4])  # type: ignore[misc]
+        for line in done.stdout.splitlines()
         if len(line.split()) >= 4
     ]
 

@@ -1,6 +1,7 @@
 """One real server per store for the whole session: `ledger serve` (uvicorn) on a free
-port over a fresh SQLite store, then over a fresh PostgreSQL schema, with one API key per role (the first made by `ledger api-keys add`
-as an operator would, the rest through the same key file)."""
+port over a fresh SQLite store, then over a fresh PostgreSQL schema, with one API key per
+role (the first made by `ledger api-keys add` as an operator would, the rest through the
+same key file)."""
 
 from __future__ import annotations
 

@@ -465,7 +465,8 @@ def test_usable_at_360_px_and_screenshots(browser: Any, server: Server, tmp_path
             # Nothing wider than the screen: no sideways scrolling of the page itself.
             assert page.evaluate("document.documentElement.scrollWidth") <= width
             widths = page.evaluate(
-                "[...document.querySelectorAll('svg.chart')].map(s => s.getBoundingClientRect().width)"
+                "[...document.querySelectorAll('svg.chart')]"
+                ".map(s => s.getBoundingClientRect().width)"
             )
             assert widths and max(widths) <= width
             assert problems == []

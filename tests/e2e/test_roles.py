@@ -12,7 +12,8 @@ import pytest
 from infra.api_keys import Role
 from tests.e2e.conftest import Server
 
-R, C, O, A, P, D = ("registrar", "collector", "claims_officer", "auditor", "reporter", "admin")
+# O: the claims officer, as in api/http/auth.py
+R, C, O, A, P, D = ("registrar", "collector", "claims_officer", "auditor", "reporter", "admin")  # noqa: E741
 NOBODY = str(uuid.UUID(int=1))  # no participant has this id: allowed calls end in 404
 CLAIM = str(uuid.UUID(int=2))
 PID = f"/v1/participants/{NOBODY}"
@@ -132,7 +133,7 @@ def test_a_new_key_works_and_a_revoked_one_stops_within_seconds(server: Server) 
     assert key not in server.key_file.read_text()
 
 
-def _eventually(probe, expected: int, seconds: float = 5.0) -> bool:  # type: ignore[no-untyped-def]
+def _eventually(probe, expected: int, seconds: float = 5.0) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if probe() == expected:

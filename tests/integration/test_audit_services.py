@@ -64,7 +64,8 @@ def _recorded_at(system: System, position: int) -> Any:
     from infra.bootstrap import projection_mapper
 
     notification = system.ledger.recorder.select_notifications(start=position, limit=1)[0]
-    return projection_mapper(system.ledger).to_domain_event(notification).timestamp
+    event = projection_mapper(system.ledger).to_domain_event(notification)
+    return event.timestamp  # type: ignore[attr-defined]  # the protocol lacks timestamp
 
 
 def _memory(system: System) -> MemoryTree:

@@ -62,11 +62,11 @@ def test_tiles_answer_like_the_tree_in_memory_across_three_tile_levels(tmp_path:
     store = SQLiteViewStore(tmp_path / "views.db")
     signer = NoteSigner("test.example/log", Ed25519PrivateKey.generate())
     sealer = Sealer(
-        log,
+        log,  # type: ignore[arg-type]  # a fake log: the sealer reads notifications only
         store,
         signer,
         every=30_000,
-        publish_dir=tmp_path / "cp",  # type: ignore[arg-type]
+        publish_dir=tmp_path / "cp",
         page_size=7_777,
     )
     sealer.catch_up(until=notes[40_000].id)  # two calls, so a call starts mid-tile
@@ -86,8 +86,8 @@ def test_tiles_answer_like_the_tree_in_memory_across_three_tile_levels(tmp_path:
         assert proof.leaf_index == index
         assert verify_inclusion(index, 66_000, memory.leaves[index], proof.path, last.root)
     for old in (1, 256, 30_000, 65_536, 65_999):
-        proof = tree.consistency(old)
-        assert verify_consistency(old, 66_000, root(memory, old), last.root, proof.path)
+        consistency = tree.consistency(old)
+        assert verify_consistency(old, 66_000, root(memory, old), last.root, consistency.path)
     assert tree.size_at_position(notes[1000].id) == 1001
     store.close()
 
@@ -132,11 +132,11 @@ def test_a_checkpoint_falls_due_after_t_seconds_if_the_tree_grew(tmp_path: Path)
     store = SQLiteViewStore(tmp_path / "views.db")
     signer = NoteSigner("test.example/log", Ed25519PrivateKey.generate())
     sealer = Sealer(
-        log,
+        log,  # type: ignore[arg-type]  # a fake log: the sealer reads notifications only
         store,
         signer,
         every=1000,
-        seconds=60,  # type: ignore[arg-type]
+        seconds=60,
         clock=lambda: now[0],
     )
     assert sealer.catch_up().checkpoints == []  # 10 leaves, no time passed

@@ -20,7 +20,7 @@ LEDGER = str(Path(sys.executable).with_name("ledger"))
 
 
 @pytest.fixture
-def run(settings: Settings, tmp_path: Path):  # type: ignore[no-untyped-def]
+def run(settings: Settings, tmp_path: Path):
     env = {
         **os.environ,
         "LEDGER_DATABASE_URL": settings.database_url,
@@ -44,7 +44,7 @@ def run(settings: Settings, tmp_path: Path):  # type: ignore[no-untyped-def]
     return invoke
 
 
-def test_import_pay_status_and_history_end_to_end(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_import_pay_status_and_history_end_to_end(run, tmp_path: Path) -> None:
     person = enrollment(enrolled_on="2025-01-06", name="Dewi Lestari")
     sheet = tmp_path / "sheet.csv"
     with sheet.open("w", newline="") as handle:
@@ -100,14 +100,14 @@ def test_import_pay_status_and_history_end_to_end(run, tmp_path: Path) -> None: 
         (("pay", "1271015505900999", "--amount", "-1", "--ref", "X"), "participant_not_found"),
     ],
 )
-def test_bad_input_is_a_clear_error_with_a_code_and_no_traceback(run, args, code) -> None:  # type: ignore[no-untyped-def]
+def test_bad_input_is_a_clear_error_with_a_code_and_no_traceback(run, args, code) -> None:
     result = run(*args)
     assert result.returncode == 1
     assert f"[{code}]" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
 
 
-def test_a_refused_payment_leaves_the_log_unchanged(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_refused_payment_leaves_the_log_unchanged(run, tmp_path: Path) -> None:
     person = enrollment(enrolled_on="2025-01-06")
     sheet = tmp_path / "one.csv"
     with sheet.open("w", newline="") as handle:
@@ -126,7 +126,7 @@ def test_a_refused_payment_leaves_the_log_unchanged(run, tmp_path: Path) -> None
     assert run("history", person["nik"], "--json").stdout == before
 
 
-def test_a_bad_database_url_is_a_configuration_error(run) -> None:  # type: ignore[no-untyped-def]
+def test_a_bad_database_url_is_a_configuration_error(run) -> None:
     env_override = dict(os.environ, LEDGER_DATABASE_URL="mysql://nowhere/db")
     result = subprocess.run(
         [LEDGER, "status", "1271015505900001"],

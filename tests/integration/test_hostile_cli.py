@@ -13,7 +13,6 @@ import io
 import os
 import re
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -81,13 +80,13 @@ class Cli:
 
 
 @pytest.fixture
-def cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Iterator[Cli]:
+def cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Cli:
     runner = Cli(tmp_path, capsys)
     with build_system(runner.settings) as system:  # a little history for queries and payments
         system.ledger.enroll_many(
             [parse(Enroll, enrollment(enrolled_on="2024-01-10")) for _ in range(3)]
         )
-    yield runner
+    return runner
 
 
 def assert_clean(result: tuple[int, str, str], allowed: tuple[int, ...] = (0, 1, 2)) -> None:

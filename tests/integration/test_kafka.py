@@ -101,7 +101,7 @@ def env_of(settings: Settings) -> dict[str, str]:
 
 def spawn(settings: Settings, *args: str) -> subprocess.Popen[bytes]:
     settings.var_dir.mkdir(parents=True, exist_ok=True)
-    log = open(settings.var_dir / f"{args[0]}-{time.monotonic_ns()}.log", "wb")  # noqa: SIM115
+    log = (settings.var_dir / f"{args[0]}-{time.monotonic_ns()}.log").open("wb")
     return subprocess.Popen(
         [LEDGER, *args],
         env=env_of(settings),
@@ -121,7 +121,8 @@ def seed(ledger: Ledger, participants: int, months: int, number: int) -> Any:
 
 def participant_events(ledger: Ledger) -> list[Any]:
     """Every notification the relay publishes, in log order."""
-    found, start = [], 1
+    found: list[Any] = []
+    start = 1
     while True:
         page = ledger.recorder.select_notifications(
             start=start, limit=1000, topics=envelope.EVENT_TOPICS
@@ -374,7 +375,7 @@ def test_the_relay_publishes_the_log_and_kcat_reads_it_in_order(
     viewer = build_system(settings, decrypt=False)
     store = viewer.views
     relay = Relay(ledger, store, settings, page_size=100)
-    head = ledger.recorder.max_notification_id()
+    head = ledger.recorder.max_notification_id() or 0
     relay.run(stop=lambda: relay.position() >= head)  # following, until it reached the head
     relay.close()
     viewer.close()

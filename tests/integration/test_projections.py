@@ -1001,7 +1001,7 @@ def test_coverage_adds_up_from_villages_to_the_nation(ledger: Ledger, system: Sy
             assert rolled == direct, f"{month}: {finer} rows do not add up to {coarser}"
         nation = answers["nation"]
         assert len(nation["rows"]) == 1
-        total = {k: v for k, v in nation["total"].items()}
+        total = dict(nation["total"])
         assert total == expected.nation(period.index), month
         assert total["active"] > 0 and total["contributions"] > 0
         checked += 1
@@ -1257,9 +1257,9 @@ def generation_tables(store: ViewStore) -> set[int]:
             r[0]
             for r in store.query(
                 "SELECT table_name FROM information_schema.tables WHERE table_schema = ?",
-                (store.schema,),
+                (store.schema,),  # type: ignore[attr-defined]
             )
-        ]  # type: ignore[attr-defined]
+        ]
     return {int(n.rsplit("_g", 1)[1]) for n in names if "_g" in n and n != "projections"}
 
 
@@ -1339,7 +1339,7 @@ def test_a_split_rebuild_that_fails_keeps_the_live_generation(
 
     # a worker whose runner lacks the projection it is asked to fill
     runner = split_runner(system, 2)
-    runner.spawn = dataclasses.replace(runner.spawn, projections=("coverage",))  # type: ignore[arg-type]
+    runner.spawn = dataclasses.replace(runner.spawn, projections=("coverage",))  # type: ignore[type-var]
     with pytest.raises(RebuildError, match="failed: KeyError"):
         runner.rebuild()
     assert snapshot(views) == before and generation_tables(views) == live

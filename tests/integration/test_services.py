@@ -267,6 +267,7 @@ def test_any_command_is_recorded_through_one_service_with_its_position(system: S
         system, PayClaim, {"participant_id": pid, "claim_id": filed.value, "paid_on": "2024-02-12"}
     )
     assert (approved.value, approved.as_dict()["result"]) == (1_000_000, 1_000_000)
+    assert approved.position is not None and filed.position is not None
     assert paid.position == system.head() > approved.position > filed.position
     with pytest.raises(LedgerError) as refused:
         people.record(system, RecordDeath, {"participant_id": pid, "died_on": "2999-01-01"})

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
+from uuid import UUID
 
 from domain.commands import Enroll, RecordContribution, parse, run_parsed
 from domain.ledger import EnrollmentResult, Ledger
@@ -35,16 +37,17 @@ def test_long_lived_participants_are_snapshotted_and_load_the_same(ledger: Ledge
     participant_id = ledger.enroll(parse(Enroll, person))
     pay_monthly(ledger, person["nik"], Period.parse("2019-01"), 72, "SNAP")
 
-    participant = ledger.repository.get(participant_id)
+    participant: Participant = ledger.repository.get(participant_id)
     assert participant.version == 73
     assert ledger.snapshots is not None
     snapshots = list(ledger.snapshots.get(participant_id))
     assert [s.originator_version for s in snapshots] == [50]
 
     # Rebuild without the snapshot: replay every event onto a blank aggregate.
-    replayed = None
+    replayed: Participant | None = None
     for event in ledger.events.get(participant_id):
-        replayed = event.mutate(replayed)
+        # the store's protocol type has no `mutate`; the library's aggregate events do
+        replayed = event.mutate(replayed)  # type: ignore[attr-defined]
     assert isinstance(replayed, Participant)
     assert _same_state(replayed, participant)
     assert str(participant.paid_through) == "2024-12"
@@ -80,9 +83,9 @@ def test_a_writer_that_loses_a_race_gets_an_answer_per_row(settings: Settings) -
     try:
         shared, only_second = enrollment(), enrollment()
         ensure_keys = second.vault.ensure_keys
-        raced = []
+        raced: list[UUID] = []
 
-        def first_writer_commits_meanwhile(key_ids):  # type: ignore[no-untyped-def]
+        def first_writer_commits_meanwhile(key_ids: Iterable[UUID]) -> None:
             # Called by the second writer after it prepared its batch, just before saving.
             if not raced:
                 raced.append(first.enroll(parse(Enroll, shared)))

@@ -39,9 +39,11 @@ def new_ledger(
             mapper=Mapper(transcoder=ledger_transcoder()), today=lambda: today, rules=rules
         )
 
+    shared: ApplicationRecorder = recorder
+
     class SharedLogLedger(Ledger):
         def construct_recorder(self) -> ApplicationRecorder:
-            return recorder
+            return shared
 
     return SharedLogLedger(
         mapper=Mapper(transcoder=ledger_transcoder()), today=lambda: today, rules=rules

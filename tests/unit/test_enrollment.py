@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import date
+from typing import Any
+from uuid import UUID
 
 import pytest
 
@@ -25,8 +28,15 @@ M = MONTHLY_JKK_JKM_1_5M
 OTHER_VILLAGE = "32.76.01.1006"
 
 
-def event_names(ledger: Ledger, pid) -> list[str]:
+def event_names(ledger: Ledger, pid: UUID) -> list[str]:
     return [type(e).__name__ for e in ledger.get_history(pid)]
+
+
+def personal_data(ledger: Ledger, pid: UUID) -> dict[str, Any]:
+    """The participant's personal data, which must not have been erased."""
+    found = ledger.get_personal_data(pid)
+    assert found is not None
+    return found
 
 
 # --- one enrollment --------------------------------------------------------------------
@@ -65,7 +75,7 @@ def test_enrollment_happy_path(ledger: Ledger) -> None:
 def test_enrollment_writes_the_participant_and_its_nik_index_together(ledger: Ledger) -> None:
     before = ledger.recorder.max_notification_id() or 0
     ledger.enroll(parse(Enroll, enrollment()))
-    assert ledger.recorder.max_notification_id() == before + 2
+    assert ledger.recorder.max_notification_id() == (before or 0) + 2
 
 
 @pytest.mark.parametrize(
@@ -106,17 +116,15 @@ def test_enrollment_refusals(ledger: Ledger, refused, overrides: dict, code: str
     with refused(ledger, code):
         ledger.enroll(parse(Enroll, row))
     if row["nik"] and len(row["nik"]) == 16 and row["nik"].isdigit():
-        try:
+        with contextlib.suppress(LedgerError):  # the NIK itself is invalid
             assert ledger.find_participant(row["nik"]) is None
-        except LedgerError:
-            pass  # the NIK itself is invalid
 
 
 def test_optional_fields_may_be_left_out(ledger: Ledger) -> None:
     pid = ledger.enroll(
         parse(Enroll, enrollment(phone=None, address="", channel="village_office", agent_id=None))
     )
-    personal = ledger.get_personal_data(pid)
+    personal = personal_data(ledger, pid)
     assert (personal["phone"], personal["address"]) == (None, None)
 
 
@@ -175,10 +183,11 @@ def test_enroll_many_saves_the_good_rows_and_reports_the_bad(ledger: Ledger) -> 
     ]
     assert results[5] == EnrollmentResult(existing_id, replayed=True)
     # two participants and their two NIK indexes, in one go
-    assert ledger.recorder.max_notification_id() == before + 4
+    assert ledger.recorder.max_notification_id() == (before or 0) + 4
     for row, result in ((rows[0], results[0]), (rows[2], results[2])):
+        assert isinstance(result, EnrollmentResult)
         assert ledger.find_participant(row["nik"]) == result.participant_id
-        assert ledger.get_personal_data(result.participant_id)["name"] == row["name"]
+        assert personal_data(ledger, result.participant_id)["name"] == row["name"]
     for row in (rows[3], rows[6]):
         assert ledger.find_participant(row["nik"]) is None
 
@@ -198,7 +207,7 @@ def test_an_empty_or_all_bad_batch_writes_nothing(ledger: Ledger) -> None:
     before = ledger.recorder.max_notification_id()
     assert run_parsed(Enroll, [], ledger.enroll_many) == []
     results = run_parsed(Enroll, [enrollment(phone="1"), enrollment(name="")], ledger.enroll_many)
-    assert [r.code for r in results] == ["invalid_phone", "missing_name"]
+    assert [getattr(r, "code", None) for r in results] == ["invalid_phone", "missing_name"]
     assert ledger.recorder.max_notification_id() == before
 
 
@@ -242,7 +251,7 @@ def test_a_name_correction_is_visible(ledger: Ledger) -> None:
             corrected_on="2024-02-01",
         )
     )
-    personal = ledger.get_personal_data(pid)
+    personal = personal_data(ledger, pid)
     assert personal["name"] == "Siti Aminah Lubis"
     assert personal["phone"] == "+6281211112222"
     assert personal["nik"] == row["nik"]
@@ -309,7 +318,7 @@ def test_a_nik_correction_moves_the_index(ledger: Ledger) -> None:
     )
     assert ledger.find_participant(row["nik"]) is None
     assert ledger.find_participant(corrected) == pid
-    assert ledger.get_personal_data(pid)["nik"] == corrected
+    assert personal_data(ledger, pid)["nik"] == corrected
     # the old NIK is free for its rightful holder
     other = ledger.enroll(parse(Enroll, {**row, "name": "Rightful Holder"}))
     assert other != pid and ledger.find_participant(row["nik"]) == other
@@ -330,7 +339,7 @@ def test_a_nik_correction_with_sex_and_birth_date(ledger: Ledger) -> None:
     )
     assert ledger.find_participant(corrected) == pid
     assert ledger.get_participant(pid).sex == "M"
-    assert ledger.get_personal_data(pid)["birth_date"] == "1991-02-03"
+    assert personal_data(ledger, pid)["birth_date"] == "1991-02-03"
 
 
 def test_correcting_to_an_enrolled_nik_is_refused(ledger: Ledger, refused) -> None:
@@ -348,7 +357,7 @@ def test_correcting_to_an_enrolled_nik_is_refused(ledger: Ledger, refused) -> No
         )
     assert ledger.find_participant(first["nik"]) == first_id
     assert ledger.find_participant(second["nik"]) == second_id
-    assert ledger.get_personal_data(first_id)["nik"] == first["nik"]
+    assert personal_data(ledger, first_id)["nik"] == first["nik"]
 
 
 # --- payment references ----------------------------------------------------------------
@@ -375,7 +384,7 @@ def test_a_repeated_payment_reference_with_the_same_content_is_replayed(ledger: 
         again.amount,
     ) == (first.participant_id, first.payment_ref, first.first_month, first.months, first.amount)
     # also when the participant is named by NIK and the amount written with separators
-    nik = ledger.get_personal_data(pid)["nik"]
+    nik = personal_data(ledger, pid)["nik"]
     by_nik = ledger.record_contribution(
         parse(
             RecordContribution,
@@ -493,11 +502,11 @@ def test_two_payments_of_one_participant_in_one_batch_settle_in_order(ledger: Le
     assert isinstance(results[0], PaymentResult) and isinstance(results[2], PaymentResult)
     assert (str(results[0].first_month), results[0].months) == ("2024-01", 1)
     assert (str(results[2].first_month), results[2].months) == ("2024-02", 2)
-    assert results[1].code == "amount_not_whole_months"
-    assert results[3].code == "payment_out_of_order"
+    assert getattr(results[1], "code", None) == "amount_not_whole_months"
+    assert getattr(results[3], "code", None) == "payment_out_of_order"
     assert isinstance(results[4], PaymentResult) and results[4].replayed
     # one participant event per accepted payment plus one reference each
-    assert ledger.recorder.max_notification_id() == before + 4
+    assert ledger.recorder.max_notification_id() == (before or 0) + 4
     assert event_names(ledger, pid) == ["Enrolled", "ContributionPaid", "ContributionPaid"]
     assert str(ledger.get_status(pid, "2024-01-31").paid_through) == "2024-03"
     assert ledger.get_status(other, "2024-01-31").status == "pending"

@@ -218,7 +218,7 @@ def test_period_order_and_hash() -> None:
 
 def test_period_is_immutable() -> None:
     with pytest.raises(AttributeError):
-        Period.parse("2025-01").index = 3  # type: ignore[misc]
+        Period.parse("2025-01").index = 3
 
 
 @pytest.mark.parametrize("text", ["2025-13", "2025-00", "2025-3", "25-03", "2025/03", "March"])

@@ -289,14 +289,14 @@ def _measure(
         }
         return "POST", f"/v1/participants/{who}/contributions", orjson.dumps(body)
 
-    common = {"concurrency": config.concurrency, "seconds": config.seconds}
+    common: dict[str, Any] = {"concurrency": config.concurrency, "seconds": config.seconds}
     for repeat in range(config.repeats):
         runs["bare"].append(
             drive("bare", bare, lambda _: ("GET", "/bare", None), limit=10**9, **common)
-        )  # type: ignore[arg-type]
+        )
         runs["status"].append(
             drive("status", api, status, limit=10**9, headers=auth[Role.AUDITOR], **common)
-        )  # type: ignore[arg-type]
+        )
         runs["contribution"].append(
             drive(
                 "contribution",
@@ -306,7 +306,7 @@ def _measure(
                 headers=auth[Role.COLLECTOR],
                 **common,
             )
-        )  # type: ignore[arg-type]
+        )
         say(
             f"http: repeat {repeat + 1}: "
             + ", ".join(
