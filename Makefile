@@ -11,7 +11,7 @@ PGPORT ?= 5432
 LEDGER_TEST_POSTGRES_URL ?= postgresql://ledger:ledger@127.0.0.1:$(PGPORT)/ledger_test
 PYTEST_ARGS ?=
 
-.PHONY: venv test run bench lint clean browser screenshots
+.PHONY: venv test run bench lint clean browser screenshots check fix
 
 venv: $(STAMP)
 
@@ -22,14 +22,25 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[postgres,kafka,dev]'
 	@touch $@
 
-# lint-imports runs before pytest so that pytest's summary is the last line of the output.
-test: venv browser
-	PGPORT=$(PGPORT) bash scripts/ensure-postgres.sh
+# The static checks, defined once: `make lint` is exactly these, `make test` (what CI runs)
+# is these and then pytest. What ruff and mypy check is configured in pyproject.toml.
+check: venv
 	$(BIN)/lint-imports
 	$(BIN)/ruff check .
-	$(BIN)/mypy domain projections infra tools api consumers
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+lint: check
+
+# The checks first, so that pytest's summary is the last line of the output.
+test: check browser
+	PGPORT=$(PGPORT) bash scripts/ensure-postgres.sh
 	export LEDGER_TEST_POSTGRES_URL='$(LEDGER_TEST_POSTGRES_URL)'; \
 		$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The mechanical part of the checks, applied: ruff's safe fixes, then ruff format.
+fix: venv
+	bash scripts/lint-fix.sh
 
 # The CLI walk-through, then the HTTP API on 127.0.0.1:8000 with one demo key per role.
 run: venv
@@ -56,11 +67,6 @@ screenshots: venv browser
 	mkdir -p docs
 	LEDGER_SCREENSHOT_DIR=docs $(BIN)/python -m pytest -q \
 		tests/e2e/test_dashboard.py -k screenshots
-
-lint: venv
-	$(BIN)/ruff check .
-	$(BIN)/mypy domain projections infra tools api consumers
-	$(BIN)/lint-imports
 
 clean:
 	rm -rf var/ .pytest_cache/ .hypothesis/ .mypy_cache/ .ruff_cache/ .import_linter_cache/ \

@@ -33,8 +33,10 @@ from projections.store import ViewStore
 
 log = logging.getLogger(__name__)
 
-_DDL = ("CREATE TABLE IF NOT EXISTS relay_positions (topic TEXT NOT NULL PRIMARY KEY,"
-        " position BIGINT NOT NULL, published BIGINT NOT NULL, updated_at TEXT NOT NULL)")
+_DDL = (
+    "CREATE TABLE IF NOT EXISTS relay_positions (topic TEXT NOT NULL PRIMARY KEY,"
+    " position BIGINT NOT NULL, published BIGINT NOT NULL, updated_at TEXT NOT NULL)"
+)
 
 
 # Pages sent but not yet wholly acknowledged before the relay waits for them.
@@ -60,8 +62,15 @@ class RelayStatus:
 class Relay:
     """Publishes one ledger's participant events to one topic."""
 
-    def __init__(self, ledger: Ledger, store: ViewStore, settings: Settings, *,
-                 page_size: int = 5000, producer_factory: Callable[[], Any] | None = None) -> None:
+    def __init__(
+        self,
+        ledger: Ledger,
+        store: ViewStore,
+        settings: Settings,
+        *,
+        page_size: int = 5000,
+        producer_factory: Callable[[], Any] | None = None,
+    ) -> None:
         self.ledger = ledger
         self.store = store
         self.topic = settings.kafka_topic
@@ -75,25 +84,30 @@ class Relay:
     # --- position ----------------------------------------------------------------------
 
     def position(self) -> int:
-        rows = self.store.query("SELECT position FROM relay_positions WHERE topic = ?",
-                                (self.topic,))
+        rows = self.store.query(
+            "SELECT position FROM relay_positions WHERE topic = ?", (self.topic,)
+        )
         return int(rows[0][0]) if rows else 0
 
     def status(self) -> RelayStatus:
-        rows = self.store.query("SELECT position, published FROM relay_positions WHERE topic = ?",
-                                (self.topic,))
+        rows = self.store.query(
+            "SELECT position, published FROM relay_positions WHERE topic = ?", (self.topic,)
+        )
         position, published = (int(rows[0][0]), int(rows[0][1])) if rows else (0, 0)
-        return RelayStatus(self.topic, position, self.ledger.recorder.max_notification_id() or 0,
-                           published)
+        return RelayStatus(
+            self.topic, position, self.ledger.recorder.max_notification_id() or 0, published
+        )
 
     def _record(self, position: int, published: int) -> None:
         now = datetime.now(UTC).isoformat(timespec="seconds")
         with self.store.transaction() as tx:
-            tx.execute("INSERT INTO relay_positions (topic, position, published, updated_at) "
-                       "VALUES (?, ?, ?, ?) ON CONFLICT (topic) DO UPDATE SET "
-                       "position = excluded.position, updated_at = excluded.updated_at, "
-                       "published = relay_positions.published + excluded.published",
-                       (self.topic, position, published, now))
+            tx.execute(
+                "INSERT INTO relay_positions (topic, position, published, updated_at) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (topic) DO UPDATE SET "
+                "position = excluded.position, updated_at = excluded.updated_at, "
+                "published = relay_positions.published + excluded.published",
+                (self.topic, position, published, now),
+            )
 
     # --- publishing --------------------------------------------------------------------
 
@@ -112,8 +126,9 @@ class Relay:
         for n in notifications:
             if n.topic not in published:
                 continue  # another aggregate's event (an index): passed over, not published
-            key, headers = encode(n.id, n.originator_id, n.originator_version, n.topic, n.state,
-                                  source)
+            key, headers = encode(
+                n.id, n.originator_id, n.originator_version, n.topic, n.state, source
+            )
             futures.append(send(topic, key=key, value=n.state, headers=headers))
         return futures
 
@@ -129,8 +144,10 @@ class Relay:
                 return
             failed = [f for f in futures if not f.succeeded()]
             if failed:
-                raise RelayError(f"{len(failed)} of {len(futures)} messages not acknowledged: "
-                                 f"{failed[0].exception!r}")
+                raise RelayError(
+                    f"{len(failed)} of {len(futures)} messages not acknowledged: "
+                    f"{failed[0].exception!r}"
+                )
             self._record(position, len(futures))
             pending.popleft()
 
@@ -160,8 +177,9 @@ class Relay:
         pending: deque[tuple[int, list[Any]]] = deque()
         while position < head:
             stop = min(position + self.page_size, head)
-            page = recorder.select_notifications(start=position + 1, limit=self.page_size,
-                                                 stop=stop, topics=envelope.EVENT_TOPICS)
+            page = recorder.select_notifications(
+                start=position + 1, limit=self.page_size, stop=stop, topics=envelope.EVENT_TOPICS
+            )
             # The page covers positions up to `stop` (other aggregates' events are not
             # published), so the recorded position is `stop` even if nothing was sent.
             futures = self._send(page)
@@ -173,8 +191,15 @@ class Relay:
             self._settle(pending, wait=True)
         return sent
 
-    def run(self, *, once: bool = False, stop: Callable[[], bool] = lambda: False,
-            poll_seconds: float = 0.2, retry_seconds: float = 1.0, max_failures: int = 30) -> int:
+    def run(
+        self,
+        *,
+        once: bool = False,
+        stop: Callable[[], bool] = lambda: False,
+        poll_seconds: float = 0.2,
+        retry_seconds: float = 1.0,
+        max_failures: int = 30,
+    ) -> int:
         """Publish until `stop()` (or, with `once`, until the head). A failed send closes
         the producer and starts again from the recorded position (with `once`, at most
         `max_failures` times). Returns messages sent."""

@@ -38,11 +38,15 @@ from projections.store import Tx, ViewStore
 log = logging.getLogger(__name__)
 
 _TABLES = (
-    ("CREATE TABLE IF NOT EXISTS consumer_offsets (grp TEXT NOT NULL, topic TEXT NOT NULL,"
-    " part INTEGER NOT NULL, next_offset BIGINT NOT NULL, updated_at TEXT NOT NULL,"
-    " PRIMARY KEY (grp, topic, part))"),
-    ("CREATE TABLE IF NOT EXISTS consumer_versions (participant_id TEXT NOT NULL PRIMARY KEY,"
-    " version INTEGER NOT NULL)"),
+    (
+        "CREATE TABLE IF NOT EXISTS consumer_offsets (grp TEXT NOT NULL, topic TEXT NOT NULL,"
+        " part INTEGER NOT NULL, next_offset BIGINT NOT NULL, updated_at TEXT NOT NULL,"
+        " PRIMARY KEY (grp, topic, part))"
+    ),
+    (
+        "CREATE TABLE IF NOT EXISTS consumer_versions (participant_id TEXT NOT NULL PRIMARY KEY,"
+        " version INTEGER NOT NULL)"
+    ),
 )
 
 
@@ -76,10 +80,17 @@ class PartitionLag:
 class ReportingConsumer:
     """One member of the reporting group, writing into `store`."""
 
-    def __init__(self, settings: Settings, store: ViewStore, mapper: Mapper[Any],
-                 projections: Sequence[Projection], *, group: str | None = None,
-                 consumer_factory: Callable[[], Any] | None = None,
-                 producer_factory: Callable[[], Any] | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store: ViewStore,
+        mapper: Mapper[Any],
+        projections: Sequence[Projection],
+        *,
+        group: str | None = None,
+        consumer_factory: Callable[[], Any] | None = None,
+        producer_factory: Callable[[], Any] | None = None,
+    ) -> None:
         self.settings = settings
         self.store = store
         self.mapper = mapper
@@ -88,9 +99,11 @@ class ReportingConsumer:
         self.topic = settings.kafka_topic
         self.dead_letter_topic = settings.dead_letter_topic()
         self._new_consumer = consumer_factory or (
-            lambda: kafka_client.consumer(settings, self.group))
+            lambda: kafka_client.consumer(settings, self.group)
+        )
         self._new_producer = producer_factory or (
-            lambda: kafka_client.producer(settings, linger_ms=0))
+            lambda: kafka_client.producer(settings, linger_ms=0)
+        )
         self._consumer: Any = None
         self._producer: Any = None
         self._assigned_at: float | None = None  # when the group last gave this member partitions
@@ -110,8 +123,10 @@ class ReportingConsumer:
                     for ddl in _TABLES:
                         tx.execute(ddl)
                     for projection in self.projections:
-                        if not tx.query("SELECT generation FROM projections WHERE name = ? "
-                                        "AND live = 1", (projection.name,)):
+                        if not tx.query(
+                            "SELECT generation FROM projections WHERE name = ? AND live = 1",
+                            (projection.name,),
+                        ):
                             create_generation(tx, projection, 1, live=True)
                 return
             except Exception:
@@ -123,8 +138,11 @@ class ReportingConsumer:
 
     def stored_offsets(self, tx: Tx | None = None) -> dict[int, int]:
         sql = "SELECT part, next_offset FROM consumer_offsets WHERE grp = ? AND topic = ?"
-        rows = (tx.query(sql, (self.group, self.topic)) if tx is not None
-                else self.store.query(sql, (self.group, self.topic)))
+        rows = (
+            tx.query(sql, (self.group, self.topic))
+            if tx is not None
+            else self.store.query(sql, (self.group, self.topic))
+        )
         return {int(p): int(o) for p, o in rows}
 
     def lag(self) -> list[PartitionLag]:
@@ -138,13 +156,16 @@ class ReportingConsumer:
         finally:
             probe.close()
         stored = self.stored_offsets()
-        return [PartitionLag(p, stored.get(p, 0), int(ends[TopicPartition(self.topic, p)]))
-                for p in parts]
+        return [
+            PartitionLag(p, stored.get(p, 0), int(ends[TopicPartition(self.topic, p)]))
+            for p in parts
+        ]
 
     # --- running -----------------------------------------------------------------------
 
-    def run(self, *, stop: Callable[[], bool] = lambda: False,
-            exit_when_idle: float | None = None) -> int:
+    def run(
+        self, *, stop: Callable[[], bool] = lambda: False, exit_when_idle: float | None = None
+    ) -> int:
         """Consume until `stop()`, or (with `exit_when_idle`) until that many seconds pass
         with nothing to read. Returns the number of events applied."""
         from kafka import ConsumerRebalanceListener
@@ -152,7 +173,7 @@ class ReportingConsumer:
 
         member = self
 
-        class SeekToStored(ConsumerRebalanceListener):  # type: ignore[misc]
+        class SeekToStored(ConsumerRebalanceListener):
             def on_partitions_revoked(self, revoked: Any) -> None:
                 return None  # every applied offset is already stored with its rows
 
@@ -219,8 +240,11 @@ class ReportingConsumer:
         if self._consumer is not None:
             from kafka import OffsetAndMetadata
 
-            hint = {tp: OffsetAndMetadata(records[-1].offset + 1, "", -1)
-                    for tp, records in batch.items() if records}
+            hint = {
+                tp: OffsetAndMetadata(records[-1].offset + 1, "", -1)
+                for tp, records in batch.items()
+                if records
+            }
             try:
                 self._consumer.commit_async(hint)  # a hint for tools; the truth is stored
             except Exception:
@@ -234,14 +258,18 @@ class ReportingConsumer:
                 # row (made if missing) so the later one sees what the earlier one applied.
                 # Other partitions' members go on side by side. (SQLite: one writer anyway.)
                 parts = sorted(tp.partition for tp in batch)
-                tx.insert_rows("consumer_offsets",
-                               ("grp", "topic", "part", "next_offset", "updated_at"),
-                               ("text", "text", "integer", "bigint", "text"),
-                               [(self.group, self.topic, p, 0, now) for p in parts],
-                               "ON CONFLICT (grp, topic, part) DO NOTHING")
-                tx.query("SELECT part FROM consumer_offsets WHERE grp = ? AND topic = ? AND part "
-                         f"IN ({', '.join('?' * len(parts))}) ORDER BY part FOR UPDATE",
-                         (self.group, self.topic, *parts))
+                tx.insert_rows(
+                    "consumer_offsets",
+                    ("grp", "topic", "part", "next_offset", "updated_at"),
+                    ("text", "text", "integer", "bigint", "text"),
+                    [(self.group, self.topic, p, 0, now) for p in parts],
+                    "ON CONFLICT (grp, topic, part) DO NOTHING",
+                )
+                tx.query(
+                    "SELECT part FROM consumer_offsets WHERE grp = ? AND topic = ? AND part "
+                    f"IN ({', '.join('?' * len(parts))}) ORDER BY part FOR UPDATE",
+                    (self.group, self.topic, *parts),
+                )
             stored = self.stored_offsets(tx)
             events, dead, ends = [], [], {}
             position_of: dict[int, int] = {}  # id(event): its log position (alive till the end)
@@ -278,18 +306,27 @@ class ReportingConsumer:
                     _rollback_to_offsets_only(tx)
             if events:
                 pids = keys_of([event for _, event in events])
-                latest = {pid: event.originator_version
-                          for pid, (_, event) in zip(pids, events, strict=True)}
-                tx.insert_rows("consumer_versions", ("participant_id", "version"),
-                               ("text", "integer"), list(latest.items()),
-                               "ON CONFLICT (participant_id) DO UPDATE SET version = excluded.version")
+                latest = {
+                    pid: event.originator_version
+                    for pid, (_, event) in zip(pids, events, strict=True)
+                }
+                tx.insert_rows(
+                    "consumer_versions",
+                    ("participant_id", "version"),
+                    ("text", "integer"),
+                    list(latest.items()),
+                    "ON CONFLICT (participant_id) DO UPDATE SET version = excluded.version",
+                )
             if dead:
                 self._send_dead_letters(dead)  # before the commit: a crash re-sends, loses none
-            tx.insert_rows("consumer_offsets", ("grp", "topic", "part", "next_offset", "updated_at"),
-                           ("text", "text", "integer", "bigint", "text"),
-                           [(self.group, self.topic, p, o, now) for p, o in sorted(ends.items())],
-                           "ON CONFLICT (grp, topic, part) DO UPDATE SET "
-                           "next_offset = excluded.next_offset, updated_at = excluded.updated_at")
+            tx.insert_rows(
+                "consumer_offsets",
+                ("grp", "topic", "part", "next_offset", "updated_at"),
+                ("text", "text", "integer", "bigint", "text"),
+                [(self.group, self.topic, p, o, now) for p, o in sorted(ends.items())],
+                "ON CONFLICT (grp, topic, part) DO UPDATE SET "
+                "next_offset = excluded.next_offset, updated_at = excluded.updated_at",
+            )
         self.applied += len(events)
         return dead
 
@@ -304,16 +341,22 @@ class ReportingConsumer:
         except Exception as error:  # noqa: BLE001 - any decoding failure is a dead letter
             return None, 0, _letter(record, "undecodable", f"{type(error).__name__}: {error}")
 
-    def _new_only(self, tx: Tx, events: list[tuple[Any, Any]]
-                  ) -> tuple[list[tuple[Any, Any]], list[DeadLetter]]:
+    def _new_only(
+        self, tx: Tx, events: list[tuple[Any, Any]]
+    ) -> tuple[list[tuple[Any, Any]], list[DeadLetter]]:
         """Drop events already applied (by participant version); an event that skips a
         version is out of order and goes to the dead letters."""
         if not events:
             return events, []
         pids = keys_of([event for _, event in events])
-        seen = {pid: int(v) for pid, v in tx.query_in(
-            "SELECT participant_id, version FROM consumer_versions", "participant_id",
-            list(dict.fromkeys(pids)))}
+        seen = {
+            pid: int(v)
+            for pid, v in tx.query_in(
+                "SELECT participant_id, version FROM consumer_versions",
+                "participant_id",
+                list(dict.fromkeys(pids)),
+            )
+        }
         kept, dead = [], []
         for pid, (record, event) in zip(pids, events, strict=True):
             version = event.originator_version
@@ -321,8 +364,11 @@ class ReportingConsumer:
             if version <= last:
                 continue  # a duplicate or a replay: already applied
             if version != last + 1:
-                dead.append(_letter(record, "out_of_order",
-                                    f"version {version} of {pid} after version {last}"))
+                dead.append(
+                    _letter(
+                        record, "out_of_order", f"version {version} of {pid} after version {last}"
+                    )
+                )
                 continue
             seen[pid] = version
             kept.append((record, event))
@@ -331,14 +377,23 @@ class ReportingConsumer:
     def _send_dead_letters(self, dead: list[DeadLetter]) -> None:
         if self._producer is None:
             self._producer = self._new_producer()
-        futures = [self._producer.send(
-            self.dead_letter_topic, key=d.key, value=d.value,
-            headers=[*d.headers, ("dlq_reason", d.reason.encode()),
-                     ("dlq_error", d.error.encode()[:1000]),
-                     ("dlq_topic", self.topic.encode()),
-                     ("dlq_partition", str(d.partition).encode()),
-                     ("dlq_offset", str(d.offset).encode()),
-                     ("dlq_group", self.group.encode())]) for d in dead]
+        futures = [
+            self._producer.send(
+                self.dead_letter_topic,
+                key=d.key,
+                value=d.value,
+                headers=[
+                    *d.headers,
+                    ("dlq_reason", d.reason.encode()),
+                    ("dlq_error", d.error.encode()[:1000]),
+                    ("dlq_topic", self.topic.encode()),
+                    ("dlq_partition", str(d.partition).encode()),
+                    ("dlq_offset", str(d.offset).encode()),
+                    ("dlq_group", self.group.encode()),
+                ],
+            )
+            for d in dead
+        ]
         self._producer.flush(timeout=60)
         for future in futures:
             future.get(timeout=0)  # raises if the broker did not take it: nothing committed
@@ -358,8 +413,9 @@ class _Refused(Exception):
 
 def _letter(record: Any, reason: str, error: str) -> DeadLetter:
     headers = [(name, value) for name, value in record.headers or ()]
-    return DeadLetter(record.partition, record.offset, record.key, record.value, headers,
-                      reason, error)
+    return DeadLetter(
+        record.partition, record.offset, record.key, record.value, headers, reason, error
+    )
 
 
 def _rollback_to_offsets_only(tx: Tx) -> None:

@@ -84,7 +84,7 @@ def in_force(timeline: list[tuple[Period, T, date]], month: Period, known_by: da
     """The value of a `(from_month, value, declared_on)` timeline for a month, counting
     only the declarations made by `known_by` (all of them when None)."""
     if known_by is None:
-        return latest_from(timeline, month)  # type: ignore[no-any-return]
+        return latest_from(timeline, month)
     value = timeline[0][1]
     for start, candidate, declared_on in timeline:
         if start <= month and declared_on <= known_by:
@@ -257,8 +257,15 @@ class ParticipantStatus:
         }
 
 
-def standing(day: date, rules: RuleBook, *, covered: bool, last_paid: Period | None,
-             died_on: date | None, withdrawn_on: date | None) -> tuple[str, int]:
+def standing(
+    day: date,
+    rules: RuleBook,
+    *,
+    covered: bool,
+    last_paid: Period | None,
+    died_on: date | None,
+    withdrawn_on: date | None,
+) -> tuple[str, int]:
     """The status word on `day` and the months of arrears, from what is known that day:
     whether the day's month is covered, the last paid month before it, and the dates of
     death or withdrawal. Grace is the rules' in force on `day`."""
@@ -293,24 +300,31 @@ def status_on(p: MemberRecord, day: date, rules: RuleBook) -> ParticipantStatus:
     if day < p.enrolled_on:
         raise RuleViolationError(
             "not_enrolled_yet",
-            f"The participant was enrolled on {p.enrolled_on.isoformat()}, after {day.isoformat()}.",
+            f"The participant was enrolled on {p.enrolled_on.isoformat()}, "
+            f"after {day.isoformat()}.",
         )
     month = Period.containing(day)
     known = [s for s in p.payments if s.paid_on <= day]
     covered = covered_programmes(p, month, day)
     last = None if covered else last_paid_before(known, month)
-    status, arrears_months = standing(day, rules, covered=bool(covered), last_paid=last,
-                                      died_on=p.died_on, withdrawn_on=p.withdrawn_on)
+    status, arrears_months = standing(
+        day,
+        rules,
+        covered=bool(covered),
+        last_paid=last,
+        died_on=p.died_on,
+        withdrawn_on=p.withdrawn_on,
+    )
     arrears_amount = 0
     if status == "grace":
         assert last is not None
         arrears_amount = sum(
-            sum(monthly_due(p, last + i, rules, day).values())
-            for i in range(1, arrears_months + 1)
+            sum(monthly_due(p, last + i, rules, day).values()) for i in range(1, arrears_months + 1)
         )
     paid_through = max((s.last for s in known), default=None)
     open_claims = sum(
-        1 for c in p.claims.values()
+        1
+        for c in p.claims.values()
         if c["filed_on"] <= day and (c.get("closed_on") is None or day < c["closed_on"])
     )
     return ParticipantStatus(
@@ -326,12 +340,16 @@ def status_on(p: MemberRecord, day: date, rules: RuleBook) -> ParticipantStatus:
         segment=p.segment,
         enrolled_on=p.enrolled_on,
         declared_income=in_force(p.incomes, month, day),
-        jht_balance=sum(s.jht_amount for s in known) - sum(
-            c["amount"] for c in p.claims.values()
+        jht_balance=sum(s.jht_amount for s in known)
+        - sum(
+            c["amount"]
+            for c in p.claims.values()
             if c["programme"] == Programme.JHT and c["status"] == "paid" and c["paid_on"] <= day
         ),
         open_claims=open_claims,
         died_on=p.died_on if p.died_on is not None and p.died_on <= day else None,
-        withdrawn_on=p.withdrawn_on if p.withdrawn_on is not None and p.withdrawn_on <= day else None,
+        withdrawn_on=p.withdrawn_on
+        if p.withdrawn_on is not None and p.withdrawn_on <= day
+        else None,
         erased=p.erased_on is not None and p.erased_on <= day,
     )

@@ -48,8 +48,9 @@ def runs(paid_months: Iterable[int]) -> list[tuple[int, int]]:
     return found
 
 
-def membership_flows(paid_months: Iterable[int], ended: int | None,
-                     rules: RuleBook) -> list[tuple[int, str]]:
+def membership_flows(
+    paid_months: Iterable[int], ended: int | None, rules: RuleBook
+) -> list[tuple[int, str]]:
     """`(month index, JOINED | LAPSED | REINSTATED)` for one participant, in month order.
 
     `ended`: the month of a death or withdrawal (months after it are not covered, and no

@@ -65,12 +65,17 @@ class NikIndex(Aggregate):
 
     @classmethod
     def register(cls, index_id: UUID, participant_id: UUID) -> NikIndex:
-        return cls._create(cls.Registered, id=index_id, key_id=uuid4(),
-                           pointer={"participant_id": str(participant_id)})
+        return cls._create(
+            cls.Registered,
+            id=index_id,
+            key_id=uuid4(),
+            pointer={"participant_id": str(participant_id)},
+        )
 
     def reregister(self, participant_id: UUID) -> None:
-        self.trigger_event(self.Reregistered, key_id=uuid4(),
-                           pointer={"participant_id": str(participant_id)})
+        self.trigger_event(
+            self.Reregistered, key_id=uuid4(), pointer={"participant_id": str(participant_id)}
+        )
 
     def release(self) -> None:
         self.trigger_event(self.Released)
@@ -116,4 +121,8 @@ class PaymentReference(Aggregate):
 
     def same_payment(self, participant_id: UUID, amount: int, paid_on: date, channel: str) -> bool:
         return (self.participant_id, self.amount, self.paid_on, self.channel) == (
-            participant_id, amount, paid_on, channel)
+            participant_id,
+            amount,
+            paid_on,
+            channel,
+        )

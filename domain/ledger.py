@@ -72,7 +72,8 @@ class Ledger(ParticipantChanges, BatchingApplication):
 
     name = "Ledger"
     snapshotting_intervals: ClassVar[dict[type[MutableOrImmutableAggregate[Any]], int]] = {
-        Participant: 50}
+        Participant: 50
+    }
 
     def __init__(
         self,
@@ -97,7 +98,9 @@ class Ledger(ParticipantChanges, BatchingApplication):
         # the few reads that show personal data use `personal_events`.
         self.personal_events: EventStore[UUID] = (
             EventStore(mapper=personal_mapper, recorder=self.recorder)
-            if personal_mapper is not None else self.events)
+            if personal_mapper is not None
+            else self.events
+        )
 
     def construct_mapper(self) -> Mapper[UUID]:
         return self._given_mapper or super().construct_mapper()
@@ -121,13 +124,21 @@ class Ledger(ParticipantChanges, BatchingApplication):
         enrolled_on = self._not_future(command.enrolled_on, "enrollment date")
         self.rules.at(enrolled_on)
         if command.birth_date >= enrolled_on:
-            raise InvalidInputError("invalid_birth_date", "The birth date is not before enrollment.")
+            raise InvalidInputError(
+                "invalid_birth_date", "The birth date is not before enrollment."
+            )
         index_id, index = self._nik_index(command.nik.digits, batch)
         participant = Participant.enroll(
-            personal=command.personal(), enrolled_on=enrolled_on, village=command.village,
-            sex=command.sex, occupation=command.occupation, segment=command.segment,
-            programmes=command.programmes, declared_income=command.declared_income,
-            channel=command.channel, agent_id=command.agent_id,
+            personal=command.personal(),
+            enrolled_on=enrolled_on,
+            village=command.village,
+            sex=command.sex,
+            occupation=command.occupation,
+            segment=command.segment,
+            programmes=command.programmes,
+            declared_income=command.declared_income,
+            channel=command.channel,
+            agent_id=command.agent_id,
             captured_at=command.captured_at,
         )
         if index is not None and not index.released:
@@ -139,8 +150,9 @@ class Ledger(ParticipantChanges, BatchingApplication):
         batch.new_keys += [participant.id, index.key_id]
         return EnrollmentResult(participant.id)
 
-    def _repeated_enrollment(self, candidate: Participant, personal: dict[str, Any],
-                             index_id: UUID, batch: Batch) -> EnrollmentResult:
+    def _repeated_enrollment(
+        self, candidate: Participant, personal: dict[str, Any], index_id: UUID, batch: Batch
+    ) -> EnrollmentResult:
         """The same enrollment again (a re-imported sheet) answers with the original id;
         anything else under an enrolled NIK is a conflict."""
         index_events = self._events(index_id, batch)  # decrypted: the pointer
@@ -151,10 +163,11 @@ class Ledger(ParticipantChanges, BatchingApplication):
             events = self._events(existing_id, batch)
             existing = fold(None, events)
             known = personal_data_of(events) or {}
-            same = (
-                {k: known.get(k) for k in ("nik", "name", "birth_date")}
-                == {k: personal[k] for k in ("nik", "name", "birth_date")}
-                and (existing.enrolled_on, existing.village) == (candidate.enrolled_on, candidate.village)
+            same = {k: known.get(k) for k in ("nik", "name", "birth_date")} == {
+                k: personal[k] for k in ("nik", "name", "birth_date")
+            } and (existing.enrolled_on, existing.village) == (
+                candidate.enrolled_on,
+                candidate.village,
             )
             if same:
                 return EnrollmentResult(existing_id, replayed=True)
@@ -203,12 +216,18 @@ class Ledger(ParticipantChanges, BatchingApplication):
             return repeated_payment(recorded, participant.id, amount, paid_on, channel,
                                     participant.settled(payment_ref))
         batch.aggregates[ref_id] = PaymentReference.use(
-            payment_ref=payment_ref, participant_id=participant.id, amount=amount,
-            paid_on=paid_on, channel=channel, first_month=settlement.first,
+            payment_ref=payment_ref,
+            participant_id=participant.id,
+            amount=amount,
+            paid_on=paid_on,
+            channel=channel,
+            first_month=settlement.first,
             months=settlement.months,
         )
         batch.aggregates[participant.id] = participant
-        return PaymentResult(participant.id, payment_ref, settlement.first, settlement.months, amount)
+        return PaymentResult(
+            participant.id, payment_ref, settlement.first, settlement.months, amount
+        )
 
     # --- group commit -------------------------------------------------------------------
 
@@ -220,7 +239,9 @@ class Ledger(ParticipantChanges, BatchingApplication):
         and the commands before it in the list. Used to group concurrent single commands
         into one commit (`infra.group_commit`)."""
         preparers: dict[type, Callable[[Any, Batch], Any]] = {
-            Enroll: self._prepare_enrollment, RecordContribution: self._prepare_payment}
+            Enroll: self._prepare_enrollment,
+            RecordContribution: self._prepare_payment,
+        }
         unknown = {type(c).__name__ for c in commands if type(c) not in preparers}
         if unknown:
             raise ValueError(f"unknown command type(s): {', '.join(sorted(unknown))}")
@@ -237,7 +258,8 @@ class Ledger(ParticipantChanges, BatchingApplication):
         What a way in that records commands of every kind calls (`api.services`)."""
         if isinstance(command, Enroll | RecordContribution):
             prepare: Callable[[Any, Batch], Any] = (
-                self._prepare_enrollment if isinstance(command, Enroll) else self._prepare_payment)
+                self._prepare_enrollment if isinstance(command, Enroll) else self._prepare_payment
+            )
             outcome = self._run_one(command, prepare, optimistic=True)
             if isinstance(outcome, LedgerError):
                 raise outcome
@@ -247,10 +269,14 @@ class Ledger(ParticipantChanges, BatchingApplication):
         if isinstance(command, ApproveClaim):
             return Executed(*self._approve_claim(command))
         change: dict[type, Callable[[Any], int | None]] = {
-            DeclareIncome: self.declare_income, ChangeProgrammes: self.change_programmes,
-            CorrectDetails: self.correct_details, RecordDeath: self.record_death,
-            Withdraw: self.withdraw, ErasePersonalData: self.erase_personal_data,
-            RejectClaim: self.reject_claim, PayClaim: self.pay_claim,
+            DeclareIncome: self.declare_income,
+            ChangeProgrammes: self.change_programmes,
+            CorrectDetails: self.correct_details,
+            RecordDeath: self.record_death,
+            Withdraw: self.withdraw,
+            ErasePersonalData: self.erase_personal_data,
+            RejectClaim: self.reject_claim,
+            PayClaim: self.pay_claim,
         }
         if type(command) not in change:
             raise TypeError(f"not a command: {type(command).__name__}")
@@ -261,9 +287,7 @@ class Ledger(ParticipantChanges, BatchingApplication):
     def find_participant(self, nik: str) -> UUID | None:
         """The participant a NIK belongs to, or None (also after erasure)."""
         index_id = blind_index(self._pepper, Nik.parse(nik).digits)
-        last = None
-        for last in self.personal_events.get(index_id, desc=True, limit=1):
-            pass
+        last = next(iter(self.personal_events.get(index_id, desc=True, limit=1)), None)
         pointer = getattr(last, "pointer", None)  # None when released, or its key destroyed
         return UUID(pointer["participant_id"]) if pointer else None
 
@@ -275,7 +299,9 @@ class Ledger(ParticipantChanges, BatchingApplication):
         except ValueError:
             found = self.find_participant(text)
             if found is None:
-                raise NotFoundError("participant_not_found", "No participant has this NIK.") from None
+                raise NotFoundError(
+                    "participant_not_found", "No participant has this NIK."
+                ) from None
             return found
         self.get_participant(participant_id)
         return participant_id
@@ -319,22 +345,29 @@ class Ledger(ParticipantChanges, BatchingApplication):
         index_id = blind_index(self._pepper, commands[0].nik.digits)
         return any(True for _ in self.recorder.select_events(index_id, limit=1))
 
-    def _read_ahead(self, commands: Sequence[Any], prepare: Callable[..., Any], batch: Batch) -> None:
+    def _read_ahead(
+        self, commands: Sequence[Any], prepare: Callable[..., Any], batch: Batch
+    ) -> None:
         """A batch of enrollments with reads: its NIK indexes, then the participants they
         point to, in a query each (when the store can), instead of two reads per row."""
         if prepare != self._prepare_enrollment:
             return
         index_ids = [blind_index(self._pepper, command.nik.digits) for command in commands]
         self._read_events_ahead(index_ids, batch)
-        pointers = [getattr(events[-1], "pointer", None) for i in index_ids
-                    if (events := batch.read_ahead.get(i))]
+        pointers = [
+            getattr(events[-1], "pointer", None)
+            for i in index_ids
+            if (events := batch.read_ahead.get(i))
+        ]
         self._read_events_ahead([UUID(p["participant_id"]) for p in pointers if p], batch)
 
     def participant_ids(self, limit: int = 10, start: int = 1) -> list[UUID]:
         """Participants in enrollment order, from the notification log."""
         topic = get_topic(Participant.Enrolled)
-        return [UUID(str(n.originator_id)) for n in self.recorder.select_notifications(
-            start=start, limit=limit, topics=[topic])]
+        return [
+            UUID(str(n.originator_id))
+            for n in self.recorder.select_notifications(start=start, limit=limit, topics=[topic])
+        ]
 
     def get_history(self, participant_id: UUID, as_of: date | None = None,
                     recorded_at: datetime | None = None) -> list[Any]:
@@ -407,7 +440,9 @@ class Ledger(ParticipantChanges, BatchingApplication):
         if day is None:
             return self.today()
         if day > self.today():
-            raise InvalidInputError("date_in_future", f"The {what} {day.isoformat()} is in the future.")
+            raise InvalidInputError(
+                "date_in_future", f"The {what} {day.isoformat()} is in the future."
+            )
         return day
 
 

@@ -86,7 +86,6 @@ class Participant(Aggregate):
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             state["captured_at"] = None
 
-
         @property
         def last_month(self) -> Period:
             return self.first_month + (self.months - 1)
@@ -312,20 +311,31 @@ class Participant(Aggregate):
                 return span.first, span.months
         return None
 
-    def declare_income(self, *, declared_income: int, from_month: Period, declared_on: date) -> None:
+    def declare_income(
+        self, *, declared_income: int, from_month: Period, declared_on: date
+    ) -> None:
         self._require_member("declare income")
         self._require_not_before_enrollment_month(from_month)
         self._require_unpaid(from_month, "an income declaration")
-        self.trigger_event(self.IncomeDeclared, declared_income=declared_income,
-                           from_month=from_month, declared_on=declared_on)
+        self.trigger_event(
+            self.IncomeDeclared,
+            declared_income=declared_income,
+            from_month=from_month,
+            declared_on=declared_on,
+        )
 
-    def change_programmes(self, *, programmes: tuple[str, ...], from_month: Period,
-                          changed_on: date) -> None:
+    def change_programmes(
+        self, *, programmes: tuple[str, ...], from_month: Period, changed_on: date
+    ) -> None:
         self._require_member("change programmes")
         self._require_not_before_enrollment_month(from_month)
         self._require_unpaid(from_month, "a programme change")
-        self.trigger_event(self.ProgrammesChanged, programmes=programmes,
-                           from_month=from_month, changed_on=changed_on)
+        self.trigger_event(
+            self.ProgrammesChanged,
+            programmes=programmes,
+            from_month=from_month,
+            changed_on=changed_on,
+        )
 
     def _require_unpaid(self, from_month: Period, what: str) -> None:
         """Paid months keep the terms they were paid at: changes start after them."""
@@ -340,19 +350,33 @@ class Participant(Aggregate):
         if month < Period.containing(self.enrolled_on):
             raise InvalidInputError(
                 "month_before_enrollment",
-                f"{month} is before the month of enrollment ({Period.containing(self.enrolled_on)}).",
+                f"{month} is before the month of enrollment "
+                f"({Period.containing(self.enrolled_on)}).",
             )
 
-    def correct_details(self, *, personal: dict[str, Any], corrected_on: date,
-                        village: str | None, occupation: str | None, sex: str | None) -> None:
+    def correct_details(
+        self,
+        *,
+        personal: dict[str, Any],
+        corrected_on: date,
+        village: str | None,
+        occupation: str | None,
+        sex: str | None,
+    ) -> None:
         if self.erased_on is not None:
             raise RuleViolationError(
                 "personal_data_erased", "This participant's personal data has been erased."
             )
         if not personal and village is None and occupation is None and sex is None:
             raise InvalidInputError("nothing_to_correct", "No corrected field was given.")
-        self.trigger_event(self.DetailsCorrected, personal=personal, corrected_on=corrected_on,
-                           village=village, occupation=occupation, sex=sex)
+        self.trigger_event(
+            self.DetailsCorrected,
+            personal=personal,
+            corrected_on=corrected_on,
+            village=village,
+            occupation=occupation,
+            sex=sex,
+        )
 
     def record_death(self, *, died_on: date) -> None:
         if self.died_on is not None:
@@ -386,29 +410,56 @@ class Participant(Aggregate):
     def jht_balance(self) -> int:
         paid_in = sum(span.jht_amount for span in self.payments)
         paid_out = sum(
-            c["amount"] for c in self.claims.values()
+            c["amount"]
+            for c in self.claims.values()
             if c["programme"] == Programme.JHT and c["status"] == "paid"
         )
         return paid_in - paid_out
 
-    def file_claim(self, *, claim_id: UUID, programme: str, kind: str, incident_date: date,
-                   filed_on: date, work_related: bool, details: dict[str, Any],
-                   birth_date: date | None, rules: RuleBook) -> None:
+    def file_claim(
+        self,
+        *,
+        claim_id: UUID,
+        programme: str,
+        kind: str,
+        incident_date: date,
+        filed_on: date,
+        work_related: bool,
+        details: dict[str, Any],
+        birth_date: date | None,
+        rules: RuleBook,
+    ) -> None:
         """Refuses a claim the rules do not allow (`domain.claims`; DOMAIN.md, Claims)."""
         check_claim_kind(programme, kind)
         self._require_on_or_after_enrollment(incident_date, "incident date")
-        check_claim(self, programme=programme, kind=kind, incident_date=incident_date,
-                    filed_on=filed_on, work_related=work_related, birth_date=birth_date,
-                    rules=rules)
-        self.trigger_event(self.ClaimFiled, claim_id=claim_id, programme=programme, kind=kind,
-                           incident_date=incident_date, filed_on=filed_on,
-                           work_related=work_related, details=details)
+        check_claim(
+            self,
+            programme=programme,
+            kind=kind,
+            incident_date=incident_date,
+            filed_on=filed_on,
+            work_related=work_related,
+            birth_date=birth_date,
+            rules=rules,
+        )
+        self.trigger_event(
+            self.ClaimFiled,
+            claim_id=claim_id,
+            programme=programme,
+            kind=kind,
+            incident_date=incident_date,
+            filed_on=filed_on,
+            work_related=work_related,
+            details=details,
+        )
 
     def claim(self, claim_id: UUID) -> dict[str, Any]:
         try:
             return self.claims[str(claim_id)]
         except KeyError:
-            raise NotFoundError("claim_not_found", f"No claim {claim_id} for this participant.") from None
+            raise NotFoundError(
+                "claim_not_found", f"No claim {claim_id} for this participant."
+            ) from None
 
     def approve_claim(self, *, claim_id: UUID, approved_on: date, amount: int) -> None:
         claim = self.claim(claim_id)
@@ -416,8 +467,13 @@ class Participant(Aggregate):
             raise ConflictError("claim_not_filed", f"The claim is {claim['status']}, not filed.")
         if approved_on < claim["filed_on"]:
             raise InvalidInputError("date_before_filing", "A claim is approved after it is filed.")
-        self.trigger_event(self.ClaimApproved, claim_id=claim_id, programme=claim["programme"],
-                           approved_on=approved_on, amount=amount)
+        self.trigger_event(
+            self.ClaimApproved,
+            claim_id=claim_id,
+            programme=claim["programme"],
+            approved_on=approved_on,
+            amount=amount,
+        )
 
     def reject_claim(self, *, claim_id: UUID, rejected_on: date, reason: str) -> None:
         claim = self.claim(claim_id)
@@ -425,13 +481,20 @@ class Participant(Aggregate):
             raise ConflictError("claim_not_filed", f"The claim is {claim['status']}, not filed.")
         if rejected_on < claim["filed_on"]:
             raise InvalidInputError("date_before_filing", "A claim is rejected after it is filed.")
-        self.trigger_event(self.ClaimRejected, claim_id=claim_id, programme=claim["programme"],
-                           rejected_on=rejected_on, reason=reason)
+        self.trigger_event(
+            self.ClaimRejected,
+            claim_id=claim_id,
+            programme=claim["programme"],
+            rejected_on=rejected_on,
+            reason=reason,
+        )
 
     def pay_claim(self, *, claim_id: UUID, paid_on: date) -> None:
         claim = self.claim(claim_id)
         if claim["status"] != "approved":
-            raise ConflictError("claim_not_approved", f"The claim is {claim['status']}, not approved.")
+            raise ConflictError(
+                "claim_not_approved", f"The claim is {claim['status']}, not approved."
+            )
         if paid_on < claim["approved_on"]:
             raise InvalidInputError("date_before_approval", "A claim is paid after it is approved.")
         self.trigger_event(self.ClaimPaid, claim_id=claim_id, programme=claim["programme"],

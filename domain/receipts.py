@@ -47,11 +47,27 @@ class CommandReceipt(Aggregate):
         answer: dict[str, Any]
 
     @classmethod
-    def record(cls, command_id: UUID, *, kind: str, digest: str, captured_at: datetime,
-               agent_id: str | None, outcome: str, answer: dict[str, Any]) -> CommandReceipt:
-        return cls._create(cls.Recorded, id=command_id, kind=kind, digest=digest,
-                           captured_at=captured_at, agent_id=agent_id, outcome=outcome,
-                           answer=answer)
+    def record(
+        cls,
+        command_id: UUID,
+        *,
+        kind: str,
+        digest: str,
+        captured_at: datetime,
+        agent_id: str | None,
+        outcome: str,
+        answer: dict[str, Any],
+    ) -> CommandReceipt:
+        return cls._create(
+            cls.Recorded,
+            id=command_id,
+            kind=kind,
+            digest=digest,
+            captured_at=captured_at,
+            agent_id=agent_id,
+            outcome=outcome,
+            answer=answer,
+        )
 
     def check_same(self, digest: str) -> None:
         """Refuse a resubmission under this id whose content changed."""
@@ -59,4 +75,5 @@ class CommandReceipt(Aggregate):
             raise ConflictError(
                 "command_id_conflict",
                 f"Command {self.id} was recorded before with different content; "
-                "send a changed command under a new command_id.")
+                "send a changed command under a new command_id.",
+            )

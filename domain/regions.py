@@ -81,10 +81,12 @@ def parse_region(code: str) -> str:
         raise InvalidInputError(
             "invalid_region",
             f"'{printable(str(code))}' is not a region code like 33, 33.21, 33.21.01 or "
-            "33.21.01.2001.")
+            "33.21.01.2001.",
+        )
     if region_name(text) is None:
         raise InvalidInputError(
-            "unknown_region", f"Region {text} does not exist in the Home Affairs register.")
+            "unknown_region", f"Region {text} does not exist in the Home Affairs register."
+        )
     return text
 
 
@@ -101,8 +103,13 @@ def is_province(code: str) -> bool:
 
 def region_at(village_code: str, level: str) -> str:
     """The code of a village's region at a level (`nation` gives the empty code)."""
-    return {"nation": "", "province": village_code[:2], "regency": village_code[:5],
-            "district": village_code[:8], "village": village_code}[level]
+    return {
+        "nation": "",
+        "province": village_code[:2],
+        "regency": village_code[:5],
+        "district": village_code[:8],
+        "village": village_code,
+    }[level]
 
 
 @cache

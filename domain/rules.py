@@ -54,7 +54,9 @@ class RuleSet:
         i = bisect.bisect_right(self.brackets, declared_income)
         return self.brackets[max(i - 1, 0)]
 
-    def monthly_contribution(self, declared_income: int, programmes: tuple[str, ...]) -> dict[str, int]:
+    def monthly_contribution(
+        self, declared_income: int, programmes: tuple[str, ...]
+    ) -> dict[str, int]:
         bracket = self.bracket(declared_income)
         return {p: self.rates[p].monthly(bracket) for p in programmes}
 

@@ -34,7 +34,8 @@ def clean_text(value: object, *, field: str) -> str:
         raise InvalidInputError(
             CONTROL_CHARACTERS,
             f"The {field} contains a control character (U+{ord(found.group()):04X}) at "
-            f"position {found.start() + 1}.")
+            f"position {found.start() + 1}.",
+        )
     return text.strip()
 
 

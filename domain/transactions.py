@@ -105,8 +105,12 @@ class BatchingApplication(Application[UUID]):
             return None
         return aggregate if isinstance(aggregate, kind) else None
 
-    def _run_batch(self, commands: Sequence[C], prepare: Callable[[C, Batch], R]) -> list[R | LedgerError]:
-        optimistic = not self._last_batch_collided and not self._first_is_recorded(commands, prepare)
+    def _run_batch(
+        self, commands: Sequence[C], prepare: Callable[[C, Batch], R]
+    ) -> list[R | LedgerError]:
+        optimistic = not self._last_batch_collided and not self._first_is_recorded(
+            commands, prepare
+        )
         outcomes = self._prepare_batch(commands, prepare, batch := Batch(optimistic=optimistic))
         try:
             position = self._save_batch(batch)
@@ -130,8 +134,9 @@ class BatchingApplication(Application[UUID]):
         # was written. Redo it a command per transaction, so each gets its own answer.
         return [self._run_one(command, prepare) for command in commands]
 
-    def _prepare_batch(self, commands: Sequence[C], prepare: Callable[[C, Batch], R],
-                       batch: Batch) -> list[R | LedgerError]:
+    def _prepare_batch(
+        self, commands: Sequence[C], prepare: Callable[[C, Batch], R], batch: Batch
+    ) -> list[R | LedgerError]:
         if not batch.optimistic:
             self._read_ahead(commands, prepare, batch)
         outcomes: list[R | LedgerError] = []
@@ -152,7 +157,9 @@ class BatchingApplication(Application[UUID]):
         read, spared a re-imported file's doomed optimistic save); none by default."""
         return False
 
-    def _read_ahead(self, commands: Sequence[Any], prepare: Callable[..., Any], batch: Batch) -> None:
+    def _read_ahead(
+        self, commands: Sequence[Any], prepare: Callable[..., Any], batch: Batch
+    ) -> None:
         """Read what a batch with reads needs into `batch.read_ahead`; nothing by default."""
 
     def _read_events_ahead(self, ids: Sequence[UUID], batch: Batch) -> None:
@@ -173,8 +180,9 @@ class BatchingApplication(Application[UUID]):
     def _personal_store(self) -> Any:
         return getattr(self, "personal_events", self.events)
 
-    def _run_one(self, command: C, prepare: Callable[[C, Batch], R],
-                 optimistic: bool = False) -> R | LedgerError:
+    def _run_one(
+        self, command: C, prepare: Callable[[C, Batch], R], optimistic: bool = False
+    ) -> R | LedgerError:
         batch = Batch(optimistic=optimistic)
         try:
             outcome = prepare(command, batch)
@@ -182,7 +190,9 @@ class BatchingApplication(Application[UUID]):
         except SaveConflict:
             if optimistic:
                 return self._run_one(command, prepare)
-            return ConflictError("concurrent_change", "Another writer changed this meanwhile; retry.")
+            return ConflictError(
+                "concurrent_change", "Another writer changed this meanwhile; retry."
+            )
         except LedgerError as error:
             return error
         return at_position(outcome, position)

@@ -59,11 +59,13 @@ class Period:
     def parse(cls, text: str) -> Period:
         match = _PERIOD.fullmatch(text.strip())
         if not match:
-            raise InvalidInputError("invalid_period",
-                                    f"'{printable(str(text))}' is not a month like 2025-03.")
+            raise InvalidInputError(
+                "invalid_period", f"'{printable(str(text))}' is not a month like 2025-03."
+            )
         if not FIRST_YEAR <= int(match[1]) <= LAST_YEAR:
-            raise InvalidInputError("invalid_period", f"{match[0]} is not between "
-                                    f"{FIRST_YEAR}-01 and {LAST_YEAR}-12.")
+            raise InvalidInputError(
+                "invalid_period", f"{match[0]} is not between {FIRST_YEAR}-01 and {LAST_YEAR}-12."
+            )
         return cls.of(int(match[1]), int(match[2]))
 
     @property
@@ -216,10 +218,13 @@ def parse_date(value: date | str, *, field: str) -> date:
         except (ValueError, AttributeError):
             raise InvalidInputError(
                 "invalid_date",
-                f"The {field} '{printable(str(value))}' is not a date like 2025-03-31.") from None
+                f"The {field} '{printable(str(value))}' is not a date like 2025-03-31.",
+            ) from None
     if not FIRST_YEAR <= day.year <= LAST_YEAR:
-        raise InvalidInputError("invalid_date", f"The {field} {day.isoformat()} is not between "
-                                f"{FIRST_YEAR} and {LAST_YEAR}.")
+        raise InvalidInputError(
+            "invalid_date",
+            f"The {field} {day.isoformat()} is not between {FIRST_YEAR} and {LAST_YEAR}.",
+        )
     return day
 
 
@@ -264,8 +269,10 @@ class Nik:
     def compose(cls, district_code: str, birth_date: date, sex: str, serial: int) -> Nik:
         """The NIK a district would issue: for generators and tests, never for real people."""
         day = birth_date.day + (40 if sex == "F" else 0)
-        digits = (f"{district_code.replace('.', '')}{day:02d}{birth_date.month:02d}"
-                  f"{birth_date.year % 100:02d}{serial:04d}")
+        digits = (
+            f"{district_code.replace('.', '')}{day:02d}{birth_date.month:02d}"
+            f"{birth_date.year % 100:02d}{serial:04d}"
+        )
         return cls.parse(digits)
 
     @property

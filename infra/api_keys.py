@@ -136,8 +136,9 @@ class ApiKeyStore:
         chosen = role if isinstance(role, Role) else parse_role(role)
         key = KEY_PREFIX + secrets.token_urlsafe(32)
         digest = digest_of(key)
-        record = ApiKey(key_id=digest[:12], digest=digest, role=chosen, label=label.strip(),
-                        created_at=_now())
+        record = ApiKey(
+            key_id=digest[:12], digest=digest, role=chosen, label=label.strip(), created_at=_now()
+        )
         with self._locked() as keys:
             keys.append(record)
         return key, record
@@ -146,11 +147,13 @@ class ApiKeyStore:
         """Revoke the key with this id (or any unique prefix of at least 6 of its digits)."""
         wanted = key_id.strip().lower()
         with self._locked() as keys:
-            matches = [i for i, k in enumerate(keys) if len(wanted) >= 6
-                       and k.key_id.startswith(wanted)]
+            matches = [
+                i for i, k in enumerate(keys) if len(wanted) >= 6 and k.key_id.startswith(wanted)
+            ]
             if len(matches) != 1:
-                raise NotFoundError("api_key_not_found",
-                                    f"No single API key has the id '{key_id}'.")
+                raise NotFoundError(
+                    "api_key_not_found", f"No single API key has the id '{key_id}'."
+                )
             index = matches[0]
             if keys[index].active:
                 keys[index] = replace(keys[index], revoked_at=_now())
@@ -179,7 +182,7 @@ class ApiKeyStore:
                 handle.write(body)
                 handle.flush()
                 os.fsync(handle.fileno())
-            os.replace(temporary, self.path)
+            temporary.replace(self.path)
         finally:
             temporary.unlink(missing_ok=True)
 

@@ -44,8 +44,11 @@ def event_store_env(db: Database) -> dict[str, str]:
     else:
         env = {
             "PERSISTENCE_MODULE": "eventsourcing.postgres",
-            "POSTGRES_DBNAME": db.name, "POSTGRES_HOST": db.host, "POSTGRES_PORT": str(db.port),
-            "POSTGRES_USER": db.user, "POSTGRES_PASSWORD": db.password,
+            "POSTGRES_DBNAME": db.name,
+            "POSTGRES_HOST": db.host,
+            "POSTGRES_PORT": str(db.port),
+            "POSTGRES_USER": db.user,
+            "POSTGRES_PASSWORD": db.password,
             "POSTGRES_SCHEMA": db.schema,
         }
     # New data keys are written by the recorder, with the events that use them.
@@ -71,7 +74,9 @@ def _build_ledger(settings: Settings, *, decrypt: bool = True) -> Ledger:
     vault = _build_vault(db, secrets.master_key)
     transcoder = ledger_transcoder()
     ledger = Ledger(
-        env=event_store_env(db), pepper=secrets.nik_pepper, vault=vault,
+        env=event_store_env(db),
+        pepper=secrets.nik_pepper,
+        vault=vault,
         rules=load_rule_book(settings),
         mapper=PersonalDataMapper(transcoder, vault, decrypt=False),
         personal_mapper=PersonalDataMapper(transcoder, vault, decrypt=decrypt),
@@ -115,9 +120,15 @@ SPLIT_FROM = 100_000  # log positions from which a rebuild may be split across p
 _KNOWN = tuple(type(p) for p in all_projections())  # what a worker can build again
 
 
-def _build_runner(ledger: Ledger, store: ViewStore, projections: list[Projection] | None = None,
-                  page_size: int = 2000, *, settings: Settings | None = None,
-                  split_from: int = SPLIT_FROM) -> ProjectionRunner:
+def _build_runner(
+    ledger: Ledger,
+    store: ViewStore,
+    projections: list[Projection] | None = None,
+    page_size: int = 2000,
+    *,
+    settings: Settings | None = None,
+    split_from: int = SPLIT_FROM,
+) -> ProjectionRunner:
     """A runner feeding the projections from the ledger's log. It decodes without
     decrypting: read models hold no personal data, so no key is ever looked up.
 
@@ -125,13 +136,23 @@ def _build_runner(ledger: Ledger, store: ViewStore, projections: list[Projection
     least `split_from` positions is split across `settings.workers()` processes."""
     chosen = projections or all_projections(ledger.rules)
     # Workers rebuild what they can build again: these projections, into this very store.
-    spawn = (RunnerSpawn(settings, tuple(p.name for p in chosen), page_size)
-             if settings is not None and all(type(p) in _KNOWN for p in chosen)
-             and store.location == _view_store_location(settings) else None)
-    return ProjectionRunner(ledger.recorder, projection_mapper(ledger), store, chosen,
-                            page_size=page_size, spawn=spawn,
-                            workers=settings.workers() if settings is not None else 1,
-                            split_from=split_from)
+    spawn = (
+        RunnerSpawn(settings, tuple(p.name for p in chosen), page_size)
+        if settings is not None
+        and all(type(p) in _KNOWN for p in chosen)
+        and store.location == _view_store_location(settings)
+        else None
+    )
+    return ProjectionRunner(
+        ledger.recorder,
+        projection_mapper(ledger),
+        store,
+        chosen,
+        page_size=page_size,
+        spawn=spawn,
+        workers=settings.workers() if settings is not None else 1,
+        split_from=split_from,
+    )
 
 
 @dataclass(frozen=True)
@@ -150,9 +171,12 @@ class RunnerSpawn:
         try:
             store = _build_view_store(self.settings)
             try:
-                yield _build_runner(ledger, store, [p for p in all_projections(ledger.rules)
-                                                    if p.name in self.projections],
-                                    page_size=self.page_size)  # no settings: it never splits
+                yield _build_runner(
+                    ledger,
+                    store,
+                    [p for p in all_projections(ledger.rules) if p.name in self.projections],
+                    page_size=self.page_size,
+                )  # no settings: it never splits
             finally:
                 store.close()
         finally:
@@ -235,17 +259,32 @@ class System:
                 self._committer = GroupCommitter(self.ledger)
             return self._committer
 
-    def new_runner(self, projections: list[Projection] | None = None, *,
-                   views: ViewStore | None = None, page_size: int = 2000,
-                   workers: int | None = None, split_from: int = SPLIT_FROM) -> ProjectionRunner:
+    def new_runner(
+        self,
+        projections: list[Projection] | None = None,
+        *,
+        views: ViewStore | None = None,
+        page_size: int = 2000,
+        workers: int | None = None,
+        split_from: int = SPLIT_FROM,
+    ) -> ProjectionRunner:
         """A runner of its own (not the kept `runner`) on this ledger, into `views` (the
         system's store unless given), for callers that need other projections, pages or
         stores (tests, the benchmark). It never splits a rebuild unless `workers` says
         across how many processes (for a log of at least `split_from` positions)."""
-        settings = (None if workers is None
-                    else self.settings.model_copy(update={"rebuild_workers": workers}))
-        return _build_runner(self.ledger, views if views is not None else self.views,
-                             projections, page_size, settings=settings, split_from=split_from)
+        settings = (
+            None
+            if workers is None
+            else self.settings.model_copy(update={"rebuild_workers": workers})
+        )
+        return _build_runner(
+            self.ledger,
+            views if views is not None else self.views,
+            projections,
+            page_size,
+            settings=settings,
+            split_from=split_from,
+        )
 
     @property
     def reporting(self) -> ViewStore:
@@ -302,13 +341,25 @@ def scratch_views() -> Iterator[ViewStore]:
             scratch.close()
 
 
-def replay_into(ledger: Ledger, scratch: ViewStore, *, until_position: int | None = None,
-                as_of: datetime | None = None,
-                progress: Callable[[int, int], None] | None = None) -> int:
+def replay_into(
+    ledger: Ledger,
+    scratch: ViewStore,
+    *,
+    until_position: int | None = None,
+    as_of: datetime | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
     """Every projection built into the empty `scratch` store from the log's start up to
     `until_position`, or from the events recorded by `as_of`; the position it reflects."""
-    return replay(ledger.recorder, projection_mapper(ledger), scratch, all_projections(ledger.rules),
-                  until_position=until_position, as_of=as_of, progress=progress)
+    return replay(
+        ledger.recorder,
+        projection_mapper(ledger),
+        scratch,
+        all_projections(ledger.rules),
+        until_position=until_position,
+        as_of=as_of,
+        progress=progress,
+    )
 
 
 def build_system(settings: Settings | None = None, *, decrypt: bool = True) -> System:

@@ -61,13 +61,14 @@ _TYPES = {topic: ("ce_type", name.encode()) for topic, name in TYPE_OF_TOPIC.ite
 _TIME_PREFIX = b'{"timestamp":{"_type_":"datetime_iso","_data_":"'
 
 
-def encode(position: int, originator_id: UUID | str, version: int, topic: str, state: bytes,
-           source: bytes) -> tuple[bytes, Headers]:
+def encode(
+    position: int, originator_id: UUID | str, version: int, topic: str, state: bytes, source: bytes
+) -> tuple[bytes, Headers]:
     """(key, headers) of the message carrying a stored event; its value is `state`."""
     subject = str(originator_id).encode()
     if state.startswith(_TIME_PREFIX) and b'"class_version"' not in state:
         # The ledger's transcoder writes the timestamp first: read it without parsing.
-        time = state[len(_TIME_PREFIX):state.index(b'"', len(_TIME_PREFIX))]
+        time = state[len(_TIME_PREFIX) : state.index(b'"', len(_TIME_PREFIX))]
         schema = b"1"
     else:
         data = orjson.loads(state)
@@ -75,9 +76,15 @@ def encode(position: int, originator_id: UUID | str, version: int, topic: str, s
         time = str(stamp["_data_"] if type(stamp) is dict else stamp).encode()
         schema = b"%d" % data.get("class_version", 1)
     return subject, [
-        _SPEC, ("ce_id", b"%s:%d" % (subject, version)), ("ce_source", source), _TYPES[topic],
-        ("ce_subject", subject), ("ce_time", time), ("ce_logposition", b"%d" % position),
-        ("ce_schemaversion", schema), _CONTENT,
+        _SPEC,
+        ("ce_id", b"%s:%d" % (subject, version)),
+        ("ce_source", source),
+        _TYPES[topic],
+        ("ce_subject", subject),
+        ("ce_time", time),
+        ("ce_logposition", b"%d" % position),
+        ("ce_schemaversion", schema),
+        _CONTENT,
     ]
 
 
@@ -92,17 +99,20 @@ class Received:
 
 def decode(key: bytes | None, value: bytes | None, headers: Any) -> Received:
     """The stored event in a message, or `EnvelopeError` saying why it is not one."""
-    found = {name: raw for name, raw in headers or ()}
+    found = dict(headers or ())
     try:
-        fields = {name: found[name].decode() for name in
-                  ("ce_specversion", "ce_id", "ce_type", "ce_subject", "ce_logposition")}
+        fields = {
+            name: found[name].decode()
+            for name in ("ce_specversion", "ce_id", "ce_type", "ce_subject", "ce_logposition")
+        }
     except KeyError as missing:
         raise EnvelopeError("missing_header", f"no {missing.args[0]} header") from None
     except (UnicodeDecodeError, AttributeError):
         raise EnvelopeError("bad_header", "a ce_ header is not UTF-8 text") from None
     if fields["ce_specversion"] != "1.0":
-        raise EnvelopeError("unsupported_specversion",
-                            f"CloudEvents {fields['ce_specversion']!r} is not 1.0")
+        raise EnvelopeError(
+            "unsupported_specversion", f"CloudEvents {fields['ce_specversion']!r} is not 1.0"
+        )
     topic = TOPIC_OF_TYPE.get(fields["ce_type"])
     if topic is None:
         raise EnvelopeError("unknown_type", f"unknown event type {fields['ce_type']!r}")
@@ -113,10 +123,14 @@ def decode(key: bytes | None, value: bytes | None, headers: Any) -> Received:
         position = int(fields["ce_logposition"])
     except ValueError:
         raise EnvelopeError("bad_header", "ce_subject, ce_id or ce_logposition malformed") from None
-    if participant != fields["ce_subject"] or (key is not None and key.decode(errors="replace")
-                                               != fields["ce_subject"]):
+    if participant != fields["ce_subject"] or (
+        key is not None and key.decode(errors="replace") != fields["ce_subject"]
+    ):
         raise EnvelopeError("bad_header", "ce_id, ce_subject and the key disagree")
     if not value:
         raise EnvelopeError("no_data", "the message has no value")
-    return Received(StoredEvent(originator_id=originator, originator_version=version,
-                                topic=topic, state=value), position, fields["ce_id"])
+    return Received(
+        StoredEvent(originator_id=originator, originator_version=version, topic=topic, state=value),
+        position,
+        fields["ce_id"],
+    )

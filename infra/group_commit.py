@@ -76,8 +76,10 @@ class GroupCommitter:
         ledger's result (`EnrollmentResult` / `PaymentResult`) or the `LedgerError` that
         refused it."""
         if not isinstance(command, GROUPABLE):
-            raise TypeError(f"unknown command type {type(command).__name__}; "
-                             "only enrollments and payments are grouped")
+            raise TypeError(
+                f"unknown command type {type(command).__name__}; "
+                "only enrollments and payments are grouped"
+            )
         queued = _Command(command)
         with self._lock:  # no command slips in behind the stop marker
             if self._closed:
@@ -164,8 +166,13 @@ class GroupCommitter:
                 self._commit(round_)
                 expected = len(round_)
 
-    def _take(self, command: _Command, round_: list[_Command], keys: set[tuple[type, str]],
-              later: list[_Command]) -> None:
+    def _take(
+        self,
+        command: _Command,
+        round_: list[_Command],
+        keys: set[tuple[type, str]],
+        later: list[_Command],
+    ) -> None:
         if command.key in keys or len(round_) >= self.max_batch:
             later.append(command)
             return

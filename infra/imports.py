@@ -29,8 +29,18 @@ from domain.text import printable
 from infra.safe_files import PrivateCsv, check_destination, remove_leftovers, remove_stale
 
 ENROLLMENT_COLUMNS = (
-    "nik", "name", "birth_date", "sex", "phone", "village_code", "occupation",
-    "declared_income", "programmes", "channel", "agent_id", "enrolled_on",
+    "nik",
+    "name",
+    "birth_date",
+    "sex",
+    "phone",
+    "village_code",
+    "occupation",
+    "declared_income",
+    "programmes",
+    "channel",
+    "agent_id",
+    "enrolled_on",
 )
 # A line longer than this is refused before it is held in memory whole (a field may be at
 # most 131,072 characters, the csv module's limit; a row has a few dozen).
@@ -53,8 +63,11 @@ class ImportReport:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "kind": self.kind, "file": str(self.path), "rows": self.rows,
-            "accepted": self.accepted, "already_recorded": self.already_recorded,
+            "kind": self.kind,
+            "file": str(self.path),
+            "rows": self.rows,
+            "accepted": self.accepted,
+            "already_recorded": self.already_recorded,
             "rejected": self.rejected,
             "rejects_file": str(self.rejects_path) if self.rejects_path else None,
             "reasons": dict(sorted(self.reasons.items())),
@@ -70,7 +83,11 @@ def rejects_path_for(path: Path) -> Path:
 
 
 def import_file(
-    ledger: Ledger, kind: str, path: Path, *, batch_size: int = 500,
+    ledger: Ledger,
+    kind: str,
+    path: Path,
+    *,
+    batch_size: int = 500,
     progress: Callable[[int], None] | None = None,
 ) -> ImportReport:
     """Import a CSV of `kind` ("enrollments" or "contributions") into the ledger."""
@@ -80,8 +97,10 @@ def import_file(
     # Each row is parsed into its typed command (a malformed row is refused with its
     # reason), and the parsed rows of a batch go to the ledger in one transaction.
     command: Callable[[Sequence[dict[str, Any]]], Sequence[Any]] = (
-        (lambda rows: run_parsed(Enroll, rows, ledger.enroll_many)) if kind == "enrollments"
-        else (lambda rows: run_parsed(RecordContribution, rows, ledger.record_contributions)))
+        (lambda rows: run_parsed(Enroll, rows, ledger.enroll_many))
+        if kind == "enrollments"
+        else (lambda rows: run_parsed(RecordContribution, rows, ledger.record_contributions))
+    )
     report = ImportReport(kind=kind, path=path)
     rejects_path = rejects_path_for(path)
     count_rows(path)  # the whole file reads as CSV, or nothing is imported
@@ -92,8 +111,10 @@ def import_file(
         missing = [c for c in columns if c not in fieldnames]
         if missing:
             raise ImportFileError(
-                "missing_columns", f"{printable(path.name)} lacks the column(s) "
-                f"{', '.join(missing)}; expected {','.join(columns)}.")
+                "missing_columns",
+                f"{printable(path.name)} lacks the column(s) "
+                f"{', '.join(missing)}; expected {','.join(columns)}.",
+            )
         rejects_header = [*fieldnames, "error_code", "error"]
         with PrivateCsv(rejects_path, rejects_header) as rejects:
             for batch in _batches(reader, batch_size):
@@ -104,9 +125,16 @@ def import_file(
                     if isinstance(outcome, LedgerError):
                         report.rejected += 1
                         report.reasons[outcome.code] = report.reasons.get(outcome.code, 0) + 1
-                        rejected.append([*(row.get(name, "") for name in fieldnames),
-                                         outcome.code, outcome.message])
-                    elif isinstance(outcome, (EnrollmentResult, PaymentResult)) and outcome.replayed:
+                        rejected.append(
+                            [
+                                *(row.get(name, "") for name in fieldnames),
+                                outcome.code,
+                                outcome.message,
+                            ]
+                        )
+                    elif (
+                        isinstance(outcome, (EnrollmentResult, PaymentResult)) and outcome.replayed
+                    ):
                         report.already_recorded += 1
                     else:
                         report.accepted += 1
@@ -139,12 +167,15 @@ class _open_csv:
         try:
             self._handle = self.path.open("rb")
         except OSError as error:
-            raise ImportFileError("file_unreadable", f"Cannot read {printable(str(self.path))}: "
-                                  f"{error.strerror}.") from None
+            raise ImportFileError(
+                "file_unreadable", f"Cannot read {printable(str(self.path))}: {error.strerror}."
+            ) from None
         if not stat.S_ISREG(os.fstat(self._handle.fileno()).st_mode):
             self._handle.close()  # a directory, a FIFO, /dev/zero: nothing to import
-            raise ImportFileError("file_unreadable", f"Cannot read {printable(str(self.path))}: "
-                                  "it is not a regular file.")
+            raise ImportFileError(
+                "file_unreadable",
+                f"Cannot read {printable(str(self.path))}: it is not a regular file.",
+            )
         self.lines = _Lines(self._handle)
         reader = csv.DictReader(self.lines)
         reader._ledger_lines = self.lines  # type: ignore[attr-defined]  # for the row errors
@@ -222,17 +253,24 @@ def _file_error(error: Exception, row: int, line: int) -> ImportFileError:
     if isinstance(error, _Undecodable):
         if error.utf16:
             return ImportFileError("not_utf8", "The file is UTF-16; save it as UTF-8 CSV.")
-        return ImportFileError("not_utf8", f"Row {row} (line {error.line}) is not valid UTF-8; "
-                               "save the file as UTF-8 CSV.")
+        return ImportFileError(
+            "not_utf8",
+            f"Row {row} (line {error.line}) is not valid UTF-8; save the file as UTF-8 CSV.",
+        )
     if isinstance(error, _TooLong):
-        return ImportFileError("field_too_large", f"Row {row} (line {error.line}) is over "
-                               f"{MAX_LINE_BYTES:,} bytes long.")
+        return ImportFileError(
+            "field_too_large",
+            f"Row {row} (line {error.line}) is over {MAX_LINE_BYTES:,} bytes long.",
+        )
     text = str(error)
     if "field larger than field limit" in text:
-        return ImportFileError("field_too_large", f"Row {row} (line {line}) has a field over "
-                               f"{csv.field_size_limit():,} characters.")
-    return ImportFileError("malformed_csv", f"Row {row} (line {line}) is not valid CSV: "
-                           f"{printable(text)}.")
+        return ImportFileError(
+            "field_too_large",
+            f"Row {row} (line {line}) has a field over {csv.field_size_limit():,} characters.",
+        )
+    return ImportFileError(
+        "malformed_csv", f"Row {row} (line {line}) is not valid CSV: {printable(text)}."
+    )
 
 
 def _batches(reader: csv.DictReader[str], size: int) -> Iterator[list[dict[str, Any]]]:

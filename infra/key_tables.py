@@ -20,8 +20,9 @@ class SQLiteKeyVault(KeyVault):
     def __init__(self, path: Path | str, master_key: bytes) -> None:
         super().__init__(master_key)
         self.path = str(path)
-        self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
-                                     timeout=30)
+        self._conn = sqlite3.connect(
+            self.path, isolation_level=None, check_same_thread=False, timeout=30
+        )
         self._db_lock = threading.Lock()
         self._conn.execute("PRAGMA secure_delete=ON")
         self._conn.execute("PRAGMA journal_mode=WAL")
@@ -40,15 +41,17 @@ class SQLiteKeyVault(KeyVault):
         # takes: if the log never reached it, that save died between the two commits.
         self._conn.execute(
             "CREATE TABLE IF NOT EXISTS key_batch (first_position INTEGER NOT NULL,"
-            " key_ids BLOB NOT NULL)")
+            " key_ids BLOB NOT NULL)"
+        )
 
     def _select(self, key_ids: list[UUID]) -> dict[UUID, bytes]:
         found: dict[UUID, bytes] = {}
         with self._db_lock:
             for start in range(0, len(key_ids), 500):
-                chunk = key_ids[start:start + 500]
+                chunk = key_ids[start : start + 500]
+                marks = ",".join("?" * len(chunk))
                 rows = self._conn.execute(
-                    f"SELECT key_id, wrapped FROM data_keys WHERE key_id IN ({','.join('?' * len(chunk))})",
+                    f"SELECT key_id, wrapped FROM data_keys WHERE key_id IN ({marks})",
                     [k.bytes for k in chunk],
                 ).fetchall()
                 found.update((UUID(bytes=row[0]), row[1]) for row in rows)
@@ -79,11 +82,15 @@ class SQLiteKeyVault(KeyVault):
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 self._drop_stranded(first_position - 1)
-                self._conn.executemany("INSERT INTO data_keys (key_id, wrapped) VALUES (?, ?)",
-                                       [(k.bytes, w) for k, w in pending.items()])
+                self._conn.executemany(
+                    "INSERT INTO data_keys (key_id, wrapped) VALUES (?, ?)",
+                    [(k.bytes, w) for k, w in pending.items()],
+                )
                 if pending:
-                    self._conn.execute("INSERT INTO key_batch VALUES (?, ?)",
-                                       (first_position, b"".join(k.bytes for k in pending)))
+                    self._conn.execute(
+                        "INSERT INTO key_batch VALUES (?, ?)",
+                        (first_position, b"".join(k.bytes for k in pending)),
+                    )
             except sqlite3.IntegrityError as error:  # a key id taken meanwhile: a conflict
                 self._conn.execute("ROLLBACK")
                 raise IntegrityError(error) from error
@@ -123,13 +130,15 @@ class SQLiteKeyVault(KeyVault):
         first_position, blob = marker
         if first_position <= head:
             return 0  # its events are in the log
-        ids = [(blob[i:i + 16],) for i in range(0, len(blob), 16)]
+        ids = [(blob[i : i + 16],) for i in range(0, len(blob), 16)]
         self._conn.executemany("DELETE FROM data_keys WHERE key_id = ?", ids)
         return len(ids)
 
     def _delete(self, key_ids: list[UUID]) -> None:
         with self._db_lock:
-            self._conn.executemany("DELETE FROM data_keys WHERE key_id = ?", [(k.bytes,) for k in key_ids])
+            self._conn.executemany(
+                "DELETE FROM data_keys WHERE key_id = ?", [(k.bytes,) for k in key_ids]
+            )
             # Old page images live on in the WAL until a checkpoint: fold it back and empty it.
             self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
@@ -155,14 +164,19 @@ class PostgresKeyVault(KeyVault):
         self._conn: Any = psycopg.connect(conninfo, autocommit=True)
         self._db_lock = threading.Lock()
         self._table = sql.Identifier(schema, "ledger_data_keys")
-        self._conn.execute(sql.SQL(
-            "CREATE TABLE IF NOT EXISTS {} (key_id uuid PRIMARY KEY, wrapped bytea NOT NULL,"
-            " created_at timestamptz NOT NULL DEFAULT now())").format(self._table))
+        self._conn.execute(
+            sql.SQL(
+                "CREATE TABLE IF NOT EXISTS {} (key_id uuid PRIMARY KEY, wrapped bytea NOT NULL,"
+                " created_at timestamptz NOT NULL DEFAULT now())"
+            ).format(self._table)
+        )
 
     def _select(self, key_ids: list[UUID]) -> dict[UUID, bytes]:
         with self._db_lock:
             rows = self._conn.execute(
-                self._sql.SQL("SELECT key_id, wrapped FROM {} WHERE key_id = ANY(%s)").format(self._table),
+                self._sql.SQL("SELECT key_id, wrapped FROM {} WHERE key_id = ANY(%s)").format(
+                    self._table
+                ),
                 (key_ids,),
             ).fetchall()
         return {row[0]: bytes(row[1]) for row in rows}
@@ -170,8 +184,10 @@ class PostgresKeyVault(KeyVault):
     def _insert(self, wrapped: dict[UUID, bytes]) -> None:
         with self._db_lock, self._conn.transaction(), self._conn.cursor() as cursor:
             cursor.executemany(
-                self._sql.SQL("INSERT INTO {} (key_id, wrapped) VALUES (%s, %s) "
-                              "ON CONFLICT (key_id) DO NOTHING").format(self._table),
+                self._sql.SQL(
+                    "INSERT INTO {} (key_id, wrapped) VALUES (%s, %s) "
+                    "ON CONFLICT (key_id) DO NOTHING"
+                ).format(self._table),
                 list(wrapped.items()),
             )
 
@@ -182,18 +198,24 @@ class PostgresKeyVault(KeyVault):
         pending = self.take_pending()
         if pending:
             cursor.executemany(
-                self._sql.SQL("INSERT INTO {} (key_id, wrapped) VALUES (%s, %s)").format(self._table),
-                list(pending.items()))
+                self._sql.SQL("INSERT INTO {} (key_id, wrapped) VALUES (%s, %s)").format(
+                    self._table
+                ),
+                list(pending.items()),
+            )
 
     def _delete(self, key_ids: list[UUID]) -> None:
         with self._db_lock:
             self._conn.execute(
-                self._sql.SQL("DELETE FROM {} WHERE key_id = ANY(%s)").format(self._table), (key_ids,)
+                self._sql.SQL("DELETE FROM {} WHERE key_id = ANY(%s)").format(self._table),
+                (key_ids,),
             )
 
     def count(self) -> int:
         with self._db_lock:
-            row = self._conn.execute(self._sql.SQL("SELECT count(*) FROM {}").format(self._table)).fetchone()
+            row = self._conn.execute(
+                self._sql.SQL("SELECT count(*) FROM {}").format(self._table)
+            ).fetchone()
         return int(row[0])
 
     def close(self) -> None:

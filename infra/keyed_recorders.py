@@ -35,7 +35,9 @@ class KeyedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
     vault_class = SQLiteKeyVault
     vault: SQLiteKeyVault | None = None
 
-    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
         try:
             ids = super().insert_events(stored_events, **kwargs)
         except BaseException:
@@ -46,29 +48,36 @@ class KeyedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
             self.vault.saved()
         return ids
 
-    def _insert_events(self, c: SQLiteCursor, stored_events: Sequence[StoredEvent],
-                       **kwargs: Any) -> Sequence[int] | None:
+    def _insert_events(
+        self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
         ids = super()._insert_events(c, stored_events, **kwargs)  # now holding the write lock
         if self.vault is not None and ids:
             self.vault.write_with_events(first_position=int(ids[0]))
         return ids
 
-
     def select_events_of(self, originator_ids: Sequence[UUID]) -> dict[UUID, list[StoredEvent]]:
         """Every event of each aggregate, in one query per 500 ids (a batch's pre-read)."""
         found: dict[UUID, list[StoredEvent]] = {}
         for start in range(0, len(originator_ids), 500):
-            chunk = [i.hex for i in originator_ids[start:start + 500]]
+            chunk = [i.hex for i in originator_ids[start : start + 500]]
             with self.datastore.transaction(commit=False) as c:
-                c.execute(f"SELECT originator_id, originator_version, topic, state FROM "
-                          f"{self.events_table_name} WHERE originator_id IN "
-                          f"({','.join('?' * len(chunk))}) ORDER BY originator_id, originator_version",
-                          chunk)
+                c.execute(
+                    f"SELECT originator_id, originator_version, topic, state FROM "
+                    f"{self.events_table_name} WHERE originator_id IN "
+                    f"({','.join('?' * len(chunk))}) ORDER BY originator_id, originator_version",
+                    chunk,
+                )
                 for row in c.fetchall():
                     originator = UUID(row["originator_id"])
-                    found.setdefault(originator, []).append(StoredEvent(
-                        originator_id=originator, originator_version=row["originator_version"],
-                        topic=row["topic"], state=row["state"]))
+                    found.setdefault(originator, []).append(
+                        StoredEvent(
+                            originator_id=originator,
+                            originator_version=row["originator_version"],
+                            topic=row["topic"],
+                            state=row["state"],
+                        )
+                    )
         return found
 
 
@@ -102,8 +111,10 @@ def sweep_stranded_keys(recorder: ApplicationRecorder) -> int:
     connection = sqlite3.connect(recorder.datastore.pool.db_name, isolation_level=None, timeout=60)
     try:
         connection.execute("BEGIN IMMEDIATE")
-        head = connection.execute(
-            f"SELECT MAX(rowid) FROM {recorder.events_table_name}").fetchone()[0] or 0
+        head = (
+            connection.execute(f"SELECT MAX(rowid) FROM {recorder.events_table_name}").fetchone()[0]
+            or 0
+        )
         dropped = recorder.vault.drop_stranded(int(head))
         connection.execute("ROLLBACK")
     finally:

@@ -195,8 +195,15 @@ class KeyVault:
 class PersonalDataMapper(Mapper[UUID]):
     """A `Mapper` that encrypts each event's personal fields under its subject's key."""
 
-    def __init__(self, transcoder: Transcoder, vault: Any, *, decrypt: bool = True,
-                 compressor: Any = None, cipher: Any = None) -> None:
+    def __init__(
+        self,
+        transcoder: Transcoder,
+        vault: Any,
+        *,
+        decrypt: bool = True,
+        compressor: Any = None,
+        cipher: Any = None,
+    ) -> None:
         super().__init__(transcoder=transcoder, compressor=compressor, cipher=cipher)
         self.vault: KeyVault = vault  # only looked up when writing, or reading with decrypt
         self.decrypt = decrypt
@@ -210,7 +217,9 @@ class PersonalDataMapper(Mapper[UUID]):
         key_id = state[getattr(type(domain_event), "key_field", "originator_id")]
         nonce = os.urandom(_NONCE_BYTES)
         sealed = self.vault.cipher_for_writing(key_id).encrypt(
-            nonce, self.transcoder.encode(secret), _aad(state["originator_id"], state["originator_version"])
+            nonce,
+            self.transcoder.encode(secret),
+            _aad(state["originator_id"], state["originator_version"]),
         )
         state[PII_FIELD] = base64.b64encode(nonce + sealed).decode("ascii")
         stand_in = object.__new__(type(domain_event))
@@ -238,8 +247,11 @@ class PersonalDataMapper(Mapper[UUID]):
             blob = base64.b64decode(sealed, validate=True)
             if len(blob) < _NONCE_BYTES + 16:  # nonce + GCM tag at the least
                 return None
-            plain = cipher.decrypt(blob[:_NONCE_BYTES], blob[_NONCE_BYTES:],
-                                   _aad(state["originator_id"], state["originator_version"]))
+            plain = cipher.decrypt(
+                blob[:_NONCE_BYTES],
+                blob[_NONCE_BYTES:],
+                _aad(state["originator_id"], state["originator_version"]),
+            )
         except (InvalidTag, binascii.Error, ValueError, TypeError):
             return None  # damaged or moved: unreadable, never garbage
         revealed: dict[str, Any] = self.transcoder.decode(plain)

@@ -52,11 +52,12 @@ def check_destination(path: Path) -> None:
         raise OutputError("output_unwritable", f"Cannot write {shown}: it is a directory.")
     folder = path.parent
     if not folder.is_dir():
-        raise OutputError("output_unwritable",
-                          f"Cannot write {shown}: the folder {printable(str(folder))} does not exist.")
+        raise OutputError(
+            "output_unwritable",
+            f"Cannot write {shown}: the folder {printable(str(folder))} does not exist.",
+        )
     if not os.access(folder, os.W_OK | os.X_OK):
-        raise OutputError("output_unwritable",
-                          f"Cannot write {shown}: the folder is not writable.")
+        raise OutputError("output_unwritable", f"Cannot write {shown}: the folder is not writable.")
 
 
 class PrivateCsv:
@@ -67,13 +68,16 @@ class PrivateCsv:
     def __init__(self, destination: Path, header: Sequence[str], *, mode: int = 0o600) -> None:
         check_destination(destination)
         self.destination = destination
-        self.temporary = destination.with_name(
-            f".{destination.name}.{uuid.uuid4().hex[:12]}.tmp")
+        self.temporary = destination.with_name(f".{destination.name}.{uuid.uuid4().hex[:12]}.tmp")
         try:
-            fd = os.open(self.temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+            fd = os.open(
+                self.temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600
+            )
         except OSError as error:
-            raise OutputError("output_unwritable", f"Cannot write {printable(str(destination))}: "
-                              f"{error.strerror}.") from None
+            raise OutputError(
+                "output_unwritable",
+                f"Cannot write {printable(str(destination))}: {error.strerror}.",
+            ) from None
         os.fchmod(fd, mode)  # whatever the umask
         self._handle: TextIO = os.fdopen(fd, "w", newline="", encoding="utf-8")
         self._writer = csv.writer(self._handle)
@@ -88,11 +92,13 @@ class PrivateCsv:
         os.fsync(self._handle.fileno())
         self._handle.close()
         try:
-            os.replace(self.temporary, self.destination)  # replaces a symlink, never follows it
+            self.temporary.replace(self.destination)  # replaces a symlink, never follows it
         except OSError as error:
             self.discard()
-            raise OutputError("output_unwritable", f"Cannot write {printable(str(self.destination))}: "
-                              f"{error.strerror}.") from None
+            raise OutputError(
+                "output_unwritable",
+                f"Cannot write {printable(str(self.destination))}: {error.strerror}.",
+            ) from None
         return self.destination
 
     def discard(self) -> None:

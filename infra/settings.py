@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import tomllib
@@ -64,7 +65,11 @@ class Settings(BaseSettings):
     def workers(self) -> int:
         if self.rebuild_workers:
             return self.rebuild_workers
-        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        return (
+            len(os.sched_getaffinity(0))
+            if hasattr(os, "sched_getaffinity")
+            else os.cpu_count() or 1
+        )
 
 
 @dataclass(frozen=True)
@@ -82,8 +87,10 @@ class Database:
 
     @property
     def conninfo(self) -> str:
-        return (f"host={self.host} port={self.port} dbname={self.name} user={self.user} "
-                f"password={self.password}")
+        return (
+            f"host={self.host} port={self.port} dbname={self.name} user={self.user} "
+            f"password={self.password}"
+        )
 
 
 class ConfigurationError(Exception):
@@ -93,7 +100,7 @@ class ConfigurationError(Exception):
 def parse_database_url(url: str) -> Database:
     parsed = urlparse(url)
     if parsed.scheme == "sqlite":
-        path = unquote(url[len("sqlite:///"):]) if url.startswith("sqlite:///") else ""
+        path = unquote(url[len("sqlite:///") :]) if url.startswith("sqlite:///") else ""
         if not path:
             raise ConfigurationError(f"'{url}' is not sqlite:///path/to/file.db")
         return Database(kind="sqlite", path=Path(path))
@@ -102,12 +109,17 @@ def parse_database_url(url: str) -> Database:
         if not parsed.path.strip("/"):
             raise ConfigurationError(f"'{url}' names no database")
         return Database(
-            kind="postgres", host=parsed.hostname or "127.0.0.1", port=parsed.port or 5432,
-            user=unquote(parsed.username or ""), password=unquote(parsed.password or ""),
-            name=parsed.path.strip("/"), schema=query.get("schema", ["public"])[0],
+            kind="postgres",
+            host=parsed.hostname or "127.0.0.1",
+            port=parsed.port or 5432,
+            user=unquote(parsed.username or ""),
+            password=unquote(parsed.password or ""),
+            name=parsed.path.strip("/"),
+            schema=query.get("schema", ["public"])[0],
         )
     raise ConfigurationError(
-        f"LEDGER_DATABASE_URL must start with sqlite:/// or postgresql://, not '{parsed.scheme}:'")
+        f"LEDGER_DATABASE_URL must start with sqlite:/// or postgresql://, not '{parsed.scheme}:'"
+    )
 
 
 def load_rule_book(settings: Settings) -> RuleBook:
@@ -122,7 +134,8 @@ def load_rule_book(settings: Settings) -> RuleBook:
     except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as error:
         raise ConfigurationError(
             f"LEDGER_RULES_FILE {settings.rules_file} is not a programme rule book: "
-            f"{type(error).__name__}: {error}") from None
+            f"{type(error).__name__}: {error}"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -134,16 +147,24 @@ class Secrets:
 def load_secrets(settings: Settings) -> Secrets:
     """Secrets from settings; the embedded default creates `var/secrets.json` (0600) once."""
     if settings.nik_pepper is not None and settings.master_key is not None:
-        return Secrets(_b64(settings.nik_pepper, "LEDGER_NIK_PEPPER"),
-                       _b64(settings.master_key, "LEDGER_MASTER_KEY"))
+        return Secrets(
+            _b64(settings.nik_pepper, "LEDGER_NIK_PEPPER"),
+            _b64(settings.master_key, "LEDGER_MASTER_KEY"),
+        )
     path = settings.var_dir / "secrets.json"
     if not path.exists():
         _create_secrets_file(path)
     data = json.loads(path.read_text())
-    pepper = (_b64(settings.nik_pepper, "LEDGER_NIK_PEPPER") if settings.nik_pepper
-              else base64.b64decode(data["nik_pepper"]))
-    master = (_b64(settings.master_key, "LEDGER_MASTER_KEY") if settings.master_key
-              else base64.b64decode(data["master_key"]))
+    pepper = (
+        _b64(settings.nik_pepper, "LEDGER_NIK_PEPPER")
+        if settings.nik_pepper
+        else base64.b64decode(data["nik_pepper"])
+    )
+    master = (
+        _b64(settings.master_key, "LEDGER_MASTER_KEY")
+        if settings.master_key
+        else base64.b64decode(data["master_key"])
+    )
     return Secrets(pepper, master)
 
 
@@ -173,10 +194,8 @@ def _create_secrets_file(path: Path, names: tuple[str, ...] = ("nik_pepper", "ma
             json.dump(data, handle)
             handle.flush()
             os.fsync(handle.fileno())
-        try:
+        with contextlib.suppress(FileExistsError):  # another process made it first: use theirs
             os.link(temporary, path)
-        except FileExistsError:
-            pass  # another process created it first: use theirs
     finally:
         temporary.unlink(missing_ok=True)
 

@@ -94,16 +94,22 @@ class OrjsonTranscoder(Transcoder):
             return obj
         tag = self._tag
         if kind is dict:
-            return {key: value if type(value) in _PLAIN else tag(value) for key, value in obj.items()}
+            return {
+                key: value if type(value) in _PLAIN else tag(value) for key, value in obj.items()
+            }
         if kind is list:
             return [value if type(value) in _PLAIN else tag(value) for value in obj]
         if kind is tuple:
-            return {"_type_": "tuple_as_list",
-                    "_data_": [value if type(value) in _PLAIN else tag(value) for value in obj]}
+            return {
+                "_type_": "tuple_as_list",
+                "_data_": [value if type(value) in _PLAIN else tag(value) for value in obj],
+            }
         transcoding = self.types.get(kind)
         if transcoding is None:
-            msg = (f"Object of type {kind} is not serializable. Please define and register "
-                   "a custom transcoding for this type.")
+            msg = (
+                f"Object of type {kind} is not serializable. Please define and register "
+                "a custom transcoding for this type."
+            )
             raise TranscodingNotRegisteredError(msg)
         return {"_type_": transcoding.name, "_data_": self._tag(transcoding.encode(obj))}
 
@@ -114,8 +120,10 @@ class OrjsonTranscoder(Transcoder):
                 name = value["_type_"]
                 decoder = self._decoders.get(name)
                 if decoder is None:
-                    msg = (f"Data serialized with name '{name}' is not deserializable. "
-                           "Please register a custom transcoding for this type.")
+                    msg = (
+                        f"Data serialized with name '{name}' is not deserializable. "
+                        "Please register a custom transcoding for this type."
+                    )
                     raise TranscodingNotRegisteredError(msg)
                 data = value["_data_"]
                 kind = type(data)
@@ -127,16 +135,23 @@ class OrjsonTranscoder(Transcoder):
             return value
         if type(value) is list:
             untag = self._untag
-            return [untag(item) if type(item) is dict or type(item) is list else item
-                    for item in value]
+            return [
+                untag(item) if type(item) is dict or type(item) is list else item for item in value
+            ]
         return value
 
 
 def ledger_transcoder() -> OrjsonTranscoder:
     """The transcoder for the ledger's events: the library's types plus ours."""
     transcoder = OrjsonTranscoder()
-    for transcoding in (UUIDAsHex(), DecimalAsStr(), DatetimeAsISO(), DateAsISO(),
-                        PeriodAsText(), PaidSpanAsList()):
+    for transcoding in (
+        UUIDAsHex(),
+        DecimalAsStr(),
+        DatetimeAsISO(),
+        DateAsISO(),
+        PeriodAsText(),
+        PaidSpanAsList(),
+    ):
         transcoder.register(transcoding)
     return transcoder
 

@@ -47,8 +47,9 @@ MEMBERS = """CREATE TABLE {table} (
     agent_id TEXT NOT NULL, programmes TEXT NOT NULL, spans TEXT NOT NULL, ended INTEGER
 ) {without_rowid}"""
 
+
 class _Offsets(dict[str, tuple[int, ...]]):
-    """"JKK+JKM+JHT" -> (1, 2, 3): the cells a month of those programmes counts in."""
+    """ "JKK+JKM+JHT" -> (1, 2, 3): the cells a month of those programmes counts in."""
 
     def __missing__(self, codes: str) -> tuple[int, ...]:
         self[codes] = offsets = tuple(1 + PROGRAMMES.index(c) for c in codes.split("+"))
@@ -56,8 +57,14 @@ class _Offsets(dict[str, tuple[int, ...]]):
 
 
 _OFFSETS = _Offsets()
-_ACTIVITY_COLUMNS = ("enrollments", "contributions", "contribution_amount", "claims_filed",
-                     "claims_paid", "benefits_paid")
+_ACTIVITY_COLUMNS = (
+    "enrollments",
+    "contributions",
+    "contribution_amount",
+    "claims_filed",
+    "claims_paid",
+    "benefits_paid",
+)
 
 
 class Member:
@@ -65,8 +72,15 @@ class Member:
 
     __slots__ = ("agent_id", "channel", "ended", "programmes", "spans", "village")
 
-    def __init__(self, village: str, channel: str, agent_id: str,
-                 programmes: list[list[Any]], spans: list[list[int]], ended: int | None) -> None:
+    def __init__(
+        self,
+        village: str,
+        channel: str,
+        agent_id: str,
+        programmes: list[list[Any]],
+        spans: list[list[int]],
+        ended: int | None,
+    ) -> None:
         self.village = village
         self.channel = channel
         self.agent_id = agent_id
@@ -94,16 +108,20 @@ class CoverageProjection(Projection):
         Participant.ClaimFiled, Participant.ClaimPaid,
     )
     tables: ClassVar[dict[str, str]] = {
-        "coverage_monthly": MONTHLY, "coverage_activity": ACTIVITY,
-        "coverage_members": MEMBERS}
+        "coverage_monthly": MONTHLY,
+        "coverage_activity": ACTIVITY,
+        "coverage_members": MEMBERS,
+    }
     # Members are per participant; monthly and activity cells are sums, written in key
     # order so that concurrent shares of a split rebuild lock them in the same order.
     partitionable: ClassVar[bool] = True
 
     def key_columns(self, table: str) -> str:
-        return {"coverage_monthly": "month, village",
-                "coverage_activity": "month, village, channel, agent_id",
-                "coverage_members": "participant_id"}[table]
+        return {
+            "coverage_monthly": "month, village",
+            "coverage_activity": "month, village, channel, agent_id",
+            "coverage_members": "participant_id",
+        }[table]
 
     def process(self, tx: Tx, names: dict[str, str], events: Sequence[Event]) -> None:
         pids = keys_of(events)
@@ -134,9 +152,14 @@ class CoverageProjection(Projection):
                 cell[1] += 1
                 cell[2] += e.amount
             elif isinstance(e, Participant.Enrolled):
-                members[pid] = Member(e.village, e.channel, e.agent_id or "",
-                                      [[month_of(e.enrolled_on), "+".join(e.programmes)]],
-                                      [], None)
+                members[pid] = Member(
+                    e.village,
+                    e.channel,
+                    e.agent_id or "",
+                    [[month_of(e.enrolled_on), "+".join(e.programmes)]],
+                    [],
+                    None,
+                )
                 activity[(month_of(e.enrolled_on), e.village, e.channel, e.agent_id or "")][0] += 1
             elif isinstance(e, Participant.ContributionsResettled):
                 # A late, earlier-dated payment moved these payments' months: uncount the
@@ -182,37 +205,63 @@ class CoverageProjection(Projection):
                 cell[5] += e.amount
 
         tx.insert_rows(
-            names["coverage_monthly"], ("month", "village", "active", "jkk", "jkm", "jht"),
+            names["coverage_monthly"],
+            ("month", "village", "active", "jkk", "jkm", "jht"),
             ("integer", "text", "bigint", "bigint", "bigint", "bigint"),
             [(m, v, *c) for (m, v), c in sorted(monthly.items()) if any(c)],
             "ON CONFLICT (month, village) DO UPDATE SET "
-            + ", ".join(f"{c} = {names['coverage_monthly']}.{c} + excluded.{c}"
-                        for c in ("active", "jkk", "jkm", "jht")))
+            + ", ".join(
+                f"{c} = {names['coverage_monthly']}.{c} + excluded.{c}"
+                for c in ("active", "jkk", "jkm", "jht")
+            ),
+        )
         # A cell that nets to zero is removed, so the table does not depend on where the
         # page boundaries fell (a rebuild with other pages must equal it row for row).
         tx.executemany(
             f"DELETE FROM {names['coverage_monthly']} WHERE month = ? AND village = ? "
             "AND active = 0 AND jkk = 0 AND jkm = 0 AND jht = 0",
-            [(m, v) for (m, v), c in monthly.items() if min(c) < 0])  # only decrements reach 0
+            [(m, v) for (m, v), c in monthly.items() if min(c) < 0],
+        )  # only decrements reach 0
         tx.insert_rows(
-            names["coverage_activity"], ("month", "village", "channel", "agent_id", *_ACTIVITY_COLUMNS),
+            names["coverage_activity"],
+            ("month", "village", "channel", "agent_id", *_ACTIVITY_COLUMNS),
             ("integer", "text", "text", "text", *["bigint"] * len(_ACTIVITY_COLUMNS)),
             [(*key, *c) for key, c in sorted(activity.items())],
             "ON CONFLICT (month, village, channel, agent_id) DO UPDATE SET "
-            + ", ".join(f"{c} = {names['coverage_activity']}.{c} + excluded.{c}"
-                        for c in _ACTIVITY_COLUMNS))
+            + ", ".join(
+                f"{c} = {names['coverage_activity']}.{c} + excluded.{c}" for c in _ACTIVITY_COLUMNS
+            ),
+        )
         tx.insert_rows(
             names["coverage_members"],
             ("participant_id", "village", "channel", "agent_id", "programmes", "spans", "ended"),
             ("text", "text", "text", "text", "text", "text", "integer"),
-            [(pid, m.village, m.channel, m.agent_id, orjson.dumps(m.programmes).decode(),
-              orjson.dumps(m.spans).decode(), m.ended) for pid, m in members.items()],
+            [
+                (
+                    pid,
+                    m.village,
+                    m.channel,
+                    m.agent_id,
+                    orjson.dumps(m.programmes).decode(),
+                    orjson.dumps(m.spans).decode(),
+                    m.ended,
+                )
+                for pid, m in members.items()
+            ],
             "ON CONFLICT (participant_id) DO UPDATE SET village = excluded.village, "
-            "programmes = excluded.programmes, spans = excluded.spans, ended = excluded.ended")
+            "programmes = excluded.programmes, spans = excluded.spans, ended = excluded.ended",
+        )
 
     def _load(self, tx: Tx, table: str, ids: list[str]) -> dict[str, Member]:
-        rows = tx.query_in(f"SELECT participant_id, village, channel, agent_id, programmes, spans, "
-                           f"ended FROM {table}", "participant_id", ids)
-        return {pid: Member(village, channel, agent, orjson.loads(programmes), orjson.loads(spans),
-                            ended)
-                for pid, village, channel, agent, programmes, spans, ended in rows}
+        rows = tx.query_in(
+            f"SELECT participant_id, village, channel, agent_id, programmes, spans, "
+            f"ended FROM {table}",
+            "participant_id",
+            ids,
+        )
+        return {
+            pid: Member(
+                village, channel, agent, orjson.loads(programmes), orjson.loads(spans), ended
+            )
+            for pid, village, channel, agent, programmes, spans, ended in rows
+        }

@@ -67,8 +67,9 @@ class CoverageFlowsProjection(Projection):
         self.rules = rules or default_rule_book()
 
     def key_columns(self, table: str) -> str:
-        return {"coverage_flows": "month, village",
-                "coverage_flow_members": "participant_id"}[table]
+        return {"coverage_flows": "month, village", "coverage_flow_members": "participant_id"}[
+            table
+        ]
 
     def process(self, tx: Tx, names: dict[str, str], events: Sequence[Event]) -> None:
         pids = keys_of(events)
@@ -105,32 +106,46 @@ class CoverageFlowsProjection(Projection):
         changed = sorted((key, c) for key, c in cells.items() if any(c))
         table = names["coverage_flows"]
         tx.insert_rows(
-            table, ("month", "village", *FLOWS), ("integer", "text", "bigint", "bigint", "bigint"),
+            table,
+            ("month", "village", *FLOWS),
+            ("integer", "text", "bigint", "bigint", "bigint"),
             [(m, v, *c) for (m, v), c in changed],
             "ON CONFLICT (month, village) DO UPDATE SET "
-            + ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in FLOWS))
+            + ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in FLOWS),
+        )
         tx.executemany(
             f"DELETE FROM {table} WHERE month = ? AND village = ? "
             "AND joined = 0 AND lapsed = 0 AND reinstated = 0",
-            [key for key, c in changed if min(c) < 0])
+            [key for key, c in changed if min(c) < 0],
+        )
         tx.insert_rows(
-            names["coverage_flow_members"], ("participant_id", "village", "runs", "ended"),
+            names["coverage_flow_members"],
+            ("participant_id", "village", "runs", "ended"),
             ("text", "text", "text", "integer"),
-            [(pid, m.village, orjson.dumps(runs(m.months)).decode(), m.ended)
-             for pid, m in members.items()],
+            [
+                (pid, m.village, orjson.dumps(runs(m.months)).decode(), m.ended)
+                for pid, m in members.items()
+            ],
             "ON CONFLICT (participant_id) DO UPDATE SET village = excluded.village, "
-            "runs = excluded.runs, ended = excluded.ended")
+            "runs = excluded.runs, ended = excluded.ended",
+        )
 
-    def _add(self, cells: dict[tuple[int, str], list[int]], members: dict[str, _Member],
-             sign: int) -> None:
+    def _add(
+        self, cells: dict[tuple[int, str], list[int]], members: dict[str, _Member], sign: int
+    ) -> None:
         for member in members.values():
             for month, flow in membership_flows(member.months, member.ended, self.rules):
                 cells[(month, member.village)][_COLUMN[flow] - 2] += sign
 
     def _load(self, tx: Tx, table: str, ids: list[str]) -> dict[str, _Member]:
-        rows = tx.query_in(f"SELECT participant_id, village, runs, ended FROM {table}",
-                           "participant_id", ids)
-        return {pid: _Member(village, {m for first, last in orjson.loads(runs)
-                                       for m in range(first, last + 1)}, ended)
-                for pid, village, runs, ended in rows}
-
+        rows = tx.query_in(
+            f"SELECT participant_id, village, runs, ended FROM {table}", "participant_id", ids
+        )
+        return {
+            pid: _Member(
+                village,
+                {m for first, last in orjson.loads(runs) for m in range(first, last + 1)},
+                ended,
+            )
+            for pid, village, runs, ended in rows
+        }

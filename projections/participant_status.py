@@ -21,12 +21,35 @@ from projections.runner import Event, Projection, keys_of
 from projections.store import Tx
 
 COLUMNS = (
-    "participant_id", "village", "district", "regency", "province", "segment", "sex",
-    "occupation", "programmes", "programmes_from", "declared_income", "income_from",
-    "enrolled_on", "channel",
-    "agent_id", "paid_through", "last_paid_on", "months_paid", "contributions",
-    "total_contributions", "jht_paid_in", "claims_filed", "open_claims", "benefits_paid",
-    "jht_paid_out", "died_on", "withdrawn_on", "erased_on", "version",
+    "participant_id",
+    "village",
+    "district",
+    "regency",
+    "province",
+    "segment",
+    "sex",
+    "occupation",
+    "programmes",
+    "programmes_from",
+    "declared_income",
+    "income_from",
+    "enrolled_on",
+    "channel",
+    "agent_id",
+    "paid_through",
+    "last_paid_on",
+    "months_paid",
+    "contributions",
+    "total_contributions",
+    "jht_paid_in",
+    "claims_filed",
+    "open_claims",
+    "benefits_paid",
+    "jht_paid_out",
+    "died_on",
+    "withdrawn_on",
+    "erased_on",
+    "version",
 )
 _KEY = COLUMNS[0]
 _ROW_VALUES = itemgetter(*COLUMNS)
@@ -45,12 +68,40 @@ DDL = """CREATE TABLE {table} (
     died_on TEXT, withdrawn_on TEXT, erased_on TEXT, version INTEGER NOT NULL
 ) {without_rowid}"""
 
-TYPES = ("text", "text", "text", "text", "text", "text", "text", "text", "text", "integer",
-         "bigint", "integer", "text", "text", "text", "integer", "text", "integer", "integer",
-         "bigint", "bigint", "integer", "integer", "bigint", "bigint", "text", "text", "text",
-         "integer")
-_ON_CONFLICT = (f"ON CONFLICT ({_KEY}) DO UPDATE SET "
-                + ", ".join(f"{c} = excluded.{c}" for c in COLUMNS[1:]))
+TYPES = (
+    "text",
+    "text",
+    "text",
+    "text",
+    "text",
+    "text",
+    "text",
+    "text",
+    "text",
+    "integer",
+    "bigint",
+    "integer",
+    "text",
+    "text",
+    "text",
+    "integer",
+    "text",
+    "integer",
+    "integer",
+    "bigint",
+    "bigint",
+    "integer",
+    "integer",
+    "bigint",
+    "bigint",
+    "text",
+    "text",
+    "text",
+    "integer",
+)
+_ON_CONFLICT = f"ON CONFLICT ({_KEY}) DO UPDATE SET " + ", ".join(
+    f"{c} = excluded.{c}" for c in COLUMNS[1:]
+)
 
 
 class ParticipantStatusProjection(Projection):
@@ -92,17 +143,35 @@ def enrolled_row(e: Participant.Enrolled, participant_id: str | None = None) -> 
     village = e.village
     month = Period.index_of(e.enrolled_on)
     return {
-        "participant_id": participant_id or str(e.originator_id), "village": village, "district": village[:8],
-        "regency": village[:5], "province": village[:2], "segment": e.segment, "sex": e.sex,
-        "occupation": e.occupation, "programmes": "+".join(e.programmes),
+        "participant_id": participant_id or str(e.originator_id),
+        "village": village,
+        "district": village[:8],
+        "regency": village[:5],
+        "province": village[:2],
+        "segment": e.segment,
+        "sex": e.sex,
+        "occupation": e.occupation,
+        "programmes": "+".join(e.programmes),
         "programmes_from": month,
         "declared_income": e.declared_income,
         "income_from": month,
         "enrolled_on": e.enrolled_on.isoformat(),
-        "channel": e.channel, "agent_id": e.agent_id or "", "paid_through": None,
-        "last_paid_on": None, "months_paid": 0, "contributions": 0, "total_contributions": 0,
-        "jht_paid_in": 0, "claims_filed": 0, "open_claims": 0, "benefits_paid": 0,
-        "jht_paid_out": 0, "died_on": None, "withdrawn_on": None, "erased_on": None, "version": 1,
+        "channel": e.channel,
+        "agent_id": e.agent_id or "",
+        "paid_through": None,
+        "last_paid_on": None,
+        "months_paid": 0,
+        "contributions": 0,
+        "total_contributions": 0,
+        "jht_paid_in": 0,
+        "claims_filed": 0,
+        "open_claims": 0,
+        "benefits_paid": 0,
+        "jht_paid_out": 0,
+        "died_on": None,
+        "withdrawn_on": None,
+        "erased_on": None,
+        "version": 1,
     }
 
 
@@ -134,8 +203,12 @@ def apply(row: dict[str, Any], e: Event) -> None:
             row["programmes_from"] = e.from_month.index
     elif isinstance(e, Participant.DetailsCorrected):
         if e.village is not None:
-            row.update(village=e.village, district=e.village[:8], regency=e.village[:5],
-                       province=e.village[:2])
+            row.update(
+                village=e.village,
+                district=e.village[:8],
+                regency=e.village[:5],
+                province=e.village[:2],
+            )
         if e.occupation is not None:
             row["occupation"] = e.occupation
         if e.sex is not None:
@@ -166,9 +239,14 @@ def status_of(row: dict[str, Any], day: date, rules: RuleBook) -> tuple[str, int
     month before it."""
     paid = row["paid_through"]
     last = None if paid is None else Period(int(paid))
-    return standing(day, rules, covered=last is not None and Period.containing(day) <= last,
-                    last_paid=last, died_on=_day(row["died_on"]),
-                    withdrawn_on=_day(row["withdrawn_on"]))
+    return standing(
+        day,
+        rules,
+        covered=last is not None and Period.containing(day) <= last,
+        last_paid=last,
+        died_on=_day(row["died_on"]),
+        withdrawn_on=_day(row["withdrawn_on"]),
+    )
 
 
 def _day(text: str | None) -> date | None:

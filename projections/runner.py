@@ -43,7 +43,9 @@ class Projection(ABC):
 
     name: str
     handles: ClassVar[tuple[type, ...]]  # event classes; others are not even read from the log
-    tables: ClassVar[dict[str, str]]  # logical name -> CREATE TABLE with {table} and {without_rowid}
+    tables: ClassVar[
+        dict[str, str]
+    ]  # logical name -> CREATE TABLE with {table} and {without_rowid}
     # True when the tables hold rows per aggregate plus sums that shares of the aggregates
     # may add into concurrently (in a consistent key order): then a rebuild may be split.
     partitionable: ClassVar[bool] = False
@@ -112,8 +114,10 @@ def physical(table: str, generation: int) -> str:
 
 def live_tables(tx: Tx, projection: Projection) -> tuple[dict[str, str], int]:
     """The live generation's physical table names and its position, read inside `tx`."""
-    rows = tx.query("SELECT generation, position FROM projections WHERE name = ? AND live = 1",
-                    (projection.name,))
+    rows = tx.query(
+        "SELECT generation, position FROM projections WHERE name = ? AND live = 1",
+        (projection.name,),
+    )
     if not rows:
         return {t: physical(t, 1) for t in projection.tables}, -1
     generation, position = int(rows[0][0]), int(rows[0][1])
@@ -123,8 +127,9 @@ def live_tables(tx: Tx, projection: Projection) -> tuple[dict[str, str], int]:
 def ensure_live_generation(store: ViewStore, projection: Projection) -> None:
     """Create the projection's first generation, live and empty, unless it has one."""
     with store.transaction() as tx:
-        rows = tx.query("SELECT generation FROM projections WHERE name = ? AND live = 1",
-                        (projection.name,))
+        rows = tx.query(
+            "SELECT generation FROM projections WHERE name = ? AND live = 1", (projection.name,)
+        )
         if not rows:
             create_generation(tx, projection, 1, live=True)
 
@@ -134,10 +139,14 @@ def create_generation(tx: Tx, projection: Projection, generation: int, live: boo
     for table, ddl in projection.tables.items():
         tx.execute(f"DROP TABLE IF EXISTS {physical(table, generation)}")
         tx.execute(ddl.replace("{table}", physical(table, generation)))
-    tx.execute("DELETE FROM projections WHERE name = ? AND generation = ?",
-               (projection.name, generation))
-    tx.execute("INSERT INTO projections (name, generation, position, live, updated_at) "
-               "VALUES (?, ?, 0, ?, ?)", (projection.name, generation, int(live), _now()))
+    tx.execute(
+        "DELETE FROM projections WHERE name = ? AND generation = ?", (projection.name, generation)
+    )
+    tx.execute(
+        "INSERT INTO projections (name, generation, position, live, updated_at) "
+        "VALUES (?, ?, 0, ?, ?)",
+        (projection.name, generation, int(live), _now()),
+    )
 
 
 @dataclass(frozen=True)
@@ -152,10 +161,18 @@ class ProjectionState:
 class ProjectionRunner:
     """Feeds projections from one application's log into one view store."""
 
-    def __init__(self, recorder: ApplicationRecorder, mapper: Mapper[Any], store: ViewStore,
-                 projections: Sequence[Projection], *, page_size: int = 2000,
-                 spawn: Spawn | None = None, workers: int = 1,
-                 split_from: int = 100_000) -> None:
+    def __init__(
+        self,
+        recorder: ApplicationRecorder,
+        mapper: Mapper[Any],
+        store: ViewStore,
+        projections: Sequence[Projection],
+        *,
+        page_size: int = 2000,
+        spawn: Spawn | None = None,
+        workers: int = 1,
+        split_from: int = 100_000,
+    ) -> None:
         """`spawn`, `workers`: a rebuild of a log of at least `split_from` positions runs in
         `workers` processes, each built by `spawn` (without `spawn`, in this one)."""
         self.recorder = recorder
@@ -178,13 +195,17 @@ class ProjectionRunner:
         by a rebuild still running (see `projections.builds`): what killed rebuilds left.
         Returns how many generations were dropped."""
         with self.store.transaction() as tx:
-            tx.execute("CREATE TABLE IF NOT EXISTS projection_builds (name TEXT NOT NULL,"
-                       " generation INTEGER NOT NULL, owner TEXT NOT NULL,"
-                       " PRIMARY KEY (name, generation))")
-            rows = tx.query("SELECT p.name, p.generation, b.owner FROM projections p"
-                            " LEFT JOIN projection_builds b"
-                            " ON b.name = p.name AND b.generation = p.generation"
-                            " WHERE p.live = 0")
+            tx.execute(
+                "CREATE TABLE IF NOT EXISTS projection_builds (name TEXT NOT NULL,"
+                " generation INTEGER NOT NULL, owner TEXT NOT NULL,"
+                " PRIMARY KEY (name, generation))"
+            )
+            rows = tx.query(
+                "SELECT p.name, p.generation, b.owner FROM projections p"
+                " LEFT JOIN projection_builds b"
+                " ON b.name = p.name AND b.generation = p.generation"
+                " WHERE p.live = 0"
+            )
         dropped = 0
         owners: dict[str | None, bool] = {}
         for name, generation, owner in rows:
@@ -204,29 +225,43 @@ class ProjectionRunner:
         made it live just before letting its lease go)."""
         with self.store.transaction() as tx:
             lock = " FOR UPDATE OF p" if tx.dialect == "postgres" else ""
-            rows = tx.query("SELECT p.live, b.owner FROM projections p LEFT JOIN projection_builds b"
-                            " ON b.name = p.name AND b.generation = p.generation"
-                            " WHERE p.name = ? AND p.generation = ?" + lock, (name, generation))
+            rows = tx.query(
+                "SELECT p.live, b.owner FROM projections p LEFT JOIN projection_builds b"
+                " ON b.name = p.name AND b.generation = p.generation"
+                " WHERE p.name = ? AND p.generation = ?" + lock,
+                (name, generation),
+            )
             if rows != [(0, owner)]:
                 return 0
             for table in self.projections[name].tables:
                 tx.execute(f"DROP TABLE IF EXISTS {physical(table, generation)}")
-            tx.execute("DELETE FROM projections WHERE name = ? AND generation = ?", (name, generation))
-            tx.execute("DELETE FROM projection_builds WHERE name = ? AND generation = ?",
-                       (name, generation))
+            tx.execute(
+                "DELETE FROM projections WHERE name = ? AND generation = ?", (name, generation)
+            )
+            tx.execute(
+                "DELETE FROM projection_builds WHERE name = ? AND generation = ?",
+                (name, generation),
+            )
         return 1
 
     def _ensure_live_generation(self, projection: Projection) -> None:
         ensure_live_generation(self.store, projection)
 
-    def _create_generation(self, tx: Tx, projection: Projection, generation: int, live: bool) -> None:
+    def _create_generation(
+        self, tx: Tx, projection: Projection, generation: int, live: bool
+    ) -> None:
         create_generation(tx, projection, generation, live)
 
     def states(self) -> list[ProjectionState]:
-        rows = self.store.query("SELECT name, generation, position, live, updated_at "
-                                "FROM projections ORDER BY name, generation")
-        return [ProjectionState(r[0], int(r[1]), int(r[2]), bool(r[3]), str(r[4])) for r in rows
-                if r[0] in self.projections]
+        rows = self.store.query(
+            "SELECT name, generation, position, live, updated_at "
+            "FROM projections ORDER BY name, generation"
+        )
+        return [
+            ProjectionState(r[0], int(r[1]), int(r[2]), bool(r[3]), str(r[4]))
+            for r in rows
+            if r[0] in self.projections
+        ]
 
     def live_tables(self, tx: Tx, name: str) -> tuple[dict[str, str], int]:
         return live_tables(tx, self.projections[name])
@@ -241,15 +276,20 @@ class ProjectionRunner:
 
     # --- running --------------------------------------------------------------------------
 
-    def catch_up(self, *, until: int | None = None,
-                 progress: Callable[[int, int], None] | None = None) -> int:
+    def catch_up(
+        self, *, until: int | None = None, progress: Callable[[int, int], None] | None = None
+    ) -> int:
         """Process the log up to its head (or `until`); returns the number of events read.
 
         Read models that have nothing yet, behind a log big enough to split, are built as
         a rebuild builds them (in worker processes, then swapped in), then followed here."""
         applied = 0
         target = self.head() if until is None else until
-        if until is None and self._split(list(self.projections.values()), target) and self.position() == 0:
+        if (
+            until is None
+            and self._split(list(self.projections.values()), target)
+            and self.position() == 0
+        ):
             self.rebuild(progress=progress)
             applied = target
         while True:
@@ -260,7 +300,9 @@ class ProjectionRunner:
             if progress is not None:
                 progress(self.position(), target)
 
-    def run_forever(self, poll_seconds: float = 0.2, stop: Callable[[], bool] = lambda: False) -> None:
+    def run_forever(
+        self, poll_seconds: float = 0.2, stop: Callable[[], bool] = lambda: False
+    ) -> None:
         """Catch up, then follow the log as it grows (polling), until `stop()` says so."""
         while not stop():
             if self.catch_up() == 0:
@@ -291,20 +333,25 @@ class ProjectionRunner:
                     raise ConcurrentRunnerError(f"{name} moved past {position} meanwhile")
             return len(events)
 
-    def _read(self, start: int, stop: int,
-              partition: Partition | None = None) -> list[tuple[int, Event]]:
+    def _read(
+        self, start: int, stop: int, partition: Partition | None = None
+    ) -> list[tuple[int, Event]]:
         notifications = self.recorder.select_notifications(
-            start=start, limit=stop - start + 1, stop=stop, topics=sorted(self._topics))
+            start=start, limit=stop - start + 1, stop=stop, topics=sorted(self._topics)
+        )
         to_event = self.mapper.to_domain_event
         if partition is None:
             return [(n.id, to_event(n)) for n in notifications]
         count, index = partition.count, partition.index  # other shares are not even decoded
-        return [(n.id, to_event(n)) for n in notifications if share_of(n.originator_id, count) == index]
+        return [
+            (n.id, to_event(n)) for n in notifications if share_of(n.originator_id, count) == index
+        ]
 
     # --- rebuild --------------------------------------------------------------------------
 
-    def rebuild(self, names: Iterable[str] | None = None,
-                progress: Callable[[int, int], None] | None = None) -> dict[str, int]:
+    def rebuild(
+        self, names: Iterable[str] | None = None, progress: Callable[[int, int], None] | None = None
+    ) -> dict[str, int]:
         """Replay the whole log into a new generation of each named projection (all by
         default), then make the new generations live in one transaction. A big log may be
         split across worker processes (see the constructor). If the replay fails, the new
@@ -317,17 +364,21 @@ class ProjectionRunner:
         finally:
             lease.release()
 
-    def _rebuild(self, chosen: Sequence[Projection], owner: str,
-                 progress: Callable[[int, int], None] | None) -> dict[str, int]:
+    def _rebuild(
+        self, chosen: Sequence[Projection], owner: str, progress: Callable[[int, int], None] | None
+    ) -> dict[str, int]:
         generations: dict[str, int] = {}
         with self.store.transaction() as tx:
             for projection in chosen:
-                rows = tx.query("SELECT max(generation) FROM projections WHERE name = ?",
-                                (projection.name,))
+                rows = tx.query(
+                    "SELECT max(generation) FROM projections WHERE name = ?", (projection.name,)
+                )
                 generation = int(rows[0][0] or 0) + 1
                 self._create_generation(tx, projection, generation, live=False)
-                tx.execute("INSERT INTO projection_builds (name, generation, owner) VALUES (?, ?, ?)",
-                           (projection.name, generation, owner))
+                tx.execute(
+                    "INSERT INTO projection_builds (name, generation, owner) VALUES (?, ?, ?)",
+                    (projection.name, generation, owner),
+                )
                 generations[projection.name] = generation
         target = self.head()
         try:
@@ -345,24 +396,36 @@ class ProjectionRunner:
                 # the tables they may be about to read; later readers see the new ones.
                 tx.execute("LOCK TABLE projections IN ACCESS EXCLUSIVE MODE")
             for projection in chosen:
-                old = tx.query("SELECT generation FROM projections WHERE name = ? AND live = 1",
-                               (projection.name,))
+                old = tx.query(
+                    "SELECT generation FROM projections WHERE name = ? AND live = 1",
+                    (projection.name,),
+                )
                 tx.execute("UPDATE projections SET live = 0 WHERE name = ?", (projection.name,))
-                tx.execute("UPDATE projections SET live = 1, position = ?, updated_at = ? "
-                           "WHERE name = ? AND generation = ?",
-                           (target, _now(), projection.name, generations[projection.name]))
-                tx.execute("DELETE FROM projection_builds WHERE name = ? AND generation = ?",
-                           (projection.name, generations[projection.name]))
+                tx.execute(
+                    "UPDATE projections SET live = 1, position = ?, updated_at = ? "
+                    "WHERE name = ? AND generation = ?",
+                    (target, _now(), projection.name, generations[projection.name]),
+                )
+                tx.execute(
+                    "DELETE FROM projection_builds WHERE name = ? AND generation = ?",
+                    (projection.name, generations[projection.name]),
+                )
                 for (generation,) in old:
                     for table in projection.tables:
                         tx.execute(f"DROP TABLE IF EXISTS {physical(table, int(generation))}")
-                    tx.execute("DELETE FROM projections WHERE name = ? AND generation = ?",
-                               (projection.name, generation))
+                    tx.execute(
+                        "DELETE FROM projections WHERE name = ? AND generation = ?",
+                        (projection.name, generation),
+                    )
         return generations
 
     def _split(self, chosen: Sequence[Projection], target: int) -> bool:
-        return (self.spawn is not None and self.workers > 1 and target >= self.split_from
-                and all(p.partitionable for p in chosen))
+        return (
+            self.spawn is not None
+            and self.workers > 1
+            and target >= self.split_from
+            and all(p.partitionable for p in chosen)
+        )
 
     def _drop(self, generations: dict[str, int]) -> None:
         """Drop unfinished (never live) generations."""
@@ -370,22 +433,32 @@ class ProjectionRunner:
             for name, generation in generations.items():
                 for table in self.projections[name].tables:
                     tx.execute(f"DROP TABLE IF EXISTS {physical(table, generation)}")
-                tx.execute("DELETE FROM projections WHERE name = ? AND generation = ? AND live = 0",
-                           (name, generation))
-                tx.execute("DELETE FROM projection_builds WHERE name = ? AND generation = ?",
-                           (name, generation))
+                tx.execute(
+                    "DELETE FROM projections WHERE name = ? AND generation = ? AND live = 0",
+                    (name, generation),
+                )
+                tx.execute(
+                    "DELETE FROM projection_builds WHERE name = ? AND generation = ?",
+                    (name, generation),
+                )
 
-    def _fill_split(self, generations: dict[str, int], target: int,
-                    progress: Callable[[int, int], None] | None) -> None:
+    def _fill_split(
+        self, generations: dict[str, int], target: int, progress: Callable[[int, int], None] | None
+    ) -> None:
         """`_fill` in `self.workers` processes, one `Partition` each; returns when all
         have finished, raises `RebuildError` (after stopping the others) if one fails."""
         assert self.spawn is not None
         context = multiprocessing.get_context("spawn")  # no inherited connections or locks
         messages: Any = context.Queue()
         count = self.workers
-        workers = [context.Process(target=_fill_partition, daemon=True,
-                                   args=(self.spawn, generations, target, Partition(k, count), messages))
-                   for k in range(count)]
+        workers = [
+            context.Process(
+                target=_fill_partition,
+                daemon=True,
+                args=(self.spawn, generations, target, Partition(k, count), messages),
+            )
+            for k in range(count)
+        ]
         # One at a time until each has built its runner: building one creates any missing
         # tables, and concurrent CREATE TABLE IF NOT EXISTS fails on PostgreSQL.
         workers[0].start()
@@ -397,11 +470,16 @@ class ProjectionRunner:
                     kind, index, value = messages.get(timeout=0.5)
                 except queues.Empty:
                     # a worker that exited cleanly has sent "done" (maybe still queued)
-                    lost = [k for k, w in enumerate(workers)
-                            if k not in finished and w.exitcode not in (None, 0)]
+                    lost = [
+                        k
+                        for k, w in enumerate(workers)
+                        if k not in finished and w.exitcode not in (None, 0)
+                    ]
                     if lost:
-                        raise RebuildError(f"rebuild worker {lost[0]} of {count} died "
-                                           f"(exit code {workers[lost[0]].exitcode})") from None
+                        raise RebuildError(
+                            f"rebuild worker {lost[0]} of {count} died "
+                            f"(exit code {workers[lost[0]].exitcode})"
+                        ) from None
                     continue
                 if kind == "error":
                     raise RebuildError(f"rebuild worker {index} of {count} failed: {value}")
@@ -424,10 +502,15 @@ class ProjectionRunner:
                 worker.join(timeout=30)
             messages.close()
 
-    def _fill(self, generations: dict[str, int], target: int, *,
-              keep: Callable[[Event], bool] | None = None,
-              progress: Callable[[int, int], None] | None = None,
-              partition: Partition | None = None) -> int:
+    def _fill(
+        self,
+        generations: dict[str, int],
+        target: int,
+        *,
+        keep: Callable[[Event], bool] | None = None,
+        progress: Callable[[int, int], None] | None = None,
+        partition: Partition | None = None,
+    ) -> int:
         """Apply the log from its start to `target` to the given generation of each named
         projection, a page per transaction (only this runner writes to them: a rebuild's
         new generation, a scratch store). `keep` filters events. With `partition`, only
@@ -452,23 +535,30 @@ class ProjectionRunner:
                             tx, {t: physical(t, generation) for t in projection.tables},
                             [e for _, e in page], [p for p, _ in page])
                     if partition is None:
-                        tx.execute("UPDATE projections SET position = ?, updated_at = ? "
-                                   "WHERE name = ? AND generation = ?",
-                                   (stop, _now(), projection.name, generation))
+                        tx.execute(
+                            "UPDATE projections SET position = ?, updated_at = ? "
+                            "WHERE name = ? AND generation = ?",
+                            (stop, _now(), projection.name, generation),
+                        )
             position = stop
             if progress is not None:
                 progress(position, target)
         return last
 
 
-def _fill_partition(spawn: Spawn, generations: dict[str, int], target: int,
-                    partition: Partition, messages: Any) -> None:
+def _fill_partition(
+    spawn: Spawn, generations: dict[str, int], target: int, partition: Partition, messages: Any
+) -> None:
     """A split rebuild's worker process: its share of the log, then "done" (or "error")."""
     try:
         with spawn() as runner:
             messages.put(("ready", partition.index, 0))
-            runner._fill(generations, target, partition=partition,
-                         progress=lambda done, _total: messages.put(("page", partition.index, done)))
+            runner._fill(
+                generations,
+                target,
+                partition=partition,
+                progress=lambda done, _total: messages.put(("page", partition.index, done)),
+            )
     except BaseException as error:  # noqa: BLE001 - reported to the parent, which raises
         messages.put(("error", partition.index, f"{type(error).__name__}: {error}"))
     else:
@@ -478,10 +568,17 @@ def _fill_partition(spawn: Spawn, generations: dict[str, int], target: int,
         messages.join_thread()
 
 
-def replay(recorder: ApplicationRecorder, mapper: Mapper[Any], scratch: ViewStore,
-           projections: Sequence[Projection], *, until_position: int | None = None,
-           as_of: datetime | None = None, page_size: int = 2000,
-           progress: Callable[[int, int], None] | None = None) -> int:
+def replay(
+    recorder: ApplicationRecorder,
+    mapper: Mapper[Any],
+    scratch: ViewStore,
+    projections: Sequence[Projection],
+    *,
+    until_position: int | None = None,
+    as_of: datetime | None = None,
+    page_size: int = 2000,
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
     """Build `projections` into the empty `scratch` store from the log's start up to
     `until_position`, or from the events recorded at or before `as_of` only. Returns the
     last position the result reflects."""
@@ -492,8 +589,9 @@ def replay(recorder: ApplicationRecorder, mapper: Mapper[Any], scratch: ViewStor
         runner.catch_up(until=target, progress=progress)
         return target
     live = {state.name: state.generation for state in runner.states() if state.live}
-    return runner._fill(live, target, keep=lambda event: event.timestamp <= as_of,
-                        progress=progress)
+    return runner._fill(
+        live, target, keep=lambda event: event.timestamp <= as_of, progress=progress
+    )
 
 
 def _now() -> str:

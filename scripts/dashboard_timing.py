@@ -61,8 +61,13 @@ def page_for(system: System, region: str, cold: bool = True) -> str:
 
 
 def regions_of(village: str) -> list[tuple[str, str]]:
-    return [("nation", ""), ("province", village[:2]), ("regency", village[:5]),
-            ("district", village[:8]), ("village", village)]
+    return [
+        ("nation", ""),
+        ("province", village[:2]),
+        ("regency", village[:5]),
+        ("district", village[:8]),
+        ("village", village),
+    ]
 
 
 def report(label: str, system: System, village: str) -> None:
@@ -75,10 +80,14 @@ def report(label: str, system: System, village: str) -> None:
     for level, region in regions_of(village):
         ms = median_ms(lambda r=region: page_for(system, r))  # type: ignore[misc]
         warm = median_ms(lambda r=region: page_for(system, r, cold=False))  # type: ignore[misc]
-        print(f"  {level:<9} {region or '-':<14} {ms:8.1f} ms (median of {RUNS}), "
-              f"{ms / baseline:.1f}x the baseline; again at the same position {warm:.1f} ms")
-    counts = {table: views.query(f"SELECT count(*) FROM {table}_g1")[0][0]
-              for table in ("coverage_monthly", "coverage_flows", "coverage_activity")}
+        print(
+            f"  {level:<9} {region or '-':<14} {ms:8.1f} ms (median of {RUNS}), "
+            f"{ms / baseline:.1f}x the baseline; again at the same position {warm:.1f} ms"
+        )
+    counts = {
+        table: views.query(f"SELECT count(*) FROM {table}_g1")[0][0]
+        for table in ("coverage_monthly", "coverage_flows", "coverage_activity")
+    }
     print("  rows: " + ", ".join(f"{t} {n:,}" for t, n in counts.items()))
 
 
@@ -87,13 +96,18 @@ def seeded(folder: Path, participants: int) -> None:
     with build_system(settings) as system:
         views = system.views
         started = time.perf_counter()
-        seed_population(system.ledger, participants=participants, months=24, seed=10,
-                        end=date(2025, 6, 30))
+        seed_population(
+            system.ledger, participants=participants, months=24, seed=10, end=date(2025, 6, 30)
+        )
         system.runner.catch_up()
-        print(f"seeded and projected {participants:,} participants in "
-              f"{time.perf_counter() - started:.0f} s")
-        busiest = views.query("SELECT village FROM coverage_monthly_g1 WHERE month = ? "
-                              "ORDER BY active DESC LIMIT 1", (PERIOD.index,))[0][0]
+        print(
+            f"seeded and projected {participants:,} participants in "
+            f"{time.perf_counter() - started:.0f} s"
+        )
+        busiest = views.query(
+            "SELECT village FROM coverage_monthly_g1 WHERE month = ? ORDER BY active DESC LIMIT 1",
+            (PERIOD.index,),
+        )[0][0]
         report(f"seeded store, {participants:,} participants", system, busiest)
 
 
@@ -117,31 +131,53 @@ def national(folder: Path, count: int) -> None:
                 for v in villages:
                     active = rng.randint(50, 1500)
                     monthly.append((month, v, active, active, active, active // 5))
-                    flows.append((month, v, rng.randint(0, 20), rng.randint(0, 30),
-                                  rng.randint(0, 10)))
+                    flows.append(
+                        (month, v, rng.randint(0, 20), rng.randint(0, 30), rng.randint(0, 10))
+                    )
                     agent = f"AG-{v[:5].replace('.', '')}-{rng.randint(1, 12):03d}"
-                    activity.append((month, v, "bank", "", 0, active // 2, active * 8400,
-                                     0, 0, 0))
-                    activity.append((month, v, "perisai", agent, rng.randint(0, 9),
-                                     active // 2, active * 8400, 0, 0, 0))
-                tx.executemany("INSERT INTO coverage_monthly_g1 VALUES (?, ?, ?, ?, ?, ?)",
-                               monthly)
+                    activity.append((month, v, "bank", "", 0, active // 2, active * 8400, 0, 0, 0))
+                    activity.append(
+                        (
+                            month,
+                            v,
+                            "perisai",
+                            agent,
+                            rng.randint(0, 9),
+                            active // 2,
+                            active * 8400,
+                            0,
+                            0,
+                            0,
+                        )
+                    )
+                tx.executemany("INSERT INTO coverage_monthly_g1 VALUES (?, ?, ?, ?, ?, ?)", monthly)
                 tx.executemany("INSERT INTO coverage_flows_g1 VALUES (?, ?, ?, ?, ?)", flows)
-                tx.executemany("INSERT INTO coverage_activity_g1 "
-                               "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", activity)
+                tx.executemany(
+                    "INSERT INTO coverage_activity_g1 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    activity,
+                )
         if months:
-            print(f"\nfilled {len(villages):,} villages x {len(months)} months in "
-                  f"{time.perf_counter() - started:.0f} s")
+            print(
+                f"\nfilled {len(villages):,} villages x {len(months)} months in "
+                f"{time.perf_counter() - started:.0f} s"
+            )
         report(f"{len(villages):,} villages, 24 months", system, villages[len(villages) // 3])
 
 
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--participants", type=int, default=0)
-    parser.add_argument("--villages", type=int, default=0, help="fill the read models for "
-                        "this many villages (83762: all of them)")
-    parser.add_argument("--keep", type=Path, help="keep the stores in this folder (and reuse "
-                        "the national one on the next run)")
+    parser.add_argument(
+        "--villages",
+        type=int,
+        default=0,
+        help="fill the read models for this many villages (83762: all of them)",
+    )
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        help="keep the stores in this folder (and reuse the national one on the next run)",
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="dashboard-timing-") as temporary:
         folder = args.keep or Path(temporary)

@@ -64,8 +64,12 @@ def database_url(store: str, tmp_path: Path, request: pytest.FixtureRequest) -> 
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
-    return Settings(database_url=database_url, var_dir=tmp_path / "var",
-                    nik_pepper=TEST_PEPPER, master_key=TEST_MASTER_KEY)
+    return Settings(
+        database_url=database_url,
+        var_dir=tmp_path / "var",
+        nik_pepper=TEST_PEPPER,
+        master_key=TEST_MASTER_KEY,
+    )
 
 
 @pytest.fixture
@@ -84,9 +88,14 @@ def ledger(system: System) -> Ledger:
 @pytest.fixture
 def sqlite_ledger(tmp_path: Path) -> Iterator[Ledger]:
     """The ledger on SQLite only, for tests about SQLite itself."""
-    with build_system(Settings(database_url=f"sqlite:///{tmp_path / 'ledger.db'}",
-                               var_dir=tmp_path / "var", nik_pepper=TEST_PEPPER,
-                               master_key=TEST_MASTER_KEY)) as built:
+    with build_system(
+        Settings(
+            database_url=f"sqlite:///{tmp_path / 'ledger.db'}",
+            var_dir=tmp_path / "var",
+            nik_pepper=TEST_PEPPER,
+            master_key=TEST_MASTER_KEY,
+        )
+    ) as built:
         yield built.ledger
 
 

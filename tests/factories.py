@@ -16,7 +16,9 @@ OTHER_VILLAGE = "32.76.01.1006"  # Depok, a real kelurahan in Kota Depok
 _serials = itertools.count(1)
 
 
-def new_nik(birth_date: date = date(1990, 5, 15), sex: str = "F", district: str = "12.71.01") -> str:
+def new_nik(
+    birth_date: date = date(1990, 5, 15), sex: str = "F", district: str = "12.71.01"
+) -> str:
     return Nik.compose(district, birth_date, sex, next(_serials) % 9999 + 1).digits
 
 

@@ -15,8 +15,9 @@ def hash_children(left: bytes, right: bytes) -> bytes:
     return hashlib.sha256(b"\x01" + left + right).digest()
 
 
-def verify_inclusion(leaf_index: int, tree_size: int, leaf: bytes, path: list[bytes],
-                     root: bytes) -> bool:
+def verify_inclusion(
+    leaf_index: int, tree_size: int, leaf: bytes, path: list[bytes], root: bytes
+) -> bool:
     """RFC 9162 2.1.3.2, step by step; `leaf` is the leaf's hash."""
     if leaf_index >= tree_size:  # 1
         return False
@@ -38,8 +39,9 @@ def verify_inclusion(leaf_index: int, tree_size: int, leaf: bytes, path: list[by
     return sn == 0 and r == root  # 5
 
 
-def verify_consistency(first: int, second: int, first_hash: bytes, second_hash: bytes,
-                       path: list[bytes]) -> bool:
+def verify_consistency(
+    first: int, second: int, first_hash: bytes, second_hash: bytes, path: list[bytes]
+) -> bool:
     """RFC 9162 2.1.4.2, step by step (equal sizes: the roots must be equal, no path)."""
     if first == second:
         return not path and first_hash == second_hash

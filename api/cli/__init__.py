@@ -34,7 +34,9 @@ from infra.settings import ConfigurationError
 
 app = typer.Typer(
     help="Enrollment ledger for the workers' social security scheme (BPU).",
-    no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
 )
 app.add_typer(participants.app)  # status, history, pay, erase
 app.add_typer(imports.app, name="import")
@@ -63,16 +65,22 @@ def main() -> None:
         app()
     except LedgerError as error:
         # Messages may quote what was given: shown escaped, never as terminal controls.
-        err.print(f"[red]error[/red] {escape(f'[{error.code}]')}: {escape(printable(error.message))}",
-                  highlight=False)
+        err.print(
+            f"[red]error[/red] {escape(f'[{error.code}]')}: {escape(printable(error.message))}",
+            highlight=False,
+        )
         sys.exit(1)
     except ConfigurationError as error:
-        err.print(f"[red]configuration error[/red]: {escape(printable(str(error)))}", highlight=False)
+        err.print(
+            f"[red]configuration error[/red]: {escape(printable(str(error)))}", highlight=False
+        )
         sys.exit(3)
     except KeyboardInterrupt:
         err.print("interrupted")
         sys.exit(130)
     except Exception as error:  # noqa: BLE001 - the last line of defence: no traceback for users
-        err.print(f"[red]internal error[/red] ({type(error).__name__}): "
-                  f"{escape(printable(str(error)))}", highlight=False)
+        err.print(
+            f"[red]internal error[/red] ({type(error).__name__}): {escape(printable(str(error)))}",
+            highlight=False,
+        )
         sys.exit(70)

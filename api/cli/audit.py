@@ -12,12 +12,17 @@ from api.cli.render import JsonOption, bar, emit_json, err, open_system, out
 from api.services import audit as service
 from api.services.exports import KINDS, export
 
-app = typer.Typer(help="The verifiable log: checkpoints, proofs, verify, recount.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="The verifiable log: checkpoints, proofs, verify, recount.", no_args_is_help=True
+)
 export_app = typer.Typer()
 
-RecordedAt = Annotated[str | None, typer.Option(
-    "--recorded-at", help="The tree at the last position recorded by then (date or ISO time).")]
+RecordedAt = Annotated[
+    str | None,
+    typer.Option(
+        "--recorded-at", help="The tree at the last position recorded by then (date or ISO time)."
+    ),
+]
 
 
 @app.command("key")
@@ -54,29 +59,38 @@ def seal_command(
     if json:
         emit_json(answer.as_dict())
     else:
-        out.print(f"Tree of {answer.tree_size:,} leaves (log position {answer.position:,}); "
-                  f"{answer.sealed:,} sealed now, {len(answer.checkpoints)} checkpoint(s) signed.")
+        out.print(
+            f"Tree of {answer.tree_size:,} leaves (log position {answer.position:,}); "
+            f"{answer.sealed:,} sealed now, {len(answer.checkpoints)} checkpoint(s) signed."
+        )
 
 
 @app.command("prove")
 def prove_command(
     position: Annotated[int, typer.Option(min=1, help="The event's log position.")],
-    checkpoint: Annotated[int | None, typer.Option(
-        "--checkpoint", min=1, help="Prove in the tree of this size (a checkpoint's).")] = None,
+    checkpoint: Annotated[
+        int | None,
+        typer.Option(
+            "--checkpoint", min=1, help="Prove in the tree of this size (a checkpoint's)."
+        ),
+    ] = None,
     recorded_at: RecordedAt = None,
     json: JsonOption = False,
 ) -> None:
     """The inclusion proof of one event (RFC 9162 2.1.3)."""
     with open_system() as system:
-        answer = service.prove(system, position=position, checkpoint_size=checkpoint,
-                               recorded_at=recorded_at)
+        answer = service.prove(
+            system, position=position, checkpoint_size=checkpoint, recorded_at=recorded_at
+        )
     body = answer.as_dict()
     if json:
         emit_json(body)
         return
-    out.print(f"Position {answer.position:,} is leaf {answer.leaf_index:,} of the tree of "
-              f"{answer.tree_size:,} leaves"
-              + (" (a signed checkpoint)." if answer.signed else " (not a checkpoint's size)."))
+    out.print(
+        f"Position {answer.position:,} is leaf {answer.leaf_index:,} of the tree of "
+        f"{answer.tree_size:,} leaves"
+        + (" (a signed checkpoint)." if answer.signed else " (not a checkpoint's size).")
+    )
     out.print(f"leaf hash {body['leaf_hash']}\nroot      {body['root']}", highlight=False)
     for i, step in enumerate(body["path"]):
         out.print(f"path[{i}]   {step}", highlight=False)
@@ -103,33 +117,54 @@ def consistency_command(
 
 @app.command("verify")
 def verify_command(
-    from_position: Annotated[int | None, typer.Option(
-        "--from", min=1, help="Recompute from this position (trusting the tree before it).")] = None,
-    until: Annotated[int | None, typer.Option(
-        "--until", min=1, help="Only up to this position (the tree as it stood there).")] = None,
-    checkpoint: Annotated[list[Path] | None, typer.Option(
-        "--checkpoint", help="A checkpoint you kept (a note file, or a folder of them).")] = None,
+    from_position: Annotated[
+        int | None,
+        typer.Option(
+            "--from", min=1, help="Recompute from this position (trusting the tree before it)."
+        ),
+    ] = None,
+    until: Annotated[
+        int | None,
+        typer.Option(
+            "--until", min=1, help="Only up to this position (the tree as it stood there)."
+        ),
+    ] = None,
+    checkpoint: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--checkpoint", help="A checkpoint you kept (a note file, or a folder of them)."
+        ),
+    ] = None,
     recorded_at: RecordedAt = None,
     json: JsonOption = False,
 ) -> None:
     """Recompute the tree from the stored events and check every checkpoint; exit 1 and
     name the first bad position if anything was changed, deleted, inserted or reordered."""
     with open_system() as system:
-        answer = service.verify(system, from_position=from_position, until_position=until,
-                                checkpoint_files=checkpoint, recorded_at=recorded_at,
-                                tracker=bar)
+        answer = service.verify(
+            system,
+            from_position=from_position,
+            until_position=until,
+            checkpoint_files=checkpoint,
+            recorded_at=recorded_at,
+            tracker=bar,
+        )
     if json:
         emit_json(answer.as_dict())
         for problem in answer.problems:
             err.print(escape(problem), highlight=False)
     elif answer.ok:
-        out.print(f"[green]OK[/green]: {answer.checked:,} events give the sealed tree of "
-                  f"{answer.tree_size:,} leaves and all {answer.checkpoints} checkpoints."
-                  + (f" {answer.unsealed:,} newer events are not sealed yet." if answer.unsealed
-                     else ""))
+        out.print(
+            f"[green]OK[/green]: {answer.checked:,} events give the sealed tree of "
+            f"{answer.tree_size:,} leaves and all {answer.checkpoints} checkpoints."
+            + (f" {answer.unsealed:,} newer events are not sealed yet." if answer.unsealed else "")
+        )
     else:
-        where = (f" First bad position: {answer.first_bad_position:,}."
-                 if answer.first_bad_position is not None else "")
+        where = (
+            f" First bad position: {answer.first_bad_position:,}."
+            if answer.first_bad_position is not None
+            else ""
+        )
         out.print(f"[red]FAILED[/red] after {answer.checked:,} good events.{where}")
         for problem in answer.problems:
             out.print(f"  {escape(problem)}", highlight=False)
@@ -150,13 +185,18 @@ def recount_command(
         emit_json(answer.as_dict())
     else:
         scope = f"in {answer.period}" if answer.period else "over all months"
-        out.print(f"Recounted {answer.cells:,} cells {scope} at log position "
-                  f"{answer.position:,}: {answer.active:,} covered participant-months.")
+        out.print(
+            f"Recounted {answer.cells:,} cells {scope} at log position "
+            f"{answer.position:,}: {answer.active:,} covered participant-months."
+        )
         if answer.equal:
             out.print("[green]The live read model agrees, cell for cell.[/green]")
         for d in answer.differences:
-            out.print(f"  {d['month']} {d['village']} {d['column']}: live {d['live']}, "
-                      f"recount {d['recount']}", highlight=False)
+            out.print(
+                f"  {d['month']} {d['village']} {d['column']}: live {d['live']}, "
+                f"recount {d['recount']}",
+                highlight=False,
+            )
     if not answer.equal:
         raise typer.Exit(1)
 
@@ -166,20 +206,25 @@ def export_command(
     kind: Annotated[str, typer.Argument(help=f"What to export: {', '.join(KINDS)}.")],
     out_path: Annotated[Path, typer.Option("--out", help="The file to write.")],
     fmt: Annotated[str, typer.Option("--format", help="jsonl, csv or parquet.")] = "jsonl",
-    since: Annotated[str | None, typer.Option(
-        help="Events: a position or a recorded time; coverage: YYYY-MM.")] = None,
-    until: Annotated[str | None, typer.Option(
-        help="Events: a position or a recorded time; coverage: YYYY-MM.")] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Events: a position or a recorded time; coverage: YYYY-MM.")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option(help="Events: a position or a recorded time; coverage: YYYY-MM.")
+    ] = None,
     json: JsonOption = False,
 ) -> None:
     """Export events, participant status or coverage for auditors (personal fields stay
     encrypted); `<out>.meta.json` says the tree size and root it was cut at."""
     with open_system() as system:
-        answer = export(system, kind=kind, fmt=fmt.lower(), out=out_path, since=since,
-                        until=until, tracker=bar)
+        answer = export(
+            system, kind=kind, fmt=fmt.lower(), out=out_path, since=since, until=until, tracker=bar
+        )
     if json:
         emit_json(answer.as_dict())
     else:
-        out.print(f"Wrote {answer.rows:,} {answer.kind} rows to {escape(answer.out)} "
-                  f"(tree size {answer.cut.tree_size:,}, root {answer.as_dict()['root']}).",
-                  highlight=False)
+        out.print(
+            f"Wrote {answer.rows:,} {answer.kind} rows to {escape(answer.out)} "
+            f"(tree size {answer.cut.tree_size:,}, root {answer.as_dict()['root']}).",
+            highlight=False,
+        )

@@ -32,14 +32,17 @@ app = typer.Typer()
 @app.command("coverage")
 def coverage_command(
     period: Annotated[str | None, typer.Option(help="YYYY-MM; default this month.")] = None,
-    level: Annotated[str, typer.Option(help="nation, province, regency, district or village.")] = "nation",
+    level: Annotated[
+        str, typer.Option(help="nation, province, regency, district or village.")
+    ] = "nation",
     region: Annotated[str | None, typer.Option(help="Only within this region code.")] = None,
     programme: Annotated[str | None, typer.Option(help="JKK, JKM or JHT.")] = None,
     as_of: AsOfOption = None,
     recorded_at: RecordedAtOption = None,
     json: JsonOption = False,
-    csv_file: Annotated[str | None, typer.Option(
-        "--csv", help="Write rows as CSV to FILE ('-': stdout).")] = None,
+    csv_file: Annotated[
+        str | None, typer.Option("--csv", help="Write rows as CSV to FILE ('-': stdout).")
+    ] = None,
 ) -> None:
     """Covered (active) participants per region for a month, with activity and the target."""
     destination = Path(csv_file) if csv_file not in (None, "-") else None
@@ -71,12 +74,20 @@ def print_coverage(answer: dict[str, Any]) -> None:
                    "rupiah", "claims"):
         table.add_column(column, justify="right" if column not in ("region", "name") else "left")
     for r in answer["rows"]:
-        table.add_row(r["region"] or "ID", shown(r["name"] or ""), f"{r['active']:,}",
-                      *(f"{r['by_programme'][p]:,}" for p in PROGRAMMES),
-                      f"{r['enrollments']:,}", f"{r['contributions']:,}",
-                      f"{r['contribution_amount']:,}", f"{r['claims_filed']:,}")
+        table.add_row(
+            r["region"] or "ID",
+            shown(r["name"] or ""),
+            f"{r['active']:,}",
+            *(f"{r['by_programme'][p]:,}" for p in PROGRAMMES),
+            f"{r['enrollments']:,}",
+            f"{r['contributions']:,}",
+            f"{r['contribution_amount']:,}",
+            f"{r['claims_filed']:,}",
+        )
     out.print(table)
     target = answer.get("national_target")
     if target:
-        out.print(f"National: {target['active']:,} active of the {target['target']:,} target "
-                  f"({100 * target['progress']:.4f}%)")
+        out.print(
+            f"National: {target['active']:,} active of the {target['target']:,} target "
+            f"({100 * target['progress']:.4f}%)"
+        )

@@ -24,22 +24,62 @@ app = typer.Typer()
 DEMO_ROWS = [
     # Two good rows, then a NIK whose day field says male for a woman, an unknown village
     # and a payment that is not a whole number of months.
-    {"nik": "3276014708950001", "name": "Dewi Lestari", "birth_date": "1995-08-07", "sex": "F",
-     "phone": "081311112222", "village_code": "3276011006", "occupation": "street vendor",
-     "declared_income": "1800000", "programmes": "JKK+JKM+JHT", "channel": "perisai",
-     "agent_id": "AG-3276-001", "enrolled_on": "2025-01-06"},
-    {"nik": "3276010703880002", "name": "Agus Salim", "birth_date": "1988-03-07", "sex": "M",
-     "phone": "085722223333", "village_code": "32.76.01.1006", "occupation": "driver",
-     "declared_income": "2500000", "programmes": "JKK+JKM", "channel": "village_office",
-     "agent_id": "", "enrolled_on": "2025-01-06"},
-    {"nik": "3276010703880003", "name": "Rina Wati", "birth_date": "1988-03-07", "sex": "F",
-     "phone": "", "village_code": "32.76.01.1006", "occupation": "home worker",
-     "declared_income": "1000000", "programmes": "JKK+JKM", "channel": "online",
-     "agent_id": "", "enrolled_on": "2025-01-06"},
-    {"nik": "3276010703880004", "name": "Joko Susilo", "birth_date": "1988-03-07", "sex": "M",
-     "phone": "", "village_code": "32.76.01.9999", "occupation": "farmer",
-     "declared_income": "1000000", "programmes": "JKK+JKM", "channel": "online",
-     "agent_id": "", "enrolled_on": "2025-01-06"},
+    {
+        "nik": "3276014708950001",
+        "name": "Dewi Lestari",
+        "birth_date": "1995-08-07",
+        "sex": "F",
+        "phone": "081311112222",
+        "village_code": "3276011006",
+        "occupation": "street vendor",
+        "declared_income": "1800000",
+        "programmes": "JKK+JKM+JHT",
+        "channel": "perisai",
+        "agent_id": "AG-3276-001",
+        "enrolled_on": "2025-01-06",
+    },
+    {
+        "nik": "3276010703880002",
+        "name": "Agus Salim",
+        "birth_date": "1988-03-07",
+        "sex": "M",
+        "phone": "085722223333",
+        "village_code": "32.76.01.1006",
+        "occupation": "driver",
+        "declared_income": "2500000",
+        "programmes": "JKK+JKM",
+        "channel": "village_office",
+        "agent_id": "",
+        "enrolled_on": "2025-01-06",
+    },
+    {
+        "nik": "3276010703880003",
+        "name": "Rina Wati",
+        "birth_date": "1988-03-07",
+        "sex": "F",
+        "phone": "",
+        "village_code": "32.76.01.1006",
+        "occupation": "home worker",
+        "declared_income": "1000000",
+        "programmes": "JKK+JKM",
+        "channel": "online",
+        "agent_id": "",
+        "enrolled_on": "2025-01-06",
+    },
+    {
+        "nik": "3276010703880004",
+        "name": "Joko Susilo",
+        "birth_date": "1988-03-07",
+        "sex": "M",
+        "phone": "",
+        "village_code": "32.76.01.9999",
+        "occupation": "farmer",
+        "declared_income": "1000000",
+        "programmes": "JKK+JKM",
+        "channel": "online",
+        "agent_id": "",
+        "enrolled_on": "2025-01-06",
+    },
 ]
 
 
@@ -92,5 +132,7 @@ def demo_command(
     status(nik, as_of=None, recorded_at=None, json=False, reveal=False)
     out.rule("$ ledger replay --compare")
     replay_command(None, None, True, None, False)
-    out.print("\nTry: ledger --help, ledger status NIK_OR_ID --as-of YYYY-MM-DD, "
-              "ledger coverage --level regency --region 32, ledger import contributions FILE.csv")
+    out.print(
+        "\nTry: ledger --help, ledger status NIK_OR_ID --as-of YYYY-MM-DD, "
+        "ledger coverage --level regency --region 32, ledger import contributions FILE.csv"
+    )

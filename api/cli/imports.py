@@ -37,8 +37,10 @@ def run_import(kind: str, file: Path, json: bool) -> None:
     if json:
         emit_json(report.as_dict())
         return
-    out.print(f"{report.rows} rows: [green]{report.accepted} accepted[/green], "
-              f"{report.already_recorded} already recorded, [red]{report.rejected} rejected[/red]")
+    out.print(
+        f"{report.rows} rows: [green]{report.accepted} accepted[/green], "
+        f"{report.already_recorded} already recorded, [red]{report.rejected} rejected[/red]"
+    )
     for code, count in sorted(report.reasons.items()):
         out.print(f"  {count} × {code}")
     if report.rejects_path:

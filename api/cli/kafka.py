@@ -42,7 +42,9 @@ def until_signalled() -> Iterator[list[bool]]:
 
 @app.command("relay")
 def relay(
-    once: Annotated[bool, typer.Option("--once", help="Publish up to the head, then exit.")] = False,
+    once: Annotated[
+        bool, typer.Option("--once", help="Publish up to the head, then exit.")
+    ] = False,
     status: Annotated[bool, typer.Option("--status", help="Position and lag only.")] = False,
     page_size: Annotated[int, typer.Option(min=1, help="Events per acknowledged batch.")] = 5000,
     json: JsonOption = False,
@@ -55,23 +57,27 @@ def relay(
             answer = service.relay_status(system)
         else:
             with until_signalled() as stopping:
-                answer = service.relay(system, once=once, page_size=page_size,
-                                       stop=lambda: stopping[0])
+                answer = service.relay(
+                    system, once=once, page_size=page_size, stop=lambda: stopping[0]
+                )
     if json:
         emit_json(answer.as_dict())
         return
     if not status:
         out.print(f"relay: {answer.sent_now:,} messages published to {answer.topic}")
-    out.print(f"relay → {answer.topic}: position {answer.position:,} of {answer.head:,} "
-              f"(lag {answer.lag:,}); {answer.published:,} messages acknowledged in all")
+    out.print(
+        f"relay → {answer.topic}: position {answer.position:,} of {answer.head:,} "
+        f"(lag {answer.lag:,}); {answer.published:,} messages acknowledged in all"
+    )
 
 
 @app.command("consume")
 def consume(
     group: Annotated[str | None, typer.Option(help="Consumer group (LEDGER_KAFKA_GROUP).")] = None,
     status: Annotated[bool, typer.Option("--status", help="Stored offsets and lag only.")] = False,
-    exit_when_idle: Annotated[float | None, typer.Option(
-        help="Exit after this many seconds with nothing to read.")] = None,
+    exit_when_idle: Annotated[
+        float | None, typer.Option(help="Exit after this many seconds with nothing to read.")
+    ] = None,
     json: JsonOption = False,
 ) -> None:
     """Build the reporting read models from the topic, as one member of a consumer group.
@@ -82,13 +88,18 @@ def consume(
             answer = service.group_status(system, group)
         else:
             with until_signalled() as stopping:
-                answer = service.consume(system, group=group, stop=lambda: stopping[0],
-                                         exit_when_idle=exit_when_idle)
+                answer = service.consume(
+                    system, group=group, stop=lambda: stopping[0], exit_when_idle=exit_when_idle
+                )
     if json:
         emit_json(answer.as_dict())
         return
     if not status:
-        out.print(f"consume: {answer.applied_now:,} events applied, "
-                  f"{answer.dead_letters_now:,} dead letters")
-    out.print(f"group {answer.group} on {answer.topic}: lag {answer.lag:,} over "
-              f"{len(answer.partitions)} partitions")
+        out.print(
+            f"consume: {answer.applied_now:,} events applied, "
+            f"{answer.dead_letters_now:,} dead letters"
+        )
+    out.print(
+        f"group {answer.group} on {answer.topic}: lag {answer.lag:,} over "
+        f"{len(answer.partitions)} partitions"
+    )

@@ -45,7 +45,8 @@ def status(
     result = answer.status
     table = Table(show_header=False, box=None)
     rows = [
-        ("participant", f"{result.participant_id}"), ("NIK", shown(answer.nik)),
+        ("participant", f"{result.participant_id}"),
+        ("NIK", shown(answer.nik)),
         ("name", shown(answer.name)),
         ("as of", result.as_of.isoformat()),
         ("as recorded at", str(answer.as_dict().get("recorded_at") or "now")),
@@ -55,9 +56,11 @@ def status(
         ("programmes", "+".join(result.programmes)),
         ("paid through", str(result.paid_through or "nothing paid")),
         ("arrears", f"{result.arrears_months} month(s), Rp {result.arrears_amount:,}"),
-        ("village", shown(result.village)), ("enrolled on", result.enrolled_on.isoformat()),
+        ("village", shown(result.village)),
+        ("enrolled on", result.enrolled_on.isoformat()),
         ("declared income", f"Rp {result.declared_income:,}"),
-        ("JHT balance", f"Rp {result.jht_balance:,}"), ("open claims", str(result.open_claims)),
+        ("JHT balance", f"Rp {result.jht_balance:,}"),
+        ("open claims", str(result.open_claims)),
     ]
     for label, value in rows:
         table.add_row(f"[dim]{label}[/dim]", value)
@@ -94,11 +97,20 @@ def pay(
 ) -> None:
     """Record one contribution; prints the months it settled."""
     with open_system() as system:
-        result = service.pay(system, nik_or_id, amount=amount, payment_ref=ref, paid_on=paid_on,
-                             channel=channel, agent_id=agent_id)
+        result = service.pay(
+            system,
+            nik_or_id,
+            amount=amount,
+            payment_ref=ref,
+            paid_on=paid_on,
+            channel=channel,
+            agent_id=agent_id,
+        )
     note = " (already recorded)" if result.replayed else ""
-    out.print(f"Rp {result.amount:,} settles {result.first_month}..{result.last_month} "
-              f"({result.months} month(s)){note}")
+    out.print(
+        f"Rp {result.amount:,} settles {result.first_month}..{result.last_month} "
+        f"({result.months} month(s)){note}"
+    )
 
 
 @app.command()

@@ -16,8 +16,9 @@ app = typer.Typer(help="Read models: run, rebuild, inspect.", no_args_is_help=Tr
 
 @app.command("run")
 def projections_run(
-    poll: Annotated[float, typer.Option(min=0.01, max=3600,
-                                        help="Seconds between looks at the log.")] = 0.2,
+    poll: Annotated[
+        float, typer.Option(min=0.01, max=3600, help="Seconds between looks at the log.")
+    ] = 0.2,
 ) -> None:
     """Catch up, then follow the log as it grows (Ctrl-C stops)."""
 
@@ -51,8 +52,17 @@ def projections_status(json: JsonOption = False) -> None:
     if json:
         emit_json(rows)
         return
-    table = Table("projection", "generation", "live", "position", "log head", "lag", "updated (UTC)")
+    table = Table(
+        "projection", "generation", "live", "position", "log head", "lag", "updated (UTC)"
+    )
     for r in rows:
-        table.add_row(r["name"], str(r["generation"]), "yes" if r["live"] else "building",
-                      f"{r['position']:,}", f"{r['head']:,}", f"{r['lag']:,}", r["updated_at"])
+        table.add_row(
+            r["name"],
+            str(r["generation"]),
+            "yes" if r["live"] else "building",
+            f"{r['position']:,}",
+            f"{r['head']:,}",
+            f"{r['lag']:,}",
+            r["updated_at"],
+        )
     out.print(table)

@@ -36,8 +36,11 @@ def replay_command(
                   + (f" (events recorded by {answer.recorded_at})" if answer.recorded_at else "")
                   + f": {answer.active:,} active in {answer.period}.")
         if compare:
-            out.print("[green]Live projections equal the replay, row for row.[/green]"
-                      if answer.equal else "[red]Live projections differ from the replay:[/red]")
+            out.print(
+                "[green]Live projections equal the replay, row for row.[/green]"
+                if answer.equal
+                else "[red]Live projections differ from the replay:[/red]"
+            )
             for line in answer.differences:
                 out.print(f"  {escape(line)}")
     if compare and not answer.equal:

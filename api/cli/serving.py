@@ -20,8 +20,9 @@ from infra.api_keys import Role
 from infra.settings import Settings, load_secrets, parse_database_url
 
 app = typer.Typer()
-keys_app = typer.Typer(help="API keys for the HTTP API (only their digests are stored).",
-                       no_args_is_help=True)
+keys_app = typer.Typer(
+    help="API keys for the HTTP API (only their digests are stored).", no_args_is_help=True
+)
 
 APP_FACTORY = "api.http.app:app_from_environment"
 
@@ -34,8 +35,10 @@ def keys_add(
     """Make a key; prints it alone on stdout, once (it cannot be shown again)."""
     key, record = access.add(Settings(), role, label)
     sys.stdout.write(key + "\n")
-    err.print(f"key {record.key_id} ({record.role.value}) added; keep it now, it is not stored",
-              highlight=False)
+    err.print(
+        f"key {record.key_id} ({record.role.value}) added; keep it now, it is not stored",
+        highlight=False,
+    )
 
 
 @keys_app.command("list")
@@ -61,9 +64,14 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on.")] = 8000,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
-    demo: Annotated[bool, typer.Option(
-        "--demo", help="Seed a demo population if the ledger is empty, make one demo key "
-                       "per role (revoking earlier ones) and print them.")] = False,
+    demo: Annotated[
+        bool,
+        typer.Option(
+            "--demo",
+            help="Seed a demo population if the ledger is empty, make one demo key "
+            "per role (revoking earlier ones) and print them.",
+        ),
+    ] = False,
 ) -> None:
     """Serve the HTTP API with uvicorn (OpenAPI at /docs)."""
     import uvicorn
@@ -77,8 +85,16 @@ def serve(
         print_demo(access.demo_keys(settings), host, port, sample)
     # uvicorn's own access log would print query strings (a NIK look-up has one): it is
     # off, and the app logs each request under its route template instead.
-    uvicorn.run(APP_FACTORY, factory=True, host=host, port=port, workers=workers,
-                access_log=False, log_level="info", log_config=log_config())
+    uvicorn.run(
+        APP_FACTORY,
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=False,
+        log_level="info",
+        log_config=log_config(),
+    )
 
 
 def log_config() -> dict[str, Any]:
@@ -86,8 +102,7 @@ def log_config() -> dict[str, Any]:
     from uvicorn.config import LOGGING_CONFIG
 
     config = copy.deepcopy(LOGGING_CONFIG)
-    config["loggers"]["api.http"] = {"handlers": ["default"], "level": "INFO",
-                                     "propagate": False}
+    config["loggers"]["api.http"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
     return config
 
 
@@ -98,6 +113,10 @@ def print_demo(keys: dict[Role, str], host: str, port: int, sample: str) -> None
     out.print(table)
     base = f"http://{host}:{port}"
     out.print("Try:", highlight=False)
-    out.print(f"  curl -s -H 'Authorization: Bearer {keys[Role.COLLECTOR]}' "
-              f"{base}/v1/participants/{sample}/status", highlight=False, soft_wrap=True)
+    out.print(
+        f"  curl -s -H 'Authorization: Bearer {keys[Role.COLLECTOR]}' "
+        f"{base}/v1/participants/{sample}/status",
+        highlight=False,
+        soft_wrap=True,
+    )
     out.print(f"OpenAPI: {base}/docs   metrics: {base}/metrics", highlight=False)

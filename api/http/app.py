@@ -44,7 +44,9 @@ def create_app(settings: Settings | None = None, *, follow: bool = True) -> Fast
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         system = build_system(chosen)
-        follower = Follower(lambda: _caught_up(system), lambda: following.positions(system).position)
+        follower = Follower(
+            lambda: _caught_up(system), lambda: following.positions(system).position
+        )
         try:
             app.state.system = system
             app.state.api_keys = ApiKeyStore(api_keys_path(chosen))
@@ -59,16 +61,19 @@ def create_app(settings: Settings | None = None, *, follow: bool = True) -> Fast
             system.close()
 
     app = FastAPI(
-        title="Enrollment ledger", version="1", description=DESCRIPTION, lifespan=lifespan,
-        default_response_class=OrjsonResponse, dependencies=[Depends(no_unknown_query)],
+        title="Enrollment ledger",
+        version="1",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        default_response_class=OrjsonResponse,
+        dependencies=[Depends(no_unknown_query)],
     )
     app.state.settings = chosen
     app.state.metrics = metrics
     install_error_handlers(app)
     document_problems(app)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
-    for module in (participants, changes, claims, batches, coverage, events, health,
-                   dashboard):
+    for module in (participants, changes, claims, batches, coverage, events, health, dashboard):
         app.include_router(module.router)
     return app
 

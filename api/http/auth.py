@@ -17,8 +17,14 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from api.http.errors import ApiProblem
 from infra.api_keys import ApiKey, ApiKeyStore, Role
 
-R, C, O, A, P, D = (Role.REGISTRAR, Role.COLLECTOR, Role.CLAIMS_OFFICER, Role.AUDITOR,
-                    Role.REPORTER, Role.ADMIN)
+R, C, O, A, P, D = (  # noqa: E741 - O is the claims officer's column in the role table
+    Role.REGISTRAR,
+    Role.COLLECTOR,
+    Role.CLAIMS_OFFICER,
+    Role.AUDITOR,
+    Role.REPORTER,
+    Role.ADMIN,
+)
 
 # The admin may do everything, and is the only role that erases. Reporters see counts only.
 PERMISSIONS: dict[str, frozenset[Role]] = {
@@ -47,16 +53,25 @@ def key_store(request: Request) -> ApiKeyStore:
     return store
 
 
-async def caller(request: Request, credentials: Annotated[
-        HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> ApiKey:
+async def caller(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> ApiKey:
     """The key the request was made with; 401 if there is none or it is not active."""
     if credentials is None:
-        raise ApiProblem(401, "unauthorized", "Send an API key: 'Authorization: Bearer <key>'.",
-                         headers={"WWW-Authenticate": "Bearer"})
+        raise ApiProblem(
+            401,
+            "unauthorized",
+            "Send an API key: 'Authorization: Bearer <key>'.",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     found = key_store(request).lookup(credentials.credentials)
     if found is None:
-        raise ApiProblem(401, "unauthorized", "The API key is unknown or revoked.",
-                         headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+        raise ApiProblem(
+            401,
+            "unauthorized",
+            "The API key is unknown or revoked.",
+            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        )
     return found
 
 
@@ -71,9 +86,12 @@ def check(key: ApiKey, action: str) -> None:
     """403 unless the key's role may do `action`."""
     if not may(key.role, action):
         allowed_roles = ", ".join(sorted(r.value for r in PERMISSIONS[action]))
-        raise ApiProblem(403, "forbidden",
-                         f"The role '{key.role.value}' may not {action.replace('_', ' ')}; "
-                         f"allowed: {allowed_roles}.")
+        raise ApiProblem(
+            403,
+            "forbidden",
+            f"The role '{key.role.value}' may not {action.replace('_', ' ')}; "
+            f"allowed: {allowed_roles}.",
+        )
 
 
 def allowed(action: str) -> Callable[[ApiKey], Awaitable[ApiKey]]:

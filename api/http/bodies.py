@@ -19,8 +19,11 @@ Line = Annotated[str, StringConstraints(max_length=200, pattern=_LINE)]
 ShortLine = Annotated[str, StringConstraints(max_length=64, pattern=_LINE)]
 Text = Annotated[str, StringConstraints(max_length=2000, pattern=r"^[^\x00]*$")]
 Rupiah = Annotated[int, Field(ge=0, le=10**13, description="Whole rupiah.")]
-Month = Annotated[str, StringConstraints(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$"),
-                  Field(description="A month, YYYY-MM.", examples=["2025-03"])]
+Month = Annotated[
+    str,
+    StringConstraints(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$"),
+    Field(description="A month, YYYY-MM.", examples=["2025-03"]),
+]
 ProgrammeCode = Literal["JKK", "JKM", "JHT"]
 
 
@@ -38,8 +41,7 @@ class EnrollmentIn(Body):
     village_code: ShortLine = Field(examples=["32.76.01.1006"])
     occupation: ShortLine
     declared_income: Rupiah
-    programmes: list[ProgrammeCode] = Field(min_length=1, max_length=3,
-                                            examples=[["JKK", "JKM"]])
+    programmes: list[ProgrammeCode] = Field(min_length=1, max_length=3, examples=[["JKK", "JKM"]])
     channel: ShortLine = Field(examples=["perisai"])
     agent_id: ShortLine | None = None
     enrolled_on: date | None = None
@@ -134,8 +136,10 @@ class BatchIn(Body):
     and `BatchContribution`."""
 
     commands: list[dict[str, Any]] = Field(
-        min_length=1, max_length=500,
+        min_length=1,
+        max_length=500,
         description="Commands, each with `command_id` (UUID), `kind` (`enrollment` or "
-                    "`contribution`), `captured_at` (when the device captured it) and the "
-                    "fields of `POST /v1/participants` or of a contribution (which names "
-                    "its worker by `participant_id` or `nik`).")
+        "`contribution`), `captured_at` (when the device captured it) and the "
+        "fields of `POST /v1/participants` or of a contribution (which names "
+        "its worker by `participant_id` or `nik`).",
+    )

@@ -18,11 +18,19 @@ from infra.api_keys import ApiKey
 MIN_POSITION_WAIT = 2.0
 RETRY_AFTER_SECONDS = 1
 
-MinPosition = Annotated[int | None, Query(
-    ge=0, le=2**62, description="Answer only once the read models reflect this log position "
-    "(a write's `position`); waits briefly, else 503 with Retry-After.")]
-Reveal = Annotated[bool, Query(
-    description="Show personal data in the clear (roles that may see it; masked otherwise).")]
+MinPosition = Annotated[
+    int | None,
+    Query(
+        ge=0,
+        le=2**62,
+        description="Answer only once the read models reflect this log position "
+        "(a write's `position`); waits briefly, else 503 with Retry-After.",
+    ),
+]
+Reveal = Annotated[
+    bool,
+    Query(description="Show personal data in the clear (roles that may see it; masked otherwise)."),
+]
 
 
 async def no_unknown_query(request: Request) -> None:
@@ -37,10 +45,20 @@ async def no_unknown_query(request: Request) -> None:
     unknown = sorted(set(request.query_params) - known)
     if unknown:
         names = ", ".join(repr(name[:40]) for name in unknown[:5])
-        raise ApiProblem(422, "unknown_parameter", f"Unknown query parameter(s): {names}.",
-                         errors=[{"field": name[:40], "in": "query",
-                                  "message": "Not a parameter of this route.",
-                                  "type": "unknown_parameter"} for name in unknown[:20]])
+        raise ApiProblem(
+            422,
+            "unknown_parameter",
+            f"Unknown query parameter(s): {names}.",
+            errors=[
+                {
+                    "field": name[:40],
+                    "in": "query",
+                    "message": "Not a parameter of this route.",
+                    "type": "unknown_parameter",
+                }
+                for name in unknown[:20]
+            ],
+        )
 
 
 _QUERY_NAMES: dict[int, frozenset[str]] = {}
@@ -73,11 +91,19 @@ def reached(request: Request, min_position: int | None) -> bool:
         return True
     head = request.app.state.system.head()
     if min_position > head:  # no write has reached it: waiting would never help
-        raise ApiProblem(422, "position_beyond_log",
-                         f"Log position {min_position} is beyond the head of the log ({head}).",
-                         errors=[{"field": "min_position", "in": "query",
-                                  "message": "Beyond the head of the log.",
-                                  "type": "position_beyond_log"}])
+        raise ApiProblem(
+            422,
+            "position_beyond_log",
+            f"Log position {min_position} is beyond the head of the log ({head}).",
+            errors=[
+                {
+                    "field": "min_position",
+                    "in": "query",
+                    "message": "Beyond the head of the log.",
+                    "type": "position_beyond_log",
+                }
+            ],
+        )
     return follower(request).wait_for(min_position, MIN_POSITION_WAIT)
 
 
@@ -85,11 +111,13 @@ def wait_for(request: Request, min_position: int | None) -> None:
     """503 with Retry-After unless the read models reach `min_position` within the wait."""
     if not reached(request, min_position):
         raise ApiProblem(
-            503, "projections_behind",
+            503,
+            "projections_behind",
             f"The read models have not reached log position {min_position} yet "
             f"(at {follower(request).position}); retry shortly.",
             headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-            position=follower(request).position)
+            position=follower(request).position,
+        )
 
 
 def command(request: Request, kind: str) -> None:
@@ -102,6 +130,7 @@ def answered(request: Request, body: dict[str, Any], *, created: bool = True) ->
     """A write's answer: 201 when it recorded something, 200 when it was a repeat."""
     repeat = bool(body.get("replayed"))
     metrics: Metrics = request.app.state.metrics
-    metrics.command(getattr(request.state, "command", "unknown"),
-                    "repeat" if repeat else "accepted")
+    metrics.command(
+        getattr(request.state, "command", "unknown"), "repeat" if repeat else "accepted"
+    )
     return OrjsonResponse(body, status_code=200 if repeat or not created else 201)

@@ -49,24 +49,49 @@ LEDGER_ERROR_STATUS: tuple[tuple[type[LedgerError], int, str], ...] = (
 )
 
 _CODE_BY_STATUS = {
-    400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-    405: "method_not_allowed", 406: "not_acceptable", 409: "conflict",
-    413: "payload_too_large", 415: "unsupported_media_type", 422: "validation_error",
-    429: "too_many_requests", 500: "internal_error", 503: "service_unavailable",
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "too_many_requests",
+    500: "internal_error",
+    503: "service_unavailable",
 }
 _TITLE_BY_STATUS = {
-    400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found",
-    405: "Method not allowed", 406: "Not acceptable", 409: "Conflict",
-    413: "Payload too large", 415: "Unsupported media type", 422: "Invalid input",
-    429: "Too many requests", 500: "Internal server error", 503: "Service unavailable",
+    400: "Bad request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    406: "Not acceptable",
+    409: "Conflict",
+    413: "Payload too large",
+    415: "Unsupported media type",
+    422: "Invalid input",
+    429: "Too many requests",
+    500: "Internal server error",
+    503: "Service unavailable",
 }
 
 
 class ApiProblem(Exception):
     """A refusal made by the HTTP layer itself (authentication, roles, not ready yet)."""
 
-    def __init__(self, status: int, code: str, detail: str, *,
-                 headers: Mapping[str, str] | None = None, **extra: Any) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        detail: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
         super().__init__(detail)
         self.status, self.code, self.detail = status, code, detail
         self.headers = dict(headers or {})
@@ -81,13 +106,22 @@ def status_of(error: LedgerError) -> tuple[int, str]:
     raise AssertionError("LedgerError is the last row")  # pragma: no cover
 
 
-def problem_body(status: int, code: str, detail: str, *, title: str | None = None,
-                 instance: str | None = None, **extra: Any) -> dict[str, Any]:
+def problem_body(
+    status: int,
+    code: str,
+    detail: str,
+    *,
+    title: str | None = None,
+    instance: str | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
     """The problem document (RFC 9457), with the ledger's stable `code` as an extension."""
     body: dict[str, Any] = {
         "type": f"urn:ledger:problem:{code}",
         "title": title or _TITLE_BY_STATUS.get(status, "Error"),
-        "status": status, "code": code, "detail": detail,
+        "status": status,
+        "code": code,
+        "detail": detail,
     }
     if instance is not None:
         body["instance"] = instance
@@ -109,18 +143,25 @@ def validation_problem(errors: Sequence[Any]) -> dict[str, Any]:
         location = [str(part) for part in e.get("loc", ())]
         where = location[0] if location else "body"
         path = location[1:] if where in ("body", "query", "path", "header") else location
-        fields.append({"field": ".".join(path) or where, "in": where,
-                       "message": str(e.get("msg", "")), "type": str(e.get("type", ""))})
+        fields.append(
+            {
+                "field": ".".join(path) or where,
+                "in": where,
+                "message": str(e.get("msg", "")),
+                "type": str(e.get("type", "")),
+            }
+        )
     if any(f["type"] == "json_invalid" for f in fields):
-        return problem_body(400, "malformed_body", "The request body is not valid JSON.",
-                            errors=fields)
+        return problem_body(
+            400, "malformed_body", "The request body is not valid JSON.", errors=fields
+        )
     named = "; ".join(f"{f['field']}: {f['message']}" for f in fields[:5])
-    return problem_body(422, "validation_error", named or "The request is invalid.",
-                        errors=fields)
+    return problem_body(422, "validation_error", named or "The request is invalid.", errors=fields)
 
 
-def _respond(request: Request, body: dict[str, Any],
-             headers: Mapping[str, str] | None = None) -> ProblemResponse:
+def _respond(
+    request: Request, body: dict[str, Any], headers: Mapping[str, str] | None = None
+) -> ProblemResponse:
     body.setdefault("instance", request.url.path)
     return ProblemResponse(body, status_code=body["status"], headers=dict(headers or {}))
 
@@ -137,8 +178,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ApiProblem)
     async def api_problem(request: Request, exc: ApiProblem) -> ProblemResponse:
-        return _respond(request, problem_body(exc.status, exc.code, exc.detail, **exc.extra),
-                        exc.headers)
+        return _respond(
+            request, problem_body(exc.status, exc.code, exc.detail, **exc.extra), exc.headers
+        )
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> ProblemResponse:
@@ -147,17 +189,23 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> ProblemResponse:
         code = _CODE_BY_STATUS.get(exc.status_code, f"http_{exc.status_code}")
-        detail = exc.detail if isinstance(exc.detail, str) else _TITLE_BY_STATUS.get(
-            exc.status_code, "Error")
+        detail = (
+            exc.detail
+            if isinstance(exc.detail, str)
+            else _TITLE_BY_STATUS.get(exc.status_code, "Error")
+        )
         return _respond(request, problem_body(exc.status_code, code, detail), exc.headers)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> ProblemResponse:
         # The one place a bug surfaces: the operator gets the traceback, the caller nothing.
-        log.error("unexpected error on %s %s", request.method, _route_of(request),
-                  exc_info=exc)
-        return _respond(request, problem_body(500, "internal_error",
-                                              "The ledger could not answer; the error is logged."))
+        log.error("unexpected error on %s %s", request.method, _route_of(request), exc_info=exc)
+        return _respond(
+            request,
+            problem_body(
+                500, "internal_error", "The ledger could not answer; the error is logged."
+            ),
+        )
 
 
 def _route_of(request: Request) -> str:

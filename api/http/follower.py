@@ -15,8 +15,13 @@ class Follower:
     """A daemon thread that calls `catch_up()` whenever the log may have grown: every
     `poll_seconds`, and at once when a reader waits for a position not reached yet."""
 
-    def __init__(self, catch_up: Callable[[], int], position: Callable[[], int], *,
-                 poll_seconds: float = 0.05) -> None:
+    def __init__(
+        self,
+        catch_up: Callable[[], int],
+        position: Callable[[], int],
+        *,
+        poll_seconds: float = 0.05,
+    ) -> None:
         self._catch_up = catch_up
         self._position = position
         self.poll_seconds = poll_seconds
@@ -33,8 +38,7 @@ class Follower:
 
     def start(self) -> None:
         self._known = self._position()
-        self._thread = threading.Thread(target=self._run, name="projection-follower",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._run, name="projection-follower", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
@@ -66,8 +70,9 @@ class Follower:
                 failures = 0
             except Exception:  # keep following; a reader then gets 503
                 failures += 1
-                log.warning("projection catch-up failed (%d in a row)", failures,
-                            exc_info=failures == 1)
+                log.warning(
+                    "projection catch-up failed (%d in a row)", failures, exc_info=failures == 1
+                )
                 applied, known = 0, self._known
             with self._moved:
                 self._known = known

@@ -38,12 +38,16 @@ class _ProjectionCollector(Collector):
         source = self._positions()
         if source is None:
             return
-        position = GaugeMetricFamily("ledger_projection_position",
-                                     "Last log position the projection has processed.",
-                                     labels=["projection"])
-        lag = GaugeMetricFamily("ledger_projection_lag",
-                                "Log positions the projection is behind the head.",
-                                labels=["projection"])
+        position = GaugeMetricFamily(
+            "ledger_projection_position",
+            "Last log position the projection has processed.",
+            labels=["projection"],
+        )
+        lag = GaugeMetricFamily(
+            "ledger_projection_lag",
+            "Log positions the projection is behind the head.",
+            labels=["projection"],
+        )
         try:
             rows = list(source())
         except Exception:  # a scrape must not fail because the store is down
@@ -62,12 +66,18 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.latency = Histogram(
-            "ledger_http_request_duration_seconds", "HTTP request latency by route template.",
-            ["method", "route", "status"], registry=self.registry,
-            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0))
+            "ledger_http_request_duration_seconds",
+            "HTTP request latency by route template.",
+            ["method", "route", "status"],
+            registry=self.registry,
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+        )
         self.commands = Counter(
-            "ledger_commands", "Commands by kind and outcome (accepted, repeat, refused code).",
-            ["kind", "outcome"], registry=self.registry)
+            "ledger_commands",
+            "Commands by kind and outcome (accepted, repeat, refused code).",
+            ["kind", "outcome"],
+            registry=self.registry,
+        )
         self.positions: ProjectionPositions | None = None
         self.registry.register(_ProjectionCollector(lambda: self.positions))
 

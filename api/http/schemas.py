@@ -29,18 +29,26 @@ class Problem(BaseModel):
 
 
 _DESCRIPTIONS = {
-    400: "The body is not JSON.", 401: "No API key, or an unknown or revoked one.",
-    403: "The key's role may not do this.", 404: "No such participant, claim or route.",
-    409: "Contradicts the recorded facts.", 422: "Invalid input, or refused by the rules.",
+    400: "The body is not JSON.",
+    401: "No API key, or an unknown or revoked one.",
+    403: "The key's role may not do this.",
+    404: "No such participant, claim or route.",
+    409: "Contradicts the recorded facts.",
+    422: "Invalid input, or refused by the rules.",
     503: "Not ready: the read models are behind (see Retry-After).",
 }
 
 
 def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """The `responses=` of a route that may answer these problem statuses."""
-    return {status: {"model": Problem, "description": _DESCRIPTIONS.get(status, "A problem."),
-                     "content": {"application/problem+json": {}}}
-            for status in statuses}
+    return {
+        status: {
+            "model": Problem,
+            "description": _DESCRIPTIONS.get(status, "A problem."),
+            "content": {"application/problem+json": {}},
+        }
+        for status in statuses
+    }
 
 
 class Health(BaseModel):

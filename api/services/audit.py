@@ -42,8 +42,11 @@ class KeyAnswer:
     publish_dir: str
 
     def as_dict(self) -> dict[str, Any]:
-        return {"origin": self.origin, "verifier_key": self.verifier_key,
-                "publish_dir": self.publish_dir}
+        return {
+            "origin": self.origin,
+            "verifier_key": self.verifier_key,
+            "publish_dir": self.publish_dir,
+        }
 
 
 def verifier_key(system: System) -> KeyAnswer:
@@ -62,8 +65,14 @@ class CheckpointAnswer:
     new: bool  # signed now (False: the head already had one)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"tree_size": self.tree_size, "root": b64(self.root), "position": self.position,
-                "sealed": self.sealed, "new": self.new, "note": self.note}
+        return {
+            "tree_size": self.tree_size,
+            "root": b64(self.root),
+            "position": self.position,
+            "sealed": self.sealed,
+            "new": self.new,
+            "note": self.note,
+        }
 
 
 def checkpoint(system: System, tracker: Tracker = no_progress) -> CheckpointAnswer:
@@ -75,8 +84,14 @@ def checkpoint(system: System, tracker: Tracker = no_progress) -> CheckpointAnsw
     if not stored:
         raise ProofError("empty_log", "The log holds no events yet: nothing to sign.")
     last = stored[-1]
-    return CheckpointAnswer(last.tree_size, last.root, last.position, report.sealed, last.note,
-                            new=bool(report.checkpoints))
+    return CheckpointAnswer(
+        last.tree_size,
+        last.root,
+        last.position,
+        report.sealed,
+        last.note,
+        new=bool(report.checkpoints),
+    )
 
 
 @dataclass(frozen=True)
@@ -87,12 +102,17 @@ class SealAnswer:
     checkpoints: list[int] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"tree_size": self.tree_size, "position": self.position, "sealed": self.sealed,
-                "checkpoints": self.checkpoints}
+        return {
+            "tree_size": self.tree_size,
+            "position": self.position,
+            "sealed": self.sealed,
+            "checkpoints": self.checkpoints,
+        }
 
 
-def seal(system: System, *, follow: bool = False, poll: float = 1.0,
-         tracker: Tracker = no_progress) -> SealAnswer:
+def seal(
+    system: System, *, follow: bool = False, poll: float = 1.0, tracker: Tracker = no_progress
+) -> SealAnswer:
     """Seal the log to its head (checkpoints as they fall due); `follow`: keep following
     it until interrupted, as `projections run` does for the read models."""
     audit = audit_of(system)
@@ -100,8 +120,12 @@ def seal(system: System, *, follow: bool = False, poll: float = 1.0,
     with tracker("sealing", system.ledger.recorder.max_notification_id() or 0) as update:
         while True:
             report = audit.sealer.catch_up(progress=update)
-            answer = SealAnswer(report.tree_size, report.position, answer.sealed + report.sealed,
-                                answer.checkpoints + [c.tree_size for c in report.checkpoints])
+            answer = SealAnswer(
+                report.tree_size,
+                report.position,
+                answer.sealed + report.sealed,
+                answer.checkpoints + [c.tree_size for c in report.checkpoints],
+            )
             if not follow:
                 return answer
             try:
@@ -124,19 +148,30 @@ class InclusionAnswer:
     signed: bool  # a checkpoint signs this tree size
 
     def as_dict(self) -> dict[str, Any]:
-        return {"leaf_index": self.leaf_index, "tree_size": self.tree_size,
-                "leaf_hash": b64(self.leaf_hash), "root": b64(self.root),
-                "path": [b64(p) for p in self.path]}
+        return {
+            "leaf_index": self.leaf_index,
+            "tree_size": self.tree_size,
+            "leaf_hash": b64(self.leaf_hash),
+            "root": b64(self.root),
+            "path": [b64(p) for p in self.path],
+        }
 
 
-def prove(system: System, *, position: int, checkpoint_size: int | None = None,
-          recorded_at: str | None = None) -> InclusionAnswer:
+def prove(
+    system: System,
+    *,
+    position: int,
+    checkpoint_size: int | None = None,
+    recorded_at: str | None = None,
+) -> InclusionAnswer:
     """The inclusion proof of the event at `position`: in the tree of `checkpoint_size`
     leaves, or the tree as it stood at the last position recorded by `recorded_at`, or
     by default the latest checkpoint if it holds the event (else the tree sealed to the
     head of the log)."""
     if checkpoint_size is not None and recorded_at is not None:
-        raise InvalidInputError("checkpoint_or_time", "Give --checkpoint or --recorded-at, not both.")
+        raise InvalidInputError(
+            "checkpoint_or_time", "Give --checkpoint or --recorded-at, not both."
+        )
     audit = audit_of(system)
     audit.sealer.catch_up(until=None)
     signed = {c.tree_size for c in audit.tree.checkpoints()}
@@ -147,8 +182,15 @@ def prove(system: System, *, position: int, checkpoint_size: int | None = None,
         latest = max(signed, default=0)
         size = latest if audit.tree.size_at_position(position) <= latest else None
     proof = audit.tree.inclusion(position, size)
-    return InclusionAnswer(position, proof.leaf_index, proof.tree_size, proof.leaf_hash,
-                           proof.root, proof.path, proof.tree_size in signed)
+    return InclusionAnswer(
+        position,
+        proof.leaf_index,
+        proof.tree_size,
+        proof.leaf_hash,
+        proof.root,
+        proof.path,
+        proof.tree_size in signed,
+    )
 
 
 @dataclass(frozen=True)
@@ -160,9 +202,13 @@ class ConsistencyAnswer:
     path: list[bytes]
 
     def as_dict(self) -> dict[str, Any]:
-        return {"old_size": self.old_size, "new_size": self.new_size,
-                "old_root": b64(self.old_root), "new_root": b64(self.new_root),
-                "path": [b64(p) for p in self.path]}
+        return {
+            "old_size": self.old_size,
+            "new_size": self.new_size,
+            "old_root": b64(self.old_root),
+            "new_root": b64(self.new_root),
+            "path": [b64(p) for p in self.path],
+        }
 
 
 def consistency(system: System, *, old_size: int, new_size: int) -> ConsistencyAnswer:
@@ -172,8 +218,9 @@ def consistency(system: System, *, old_size: int, new_size: int) -> ConsistencyA
     if new_size > audit.tree.size()[0]:
         audit.sealer.catch_up(until=None)
     proof = audit.tree.consistency(old_size, new_size)
-    return ConsistencyAnswer(proof.old_size, proof.new_size, proof.old_root, proof.new_root,
-                             proof.path)
+    return ConsistencyAnswer(
+        proof.old_size, proof.new_size, proof.old_root, proof.new_root, proof.path
+    )
 
 
 def _recorded_position(system: System, recorded_at: str) -> int:
@@ -196,13 +243,24 @@ class VerifyAnswer:
     problems: list[str]
 
     def as_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "first_bad_position": self.first_bad_position,
-                "checked": self.checked, "tree_size": self.tree_size, "root": b64(self.root)}
+        return {
+            "ok": self.ok,
+            "first_bad_position": self.first_bad_position,
+            "checked": self.checked,
+            "tree_size": self.tree_size,
+            "root": b64(self.root),
+        }
 
 
-def verify(system: System, *, from_position: int | None = None,
-           until_position: int | None = None, checkpoint_files: list[Path] | None = None,
-           recorded_at: str | None = None, tracker: Tracker = no_progress) -> VerifyAnswer:
+def verify(
+    system: System,
+    *,
+    from_position: int | None = None,
+    until_position: int | None = None,
+    checkpoint_files: list[Path] | None = None,
+    recorded_at: str | None = None,
+    tracker: Tracker = no_progress,
+) -> VerifyAnswer:
     """Recompute the tree from the stored events; check every checkpoint (the stored ones
     and those in `checkpoint_files`, a note or a folder of them) and name the first bad
     position. `until_position`, or `recorded_at` (the last position recorded by then): only
@@ -212,15 +270,28 @@ def verify(system: System, *, from_position: int | None = None,
     notes = [_read_note(path) for path in _note_files(checkpoint_files or [])]
     if until_position is not None and recorded_at is not None:
         raise InvalidInputError("until_or_time", "Give --until or --recorded-at, not both.")
-    until = (_recorded_position(system, recorded_at) if recorded_at is not None
-             else until_position)
+    until = _recorded_position(system, recorded_at) if recorded_at is not None else until_position
     with tracker("verifying", audit.tree.size()[0]) as update:
-        report = verify_log(system.ledger.recorder, system.views, audit.verifier,
-                            audit.signer.name, from_position=from_position,
-                            until_position=until, extra_notes=notes, progress=update)
-    return VerifyAnswer(report.ok, report.first_bad_position, report.checked, report.tree_size,
-                        report.root, report.checkpoints, report.unsealed,
-                        [p.message for p in report.problems])
+        report = verify_log(
+            system.ledger.recorder,
+            system.views,
+            audit.verifier,
+            audit.signer.name,
+            from_position=from_position,
+            until_position=until,
+            extra_notes=notes,
+            progress=update,
+        )
+    return VerifyAnswer(
+        report.ok,
+        report.first_bad_position,
+        report.checked,
+        report.tree_size,
+        report.root,
+        report.checkpoints,
+        report.unsealed,
+        [p.message for p in report.problems],
+    )
 
 
 def _note_files(paths: list[Path]) -> list[Path]:
@@ -258,23 +329,49 @@ class RecountAnswer:
         return not self.differences
 
     def as_dict(self) -> dict[str, Any]:
-        return {"position": self.position, "period": self.period, "cells": self.cells,
-                "active": self.active, "equal": self.equal, "differences": self.differences}
+        return {
+            "position": self.position,
+            "period": self.period,
+            "cells": self.cells,
+            "active": self.active,
+            "equal": self.equal,
+            "differences": self.differences,
+        }
 
 
-def recount_coverage(system: System, *, period: str | None = None,
-                     tracker: Tracker = no_progress) -> RecountAnswer:
+def recount_coverage(
+    system: System, *, period: str | None = None, tracker: Tracker = no_progress
+) -> RecountAnswer:
     """Count coverage again from the raw events, independently of the projections, and
     list every cell where the live read model differs (both at the same log position)."""
     month = month_or_this(period) if period else None
     system.runner.catch_up()
     position, live = live_coverage(system.views, month)
     with tracker("recounting", position) as update:
-        counted = recount(system.ledger.recorder, projection_mapper(system.ledger),
-                          until=position, period=month, progress=update)
-    return RecountAnswer(position, str(month) if month else None, len(counted),
-                         sum(c[0] for c in counted.values()), differences(live, counted))
+        counted = recount(
+            system.ledger.recorder,
+            projection_mapper(system.ledger),
+            until=position,
+            period=month,
+            progress=update,
+        )
+    return RecountAnswer(
+        position,
+        str(month) if month else None,
+        len(counted),
+        sum(c[0] for c in counted.values()),
+        differences(live, counted),
+    )
 
 
-__all__ = ["NoteError", "audit_of", "checkpoint", "consistency", "prove", "recount_coverage",
-           "seal", "verifier_key", "verify"]
+__all__ = [
+    "NoteError",
+    "audit_of",
+    "checkpoint",
+    "consistency",
+    "prove",
+    "recount_coverage",
+    "seal",
+    "verifier_key",
+    "verify",
+]

@@ -68,8 +68,10 @@ def run(system: System, commands: list[Command]) -> list[Outcome]:
 
 def digest(command: Command, key: bytes) -> str:
     """A keyed digest of everything the command says (its id aside)."""
-    content = orjson.dumps({"kind": command.kind, "captured_at": command.captured_at,
-                            "fields": command.fields}, option=orjson.OPT_SORT_KEYS)
+    content = orjson.dumps(
+        {"kind": command.kind, "captured_at": command.captured_at, "fields": command.fields},
+        option=orjson.OPT_SORT_KEYS,
+    )
     return hmac.new(key, b"command:" + content, hashlib.sha256).hexdigest()
 
 
@@ -79,16 +81,20 @@ def _one(system: System, command: Command, key: bytes) -> Outcome:
         earlier = _receipt(system, command.command_id)
         if earlier is not None:
             earlier.check_same(content)
-            return Outcome(command.command_id, dict(earlier.answer), earlier.outcome,
-                           repeat=True)
+            return Outcome(command.command_id, dict(earlier.answer), earlier.outcome, repeat=True)
         answer = _execute(system, command)
     except LedgerError as error:
         return Outcome(command.command_id, outcome="refused", error=error)
     outcome = "already_recorded" if answer.get("replayed") else "accepted"
     receipt = CommandReceipt.record(
-        command.command_id, kind=command.kind, digest=content,
-        captured_at=command.captured_at, agent_id=command.fields.get("agent_id"),
-        outcome=outcome, answer=answer)
+        command.command_id,
+        kind=command.kind,
+        digest=content,
+        captured_at=command.captured_at,
+        agent_id=command.fields.get("agent_id"),
+        outcome=outcome,
+        answer=answer,
+    )
     try:
         system.ledger.save(receipt)
     except IntegrityError:  # the same command_id, sent again meanwhile, got there first
@@ -111,13 +117,19 @@ def _execute(system: System, command: Command) -> dict[str, Any]:
     if command.kind == "contribution":
         who = fields.pop("participant_id", None) or fields.pop("nik", None)
         if not who:
-            raise InvalidInputError("participant_required",
-                                    "A contribution names its worker by participant_id or nik.")
-        return participants.pay(system, str(who), amount=fields["amount"],
-                                payment_ref=fields["payment_ref"], paid_on=fields.get("paid_on"),
-                                channel=fields.get("channel") or "bank",
-                                agent_id=fields.get("agent_id"),
-                                captured_at=command.captured_at).as_dict()
+            raise InvalidInputError(
+                "participant_required", "A contribution names its worker by participant_id or nik."
+            )
+        return participants.pay(
+            system,
+            str(who),
+            amount=fields["amount"],
+            payment_ref=fields["payment_ref"],
+            paid_on=fields.get("paid_on"),
+            channel=fields.get("channel") or "bank",
+            agent_id=fields.get("agent_id"),
+            captured_at=command.captured_at,
+        ).as_dict()
     raise InvalidInputError("unknown_command", f"'{command.kind}' is not one of {KINDS}.")
 
 

@@ -86,9 +86,21 @@ def coverage(system: System, *, period: str | None = None, level: str = "nation"
 
 
 _ORDER = tuple(str(p) for p in PROGRAMME_ORDER)  # JKK, JKM, JHT
-CSV_COLUMNS = ("period", "level", "region", "name", "active", *(p.lower() for p in _ORDER),
-               "enrollments", "contributions", "contribution_amount", "claims_filed",
-               "claims_paid", "benefits_paid", "position")
+CSV_COLUMNS = (
+    "period",
+    "level",
+    "region",
+    "name",
+    "active",
+    *(p.lower() for p in _ORDER),
+    "enrollments",
+    "contributions",
+    "contribution_amount",
+    "claims_filed",
+    "claims_paid",
+    "benefits_paid",
+    "position",
+)
 
 
 def check_csv_destination(path: Path) -> None:
@@ -98,9 +110,24 @@ def check_csv_destination(path: Path) -> None:
 
 def csv_rows(answer: CoverageAnswer) -> list[list[Any]]:
     """The answer's rows as CSV cells, in `CSV_COLUMNS` order."""
-    return [[answer.period, answer.level, r["region"], r["name"], r["active"],
-             *(r["by_programme"][p] for p in _ORDER), r["enrollments"], r["contributions"], r["contribution_amount"], r["claims_filed"],
-             r["claims_paid"], r["benefits_paid"], answer.position] for r in answer.rows]
+    return [
+        [
+            answer.period,
+            answer.level,
+            r["region"],
+            r["name"],
+            r["active"],
+            *(r["by_programme"][p] for p in _ORDER),
+            r["enrollments"],
+            r["contributions"],
+            r["contribution_amount"],
+            r["claims_filed"],
+            r["claims_paid"],
+            r["benefits_paid"],
+            answer.position,
+        ]
+        for r in answer.rows
+    ]
 
 
 def write_csv(answer: CoverageAnswer, path: Path) -> Path:

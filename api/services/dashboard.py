@@ -62,38 +62,67 @@ class Dashboard:
         return max(0, self.head - self.position)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"period": self.period, "region": self.region, "region_name": self.region_name,
-                "level": self.level, "child_level": self.child_level, "trail": self.trail,
-                "position": self.position, "head": self.head, "lag": self.lag,
-                "target": self.target, "months": self.months, "children": self.children,
-                "channels": self.channels, "agents": self.agents}
+        return {
+            "period": self.period,
+            "region": self.region,
+            "region_name": self.region_name,
+            "level": self.level,
+            "child_level": self.child_level,
+            "trail": self.trail,
+            "position": self.position,
+            "head": self.head,
+            "lag": self.lag,
+            "target": self.target,
+            "months": self.months,
+            "children": self.children,
+            "channels": self.channels,
+            "agents": self.agents,
+        }
 
 
-def dashboard(system: DashboardSystem, *, period: str | None = None, region: str | None = None,
-              today: date | None = None) -> Dashboard:
+def dashboard(
+    system: DashboardSystem,
+    *,
+    period: str | None = None,
+    region: str | None = None,
+    today: date | None = None,
+) -> Dashboard:
     """The dashboard for `period` (`YYYY-MM`, default this month) and `region` (a province,
     regency, district or village code; default the nation)."""
     month = Period.parse(period) if period else Period.containing(today or system.ledger.today())
     code = parse_region(region) if region and region.strip() else ""
     if code and region_name(code) is None:
-        raise InvalidInputError("unknown_region",
-                                f"'{region}' is not a region code of the Home Affairs register "
-                                "(e.g. 32, 32.76, 32.76.01, 32.76.01.1001).")
+        raise InvalidInputError(
+            "unknown_region",
+            f"'{region}' is not a region code of the Home Affairs register "
+            "(e.g. 32, 32.76, 32.76.01, 32.76.01.1001).",
+        )
     head = system.head()  # before the figures: the lag is never understated
     figures = _figures(system.views, month, code)
     target = system.ledger.rules.for_month(month).national_target_active
     region_active = figures["months"][-1]["active"]
     nation = figures["nation_active"]
     return Dashboard(
-        period=str(month), region=code, region_name=region_name(code) or code,
-        level=figures["level"], child_level=figures["child_level"], trail=trail(code),
-        position=max(0, figures["position"]), head=head,
-        target={"target": target, "nation_active": nation,
-                "progress": round(nation / target, 6) if target else 0.0,
-                "region_active": region_active,
-                "region_share": round(region_active / nation, 6) if nation else 0.0},
-        months=figures["months"], children=figures["children"],
-        channels=figures["channels"], agents=figures["agents"])
+        period=str(month),
+        region=code,
+        region_name=region_name(code) or code,
+        level=figures["level"],
+        child_level=figures["child_level"],
+        trail=trail(code),
+        position=max(0, figures["position"]),
+        head=head,
+        target={
+            "target": target,
+            "nation_active": nation,
+            "progress": round(nation / target, 6) if target else 0.0,
+            "region_active": region_active,
+            "region_share": round(region_active / nation, 6) if nation else 0.0,
+        },
+        months=figures["months"],
+        children=figures["children"],
+        channels=figures["channels"],
+        agents=figures["agents"],
+    )
 
 
 # The figures of the last few (store, month, region, position) asked for: the page, its
@@ -111,8 +140,9 @@ def _figures(views: ViewStore, month: Period, code: str) -> dict[str, Any]:
         if found is not None:
             _CACHE.move_to_end(key)
             return found
-    found = dashboard_figures(views, period=month, region=code, months=MONTHS_SHOWN,
-                              agents=BUSIEST_AGENTS)
+    found = dashboard_figures(
+        views, period=month, region=code, months=MONTHS_SHOWN, agents=BUSIEST_AGENTS
+    )
     if found["position"] == key[3]:  # not moved on while computing
         with _CACHE_LOCK:
             _CACHE[key] = found
@@ -131,4 +161,5 @@ def trail(code: str) -> list[dict[str, str]]:
     """The nation, then each region above `code`, then `code` itself."""
     cuts = [c for c in (2, 5, 8, 13) if c <= len(code)]
     return [{"region": "", "name": "Indonesia"}] + [
-        {"region": code[:c], "name": region_name(code[:c]) or code[:c]} for c in cuts]
+        {"region": code[:c], "name": region_name(code[:c]) or code[:c]} for c in cuts
+    ]

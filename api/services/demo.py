@@ -21,8 +21,12 @@ class DemoStart:
     sample: str  # the participant with the most contributions
 
     def as_dict(self) -> dict[str, Any]:
-        return {"seeded": self.seeded.as_dict() if self.seeded else None, "head": self.head,
-                "position": self.position, "sample": self.sample}
+        return {
+            "seeded": self.seeded.as_dict() if self.seeded else None,
+            "head": self.head,
+            "position": self.position,
+            "sample": self.sample,
+        }
 
 
 def start(system: System, *, participants: int, tracker: Tracker = no_progress) -> DemoStart:
@@ -32,4 +36,6 @@ def start(system: System, *, participants: int, tracker: Tracker = no_progress) 
     if system.head() == 0:
         seeded = seed(system, participants=participants, months=24, seed=7, tracker=tracker)
     positions = catch_up(system, tracker, "building the projections")
-    return DemoStart(seeded, positions.head, positions.position, busiest_participants(system.views)[0])
+    return DemoStart(
+        seeded, positions.head, positions.position, busiest_participants(system.views)[0]
+    )

@@ -42,13 +42,27 @@ class ExportAnswer:
     last_position: int | None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "format": self.format, "out": self.out, "rows": self.rows,
-                **self.cut.as_dict(), "first_position": self.first_position,
-                "last_position": self.last_position}
+        return {
+            "kind": self.kind,
+            "format": self.format,
+            "out": self.out,
+            "rows": self.rows,
+            **self.cut.as_dict(),
+            "first_position": self.first_position,
+            "last_position": self.last_position,
+        }
 
 
-def export(system: System, *, kind: str, fmt: str, out: Path, since: str | None = None,
-           until: str | None = None, tracker: Tracker = no_progress) -> ExportAnswer:
+def export(
+    system: System,
+    *,
+    kind: str,
+    fmt: str,
+    out: Path,
+    since: str | None = None,
+    until: str | None = None,
+    tracker: Tracker = no_progress,
+) -> ExportAnswer:
     """Write one export. Events: `since`/`until` are log positions or recorded times
     (ISO dates or timestamps), inclusive. Coverage: months, `YYYY-MM`. Status: the whole
     table. The tree is first sealed to the head of the log; the export says the tree size
@@ -68,8 +82,9 @@ def export(system: System, *, kind: str, fmt: str, out: Path, since: str | None 
         stop = min(_position(system, until, after=False), last) if until else last
         cut = ExportCut(size, audit.tree.root(size)[1], last)
         first_index = audit.tree.size_at_position(start - 1)
-        pages: Any = event_rows(system.ledger.recorder, first_index=first_index, start=start,
-                                stop=stop)
+        pages: Any = event_rows(
+            system.ledger.recorder, first_index=first_index, start=start, stop=stop
+        )
         columns, first, final = EVENT_COLUMNS, start, stop
     else:
         system.runner.catch_up()
@@ -79,18 +94,27 @@ def export(system: System, *, kind: str, fmt: str, out: Path, since: str | None 
         first = final = None
         if kind == "status":
             if since or until:
-                raise InvalidInputError("status_has_no_range",
-                                        "The status export is the whole table: no --since/--until.")
+                raise InvalidInputError(
+                    "status_has_no_range",
+                    "The status export is the whole table: no --since/--until.",
+                )
             pages, columns = status_rows(system.views), STATUS_COLUMNS
         else:
             low = Period.parse(since).index if since else 0
             high = Period.parse(until).index if until else 10**6
             pages, columns = coverage_rows(system.views, low, high), COVERAGE_COLUMNS
-    meta = {"export": kind, **cut.as_dict(), "origin": audit.signer.name,
-            "verifier_key": audit.signer.verifier_key, "since": since, "until": until}
+    meta = {
+        "export": kind,
+        **cut.as_dict(),
+        "origin": audit.signer.name,
+        "verifier_key": audit.signer.verifier_key,
+        "since": since,
+        "until": until,
+    }
     with tracker(f"exporting {kind}", None) as update:
-        rows = write_export(pages, columns, out, fmt, meta,
-                            progress=lambda done: update(done, None))
+        rows = write_export(
+            pages, columns, out, fmt, meta, progress=lambda done: update(done, None)
+        )
     return ExportAnswer(kind, fmt, str(out), rows, cut, first, final)
 
 
@@ -102,8 +126,11 @@ def _position(system: System, text: str, *, after: bool) -> int:
         return int(text)
     moment = parse_moment(text)
     if after:  # just before the start of the day or the instant given
-        moment = (moment.replace(hour=0, minute=0, second=0, microsecond=0)
-                  if len(text.strip()) == 10 else moment) - timedelta(microseconds=1)
+        moment = (
+            moment.replace(hour=0, minute=0, second=0, microsecond=0)
+            if len(text.strip()) == 10
+            else moment
+        ) - timedelta(microseconds=1)
     last = position_recorded_by(system.ledger.recorder, projection_mapper(system.ledger), moment)
     return last + 1 if after else last
 

@@ -26,8 +26,12 @@ class FeedPage:
         return self.events[-1]["position"] if self.events else self.after
 
     def as_dict(self) -> dict[str, Any]:
-        return {"after": self.after, "next_after": self.next_after, "head": self.head,
-                "events": self.events}
+        return {
+            "after": self.after,
+            "next_after": self.next_after,
+            "head": self.head,
+            "events": self.events,
+        }
 
 
 def page(system: System, *, after: int = 0, limit: int = 100) -> FeedPage:
@@ -43,9 +47,16 @@ def page(system: System, *, after: int = 0, limit: int = 100) -> FeedPage:
         recorded_at = data.pop("timestamp", None)
         for key in ("originator_id", "originator_version", "originator_topic"):
             data.pop(key, None)
-        events.append({"position": n.id, "originator_id": str(n.originator_id),
-                       "originator_version": n.originator_version,
-                       "type": n.topic.rsplit(".", 1)[-1], "topic": n.topic,
-                       "recorded_at": plain(recorded_at),
-                       "data": plain(data), "personal_encrypted": sealed})
+        events.append(
+            {
+                "position": n.id,
+                "originator_id": str(n.originator_id),
+                "originator_version": n.originator_version,
+                "type": n.topic.rsplit(".", 1)[-1],
+                "topic": n.topic,
+                "recorded_at": plain(recorded_at),
+                "data": plain(data),
+                "personal_encrypted": sealed,
+            }
+        )
     return FeedPage(after, system.head(), events)

@@ -16,11 +16,18 @@ from infra.imports import (
     import_file,
 )
 
-__all__ = ["CONTRIBUTION_COLUMNS", "ENROLLMENT_COLUMNS", "ImportFileError", "ImportReport",
-           "import_csv"]
+__all__ = [
+    "CONTRIBUTION_COLUMNS",
+    "ENROLLMENT_COLUMNS",
+    "ImportFileError",
+    "ImportReport",
+    "import_csv",
+]
 
 
-def import_csv(system: System, kind: str, path: Path, tracker: Tracker = no_progress) -> ImportReport:
+def import_csv(
+    system: System, kind: str, path: Path, tracker: Tracker = no_progress
+) -> ImportReport:
     """Import `path`, a CSV of `kind` ("enrollments" or "contributions"), in transactions
     of 500 rows. The report counts each outcome and names the rejects file, if any."""
     total = count_rows(path)

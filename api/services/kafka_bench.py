@@ -53,8 +53,9 @@ def broker(settings: Settings, folder: Path) -> Iterator[str]:
     if settings.kafka_bootstrap:
         yield settings.kafka_bootstrap
         return
-    local = KafkaBroker(folder / "kafka", port=free_port(), controller_port=free_port(),
-                        die_with_parent=True)
+    local = KafkaBroker(
+        folder / "kafka", port=free_port(), controller_port=free_port(), die_with_parent=True
+    )
     local.start()
     try:
         yield local.bootstrap
@@ -65,10 +66,14 @@ def broker(settings: Settings, folder: Path) -> Iterator[str]:
 def fresh(settings: Settings, folder: Path, partitions: int) -> Settings:
     """The same ledger, a new topic, group and reporting store."""
     tag = uuid.uuid4().hex[:8]
-    return settings.model_copy(update={
-        "kafka_topic": f"bench.{tag}", "kafka_group": f"bench-{tag}",
-        "kafka_partitions": partitions,
-        "reporting_database_url": f"sqlite:///{folder / f'reporting-{tag}.db'}"})
+    return settings.model_copy(
+        update={
+            "kafka_topic": f"bench.{tag}",
+            "kafka_group": f"bench-{tag}",
+            "kafka_partitions": partitions,
+            "reporting_database_url": f"sqlite:///{folder / f'reporting-{tag}.db'}",
+        }
+    )
 
 
 def relay_rate(settings: Settings) -> tuple[float, int]:
@@ -93,13 +98,15 @@ def encoded_messages(settings: Settings) -> list[tuple[bytes, bytes, list[tuple[
         found: list[tuple[bytes, bytes, list[tuple[str, bytes]]]] = []
         start, source = 1, settings.kafka_source.encode()
         while True:
-            page = ledger.recorder.select_notifications(start=start, limit=5000,
-                                                        topics=envelope.EVENT_TOPICS)
+            page = ledger.recorder.select_notifications(
+                start=start, limit=5000, topics=envelope.EVENT_TOPICS
+            )
             if not page:
                 return found
             for n in page:
-                key, headers = envelope.encode(n.id, n.originator_id, n.originator_version,
-                                               n.topic, n.state, source)
+                key, headers = envelope.encode(
+                    n.id, n.originator_id, n.originator_version, n.topic, n.state, source
+                )
                 found.append((key, n.state, headers))
             start = page[-1].id + 1
     finally:
@@ -123,8 +130,10 @@ def bare_consumer_rate(settings: Settings, expected: int) -> float:
     from kafka import TopicPartition
 
     consumer = kafka_client.consumer(settings, None)
-    parts = [TopicPartition(settings.kafka_topic, p)
-             for p in consumer.partitions_for_topic(settings.kafka_topic)]
+    parts = [
+        TopicPartition(settings.kafka_topic, p)
+        for p in consumer.partitions_for_topic(settings.kafka_topic)
+    ]
     consumer.assign(parts)
     consumer.seek_to_beginning(*parts)
     seen, first = 0, None
@@ -169,8 +178,9 @@ def group_rate(settings: Settings, expected: int, members: int) -> float:
     # Tables first, so that the members do not race to create them.
     ReportingConsumer(settings, build_reporting_store(settings), event_mapper(), all_projections())
     payload = settings.model_dump_json().encode()
-    processes = [context.Process(target=_member, args=(payload, expected, results))
-                 for _ in range(members)]
+    processes = [
+        context.Process(target=_member, args=(payload, expected, results)) for _ in range(members)
+    ]
     for process in processes:
         process.start()
     marks = [results.get(timeout=600) for _ in processes]
@@ -185,12 +195,20 @@ def group_rate(settings: Settings, expected: int, members: int) -> float:
 def run(participants: int, months: int, repeats: int, partitions: int = 12) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="kafka-bench-") as folder_name:
         folder = Path(folder_name)
-        base = Settings(database_url=f"sqlite:///{folder / 'ledger.db'}", var_dir=folder / "var",
-                        nik_pepper=SecretStr("YmVuY2ggcGVwcGVyIDMyIGJ5dGVzIGxvbmcuLi4uLi4="),
-                        master_key=SecretStr("QkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkI="))
+        base = Settings(
+            database_url=f"sqlite:///{folder / 'ledger.db'}",
+            var_dir=folder / "var",
+            nik_pepper=SecretStr("YmVuY2ggcGVwcGVyIDMyIGJ5dGVzIGxvbmcuLi4uLi4="),
+            master_key=SecretStr("QkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkI="),
+        )
         with build_system(base) as system:
-            seed_population(system.ledger, participants=participants, months=months, seed=1,
-                            end=date(2025, 6, 30))
+            seed_population(
+                system.ledger,
+                participants=participants,
+                months=months,
+                seed=1,
+                end=date(2025, 6, 30),
+            )
         with broker(Settings(), folder) as bootstrap:
             base = base.model_copy(update={"kafka_bootstrap": bootstrap})
             messages = encoded_messages(base)
@@ -205,24 +223,37 @@ def run(participants: int, months: int, repeats: int, partitions: int = 12) -> d
                 two.append(group_rate(fresh_group(relayed, folder), sent, 2))
     median = statistics.median
     return {
-        "events": len(messages), "participants": participants, "months": months,
-        "partitions": partitions, "repeats": repeats,
-        "relay_per_s": median(relay), "bare_producer_per_s": median(bare),
+        "events": len(messages),
+        "participants": participants,
+        "months": months,
+        "partitions": partitions,
+        "repeats": repeats,
+        "relay_per_s": median(relay),
+        "bare_producer_per_s": median(bare),
         "relay_ratio": median(relay) / median(bare),
         "bare_consumer_per_s": median(bare_in),
-        "group_1_per_s": median(one), "group_2_per_s": median(two),
+        "group_1_per_s": median(one),
+        "group_2_per_s": median(two),
         "group_1_ratio": median(one) / median(bare_in),
         "group_2_ratio": median(two) / median(bare_in),
-        "runs": {"relay": relay, "bare_producer": bare, "bare_consumer": bare_in,
-                 "group_1": one, "group_2": two},
+        "runs": {
+            "relay": relay,
+            "bare_producer": bare,
+            "bare_consumer": bare_in,
+            "group_1": one,
+            "group_2": two,
+        },
     }
 
 
 def fresh_group(settings: Settings, folder: Path) -> Settings:
     tag = uuid.uuid4().hex[:8]
-    return settings.model_copy(update={
-        "kafka_group": f"bench-{tag}",
-        "reporting_database_url": f"sqlite:///{folder / f'reporting-{tag}.db'}"})
+    return settings.model_copy(
+        update={
+            "kafka_group": f"bench-{tag}",
+            "reporting_database_url": f"sqlite:///{folder / f'reporting-{tag}.db'}",
+        }
+    )
 
 
 def national_year(per_member: float, members: int = 12, events: int = 840_000_000) -> float:
@@ -233,27 +264,45 @@ def national_year(per_member: float, members: int = 12, events: int = 840_000_00
 def report(result: dict[str, Any]) -> str:
     r = result
     hours = national_year(r["group_1_per_s"])
-    return "\n".join([
-        "# Kafka benchmark",
-        "",
-        (f"{r['events']:,} events ({r['participants']:,} participants x {r['months']} months, "
-        f"SQLite log), {r['partitions']} partitions, one local broker; medians of "
-        f"{r['repeats']} runs, each side measured in the same run. `python -m api.services.kafka_bench`."),
-        "",
-        "| what | events/s | baseline | baseline events/s | ratio |",
-        "| --- | ---: | --- | ---: | ---: |",
-        (f"| relay (`Relay.catch_up`) | {r['relay_per_s']:,.0f} | bare kafka-python producer, "
-        f"same pre-encoded messages | {r['bare_producer_per_s']:,.0f} | {r['relay_ratio']:.2f} |"),
-        (f"| reporting group, 1 member | {r['group_1_per_s']:,.0f} | bare consumer, no work | "
-        f"{r['bare_consumer_per_s']:,.0f} | {r['group_1_ratio']:.2f} |"),
-        (f"| reporting group, 2 members | {r['group_2_per_s']:,.0f} | bare consumer, no work | "
-        f"{r['bare_consumer_per_s']:,.0f} | {r['group_2_ratio']:.2f} |"),
-        "",
-        (f"A national year (840M events) read by a 12-partition group on 12 machines at the "
-        f"measured one-member rate: 840,000,000 / (12 x {r['group_1_per_s']:,.0f}/s) = "
-        f"{hours:,.1f} h."),
-        "",
-    ])
+    return "\n".join(
+        [
+            "# Kafka benchmark",
+            "",
+            (
+                f"{r['events']:,} events ({r['participants']:,} participants "
+                f"x {r['months']} months, "
+                f"SQLite log), {r['partitions']} partitions, one local broker; medians of "
+                f"{r['repeats']} runs, each side measured in the same run. "
+                "`python -m api.services.kafka_bench`."
+            ),
+            "",
+            "| what | events/s | baseline | baseline events/s | ratio |",
+            "| --- | ---: | --- | ---: | ---: |",
+            (
+                f"| relay (`Relay.catch_up`) | {r['relay_per_s']:,.0f} "
+                "| bare kafka-python producer, "
+                f"same pre-encoded messages | {r['bare_producer_per_s']:,.0f} "
+                f"| {r['relay_ratio']:.2f} |"
+            ),
+            (
+                f"| reporting group, 1 member | {r['group_1_per_s']:,.0f} "
+                "| bare consumer, no work | "
+                f"{r['bare_consumer_per_s']:,.0f} | {r['group_1_ratio']:.2f} |"
+            ),
+            (
+                f"| reporting group, 2 members | {r['group_2_per_s']:,.0f} "
+                "| bare consumer, no work | "
+                f"{r['bare_consumer_per_s']:,.0f} | {r['group_2_ratio']:.2f} |"
+            ),
+            "",
+            (
+                f"A national year (840M events) read by a 12-partition group on 12 machines at the "
+                f"measured one-member rate: 840,000,000 / (12 x {r['group_1_per_s']:,.0f}/s) = "
+                f"{hours:,.1f} h."
+            ),
+            "",
+        ]
+    )
 
 
 def main() -> None:

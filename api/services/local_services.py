@@ -44,8 +44,11 @@ def start(settings: Settings, service: str, port: int | None = None) -> ServiceA
     broker = local_broker(settings, port)
     broker.start()
     (broker.home / "port").write_text(str(broker.port))
-    return ServiceAnswer(service, True, f"{broker.bootstrap} (files in {broker.home}); "
-                                        f"LEDGER_KAFKA_BOOTSTRAP={broker.bootstrap}")
+    return ServiceAnswer(
+        service,
+        True,
+        f"{broker.bootstrap} (files in {broker.home}); LEDGER_KAFKA_BOOTSTRAP={broker.bootstrap}",
+    )
 
 
 def stop(settings: Settings, service: str) -> ServiceAnswer:
@@ -55,8 +58,9 @@ def stop(settings: Settings, service: str) -> ServiceAnswer:
         return ServiceAnswer(service, False, "stopped" if was else "was not running")
     broker = local_broker(settings)
     was = broker.stop()
-    return ServiceAnswer(service, False, f"{broker.bootstrap} " + ("stopped" if was
-                                                                   else "was not running"))
+    return ServiceAnswer(
+        service, False, f"{broker.bootstrap} " + ("stopped" if was else "was not running")
+    )
 
 
 def status(settings: Settings, service: str) -> ServiceAnswer:
@@ -65,5 +69,8 @@ def status(settings: Settings, service: str) -> ServiceAnswer:
         return ServiceAnswer(service, "online" in state, state)
     broker = local_broker(settings)
     running = broker.running()
-    return ServiceAnswer(service, running, f"{broker.bootstrap} " + (
-        f"running (pid {broker.pid()})" if running else "not running"))
+    return ServiceAnswer(
+        service,
+        running,
+        f"{broker.bootstrap} " + (f"running (pid {broker.pid()})" if running else "not running"),
+    )

@@ -16,8 +16,9 @@ def parse_moment(text: str) -> datetime:
             return datetime.combine(day, time.max, tzinfo=UTC)
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
-        raise InvalidInputError("invalid_timestamp",
-                                f"'{text}' is not a date or an ISO timestamp.") from None
+        raise InvalidInputError(
+            "invalid_timestamp", f"'{text}' is not a date or an ISO timestamp."
+        ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 

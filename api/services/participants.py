@@ -118,27 +118,56 @@ class PaymentAnswer:
 
     @classmethod
     def of(cls, result: PaymentResult) -> PaymentAnswer:
-        return cls(result.participant_id, result.payment_ref, result.first_month,
-                   result.last_month, result.months, result.amount, result.replayed,
-                   result.position)
+        return cls(
+            result.participant_id,
+            result.payment_ref,
+            result.first_month,
+            result.last_month,
+            result.months,
+            result.amount,
+            result.replayed,
+            result.position,
+        )
 
     def as_dict(self) -> dict[str, Any]:
-        return {"participant_id": str(self.participant_id), "payment_ref": self.payment_ref,
-                "first_month": str(self.first_month), "last_month": str(self.last_month),
-                "months": self.months, "amount": self.amount, "replayed": self.replayed,
-                "position": self.position}
+        return {
+            "participant_id": str(self.participant_id),
+            "payment_ref": self.payment_ref,
+            "first_month": str(self.first_month),
+            "last_month": str(self.last_month),
+            "months": self.months,
+            "amount": self.amount,
+            "replayed": self.replayed,
+            "position": self.position,
+        }
 
 
-def pay(system: System, nik_or_id: str, *, amount: str | int, payment_ref: str,
-        paid_on: str | None = None, channel: str = "bank", agent_id: str | None = None,
-        captured_at: datetime | None = None) -> PaymentAnswer:
+def pay(
+    system: System,
+    nik_or_id: str,
+    *,
+    amount: str | int,
+    payment_ref: str,
+    paid_on: str | None = None,
+    channel: str = "bank",
+    agent_id: str | None = None,
+    captured_at: datetime | None = None,
+) -> PaymentAnswer:
     """Record one contribution through the group committer. The participant is found
     first (an unknown NIK is `participant_not_found` whatever else is wrong)."""
     participant_id = system.ledger.resolve(nik_or_id)
-    command = parse(RecordContribution, {
-        "participant_id": participant_id, "payment_ref": payment_ref, "amount": amount,
-        "paid_on": paid_on, "channel": channel, "agent_id": agent_id,
-        "captured_at": captured_at})
+    command = parse(
+        RecordContribution,
+        {
+            "participant_id": participant_id,
+            "payment_ref": payment_ref,
+            "amount": amount,
+            "paid_on": paid_on,
+            "channel": channel,
+            "agent_id": agent_id,
+            "captured_at": captured_at,
+        },
+    )
     result: PaymentResult = system.committer.submit(command).result()
     return PaymentAnswer.of(result)
 
@@ -152,8 +181,11 @@ class EnrollmentAnswer:
     position: int | None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"participant_id": str(self.participant_id), "replayed": self.replayed,
-                "position": self.position}
+        return {
+            "participant_id": str(self.participant_id),
+            "replayed": self.replayed,
+            "position": self.position,
+        }
 
 
 def enroll(system: System, fields: Mapping[str, Any]) -> EnrollmentAnswer:
@@ -177,8 +209,9 @@ def erase(system: System, nik_or_id: str) -> ErasureAnswer:
     """Erase a participant's personal data: destroys the keys, keeps the record."""
     ledger = system.ledger
     participant_id = ledger.resolve(nik_or_id)
-    return ErasureAnswer(participant_id,
-                         ledger.erase_personal_data(ErasePersonalData(participant_id)))
+    return ErasureAnswer(
+        participant_id, ledger.erase_personal_data(ErasePersonalData(participant_id))
+    )
 
 
 @dataclass(frozen=True)
@@ -199,9 +232,12 @@ class Recorded:
             value = {"participant_id": str(value.participant_id), "replayed": value.replayed}
         elif isinstance(value, UUID):
             value = str(value)
-        return {"command": self.command,
-                "participant_id": str(self.participant_id) if self.participant_id else None,
-                "result": value, "position": self.position}
+        return {
+            "command": self.command,
+            "participant_id": str(self.participant_id) if self.participant_id else None,
+            "result": value,
+            "position": self.position,
+        }
 
 
 def record(system: System, kind: type[Command], fields: Mapping[str, Any]) -> Recorded:
@@ -215,5 +251,6 @@ def record(system: System, kind: type[Command], fields: Mapping[str, Any]) -> Re
     else:
         executed = system.ledger.execute(command)
     participant_id = getattr(command, "participant_id", None) or getattr(
-        executed.value, "participant_id", None)
+        executed.value, "participant_id", None
+    )
     return Recorded(kind.__name__, participant_id, executed.value, executed.position)

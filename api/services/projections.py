@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -25,8 +26,9 @@ class Positions:
         return {"head": self.head, "position": self.position}
 
 
-def catch_up(system: System, tracker: Tracker = no_progress,
-             label: str = "catching up") -> Positions:
+def catch_up(
+    system: System, tracker: Tracker = no_progress, label: str = "catching up"
+) -> Positions:
     """Bring the projections to the head of the log."""
     runner = system.runner
     behind = runner.head() - runner.position()
@@ -38,17 +40,20 @@ def catch_up(system: System, tracker: Tracker = no_progress,
     return Positions(runner.head(), runner.position())
 
 
-def follow(system: System, *, poll: float = 0.2, tracker: Tracker = no_progress,
-           started: Callable[[int, str], None] = lambda position, store: None) -> int:
+def follow(
+    system: System,
+    *,
+    poll: float = 0.2,
+    tracker: Tracker = no_progress,
+    started: Callable[[int, str], None] = lambda position, store: None,
+) -> int:
     """Catch up, then apply the log as it grows until interrupted (Ctrl-C); `started`
     hears the position and the store it follows from. Returns where it stopped."""
     catch_up(system, tracker)
     runner = system.runner
     started(runner.position(), system.views.describe())
-    try:
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how a person stops it
         runner.run_forever(poll_seconds=poll)
-    except KeyboardInterrupt:
-        pass
     return runner.position()
 
 
@@ -66,14 +71,16 @@ class RebuildAnswer:
         return {"generations": dict(self.generations)}
 
 
-def rebuild(system: System, name: str | None = None,
-            tracker: Tracker = no_progress) -> RebuildAnswer:
+def rebuild(
+    system: System, name: str | None = None, tracker: Tracker = no_progress
+) -> RebuildAnswer:
     """Replay the whole log into fresh tables (one projection, or all), then swap them in."""
     runner = system.runner
     if name is not None and name not in runner.projections:
         raise UnknownProjectionError(
             "unknown_projection",
-            f"unknown projection {name}; one of {', '.join(runner.projections)}")
+            f"unknown projection {name}; one of {', '.join(runner.projections)}",
+        )
     with tracker(f"rebuilding {name or 'all'}", runner.head()) as update:
         generations = runner.rebuild([name] if name else None, progress=update)
     return RebuildAnswer(generations)
@@ -90,9 +97,15 @@ class ProjectionStatus:
     updated_at: str
 
     def as_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "generation": self.generation, "live": self.live,
-                "position": self.position, "head": self.head, "lag": self.lag,
-                "updated_at": self.updated_at}
+        return {
+            "name": self.name,
+            "generation": self.generation,
+            "live": self.live,
+            "position": self.position,
+            "head": self.head,
+            "lag": self.lag,
+            "updated_at": self.updated_at,
+        }
 
 
 @dataclass(frozen=True)
@@ -111,6 +124,11 @@ class StatusAnswer:
 def status(system: System) -> StatusAnswer:
     runner = system.runner
     head = runner.head()
-    return StatusAnswer([ProjectionStatus(s.name, s.generation, s.live, s.position, head,
-                                          head - s.position, s.updated_at)
-                         for s in runner.states()])
+    return StatusAnswer(
+        [
+            ProjectionStatus(
+                s.name, s.generation, s.live, s.position, head, head - s.position, s.updated_at
+            )
+            for s in runner.states()
+        ]
+    )

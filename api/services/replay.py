@@ -55,12 +55,19 @@ def replay(system: System, *, until_position: int | None = None, recorded_at: st
     differences: list[str] = []
     with scratch_views() as scratch:
         with tracker("replaying", until_position or system.head()) as update:
-            position = replay_into(system.ledger, scratch, until_position=until_position,
-                                   as_of=moment, progress=update)
+            position = replay_into(
+                system.ledger, scratch, until_position=until_position, as_of=moment, progress=update
+            )
         summary = coverage(scratch, period=month)
         if compare:
             system.runner.catch_up(until=position)
             differences = compare_stores(system.views, scratch, all_projections())
-    return ReplayAnswer(position, moment.isoformat() if moment else None, str(month),
-                        summary["total"]["active"], summary["total"]["by_programme"],
-                        compared=compare, differences=differences)
+    return ReplayAnswer(
+        position,
+        moment.isoformat() if moment else None,
+        str(month),
+        summary["total"]["active"],
+        summary["total"]["by_programme"],
+        compared=compare,
+        differences=differences,
+    )

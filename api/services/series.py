@@ -25,12 +25,17 @@ class SeriesAnswer:
     months: list[dict[str, Any]]
 
     def as_dict(self) -> dict[str, Any]:
-        return {"position": self.position, "region": self.region, "programme": self.programme,
-                "months": self.months}
+        return {
+            "position": self.position,
+            "region": self.region,
+            "programme": self.programme,
+            "months": self.months,
+        }
 
 
-def series(system: System, *, start: str, end: str, region: str | None = None,
-           programme: str | None = None) -> SeriesAnswer:
+def series(
+    system: System, *, start: str, end: str, region: str | None = None, programme: str | None = None
+) -> SeriesAnswer:
     """Active participants (and by programme) of `region` (the nation if none) for each
     month from `start` to `end`, at most ten years."""
     first, last = Period.parse(start), Period.parse(end)
@@ -43,12 +48,18 @@ def series(system: System, *, start: str, end: str, region: str | None = None,
     months, position = [], 0
     for offset in range(last - first + 1):
         month = first + offset
-        answer = coverage_query(system.views, period=month, level=level, region=code,
-                                programme=programme)
+        answer = coverage_query(
+            system.views, period=month, level=level, region=code, programme=programme
+        )
         position = answer["position"]
         total = answer["total"]
-        months.append({"period": str(month), "active": total["active"],
-                       "by_programme": total["by_programme"],
-                       "enrollments": total["enrollments"],
-                       "contributions": total["contributions"]})
+        months.append(
+            {
+                "period": str(month),
+                "active": total["active"],
+                "by_programme": total["by_programme"],
+                "enrollments": total["enrollments"],
+                "contributions": total["contributions"],
+            }
+        )
     return SeriesAnswer(position, code, programme, months)

@@ -18,13 +18,30 @@ from api.services.viewer import Viewer
 from infra.bootstrap import System
 from projections.queries import participant_row
 
-_FROM_ROW = ("participant_id", "status", "paid_through", "arrears_months", "village",
-             "segment", "enrolled_on", "declared_income", "open_claims", "died_on",
-             "withdrawn_on", "position")
+_FROM_ROW = (
+    "participant_id",
+    "status",
+    "paid_through",
+    "arrears_months",
+    "village",
+    "segment",
+    "enrolled_on",
+    "declared_income",
+    "open_claims",
+    "died_on",
+    "withdrawn_on",
+    "position",
+)
 
 
-def status(system: System, nik_or_id: str, *, as_of: str | None = None, viewer: Viewer,
-           read_model: bool = True) -> dict[str, Any]:
+def status(
+    system: System,
+    nik_or_id: str,
+    *,
+    as_of: str | None = None,
+    viewer: Viewer,
+    read_model: bool = True,
+) -> dict[str, Any]:
     """The status on `as_of` (default today), with `source` and `position`."""
     today = system.ledger.today()
     if read_model and not viewer.sees_personal_data and as_of in (None, today.isoformat()):
@@ -36,8 +53,7 @@ def status(system: System, nik_or_id: str, *, as_of: str | None = None, viewer: 
             return _from_row(row, today)
     participant_id = participants.resolve(system, nik_or_id)
     head = system.head()
-    body = participants.status(system, str(participant_id), as_of=as_of,
-                               viewer=viewer).as_dict()
+    body = participants.status(system, str(participant_id), as_of=as_of, viewer=viewer).as_dict()
     body["participant_id"] = str(body["participant_id"])
     return {**body, "source": "events", "position": head}
 
@@ -51,6 +67,10 @@ def _uuid(text: str) -> UUID | None:
 
 def _from_row(row: dict[str, Any], day: date) -> dict[str, Any]:
     body = {k: row[k] for k in _FROM_ROW}
-    body.update(as_of=day.isoformat(), programmes=row["programmes"].split("+"),
-                erased=row["erased_on"] is not None, source="read_model")
+    body.update(
+        as_of=day.isoformat(),
+        programmes=row["programmes"].split("+"),
+        erased=row["erased_on"] is not None,
+        source="read_model",
+    )
     return body

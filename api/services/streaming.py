@@ -56,8 +56,13 @@ class GroupAnswer:
         return asdict(self)
 
 
-def relay(system: System, *, once: bool = False, page_size: int = 5000,
-          stop: Callable[[], bool] = lambda: False) -> RelayAnswer:
+def relay(
+    system: System,
+    *,
+    once: bool = False,
+    page_size: int = 5000,
+    stop: Callable[[], bool] = lambda: False,
+) -> RelayAnswer:
     """Publish the log from the last acknowledged position: to the head (`once`), or
     following it until `stop()`."""
     kafka_client.bootstrap(system.settings)
@@ -82,21 +87,27 @@ def _relay_answer(worker: Relay, sent: int) -> RelayAnswer:
 
 def member(system: System, group: str | None = None) -> ReportingConsumer:
     """A reporting group member writing into the system's reporting store."""
-    return ReportingConsumer(system.settings, system.reporting, event_mapper(),
-                             all_projections(), group=group)
+    return ReportingConsumer(
+        system.settings, system.reporting, event_mapper(), all_projections(), group=group
+    )
 
 
-def consume(system: System, *, group: str | None = None,
-            stop: Callable[[], bool] = lambda: False,
-            exit_when_idle: float | None = None) -> GroupAnswer:
+def consume(
+    system: System,
+    *,
+    group: str | None = None,
+    stop: Callable[[], bool] = lambda: False,
+    exit_when_idle: float | None = None,
+) -> GroupAnswer:
     """Run one member of the reporting group until `stop()` (or idle that long)."""
     kafka_client.bootstrap(system.settings)
     kafka_client.ensure_topics(system.settings)
     worker = member(system, group)
     worker.run(stop=stop, exit_when_idle=exit_when_idle)
     answer = group_status(system, group)
-    return GroupAnswer(answer.group, answer.topic, answer.lag, answer.partitions,
-                       worker.applied, worker.dead)
+    return GroupAnswer(
+        answer.group, answer.topic, answer.lag, answer.partitions, worker.applied, worker.dead
+    )
 
 
 def group_status(system: System, group: str | None = None) -> GroupAnswer:
@@ -104,6 +115,9 @@ def group_status(system: System, group: str | None = None) -> GroupAnswer:
     kafka_client.bootstrap(system.settings)
     worker = member(system, group)
     lags = worker.lag()
-    return GroupAnswer(worker.group, worker.topic, sum(p.lag for p in lags),
-                       [PartitionAnswer(p.partition, p.next_offset, p.end_offset, p.lag)
-                        for p in lags])
+    return GroupAnswer(
+        worker.group,
+        worker.topic,
+        sum(p.lag for p in lags),
+        [PartitionAnswer(p.partition, p.next_offset, p.end_offset, p.lag) for p in lags],
+    )

@@ -59,8 +59,10 @@ def personal_fields(value: dict[str, Any] | None, viewer: Viewer) -> Any:
         return ERASED
     if viewer.sees_personal_data:
         return value
-    return {k: (mask(v) if k == "nik" else mask_name(v) if k == "name" else "***" if v else None)
-            for k, v in value.items()}
+    return {
+        k: (mask(v) if k == "nik" else mask_name(v) if k == "name" else "***" if v else None)
+        for k, v in value.items()
+    }
 
 
 def describe_event(event: Any, viewer: Viewer) -> dict[str, Any]:
@@ -74,8 +76,12 @@ def describe_event(event: Any, viewer: Viewer) -> dict[str, Any]:
         if key in personal:
             value = personal_fields(value, viewer)
         data[key] = plain(value)
-    return {"version": event.originator_version, "type": type(event).__name__,
-            "recorded_at": event.timestamp.isoformat(), "data": data}
+    return {
+        "version": event.originator_version,
+        "type": type(event).__name__,
+        "recorded_at": event.timestamp.isoformat(),
+        "data": data,
+    }
 
 
 def plain(value: Any) -> Any:

@@ -30,8 +30,16 @@ from projections.runner import live_tables
 from projections.store import ViewStore
 
 FORMATS = ("jsonl", "csv", "parquet")
-EVENT_COLUMNS = ("position", "leaf_index", "originator_id", "originator_version", "topic",
-                 "recorded_at", "state", "leaf_hash")
+EVENT_COLUMNS = (
+    "position",
+    "leaf_index",
+    "originator_id",
+    "originator_version",
+    "topic",
+    "recorded_at",
+    "state",
+    "leaf_hash",
+)
 COVERAGE_COLUMNS = ("month", "village", "active", "jkk", "jkm", "jht")
 Writer = Callable[[list[dict[str, Any]]], None]
 
@@ -45,12 +53,16 @@ class ExportCut:
     position: int  # the last log position the tree covers
 
     def as_dict(self) -> dict[str, Any]:
-        return {"tree_size": self.tree_size, "root": base64.b64encode(self.root).decode(),
-                "position": self.position}
+        return {
+            "tree_size": self.tree_size,
+            "root": base64.b64encode(self.root).decode(),
+            "position": self.position,
+        }
 
 
-def event_rows(recorder: ApplicationRecorder, *, first_index: int, start: int, stop: int,
-               page_size: int = 5000) -> Iterator[list[dict[str, Any]]]:
+def event_rows(
+    recorder: ApplicationRecorder, *, first_index: int, start: int, stop: int, page_size: int = 5000
+) -> Iterator[list[dict[str, Any]]]:
     """Pages of event rows for positions start..stop (inclusive), numbering leaves from
     `first_index` (the leaf index of the first exported position)."""
     index, position = first_index, start - 1
@@ -61,11 +73,18 @@ def event_rows(recorder: ApplicationRecorder, *, first_index: int, start: int, s
         rows = []
         for n in page:
             state = bytes(n.state)
-            rows.append({"position": int(n.id), "leaf_index": index,
-                         "originator_id": str(n.originator_id),
-                         "originator_version": int(n.originator_version), "topic": n.topic,
-                         "recorded_at": _recorded_at(state), "state": state,
-                         "leaf_hash": leaf_hash(notification_leaf(n))})
+            rows.append(
+                {
+                    "position": int(n.id),
+                    "leaf_index": index,
+                    "originator_id": str(n.originator_id),
+                    "originator_version": int(n.originator_version),
+                    "topic": n.topic,
+                    "recorded_at": _recorded_at(state),
+                    "state": state,
+                    "leaf_hash": leaf_hash(notification_leaf(n)),
+                }
+            )
             index += 1
         position = int(page[-1].id)
         yield rows
@@ -86,17 +105,21 @@ def status_rows(store: ViewStore, page_size: int = 5000) -> Iterator[list[dict[s
     while True:
         with store.transaction() as tx:
             names, _ = live_tables(tx, ParticipantStatusProjection())
-            rows = tx.query(f"SELECT {', '.join(STATUS_COLUMNS)} FROM "
-                            f"{names['participant_status']} WHERE participant_id > ? "
-                            f"ORDER BY participant_id LIMIT {int(page_size)}", (after,))
+            rows = tx.query(
+                f"SELECT {', '.join(STATUS_COLUMNS)} FROM "
+                f"{names['participant_status']} WHERE participant_id > ? "
+                f"ORDER BY participant_id LIMIT {int(page_size)}",
+                (after,),
+            )
         if not rows:
             return
         after = rows[-1][0]
         yield [dict(zip(STATUS_COLUMNS, row, strict=True)) for row in rows]
 
 
-def coverage_rows(store: ViewStore, first_month: int = 0, last_month: int = 10**6,
-                  page_size: int = 5000) -> Iterator[list[dict[str, Any]]]:
+def coverage_rows(
+    store: ViewStore, first_month: int = 0, last_month: int = 10**6, page_size: int = 5000
+) -> Iterator[list[dict[str, Any]]]:
     """The live coverage_monthly cells for months in [first_month, last_month]."""
     from domain.values import Period
 
@@ -104,15 +127,20 @@ def coverage_rows(store: ViewStore, first_month: int = 0, last_month: int = 10**
     while True:
         with store.transaction() as tx:
             names, _ = live_tables(tx, CoverageProjection())
-            rows = tx.query(f"SELECT {', '.join(COVERAGE_COLUMNS)} FROM "
-                            f"{names['coverage_monthly']} WHERE (month > ? OR (month = ? AND "
-                            f"village > ?)) AND month <= ? ORDER BY month, village "
-                            f"LIMIT {int(page_size)}", (month, month, village, last_month))
+            rows = tx.query(
+                f"SELECT {', '.join(COVERAGE_COLUMNS)} FROM "
+                f"{names['coverage_monthly']} WHERE (month > ? OR (month = ? AND "
+                f"village > ?)) AND month <= ? ORDER BY month, village "
+                f"LIMIT {int(page_size)}",
+                (month, month, village, last_month),
+            )
         if not rows:
             return
         month, village = int(rows[-1][0]), str(rows[-1][1])
-        yield [{**dict(zip(COVERAGE_COLUMNS, row, strict=True)), "month": str(Period(int(row[0])))}
-               for row in rows]
+        yield [
+            {**dict(zip(COVERAGE_COLUMNS, row, strict=True)), "month": str(Period(int(row[0])))}
+            for row in rows
+        ]
 
 
 def live_position(store: ViewStore, kind: str) -> int:
@@ -121,15 +149,23 @@ def live_position(store: ViewStore, kind: str) -> int:
         return max(live_tables(tx, projection)[1], 0)
 
 
-def write_export(pages: Iterable[list[dict[str, Any]]], columns: tuple[str, ...], out: Path,
-                 fmt: str, meta: dict[str, Any],
-                 progress: Callable[[int], None] | None = None) -> int:
+def write_export(
+    pages: Iterable[list[dict[str, Any]]],
+    columns: tuple[str, ...],
+    out: Path,
+    fmt: str,
+    meta: dict[str, Any],
+    progress: Callable[[int], None] | None = None,
+) -> int:
     """Write the pages to `out` in `fmt`, plus `<out>.meta.json`; returns the row count."""
     if fmt not in FORMATS:
         raise ValueError(f"format is one of {', '.join(FORMATS)}")
     out.parent.mkdir(parents=True, exist_ok=True)
     kinds: dict[str, Callable[..., AbstractContextManager[Writer]]] = {
-        "jsonl": _JsonLines, "csv": _Csv, "parquet": _Parquet}
+        "jsonl": _JsonLines,
+        "csv": _Csv,
+        "parquet": _Parquet,
+    }
     writer = kinds[fmt](out, columns, meta)
     count = 0
     with writer as write:
@@ -153,8 +189,12 @@ class _JsonLines(AbstractContextManager[Writer]):
 
     def __enter__(self) -> Writer:
         def write(page: list[dict[str, Any]]) -> None:
-            self.handle.write(b"".join(
-                orjson.dumps({k: _text(v) for k, v in row.items()}) + b"\n" for row in page))
+            self.handle.write(
+                b"".join(
+                    orjson.dumps({k: _text(v) for k, v in row.items()}) + b"\n" for row in page
+                )
+            )
+
         return write
 
     def __exit__(self, *exc: object) -> None:
@@ -171,6 +211,7 @@ class _Csv(AbstractContextManager[Writer]):
     def __enter__(self) -> Writer:
         def write(page: list[dict[str, Any]]) -> None:
             self.writer.writerows([_text(row[c]) for c in self.columns] for row in page)
+
         return write
 
     def __exit__(self, *exc: object) -> None:
@@ -180,11 +221,13 @@ class _Csv(AbstractContextManager[Writer]):
 class _Parquet(AbstractContextManager[Writer]):
     def __init__(self, out: Path, columns: tuple[str, ...], meta: dict[str, Any]) -> None:
         try:
-            import pyarrow as pa  # type: ignore[import-untyped]
-            import pyarrow.parquet as pq  # type: ignore[import-untyped]
+            import pyarrow as pa
+            import pyarrow.parquet as pq
         except ImportError:
-            raise InvalidInputError("parquet_unavailable", "Parquet exports need pyarrow: "
-                                    "pip install 'enrollment-ledger[parquet]'.") from None
+            raise InvalidInputError(
+                "parquet_unavailable",
+                "Parquet exports need pyarrow: pip install 'enrollment-ledger[parquet]'.",
+            ) from None
         self.pa, self.pq = pa, pq
         self.out, self.columns = out, columns
         self.metadata = {b"ledger.export": orjson.dumps(meta)}
@@ -199,11 +242,13 @@ class _Parquet(AbstractContextManager[Writer]):
                 self.schema = schema
                 self.writer = self.pq.ParquetWriter(str(self.out), schema)
             self.writer.write_table(table.cast(self.schema))
+
         return write
 
     def __exit__(self, *exc: object) -> None:
         if self.writer is None:  # no rows: an empty file with the columns still
-            schema = self.pa.schema([(c, self.pa.string()) for c in self.columns],
-                                    metadata=self.metadata)
+            schema = self.pa.schema(
+                [(c, self.pa.string()) for c in self.columns], metadata=self.metadata
+            )
             self.writer = self.pq.ParquetWriter(str(self.out), schema)
         self.writer.close()

@@ -26,22 +26,33 @@ _HEAD = struct.Struct(">BQ16sQI")
 _LEN = struct.Struct(">I")
 
 
-def leaf_bytes(position: int, originator_id: UUID | str, version: int, topic: str,
-               state: bytes) -> bytes:
+def leaf_bytes(
+    position: int, originator_id: UUID | str, version: int, topic: str, state: bytes
+) -> bytes:
     """The canonical encoding of one stored event (see the module docstring)."""
     if not isinstance(originator_id, UUID):
         originator_id = UUID(str(originator_id))
     topic_bytes = topic.encode()
-    return b"".join((_HEAD.pack(VERSION, position, originator_id.bytes, version, len(topic_bytes)),
-                     topic_bytes, _LEN.pack(len(state)), state))
+    return b"".join(
+        (
+            _HEAD.pack(VERSION, position, originator_id.bytes, version, len(topic_bytes)),
+            topic_bytes,
+            _LEN.pack(len(state)),
+            state,
+        )
+    )
 
 
 def notification_leaf(notification: Any, position: int | None = None) -> bytes:
     """The leaf bytes of a notification as the recorder returns it (optionally as if it
     stood at another position: used to tell a deletion or insertion from a change)."""
-    return leaf_bytes(notification.id if position is None else position,
-                      notification.originator_id, notification.originator_version,
-                      notification.topic, bytes(notification.state))
+    return leaf_bytes(
+        notification.id if position is None else position,
+        notification.originator_id,
+        notification.originator_version,
+        notification.topic,
+        bytes(notification.state),
+    )
 
 
 def notification_hash(notification: Any) -> bytes:
@@ -64,6 +75,13 @@ def leaf_hashes(page: Any) -> list[bytes]:
         originator = n.originator_id
         raw = originator.bytes if isinstance(originator, UUID) else UUID(str(originator)).bytes
         state = n.state if isinstance(n.state, bytes) else bytes(n.state)
-        hashes.append(sha256(b"\x00" + pack(VERSION, n.id, raw, n.originator_version, len(topic))
-                             + topic + length(len(state)) + state).digest())
+        hashes.append(
+            sha256(
+                b"\x00"
+                + pack(VERSION, n.id, raw, n.originator_version, len(topic))
+                + topic
+                + length(len(state))
+                + state
+            ).digest()
+        )
     return hashes

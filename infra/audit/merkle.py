@@ -161,8 +161,9 @@ class CompactRange:
         return cls(size, peaks)
 
 
-def verify_consistency(old: int, new: int, old_root: bytes, new_root: bytes,
-                       path: list[bytes]) -> bool:
+def verify_consistency(
+    old: int, new: int, old_root: bytes, new_root: bytes, path: list[bytes]
+) -> bool:
     """RFC 9162 2.1.4.2: whether `path` proves the tree of `new` leaves extends `old`."""
     if old == new:
         return not path and old_root == new_root

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hashlib
 import os
 from dataclasses import dataclass
@@ -47,8 +48,10 @@ class NoteSigner:
     @property
     def verifier_key(self) -> str:
         public = self.public_key
-        return (f"{self.name}+{key_id(self.name, public).hex()}+"
-                f"{base64.b64encode(bytes([ED25519]) + public).decode()}")
+        return (
+            f"{self.name}+{key_id(self.name, public).hex()}+"
+            f"{base64.b64encode(bytes([ED25519]) + public).decode()}"
+        )
 
     def sign(self, text: str) -> str:
         """The signed note: the text, a blank line, one signature line."""
@@ -89,7 +92,7 @@ def open_note(note: str, verifier: Verifier) -> str:
     for line in signatures.splitlines():
         if not line.startswith(DASH):
             raise NoteError(f"malformed signature line '{line}'")
-        name, _, blob = line[len(DASH):].partition(" ")
+        name, _, blob = line[len(DASH) :].partition(" ")
         try:
             raw = base64.b64decode(blob, validate=True)
         except binascii.Error:
@@ -161,9 +164,7 @@ def _create_once(path: Path, data: bytes) -> None:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        try:
+        with contextlib.suppress(FileExistsError):  # another process made it first
             os.link(temporary, path)
-        except FileExistsError:
-            pass
     finally:
         temporary.unlink(missing_ok=True)

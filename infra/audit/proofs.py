@@ -74,12 +74,20 @@ class SealedTree:
             self._check_size(size, sealed)
             index = leaf_index_of(tx, position, size)
             if index is None:
-                raise ProofError("position_not_sealed",
-                                 f"Log position {position} is not in the tree of {size} leaves.")
+                raise ProofError(
+                    "position_not_sealed",
+                    f"Log position {position} is not in the tree of {size} leaves.",
+                )
             reader = TileReader(tx)
             hashes, _ = reader.leaves(index, 1)
-            return InclusionProof(position, index, size, hashes[0], root(reader, size),
-                                  inclusion_path(reader, index, size))
+            return InclusionProof(
+                position,
+                index,
+                size,
+                hashes[0],
+                root(reader, size),
+                inclusion_path(reader, index, size),
+            )
 
     def consistency(self, old: int, new: int | None = None) -> ConsistencyProof:
         with self.store.transaction() as tx:
@@ -87,16 +95,23 @@ class SealedTree:
             new = sealed if new is None else new
             self._check_size(new, sealed)
             if not 0 < old <= new:
-                raise ProofError("invalid_sizes", f"Sizes must satisfy 0 < OLD <= NEW ({old}, {new}).")
+                raise ProofError(
+                    "invalid_sizes", f"Sizes must satisfy 0 < OLD <= NEW ({old}, {new})."
+                )
             reader = TileReader(tx)
-            return ConsistencyProof(old, new, root(reader, old), root(reader, new),
-                                    consistency_path(reader, old, new))
+            return ConsistencyProof(
+                old, new, root(reader, old), root(reader, new), consistency_path(reader, old, new)
+            )
 
     def checkpoints(self) -> list[StoredCheckpoint]:
         with self.store.transaction() as tx:
-            rows = tx.query("SELECT tree_size, root, position, note, signed_at "
-                            "FROM audit_checkpoints ORDER BY tree_size")
-        return [StoredCheckpoint(int(s), bytes(r), int(p), str(n), str(a)) for s, r, p, n, a in rows]
+            rows = tx.query(
+                "SELECT tree_size, root, position, note, signed_at "
+                "FROM audit_checkpoints ORDER BY tree_size"
+            )
+        return [
+            StoredCheckpoint(int(s), bytes(r), int(p), str(n), str(a)) for s, r, p, n, a in rows
+        ]
 
     def size_at_position(self, position: int) -> int:
         """How many leaves the tree had once position `position` was sealed."""
@@ -116,12 +131,14 @@ class SealedTree:
 
     def _check_size(self, size: int, sealed: int) -> None:
         if not 0 <= size <= sealed:
-            raise ProofError("size_not_sealed",
-                             f"The tree has {sealed} leaves sealed; {size} is beyond it.")
+            raise ProofError(
+                "size_not_sealed", f"The tree has {sealed} leaves sealed; {size} is beyond it."
+            )
 
 
-def position_recorded_by(recorder: ApplicationRecorder, mapper: Mapper[Any],
-                         moment: datetime, window: int = 2000) -> int:
+def position_recorded_by(
+    recorder: ApplicationRecorder, mapper: Mapper[Any], moment: datetime, window: int = 2000
+) -> int:
     """The last log position whose event was recorded at or before `moment` (0: none).
 
     Recorded times follow log order between transactions, but not quite within one (an

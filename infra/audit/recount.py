@@ -26,8 +26,17 @@ from projections.store import ViewStore
 Cell = tuple[int, str]  # (month index, village code)
 Counts = dict[Cell, tuple[int, int, int, int]]  # active, JKK, JKM, JHT
 PROGRAMME_ORDER = ("JKK", "JKM", "JHT")
-TOPICS = tuple(f"domain.participant:Participant.{name}" for name in (
-    "Enrolled", "ContributionPaid", "ProgrammesChanged", "DetailsCorrected", "Died", "Withdrew"))
+TOPICS = tuple(
+    f"domain.participant:Participant.{name}"
+    for name in (
+        "Enrolled",
+        "ContributionPaid",
+        "ProgrammesChanged",
+        "DetailsCorrected",
+        "Died",
+        "Withdrew",
+    )
+)
 
 
 @dataclass
@@ -72,27 +81,40 @@ def tally(people: dict[Any, Person], month: int | None = None) -> Counts:
     for person in people.values():
         for paid in person.paid:
             if (month is not None and paid != month) or (
-                    person.ended is not None and paid > person.ended):
+                person.ended is not None and paid > person.ended
+            ):
                 continue
             counts[(paid, person.village, "active")] += 1
             for programme in person.programmes(paid):
                 counts[(paid, person.village, programme)] += 1
     cells: Counts = {}
     for m, village, _ in counts:
-        cells[(m, village)] = (counts[(m, village, "active")], counts[(m, village, "JKK")],
-                               counts[(m, village, "JKM")], counts[(m, village, "JHT")])
+        cells[(m, village)] = (
+            counts[(m, village, "active")],
+            counts[(m, village, "JKK")],
+            counts[(m, village, "JKM")],
+            counts[(m, village, "JHT")],
+        )
     return cells
 
 
-def recount(recorder: ApplicationRecorder, mapper: Mapper[Any], *, until: int,
-            period: Period | None = None, page_size: int = 5000,
-            progress: Callable[[int, int], None] | None = None) -> Counts:
+def recount(
+    recorder: ApplicationRecorder,
+    mapper: Mapper[Any],
+    *,
+    until: int,
+    period: Period | None = None,
+    page_size: int = 5000,
+    progress: Callable[[int, int], None] | None = None,
+) -> Counts:
     """Coverage cells from the events up to log position `until`."""
+
     def events() -> Any:
         position = 0
         while position < until:
-            page = recorder.select_notifications(start=position + 1, limit=page_size,
-                                                 stop=until, topics=TOPICS)
+            page = recorder.select_notifications(
+                start=position + 1, limit=page_size, stop=until, topics=TOPICS
+            )
             if not page:
                 return
             for notification in page:
@@ -109,10 +131,14 @@ def live_coverage(store: ViewStore, period: Period | None = None) -> tuple[int, 
     with store.transaction() as tx:
         names, position = live_tables(tx, CoverageProjection())
         where, params = ("WHERE month = ?", (period.index,)) if period else ("", ())
-        rows = tx.query(f"SELECT month, village, active, jkk, jkm, jht "
-                        f"FROM {names['coverage_monthly']} {where}", params)
-    return position, {(int(m), str(v)): (int(a), int(k), int(j), int(h))
-                      for m, v, a, k, j, h in rows}
+        rows = tx.query(
+            f"SELECT month, village, active, jkk, jkm, jht "
+            f"FROM {names['coverage_monthly']} {where}",
+            params,
+        )
+    return position, {
+        (int(m), str(v)): (int(a), int(k), int(j), int(h)) for m, v, a, k, j, h in rows
+    }
 
 
 def differences(live: Counts, recounted: Counts) -> list[dict[str, Any]]:
@@ -120,9 +146,17 @@ def differences(live: Counts, recounted: Counts) -> list[dict[str, Any]]:
     found = []
     for cell in sorted(set(live) | set(recounted)):
         a, b = live.get(cell, (0, 0, 0, 0)), recounted.get(cell, (0, 0, 0, 0))
-        for column, x, y in zip(("active", *(p.lower() for p in PROGRAMME_ORDER)), a, b,
-                                strict=True):
+        for column, x, y in zip(
+            ("active", *(p.lower() for p in PROGRAMME_ORDER)), a, b, strict=True
+        ):
             if x != y:
-                found.append({"month": str(Period(cell[0])), "village": cell[1],
-                              "column": column, "live": x, "recount": y})
+                found.append(
+                    {
+                        "month": str(Period(cell[0])),
+                        "village": cell[1],
+                        "column": column,
+                        "live": x,
+                        "recount": y,
+                    }
+                )
     return found

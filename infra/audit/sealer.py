@@ -55,10 +55,18 @@ class SealReport:
 class Sealer:
     """Seals `recorder`'s log into the tree kept in `store`."""
 
-    def __init__(self, recorder: ApplicationRecorder, store: ViewStore, signer: NoteSigner, *,
-                 every: int = 10_000, seconds: float = 3600.0,
-                 publish_dir: Path | None = None, page_size: int = 5000,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        recorder: ApplicationRecorder,
+        store: ViewStore,
+        signer: NoteSigner,
+        *,
+        every: int = 10_000,
+        seconds: float = 3600.0,
+        publish_dir: Path | None = None,
+        page_size: int = 5000,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.recorder = recorder
         self.store = store
         self.signer = signer
@@ -74,8 +82,13 @@ class Sealer:
 
     # --- following the log -----------------------------------------------------------------
 
-    def catch_up(self, *, until: int | None = None, checkpoint: bool = False,
-                 progress: Callable[[int, int], None] | None = None) -> SealReport:
+    def catch_up(
+        self,
+        *,
+        until: int | None = None,
+        checkpoint: bool = False,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> SealReport:
         """Seal every stored event not yet sealed (up to position `until`). `checkpoint`:
         sign one at the end even if none is due (unless the head already has one)."""
         with self.store.transaction() as tx:
@@ -105,8 +118,9 @@ class Sealer:
         self.publish(report.checkpoints)
         return report
 
-    def _seal_page(self, tx: Tx, size: int, position: int,
-                   page: Sequence[Any]) -> tuple[int, int, list[Checkpoint]]:
+    def _seal_page(
+        self, tx: Tx, size: int, position: int, page: Sequence[Any]
+    ) -> tuple[int, int, list[Checkpoint]]:
         stored = seal_state(tx)
         self._pending.clear()
         if stored[:2] != (size, position):
@@ -139,8 +153,14 @@ class Sealer:
         self._save_state(tx, size, position, stored[0], stored[1])
         return size, position, self._checkpoint_if_due(tx, force=False)
 
-    def _carry(self, tx: Tx, tiles: list[list[bytes]], new_size: int, carry: bytes,
-               changed: set[tuple[int, int]]) -> None:
+    def _carry(
+        self,
+        tx: Tx,
+        tiles: list[list[bytes]],
+        new_size: int,
+        carry: bytes,
+        changed: set[tuple[int, int]],
+    ) -> None:
         level = 1
         while True:
             if len(tiles) <= level:
@@ -164,42 +184,61 @@ class Sealer:
             count = size >> (8 * level)
             hashes: list[bytes] = []
             if count % TILE:
-                rows = tx.query("SELECT hashes, positions FROM audit_tiles WHERE level = ? "
-                                "AND idx = ?", (level, count // TILE))
-                data = bytes(rows[0][0])[:(count % TILE) * HASH]
+                rows = tx.query(
+                    "SELECT hashes, positions FROM audit_tiles WHERE level = ? AND idx = ?",
+                    (level, count // TILE),
+                )
+                data = bytes(rows[0][0])[: (count % TILE) * HASH]
                 hashes = split_hashes(data)
                 if level == 0:
-                    positions = unpack_positions(bytes(rows[0][1]))[:count % TILE]
+                    positions = unpack_positions(bytes(rows[0][1]))[: count % TILE]
             tiles.append(hashes)
             level += 1
         return tiles, positions
 
-    def _write(self, tx: Tx, level: int, index: int, hashes: list[bytes],
-               positions: list[int] | None = None) -> None:
+    def _write(
+        self,
+        tx: Tx,
+        level: int,
+        index: int,
+        hashes: list[bytes],
+        positions: list[int] | None = None,
+    ) -> None:
         """Queue a tile for this page's one batched write (a later write of the same tile
         within the page replaces the queued one)."""
-        self._pending[(level, index)] = (level, index, len(hashes), b"".join(hashes),
-                                         pack_positions(positions) if positions is not None
-                                         else None)
+        self._pending[(level, index)] = (
+            level,
+            index,
+            len(hashes),
+            b"".join(hashes),
+            pack_positions(positions) if positions is not None else None,
+        )
 
     def _flush(self, tx: Tx) -> None:
         tx.executemany(
             "INSERT INTO audit_tiles (level, idx, width, hashes, positions) VALUES (?, ?, ?, ?, ?)"
             " ON CONFLICT (level, idx) DO UPDATE SET width = excluded.width,"
             " hashes = excluded.hashes, positions = excluded.positions",
-            list(self._pending.values()))
+            list(self._pending.values()),
+        )
         self._pending.clear()
 
-    def _save_state(self, tx: Tx, size: int, position: int, old_size: int,
-                    old_position: int) -> None:
-        updated = tx.execute("UPDATE audit_seal SET tree_size = ?, position = ? WHERE name = ? "
-                             "AND tree_size = ? AND position = ?",
-                             (size, position, SEAL, old_size, old_position))
+    def _save_state(
+        self, tx: Tx, size: int, position: int, old_size: int, old_position: int
+    ) -> None:
+        updated = tx.execute(
+            "UPDATE audit_seal SET tree_size = ?, position = ? WHERE name = ? "
+            "AND tree_size = ? AND position = ?",
+            (size, position, SEAL, old_size, old_position),
+        )
         if updated == 1:
             return
         if old_size == 0 and not tx.query("SELECT 1 FROM audit_seal WHERE name = ?", (SEAL,)):
-            tx.execute("INSERT INTO audit_seal (name, tree_size, position, checkpoint_size, "
-                       "checkpoint_at) VALUES (?, ?, ?, 0, ?)", (SEAL, size, position, self.clock()))
+            tx.execute(
+                "INSERT INTO audit_seal (name, tree_size, position, checkpoint_size, "
+                "checkpoint_at) VALUES (?, ?, ?, 0, ?)",
+                (SEAL, size, position, self.clock()),
+            )
             return
         raise ConcurrentSealerError("another sealer advanced the tree meanwhile")
 
@@ -209,16 +248,21 @@ class Sealer:
         size, position, last_size, last_at = seal_state(tx)
         now = self.clock()
         grown = size > last_size
-        if not grown or not (force or size - last_size >= self.every
-                             or now - last_at >= self.seconds):
+        if not grown or not (
+            force or size - last_size >= self.every or now - last_at >= self.seconds
+        ):
             return []
         top = root(TileReader(tx), size)
         note = self.signer.sign(checkpoint_text(self.origin, size, top))
-        tx.execute("INSERT INTO audit_checkpoints (tree_size, root, position, note, signed_at) "
-                   "VALUES (?, ?, ?, ?, ?)",
-                   (size, top, position, note, datetime.fromtimestamp(now, UTC).isoformat()))
-        tx.execute("UPDATE audit_seal SET checkpoint_size = ?, checkpoint_at = ? WHERE name = ?",
-                   (size, now, SEAL))
+        tx.execute(
+            "INSERT INTO audit_checkpoints (tree_size, root, position, note, signed_at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (size, top, position, note, datetime.fromtimestamp(now, UTC).isoformat()),
+        )
+        tx.execute(
+            "UPDATE audit_seal SET checkpoint_size = ?, checkpoint_at = ? WHERE name = ?",
+            (size, now, SEAL),
+        )
         return [Checkpoint(self.origin, size, top, note)]
 
     def publish(self, checkpoints: list[Checkpoint]) -> None:

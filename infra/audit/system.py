@@ -56,6 +56,12 @@ class Audit:
 def build_audit(settings: Settings, ledger: Ledger, store: ViewStore) -> Audit:
     signer = build_signer(settings)
     folder = publish_dir(settings)
-    sealer = Sealer(ledger.recorder, store, signer, every=settings.audit_checkpoint_every,
-                    seconds=settings.audit_checkpoint_seconds, publish_dir=folder)
+    sealer = Sealer(
+        ledger.recorder,
+        store,
+        signer,
+        every=settings.audit_checkpoint_every,
+        seconds=settings.audit_checkpoint_seconds,
+        publish_dir=folder,
+    )
     return Audit(signer, sealer, SealedTree(store), folder)

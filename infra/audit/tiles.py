@@ -30,19 +30,22 @@ def create_tables(store: ViewStore) -> None:
         tx.execute(
             "CREATE TABLE IF NOT EXISTS audit_tiles (level INTEGER NOT NULL, idx BIGINT NOT NULL,"
             f" width INTEGER NOT NULL, hashes {blob} NOT NULL, positions {blob},"
-            " PRIMARY KEY (level, idx)) {without_rowid}")
+            " PRIMARY KEY (level, idx)) {without_rowid}"
+        )
         tx.execute(
             "CREATE TABLE IF NOT EXISTS audit_seal (name TEXT NOT NULL PRIMARY KEY,"
             " tree_size BIGINT NOT NULL, position BIGINT NOT NULL,"
-            " checkpoint_size BIGINT NOT NULL, checkpoint_at DOUBLE PRECISION NOT NULL)")
+            " checkpoint_size BIGINT NOT NULL, checkpoint_at DOUBLE PRECISION NOT NULL)"
+        )
         tx.execute(
             "CREATE TABLE IF NOT EXISTS audit_checkpoints (tree_size BIGINT NOT NULL PRIMARY KEY,"
             f" root {blob} NOT NULL, position BIGINT NOT NULL, note TEXT NOT NULL,"
-            " signed_at TEXT NOT NULL)")
+            " signed_at TEXT NOT NULL)"
+        )
 
 
 def split_hashes(data: bytes) -> list[bytes]:
-    return [data[i:i + HASH] for i in range(0, len(data), HASH)]
+    return [data[i : i + HASH] for i in range(0, len(data), HASH)]
 
 
 def pack_positions(positions: Sequence[int]) -> bytes:
@@ -50,7 +53,7 @@ def pack_positions(positions: Sequence[int]) -> bytes:
 
 
 def unpack_positions(data: bytes) -> list[int]:
-    return [int.from_bytes(data[i:i + 8], "big") for i in range(0, len(data), 8)]
+    return [int.from_bytes(data[i : i + 8], "big") for i in range(0, len(data), 8)]
 
 
 class TileReader(HashSource):
@@ -82,7 +85,7 @@ class TileReader(HashSource):
         start, count = first % TILE, 1 << height
         if len(data) < (start + count) * HASH:
             raise LookupError(f"node ({level}, {index}) is beyond the sealed tree")
-        return perfect_root(split_hashes(data[start * HASH:(start + count) * HASH]))
+        return perfect_root(split_hashes(data[start * HASH : (start + count) * HASH]))
 
     def subtree(self, lo: int, hi: int) -> bytes:
         if is_perfect(lo, hi):
@@ -95,16 +98,18 @@ class TileReader(HashSource):
         """Leaf hashes and positions of leaves first .. first+count-1 (one query)."""
         if count <= 0:
             return [], []
-        rows = self.tx.query("SELECT idx, hashes, positions FROM audit_tiles WHERE level = 0 "
-                             "AND idx >= ? AND idx <= ? ORDER BY idx",
-                             (first // TILE, (first + count - 1) // TILE))
+        rows = self.tx.query(
+            "SELECT idx, hashes, positions FROM audit_tiles WHERE level = 0 "
+            "AND idx >= ? AND idx <= ? ORDER BY idx",
+            (first // TILE, (first + count - 1) // TILE),
+        )
         hashes: list[bytes] = []
         positions: list[int] = []
         for idx, data, where in rows:
             lo = max(first - int(idx) * TILE, 0)
             hi = min(first + count - int(idx) * TILE, TILE)
-            hashes += split_hashes(bytes(data)[lo * HASH:hi * HASH])
-            positions += unpack_positions(bytes(where)[lo * 8:hi * 8])
+            hashes += split_hashes(bytes(data)[lo * HASH : hi * HASH])
+            positions += unpack_positions(bytes(where)[lo * 8 : hi * 8])
         return hashes, positions
 
 
@@ -122,8 +127,11 @@ def leaf_index_of(tx: Tx, position: int, tree_size: int) -> int | None:
             hi = mid - 1
     if hi < 0:
         return None
-    positions = unpack_positions(bytes(tx.query(
-        "SELECT positions FROM audit_tiles WHERE level = 0 AND idx = ?", (hi,))[0][0]))
+    positions = unpack_positions(
+        bytes(
+            tx.query("SELECT positions FROM audit_tiles WHERE level = 0 AND idx = ?", (hi,))[0][0]
+        )
+    )
     if position in positions:
         index = hi * TILE + positions.index(position)
         return index if index < tree_size else None
@@ -132,8 +140,10 @@ def leaf_index_of(tx: Tx, position: int, tree_size: int) -> int | None:
 
 def seal_state(tx: Tx) -> tuple[int, int, int, float]:
     """(tree size, last sealed position, last checkpoint's size, when it was signed)."""
-    rows: list[Any] = tx.query("SELECT tree_size, position, checkpoint_size, checkpoint_at "
-                               "FROM audit_seal WHERE name = ?", (SEAL,))
+    rows: list[Any] = tx.query(
+        "SELECT tree_size, position, checkpoint_size, checkpoint_at FROM audit_seal WHERE name = ?",
+        (SEAL,),
+    )
     if not rows:
         return 0, 0, 0, 0.0
     size, position, checkpoint_size, at = rows[0]

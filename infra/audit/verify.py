@@ -46,27 +46,37 @@ class VerifyReport:
     problems: list[Problem] = field(default_factory=list)
 
 
-def check_checkpoints(store: ViewStore, verifier: Verifier, origin: str,
-                      extra: list[str]) -> tuple[list[Checkpoint], list[Problem]]:
+def check_checkpoints(
+    store: ViewStore, verifier: Verifier, origin: str, extra: list[str]
+) -> tuple[list[Checkpoint], list[Problem]]:
     """Signatures, origins, duplicates and consistency of consecutive checkpoints."""
     problems: list[Problem] = []
     by_size: dict[int, Checkpoint] = {}
     with store.transaction() as tx:
-        notes = [str(n) for (n,) in tx.query("SELECT note FROM audit_checkpoints "
-                                             "ORDER BY tree_size")]
+        notes = [
+            str(n) for (n,) in tx.query("SELECT note FROM audit_checkpoints ORDER BY tree_size")
+        ]
     for note in notes + extra:
         try:
             checkpoint = parse_checkpoint(note, verifier)
         except NoteError as error:
-            problems.append(Problem("signature", f"a checkpoint fails its signature check: {error}"))
+            problems.append(
+                Problem("signature", f"a checkpoint fails its signature check: {error}")
+            )
             continue
         if checkpoint.origin != origin:
-            problems.append(Problem("signature", f"a checkpoint of another log ({checkpoint.origin})"))
+            problems.append(
+                Problem("signature", f"a checkpoint of another log ({checkpoint.origin})")
+            )
             continue
         known = by_size.get(checkpoint.tree_size)
         if known is not None and known.root != checkpoint.root:
-            problems.append(Problem("inconsistent", f"two signed checkpoints of size "
-                                    f"{checkpoint.tree_size} with different roots"))
+            problems.append(
+                Problem(
+                    "inconsistent",
+                    f"two signed checkpoints of size {checkpoint.tree_size} with different roots",
+                )
+            )
         by_size[checkpoint.tree_size] = checkpoint
     ordered = [by_size[s] for s in sorted(by_size)]
     with store.transaction() as tx:
@@ -74,21 +84,37 @@ def check_checkpoints(store: ViewStore, verifier: Verifier, origin: str,
         reader = TileReader(tx)
         for old, new in itertools.pairwise(ordered):
             if new.tree_size > sealed:
-                problems.append(Problem("inconsistent", f"checkpoint {new.tree_size} is beyond "
-                                        f"the sealed tree ({sealed} leaves)"))
+                problems.append(
+                    Problem(
+                        "inconsistent",
+                        f"checkpoint {new.tree_size} is beyond the sealed tree ({sealed} leaves)",
+                    )
+                )
                 break
             path = consistency_path(reader, old.tree_size, new.tree_size)
             if not verify_consistency(old.tree_size, new.tree_size, old.root, new.root, path):
-                problems.append(Problem(
-                    "inconsistent", f"checkpoint {new.tree_size} is not consistent with "
-                    f"checkpoint {old.tree_size}: the log was rewritten between them"))
+                problems.append(
+                    Problem(
+                        "inconsistent",
+                        f"checkpoint {new.tree_size} is not consistent with "
+                        f"checkpoint {old.tree_size}: the log was rewritten between them",
+                    )
+                )
     return ordered, problems
 
 
-def verify_log(recorder: ApplicationRecorder, store: ViewStore, verifier: Verifier, origin: str,
-               *, from_position: int | None = None, until_position: int | None = None,
-               extra_notes: list[str] | None = None, page_size: int = 5000,
-               progress: Callable[[int, int], None] | None = None) -> VerifyReport:
+def verify_log(
+    recorder: ApplicationRecorder,
+    store: ViewStore,
+    verifier: Verifier,
+    origin: str,
+    *,
+    from_position: int | None = None,
+    until_position: int | None = None,
+    extra_notes: list[str] | None = None,
+    page_size: int = 5000,
+    progress: Callable[[int, int], None] | None = None,
+) -> VerifyReport:
     create_tables(store)
     checkpoints, problems = check_checkpoints(store, verifier, origin, extra_notes or [])
     with store.transaction() as tx:
@@ -121,15 +147,21 @@ def verify_log(recorder: ApplicationRecorder, store: ViewStore, verifier: Verifi
             computed.reverse()
             if not buffered:  # the log ends before the sealed tree does
                 _hashes, positions = _sealed(store, index, 1)
-                first_bad = Problem("deleted", f"position {positions[0]} and every one after it "
-                                    "were deleted", positions[0])
+                first_bad = Problem(
+                    "deleted",
+                    f"position {positions[0]} and every one after it were deleted",
+                    positions[0],
+                )
                 break
             buffered.reverse()
         if not sealed_hashes:
             sealed_hashes, sealed_positions = _sealed(store, index, min(page_size, end - index))
             if not sealed_hashes:
-                first_bad = Problem("tree_damaged", f"the stored tree lacks leaf {index}: its "
-                                    "tiles were deleted", int(buffered[-1].id))
+                first_bad = Problem(
+                    "tree_damaged",
+                    f"the stored tree lacks leaf {index}: its tiles were deleted",
+                    int(buffered[-1].id),
+                )
                 break
             sealed_hashes.reverse()
             sealed_positions.reverse()
@@ -148,9 +180,12 @@ def verify_log(recorder: ApplicationRecorder, store: ViewStore, verifier: Verifi
             if tree.root() != checkpoint.root:
                 first = _sealed(store, good_size, 1)[1][0]
                 first_bad = Problem(
-                    "root_mismatch", f"the events up to position {cursor} do not give the root "
+                    "root_mismatch",
+                    f"the events up to position {cursor} do not give the root "
                     f"signed at tree size {checkpoint.tree_size}: an event from position {first} "
-                    f"to {cursor} was altered and the stored tree rewritten to hide it", first)
+                    f"to {cursor} was altered and the stored tree rewritten to hide it",
+                    first,
+                )
                 break
             good_size = checkpoint.tree_size
         if progress and index % page_size == 0:
@@ -161,9 +196,15 @@ def verify_log(recorder: ApplicationRecorder, store: ViewStore, verifier: Verifi
         problems.insert(0, first_bad)
     head = recorder.max_notification_id() or 0
     return VerifyReport(
-        ok=not problems, first_bad_position=first_bad.position if first_bad else None,
-        checked=index - start, tree_size=end, root=tree.root(), checkpoints=len(checkpoints),
-        unsealed=max(0, head - last_sealed) if until_position is None else 0, problems=problems)
+        ok=not problems,
+        first_bad_position=first_bad.position if first_bad else None,
+        checked=index - start,
+        tree_size=end,
+        root=tree.root(),
+        checkpoints=len(checkpoints),
+        unsealed=max(0, head - last_sealed) if until_position is None else 0,
+        problems=problems,
+    )
 
 
 def _size_at(store: ViewStore, position: int, sealed: int) -> int:
@@ -182,8 +223,15 @@ def _next(recorder: ApplicationRecorder, after: int) -> Any:
     return page[0] if page else None
 
 
-def _classify(store: ViewStore, index: int, end: int, actual: Any, following: Any,
-              expected_position: int, expected: bytes) -> Problem:
+def _classify(
+    store: ViewStore,
+    index: int,
+    end: int,
+    actual: Any,
+    following: Any,
+    expected_position: int,
+    expected: bytes,
+) -> Problem:
     """What happened at the first leaf that differs, and at which position."""
     stored_position = int(actual.id)
     if stored_position > expected_position:
@@ -193,16 +241,30 @@ def _classify(store: ViewStore, index: int, end: int, actual: Any, following: An
     if index + 1 < end:
         next_hash, next_position = _sealed(store, index + 1, 1)
         if leaf_hash(notification_leaf(actual, next_position[0])) == next_hash[0]:
-            return Problem("deleted", f"position {expected_position} was deleted and the "
-                           "positions after it renumbered", expected_position)
-    if following is not None and leaf_hash(
-            notification_leaf(following, expected_position)) == expected:
-        return Problem("inserted", f"an event was inserted at position {expected_position} "
-                       "and the positions after it renumbered", expected_position)
+            return Problem(
+                "deleted",
+                f"position {expected_position} was deleted and the positions after it renumbered",
+                expected_position,
+            )
+    if (
+        following is not None
+        and leaf_hash(notification_leaf(following, expected_position)) == expected
+    ):
+        return Problem(
+            "inserted",
+            f"an event was inserted at position {expected_position} "
+            "and the positions after it renumbered",
+            expected_position,
+        )
     with store.transaction() as tx:
         hashes, positions = TileReader(tx).leaves(index + 1, min(end - index - 1, 4 * TILE))
-    if any(leaf_hash(notification_leaf(actual, p)) == h for h, p in zip(hashes, positions,
-                                                                        strict=True)):
-        return Problem("reordered", f"position {expected_position} holds an event sealed at a "
-                       "later position (events reordered)", expected_position)
+    if any(
+        leaf_hash(notification_leaf(actual, p)) == h for h, p in zip(hashes, positions, strict=True)
+    ):
+        return Problem(
+            "reordered",
+            f"position {expected_position} holds an event sealed at a "
+            "later position (events reordered)",
+            expected_position,
+        )
     return Problem("changed", f"position {expected_position} was changed", expected_position)

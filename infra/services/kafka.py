@@ -13,6 +13,7 @@ temporary directory.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import re
@@ -56,20 +57,33 @@ def resolve_jars(timeout: float = 900) -> Path:
     mvn = shutil.which("mvn")
     if mvn is None:
         raise ServiceError("Maven (`mvn`) is not installed: apt-get install -y maven")
-    with open(home / ".lock", "w") as lock:
+    with (home / ".lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if libs.is_dir() and any(libs.glob("kafka_2.13-*.jar")):
             return libs  # another process resolved them while we waited
         partial = Path(tempfile.mkdtemp(prefix="libs.", dir=home))
         done = subprocess.run(
-            [mvn, "-q", "-B", "-f", str(POM), "dependency:copy-dependencies",
-             "-DincludeScope=runtime", f"-DoutputDirectory={partial}"],
-            capture_output=True, text=True, timeout=timeout, check=False)
+            [
+                mvn,
+                "-q",
+                "-B",
+                "-f",
+                str(POM),
+                "dependency:copy-dependencies",
+                "-DincludeScope=runtime",
+                f"-DoutputDirectory={partial}",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
         if done.returncode != 0 or not any(partial.glob("kafka_2.13-*.jar")):
             shutil.rmtree(partial, ignore_errors=True)
             tail = (done.stdout + done.stderr).strip().splitlines()[-15:]
-            raise ServiceError("Maven could not resolve Apache Kafka "
-                               f"{KAFKA_VERSION}:\n" + "\n".join(tail))
+            raise ServiceError(
+                f"Maven could not resolve Apache Kafka {KAFKA_VERSION}:\n" + "\n".join(tail)
+            )
         partial.rename(libs)
     return libs
 
@@ -161,8 +175,10 @@ class KafkaBroker:
                 return
             raise ServiceError(f"a broker process runs from {self.home} but does not answer")
         if port_open(self.port) or port_open(self._controller()):
-            raise ServiceError(f"port {self.port} or {self._controller()} on 127.0.0.1 is "
-                               "already taken by another process")
+            raise ServiceError(
+                f"port {self.port} or {self._controller()} on 127.0.0.1 is "
+                "already taken by another process"
+            )
         libs = resolve_jars()
         java = shutil.which("java")
         if java is None:
@@ -171,32 +187,66 @@ class KafkaBroker:
         config = self._write_config()
         classpath = f"{libs}/*"
         if not (self.home / "data" / "meta.properties").exists():
-            cluster = subprocess.run([java, "-cp", classpath, "kafka.tools.StorageTool",
-                                      "random-uuid"], capture_output=True, text=True,
-                                     check=False, env=self._env()).stdout.strip()
+            cluster = subprocess.run(
+                [java, "-cp", classpath, "kafka.tools.StorageTool", "random-uuid"],
+                capture_output=True,
+                text=True,
+                check=False,
+                env=self._env(),
+            ).stdout.strip()
             formatted = subprocess.run(
-                [java, "-cp", classpath, "kafka.tools.StorageTool", "format", "--standalone",
-                 "-t", cluster or uuid.uuid4().hex, "-c", str(config)],
-                capture_output=True, text=True, check=False, env=self._env())
+                [
+                    java,
+                    "-cp",
+                    classpath,
+                    "kafka.tools.StorageTool",
+                    "format",
+                    "--standalone",
+                    "-t",
+                    cluster or uuid.uuid4().hex,
+                    "-c",
+                    str(config),
+                ],
+                capture_output=True,
+                text=True,
+                check=False,
+                env=self._env(),
+            )
             if formatted.returncode != 0:
-                raise ServiceError("formatting the broker's storage failed:\n"
-                                   + (formatted.stdout + formatted.stderr)[-2000:])
+                raise ServiceError(
+                    "formatting the broker's storage failed:\n"
+                    + (formatted.stdout + formatted.stderr)[-2000:]
+                )
         offset = self.log_file.stat().st_size if self.log_file.exists() else 0
-        with open(self.log_file, "ab") as log:
+        with self.log_file.open("ab") as log:
             process = subprocess.Popen(
-                [java, f"-Xms{self.heap}", f"-Xmx{self.heap}", "-XX:+UseSerialGC",
-                 f"-Dlog4j2.configurationFile={self.home / 'log4j2.properties'}",
-                 "-Dlog4j2.shutdownHookEnabled=false", "-cp", classpath, "kafka.Kafka",
-                 str(config)],
-                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                start_new_session=True, env=self._env(),
+                [
+                    java,
+                    f"-Xms{self.heap}",
+                    f"-Xmx{self.heap}",
+                    "-XX:+UseSerialGC",
+                    f"-Dlog4j2.configurationFile={self.home / 'log4j2.properties'}",
+                    "-Dlog4j2.shutdownHookEnabled=false",
+                    "-cp",
+                    classpath,
+                    "kafka.Kafka",
+                    str(config),
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                env=self._env(),
                 # a single prctl call between fork and exec: no lock or allocation involved
-                preexec_fn=_parent_death_signal if self.die_with_parent else None)  # noqa: PLW1509
+                preexec_fn=_parent_death_signal if self.die_with_parent else None,
+            )
         self.pid_file.write_text(str(process.pid))
         if not self._wait_ready(timeout, offset, process):
             self.stop()
-            raise ServiceError(f"the broker did not start within {timeout:.0f} s; "
-                               f"last lines of {self.log_file}:\n{self._tail()}")
+            raise ServiceError(
+                f"the broker did not start within {timeout:.0f} s; "
+                f"last lines of {self.log_file}:\n{self._tail()}"
+            )
 
     def stop(self, timeout: float = 30) -> bool:
         """SIGTERM (a clean shutdown keeps topics, offsets and groups); SIGKILL after
@@ -229,8 +279,9 @@ class KafkaBroker:
 
     # --- internals ---------------------------------------------------------------------
 
-    def _wait_ready(self, timeout: float, offset: int | None,
-                    process: subprocess.Popen[bytes] | None = None) -> bool:
+    def _wait_ready(
+        self, timeout: float, offset: int | None, process: subprocess.Popen[bytes] | None = None
+    ) -> bool:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if process is not None and process.poll() is not None:
@@ -241,7 +292,7 @@ class KafkaBroker:
         return False
 
     def _logged_ready(self, offset: int) -> bool:
-        with open(self.log_file, "rb") as log:
+        with self.log_file.open("rb") as log:
             log.seek(offset)
             return READY_LINE.encode() in log.read()
 
@@ -303,10 +354,8 @@ def _alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     if _zombie(pid):
-        try:
+        with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, os.WNOHANG)  # our own child: reap it
-        except ChildProcessError:
-            pass
         return False
     return True
 

@@ -21,8 +21,14 @@ def start(port: int = 5432) -> str:
     """Start (installing if need be); returns the test database URL the script prints."""
     if not SCRIPT.exists():
         raise ServiceError(f"{SCRIPT} is missing (run from a checkout of the repository)")
-    done = subprocess.run(["bash", str(SCRIPT)], capture_output=True, text=True, check=False,
-                          env={**os.environ, "PGPORT": str(port)}, timeout=600)
+    done = subprocess.run(
+        ["bash", str(SCRIPT)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "PGPORT": str(port)},
+        timeout=600,
+    )
     if done.returncode != 0:
         raise ServiceError("starting PostgreSQL failed:\n" + done.stderr[-2000:])
     return done.stdout.strip().partition("=")[2]
@@ -33,8 +39,11 @@ def clusters() -> list[tuple[str, str, str, str]]:
     if shutil.which("pg_lsclusters") is None:
         return []
     done = subprocess.run(["pg_lsclusters", "-h"], capture_output=True, text=True, check=False)
-    return [tuple(line.split()[:4]) for line in done.stdout.splitlines()  # type: ignore[misc]
-            if len(line.split()) >= 4]
+    return [
+        tuple(line.split()[:4])  # type: ignore[misc]
+        for line in done.stdout.splitlines()
+        if len(line.split()) >= 4
+    ]
 
 
 def stop() -> bool:
@@ -42,8 +51,11 @@ def stop() -> bool:
     stopped = False
     for version, name, _port, status in clusters():
         if status.startswith("online"):
-            subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, name, "stop"],
-                           check=True, capture_output=True)
+            subprocess.run(
+                ["pg_ctlcluster", "--skip-systemctl-redirect", version, name, "stop"],
+                check=True,
+                capture_output=True,
+            )
             stopped = True
     return stopped
 

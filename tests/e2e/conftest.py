@@ -1,6 +1,7 @@
 """One real server per store for the whole session: `ledger serve` (uvicorn) on a free
-port over a fresh SQLite store, then over a fresh PostgreSQL schema, with one API key per role (the first made by `ledger api-keys add`
-as an operator would, the rest through the same key file)."""
+port over a fresh SQLite store, then over a fresh PostgreSQL schema, with one API key per
+role (the first made by `ledger api-keys add` as an operator would, the rest through the
+same key file)."""
 
 from __future__ import annotations
 
@@ -50,13 +51,15 @@ class Server:
         return self.clients[role]
 
     def ledger(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([LEDGER, *args], env=self.env, capture_output=True, text=True,
-                              timeout=120, check=False)
+        return subprocess.run(
+            [LEDGER, *args], env=self.env, capture_output=True, text=True, timeout=120, check=False
+        )
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])
-def server(request: pytest.FixtureRequest,
-           tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
     """One server per store for the session: SQLite, then PostgreSQL (a schema of its own)."""
     folder = tmp_path_factory.mktemp(f"api-{request.param}")
     with _database(request.param, folder) as url:
@@ -83,20 +86,32 @@ def _database(kind: str, folder: Path) -> Iterator[str]:
 
 def _serve(folder: Path, database_url: str) -> Iterator[Server]:
     key_file = folder / "api-keys.json"
-    env = {**os.environ, "LEDGER_DATABASE_URL": database_url,
-           "LEDGER_VAR_DIR": str(folder / "var"), "LEDGER_NIK_PEPPER": TEST_PEPPER,
-           "LEDGER_MASTER_KEY": TEST_MASTER_KEY, "LEDGER_API_KEYS_FILE": str(key_file),
-           "COLUMNS": "200"}
-    made = subprocess.run([LEDGER, "api-keys", "add", "admin", "--label", "e2e"], env=env,
-                          capture_output=True, text=True, timeout=60, check=True)
+    env = {
+        **os.environ,
+        "LEDGER_DATABASE_URL": database_url,
+        "LEDGER_VAR_DIR": str(folder / "var"),
+        "LEDGER_NIK_PEPPER": TEST_PEPPER,
+        "LEDGER_MASTER_KEY": TEST_MASTER_KEY,
+        "LEDGER_API_KEYS_FILE": str(key_file),
+        "COLUMNS": "200",
+    }
+    made = subprocess.run(
+        [LEDGER, "api-keys", "add", "admin", "--label", "e2e"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     keys = {Role.ADMIN: made.stdout.strip()}
     store = ApiKeyStore(key_file)
     keys |= {role: store.add(role, "e2e")[0] for role in Role if role is not Role.ADMIN}
     port = free_port()
     log = folder / "server.log"
     with log.open("wb") as sink:
-        process = subprocess.Popen([LEDGER, "serve", "--port", str(port)], env=env,
-                                   stdout=sink, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [LEDGER, "serve", "--port", str(port)], env=env, stdout=sink, stderr=subprocess.STDOUT
+        )
     running = Server(f"http://127.0.0.1:{port}", env, keys, log, process, key_file)
     try:
         _wait_until_up(running)

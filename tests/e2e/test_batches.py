@@ -16,27 +16,42 @@ CAPTURED = "2025-01-06T09:30:00+07:00"
 
 
 def enrollment_command(worker: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    return {"command_id": str(uuid.uuid4()), "kind": "enrollment", "captured_at": CAPTURED,
-            **worker, **extra}
+    return {
+        "command_id": str(uuid.uuid4()),
+        "kind": "enrollment",
+        "captured_at": CAPTURED,
+        **worker,
+        **extra,
+    }
 
 
 def payment_command(nik: str, ref: str, paid_on: str, months: int = 1) -> dict[str, Any]:
-    return {"command_id": str(uuid.uuid4()), "kind": "contribution", "captured_at": CAPTURED,
-            "nik": nik, "payment_ref": ref, "amount": months * MONTHLY_JKK_JKM_1_5M,
-            "paid_on": paid_on, "channel": "perisai", "agent_id": "AG-0001"}
+    return {
+        "command_id": str(uuid.uuid4()),
+        "kind": "contribution",
+        "captured_at": CAPTURED,
+        "nik": nik,
+        "payment_ref": ref,
+        "amount": months * MONTHLY_JKK_JKM_1_5M,
+        "paid_on": paid_on,
+        "channel": "perisai",
+        "agent_id": "AG-0001",
+    }
 
 
 def head(server: Server) -> int:
-    return int(server.client(Role.AUDITOR).get("/v1/events", params={"limit": 1})
-               .json()["head"])
+    return int(server.client(Role.AUDITOR).get("/v1/events", params={"limit": 1}).json()["head"])
 
 
 def test_a_batch_answers_each_command_in_order_and_a_resubmission_changes_nothing(
-        server: Server) -> None:
+    server: Server,
+) -> None:
     agent = server.client(Role.ADMIN)  # an agent who both enrolls and collects
     worker = person(enrolled_on="2025-01-06")
-    commands = [enrollment_command(worker),
-                payment_command(worker["nik"], f"AG-{uuid.uuid4().hex[:8]}", "2025-01-07")]
+    commands = [
+        enrollment_command(worker),
+        payment_command(worker["nik"], f"AG-{uuid.uuid4().hex[:8]}", "2025-01-07"),
+    ]
     first = agent.post("/v1/batches", json={"commands": commands})
     assert first.status_code == 200, first.text
     results = first.json()["results"]
@@ -48,7 +63,8 @@ def test_a_batch_answers_each_command_in_order_and_a_resubmission_changes_nothin
     events = server.client(Role.AUDITOR).get(f"/v1/participants/{pid}/history").json()["events"]
     assert [(e["type"], e["data"]["agent_id"], e["data"]["captured_at"]) for e in events] == [
         ("Enrolled", "AG-0001", "2025-01-06T09:30:00+07:00"),
-        ("ContributionPaid", "AG-0001", "2025-01-06T09:30:00+07:00")]
+        ("ContributionPaid", "AG-0001", "2025-01-06T09:30:00+07:00"),
+    ]
 
     before = head(server)
     again = agent.post("/v1/batches", json={"commands": commands}).json()["results"]
@@ -65,15 +81,18 @@ def test_a_batch_answers_each_command_in_order_and_a_resubmission_changes_nothin
     assert head(server) == before
 
 
-def test_bad_commands_among_good_ones_are_refused_alone_and_store_nothing(
-        server: Server) -> None:
+def test_bad_commands_among_good_ones_are_refused_alone_and_store_nothing(server: Server) -> None:
     registrar = server.client(Role.REGISTRAR)
     good, also_good = person(enrolled_on="2025-01-06"), person(enrolled_on="2025-01-06")
     commands = [
         enrollment_command(good),
         enrollment_command(person(nik="12345")),  # refused by the ledger: invalid NIK
-        {"command_id": str(uuid.uuid4()), "kind": "enrollment", "captured_at": CAPTURED,
-         "name": "no NIK at all"},  # refused by the schema, naming the fields
+        {
+            "command_id": str(uuid.uuid4()),
+            "kind": "enrollment",
+            "captured_at": CAPTURED,
+            "name": "no NIK at all",
+        },  # refused by the schema, naming the fields
         payment_command(good["nik"], "AG-X-1", "2025-01-07"),  # a registrar may not collect
         enrollment_command(also_good),
     ]
@@ -83,8 +102,9 @@ def test_bad_commands_among_good_ones_are_refused_alone_and_store_nothing(
     assert results[1]["problem"]["code"] == "invalid_nik"
     assert "nik" in {e["field"].split(".")[-1] for e in results[2]["problem"]["errors"]}
     assert results[3]["problem"]["code"] == "forbidden"
-    feed = server.client(Role.AUDITOR).get("/v1/events", params={"after": before,
-                                                                 "limit": 100}).json()
+    feed = (
+        server.client(Role.AUDITOR).get("/v1/events", params={"after": before, "limit": 100}).json()
+    )
     written = [e["type"] for e in feed["events"]]
     # Two enrollments (each a participant and its NIK index) and their two receipts:
     # nothing of the refused ones.

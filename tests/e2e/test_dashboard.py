@@ -41,10 +41,19 @@ SEED_END = date(2025, 6, 30)
 PARTICIPANTS = 1000
 # Chromium's own calls home are off: with them the closed network refuses many
 # connections at every start (../.library machine notes).
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--disable-default-apps", "--disable-extensions",
-                 "--metrics-recording-only", "--no-default-browser-check"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-default-apps",
+    "--disable-extensions",
+    "--metrics-recording-only",
+    "--no-default-browser-check",
+]
 TABLES = ("target", "programmes", "flows", "children", "channels", "agents", "log")
 
 
@@ -73,8 +82,10 @@ class Server:
     def client(self, role: Role) -> httpx.Client:
         if role not in self.clients:
             self.clients[role] = httpx.Client(
-                base_url=self.url, timeout=30,
-                headers={"Authorization": f"Bearer {self.seeded.keys[role]}"})
+                base_url=self.url,
+                timeout=30,
+                headers={"Authorization": f"Bearer {self.seeded.keys[role]}"},
+            )
         return self.clients[role]
 
     def figures(self, region: str = "") -> dict[str, Any]:
@@ -88,17 +99,27 @@ class Server:
 @pytest.fixture(scope="session")
 def seeded(tmp_path_factory: pytest.TempPathFactory) -> Seeded:
     folder = tmp_path_factory.mktemp("dashboard")
-    env = {**os.environ, "LEDGER_DATABASE_URL": f"sqlite:///{folder / 'ledger.db'}",
-           "LEDGER_VAR_DIR": str(folder / "var"), "LEDGER_NIK_PEPPER": TEST_PEPPER,
-           "LEDGER_MASTER_KEY": TEST_MASTER_KEY,
-           "LEDGER_API_KEYS_FILE": str(folder / "api-keys.json")}
-    settings = Settings(database_url=env["LEDGER_DATABASE_URL"], var_dir=folder / "var",
-                        nik_pepper=TEST_PEPPER, master_key=TEST_MASTER_KEY)
+    env = {
+        **os.environ,
+        "LEDGER_DATABASE_URL": f"sqlite:///{folder / 'ledger.db'}",
+        "LEDGER_VAR_DIR": str(folder / "var"),
+        "LEDGER_NIK_PEPPER": TEST_PEPPER,
+        "LEDGER_MASTER_KEY": TEST_MASTER_KEY,
+        "LEDGER_API_KEYS_FILE": str(folder / "api-keys.json"),
+    }
+    settings = Settings(
+        database_url=env["LEDGER_DATABASE_URL"],
+        var_dir=folder / "var",
+        nik_pepper=TEST_PEPPER,
+        master_key=TEST_MASTER_KEY,
+    )
     with build_system(settings) as system:
-        plan = plan_population(participants=PARTICIPANTS, months=18, seed=18, end=SEED_END,
-                               rules=system.ledger.rules)
-        report = seed_population(system.ledger, participants=PARTICIPANTS, months=18, seed=18,
-                                 end=SEED_END, plan=plan)
+        plan = plan_population(
+            participants=PARTICIPANTS, months=18, seed=18, end=SEED_END, rules=system.ledger.rules
+        )
+        report = seed_population(
+            system.ledger, participants=PARTICIPANTS, months=18, seed=18, end=SEED_END, plan=plan
+        )
         system.runner.catch_up()
     store = ApiKeyStore(folder / "api-keys.json")
     keys = {role: store.add(role, "dashboard e2e")[0] for role in Role}
@@ -110,8 +131,12 @@ def server(seeded: Seeded, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     port = free_port()
     log = tmp_path_factory.mktemp("dashboard-server") / "server.log"
     with log.open("wb") as sink:
-        process = subprocess.Popen([LEDGER, "serve", "--host", "127.0.0.1", "--port", str(port)],
-                                   env=seeded.env, stdout=sink, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [LEDGER, "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=seeded.env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
     running = Server(f"http://127.0.0.1:{port}", seeded)
     try:
         deadline = time.monotonic() + 60
@@ -168,8 +193,14 @@ def visit(browser: Any) -> Iterator[Visit]:
     page = context.new_page()
     seen = Visit(page)
     page.on("request", lambda r: seen.requests.append(r.url))
-    page.on("console", lambda m: seen.problems.append(f"console {m.type}: {m.text}")
-            if m.type in ("error", "warning") else None)
+    page.on(
+        "console",
+        lambda m: (
+            seen.problems.append(f"console {m.type}: {m.text}")
+            if m.type in ("error", "warning")
+            else None
+        ),
+    )
     page.on("pageerror", lambda e: seen.problems.append(f"page error: {e}"))
     page.on("requestfailed", lambda r: seen.problems.append(f"failed: {r.url}"))
     try:
@@ -218,22 +249,27 @@ def num(text: str) -> float:
 def expected_tables(figures: dict[str, Any]) -> dict[str, list[list[Any]]]:
     """What each table must hold, straight from the API's JSON (numbers as numbers)."""
     t = figures["target"]
-    target: list[list[Any]] = [[t["target"]], [t["nation_active"]],
-                               [round(t["progress"] * 100, 4)]]
+    target: list[list[Any]] = [[t["target"]], [t["nation_active"]], [round(t["progress"] * 100, 4)]]
     if figures["region"]:
         target += [[t["region_active"]], [round(t["region_share"] * 100, 4)]]
     children = sorted(figures["children"], key=lambda r: (-r["active"], r["region"]))
     return {
         "target": target,
-        "programmes": [[m["period"], m["active"], *m["by_programme"].values()]
-                       for m in figures["months"]],
-        "flows": [[m["period"], m["joined"], m["lapsed"], m["reinstated"]]
-                  for m in figures["months"]],
+        "programmes": [
+            [m["period"], m["active"], *m["by_programme"].values()] for m in figures["months"]
+        ],
+        "flows": [
+            [m["period"], m["joined"], m["lapsed"], m["reinstated"]] for m in figures["months"]
+        ],
         "children": [[r["region"], r["active"], r["previous"], r["change"]] for r in children],
-        "channels": [[c["channel"], c["enrollments"], c["contributions"],
-                      c["contribution_amount"]] for c in figures["channels"]],
-        "agents": [[a["agent_id"], a["enrollments"], a["contributions"],
-                    a["contribution_amount"]] for a in figures["agents"]],
+        "channels": [
+            [c["channel"], c["enrollments"], c["contributions"], c["contribution_amount"]]
+            for c in figures["channels"]
+        ],
+        "agents": [
+            [a["agent_id"], a["enrollments"], a["contributions"], a["contribution_amount"]]
+            for a in figures["agents"]
+        ],
         "log": [[figures["head"]], [figures["position"]], [figures["lag"]]],
     }
 
@@ -269,19 +305,25 @@ def assert_page_matches_api(visit: Visit, server: Server, region: str) -> dict[s
     months = figures["months"]
     for programme in ("JKK", "JKM", "JHT"):
         assert [marks["chart-programmes"][(programme, m["period"])] for m in months] == [
-            m["by_programme"][programme] for m in months]
+            m["by_programme"][programme] for m in months
+        ]
     for flow in ("joined", "lapsed", "reinstated"):
         assert [marks["chart-flows"][(flow, m["period"])] for m in months] == [
-            m[flow] for m in months]
+            m[flow] for m in months
+        ]
     t = figures["target"]
     assert marks["chart-target"][("participants", "National target")] == t["target"]
     assert marks["chart-target"][("participants", "Active, Indonesia")] == t["nation_active"]
     for child in figures["children"]:
         label = child["name"] or child["region"]
-        assert marks["chart-children-active"].get(("active participants", label),
-                                                  child["active"]) == child["active"]
-        assert marks["chart-children-change"].get(("change", label),
-                                                  child["change"]) == child["change"]
+        assert (
+            marks["chart-children-active"].get(("active participants", label), child["active"])
+            == child["active"]
+        )
+        assert (
+            marks["chart-children-change"].get(("change", label), child["change"])
+            == child["change"]
+        )
     top = max(figures["children"], key=lambda r: (r["active"], r["region"]), default=None)
     if top is not None:
         label = top["name"] or top["region"]
@@ -289,8 +331,10 @@ def assert_page_matches_api(visit: Visit, server: Server, region: str) -> dict[s
     for c in figures["channels"]:
         assert marks["chart-channels"][("enrollments", c["channel"])] == c["enrollments"]
         assert marks["chart-channels"][("contributions", c["channel"])] == c["contributions"]
-        assert marks["chart-channel-amounts"][("contributions (Rp)", c["channel"])] == c[
-            "contribution_amount"]
+        assert (
+            marks["chart-channel-amounts"][("contributions (Rp)", c["channel"])]
+            == c["contribution_amount"]
+        )
     for a in figures["agents"]:
         assert marks["chart-agents"][("enrollments", a["agent_id"])] == a["enrollments"]
     assert marks["chart-log"][("position", "figures reflect")] == figures["position"]
@@ -301,14 +345,16 @@ def assert_stayed_local(visit: Visit, key: str) -> None:
     assert visit.requests, "the page made no requests at all"
     for url in visit.requests:
         parts = urlsplit(url)
-        assert parts.scheme in ("http", "data") and (parts.scheme == "data"
-                                                     or parts.hostname == "127.0.0.1"), url
+        assert parts.scheme in ("http", "data") and (
+            parts.scheme == "data" or parts.hostname == "127.0.0.1"
+        ), url
         assert key not in url, "the API key appeared in a URL"
     assert visit.problems == []
 
 
-def test_sign_in_sets_a_safe_cookie_and_the_page_loads_cleanly(visit: Visit,
-                                                               server: Server) -> None:
+def test_sign_in_sets_a_safe_cookie_and_the_page_loads_cleanly(
+    visit: Visit, server: Server
+) -> None:
     sign_in(visit, server)
     cookies = visit.page.context.cookies()
     assert [c["name"] for c in cookies] == ["ledger_dashboard"]
@@ -358,7 +404,8 @@ def test_clicking_a_province_narrows_every_chart_to_it(visit: Visit, server: Ser
     assert all(c["region"].startswith(province["region"] + ".") for c in narrowed["children"])
     assert sum(c["active"] for c in narrowed["children"]) == province["active"]
     assert sum(c["enrollments"] for c in narrowed["channels"]) <= sum(
-        c["enrollments"] for c in nation["channels"])
+        c["enrollments"] for c in nation["channels"]
+    )
     # And down again: a regency of that province.
     regency = max(narrowed["children"], key=lambda r: (r["active"], r["region"]))["region"]
     visit.page.locator(f"#chart-children-active a[href$='region={regency}']").click()
@@ -385,35 +432,42 @@ def test_bearer_header_roles_and_no_personal_data(server: Server) -> None:
     # Nothing about any one worker: no NIK, no name on the page, in the JSON or a CSV.
     reporter = server.client(Role.ADMIN)
     province = server.figures()["children"][0]["region"]
-    texts = [reporter.get("/dashboard", params={"period": PERIOD, "region": province}).text,
-             reporter.get("/v1/dashboard", params={"period": PERIOD}).text,
-             *(reporter.get(f"/v1/dashboard/{t}.csv", params={"period": PERIOD}).text
-               for t in TABLES)]
+    texts = [
+        reporter.get("/dashboard", params={"period": PERIOD, "region": province}).text,
+        reporter.get("/v1/dashboard", params={"period": PERIOD}).text,
+        *(reporter.get(f"/v1/dashboard/{t}.csv", params={"period": PERIOD}).text for t in TABLES),
+    ]
     everything = "\n".join(texts)
     assert not [nik for nik in server.seeded.report.niks if nik in everything]
-    assert not [name for name in server.seeded.names if f">{name}<" in everything
-                or f'"{name}"' in everything]
+    assert not [
+        name
+        for name in server.seeded.names
+        if f">{name}<" in everything or f'"{name}"' in everything
+    ]
     assert not [pid for pid in server.seeded.report.participant_ids if str(pid) in everything]
 
 
-def test_usable_at_360_px_and_screenshots(browser: Any, server: Server,
-                                          tmp_path: Path) -> None:
+def test_usable_at_360_px_and_screenshots(browser: Any, server: Server, tmp_path: Path) -> None:
     folder = Path(os.environ.get("LEDGER_SCREENSHOT_DIR") or tmp_path)
     folder.mkdir(parents=True, exist_ok=True)
     headers = {"Authorization": f"Bearer {server.seeded.keys[Role.REPORTER]}"}
     for width in (1280, 360):
-        context = browser.new_context(viewport={"width": width, "height": 800},
-                                      extra_http_headers=headers)
+        context = browser.new_context(
+            viewport={"width": width, "height": 800}, extra_http_headers=headers
+        )
         try:
             page = context.new_page()
             problems: list[str] = []
-            page.on("console", lambda m, p=problems: p.append(m.text)
-                    if m.type == "error" else None)
+            page.on(
+                "console", lambda m, p=problems: p.append(m.text) if m.type == "error" else None
+            )
             page.goto(f"{server.url}/dashboard?period={PERIOD}")
             # Nothing wider than the screen: no sideways scrolling of the page itself.
             assert page.evaluate("document.documentElement.scrollWidth") <= width
             widths = page.evaluate(
-                "[...document.querySelectorAll('svg.chart')].map(s => s.getBoundingClientRect().width)")
+                "[...document.querySelectorAll('svg.chart')]"
+                ".map(s => s.getBoundingClientRect().width)"
+            )
             assert widths and max(widths) <= width
             assert problems == []
             shot = folder / f"dashboard-{width}.png"

@@ -39,9 +39,13 @@ def fuzz_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def api_schema(fuzz_folder: Path, admin_key: str) -> Iterator[schemathesis.BaseSchema]:
-    settings = Settings(database_url=f"sqlite:///{fuzz_folder / 'ledger.db'}",
-                        var_dir=fuzz_folder / "var", nik_pepper=TEST_PEPPER,
-                        master_key=TEST_MASTER_KEY, api_keys_file=fuzz_folder / "api-keys.json")
+    settings = Settings(
+        database_url=f"sqlite:///{fuzz_folder / 'ledger.db'}",
+        var_dir=fuzz_folder / "var",
+        nik_pepper=TEST_PEPPER,
+        master_key=TEST_MASTER_KEY,
+        api_keys_file=fuzz_folder / "api-keys.json",
+    )
     key = admin_key
 
     class AdminKey:
@@ -51,9 +55,10 @@ def api_schema(fuzz_folder: Path, admin_key: str) -> Iterator[schemathesis.BaseS
         def get(self, case: schemathesis.Case, ctx: schemathesis.AuthContext) -> str:
             return key
 
-        def set(self, case: schemathesis.Case, data: str,
-                ctx: schemathesis.AuthContext) -> None:
-            case.headers = {**(case.headers or {}), "Authorization": f"Bearer {data}"}
+        def set(self, case: schemathesis.Case, data: str, ctx: schemathesis.AuthContext) -> None:
+            headers = dict(case.headers or {})
+            headers["Authorization"] = f"Bearer {data}"
+            case.headers = headers  # type: ignore[assignment]
 
     schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(settings))
     schema.auth()(AdminKey)
@@ -63,21 +68,28 @@ def api_schema(fuzz_folder: Path, admin_key: str) -> Iterator[schemathesis.BaseS
 
 # schemathesis' own pytest integration (`from_fixture`) reads a pytest internal that
 # pytest 9 no longer has, so each operation is driven here with Hypothesis directly.
-@pytest.mark.parametrize("mode", [schemathesis.GenerationMode.POSITIVE,
-                                  schemathesis.GenerationMode.NEGATIVE])
-def test_the_api_holds_to_its_schema(api_schema: schemathesis.BaseSchema,
-                                     mode: schemathesis.GenerationMode) -> None:
+@pytest.mark.parametrize(
+    "mode", [schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE]
+)
+def test_the_api_holds_to_its_schema(
+    api_schema: schemathesis.BaseSchema, mode: schemathesis.GenerationMode
+) -> None:
     failures: dict[str, str] = {}
-    operations = [result.ok() for result in api_schema.get_all_operations()]
+    operations = [result.ok() for result in api_schema.get_all_operations()]  # type: ignore[union-attr]
     assert len(operations) >= 20
     for operation in operations:
 
         @given(case=operation.as_strategy(generation_mode=mode, auth_storage=api_schema.auth))
-        @fuzz_settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, derandomize=True,
-                       database=None, suppress_health_check=list(HealthCheck),
-                       phases=[Phase.explicit, Phase.generate])
+        @fuzz_settings(
+            max_examples=EXAMPLES_PER_OPERATION,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+            phases=[Phase.explicit, Phase.generate],
+        )
         def fuzz(case: schemathesis.Case) -> None:
-            case.call_and_validate(excluded_checks=EXCLUDED)
+            case.call_and_validate(excluded_checks=EXCLUDED)  # type: ignore[arg-type]
 
         try:
             fuzz()

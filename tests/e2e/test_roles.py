@@ -12,13 +12,22 @@ import pytest
 from infra.api_keys import Role
 from tests.e2e.conftest import Server
 
-R, C, O, A, P, D = ("registrar", "collector", "claims_officer", "auditor", "reporter", "admin")
+# O: the claims officer, as in api/http/auth.py
+R, C, O, A, P, D = ("registrar", "collector", "claims_officer", "auditor", "reporter", "admin")  # noqa: E741
 NOBODY = str(uuid.UUID(int=1))  # no participant has this id: allowed calls end in 404
 CLAIM = str(uuid.UUID(int=2))
 PID = f"/v1/participants/{NOBODY}"
-ENROLLMENT = {"nik": "3276014708950001", "name": "X", "birth_date": "1995-08-07", "sex": "F",
-              "village_code": "32.76.01.9999", "occupation": "vendor", "declared_income": 1,
-              "programmes": ["JKK", "JKM"], "channel": "online"}
+ENROLLMENT = {
+    "nik": "3276014708950001",
+    "name": "X",
+    "birth_date": "1995-08-07",
+    "sex": "F",
+    "village_code": "32.76.01.9999",
+    "occupation": "vendor",
+    "declared_income": 1,
+    "programmes": ["JKK", "JKM"],
+    "channel": "online",
+}
 
 # method, path, body, roles allowed
 ROUTES: list[tuple[str, str, dict[str, object] | None, set[str]]] = [
@@ -30,18 +39,25 @@ ROUTES: list[tuple[str, str, dict[str, object] | None, set[str]]] = [
     ("POST", f"{PID}/contributions", {"payment_ref": "X", "amount": 16800}, {C, D}),
     ("POST", f"{PID}/erasure", None, {D}),
     ("POST", f"{PID}/income", {"declared_income": 2_000_000, "from_month": "2025-01"}, {R, D}),
-    ("POST", f"{PID}/programmes", {"programmes": ["JKK", "JKM"], "from_month": "2025-01"},
-     {R, D}),
+    ("POST", f"{PID}/programmes", {"programmes": ["JKK", "JKM"], "from_month": "2025-01"}, {R, D}),
     ("POST", f"{PID}/corrections", {"occupation": "farmer"}, {R, D}),
     ("POST", f"{PID}/death", {"died_on": "2025-01-01"}, {R, D}),
     ("POST", f"{PID}/withdrawal", {}, {R, D}),
-    ("POST", f"{PID}/claims", {"programme": "JKK", "kind": "medical",
-                               "incident_date": "2025-01-01"}, {O, D}),
+    (
+        "POST",
+        f"{PID}/claims",
+        {"programme": "JKK", "kind": "medical", "incident_date": "2025-01-01"},
+        {O, D},
+    ),
     ("POST", f"{PID}/claims/{CLAIM}/approval", {}, {O, D}),
     ("POST", f"{PID}/claims/{CLAIM}/rejection", {"reason": "no"}, {O, D}),
     ("POST", f"{PID}/claims/{CLAIM}/payment", {}, {O, D}),
-    ("POST", "/v1/batches", {"commands": [{"command_id": NOBODY, "kind": "contribution"}]},
-     {R, C, D}),
+    (
+        "POST",
+        "/v1/batches",
+        {"commands": [{"command_id": NOBODY, "kind": "contribution"}]},
+        {R, C, D},
+    ),
     ("GET", "/v1/coverage?level=province", None, {A, P, D}),
     ("GET", "/v1/coverage/series?from=2025-01&to=2025-03", None, {A, P, D}),
     ("GET", "/v1/coverage/target", None, {A, P, D}),
@@ -50,10 +66,14 @@ ROUTES: list[tuple[str, str, dict[str, object] | None, set[str]]] = [
 OPEN = ["/healthz", "/readyz", "/metrics", "/openapi.json", "/docs"]
 
 
-@pytest.mark.parametrize(("method", "path", "body", "allowed"), ROUTES,
-                         ids=[f"{m} {p.split('?')[0]}" for m, p, _, _ in ROUTES])
-def test_every_role_against_the_route(server: Server, method: str, path: str,
-                                      body: dict[str, object] | None, allowed: set[str]) -> None:
+@pytest.mark.parametrize(
+    ("method", "path", "body", "allowed"),
+    ROUTES,
+    ids=[f"{m} {p.split('?')[0]}" for m, p, _, _ in ROUTES],
+)
+def test_every_role_against_the_route(
+    server: Server, method: str, path: str, body: dict[str, object] | None, allowed: set[str]
+) -> None:
     answers = {}
     for role in Role:
         answer = server.client(role).request(method, path, json=body)
@@ -69,17 +89,22 @@ def test_every_role_against_the_route(server: Server, method: str, path: str,
     assert missing.status_code == 401
     assert missing.headers["www-authenticate"].startswith("Bearer")
     assert missing.json()["code"] == "unauthorized"
-    unknown = server.client(None).request(method, path, json=body,
-                                          headers={"Authorization": "Bearer lk_not-a-key"})
+    unknown = server.client(None).request(
+        method, path, json=body, headers={"Authorization": "Bearer lk_not-a-key"}
+    )
     assert unknown.status_code == 401
 
 
 def test_the_matrix_covers_every_route_the_api_documents(server: Server) -> None:
-    documented = {(method.upper(), path)
-                  for path, operations in server.client(None).get("/openapi.json").json()
-                  ["paths"].items() for method in operations}
-    tested = {(m, p.split("?")[0].replace(NOBODY, "{participant_id}")
-               .replace(CLAIM, "{claim_id}")) for m, p, _, _ in ROUTES}
+    documented = {
+        (method.upper(), path)
+        for path, operations in server.client(None).get("/openapi.json").json()["paths"].items()
+        for method in operations
+    }
+    tested = {
+        (m, p.split("?")[0].replace(NOBODY, "{participant_id}").replace(CLAIM, "{claim_id}"))
+        for m, p, _, _ in ROUTES
+    }
     tested |= {("GET", p) for p in OPEN if p not in ("/openapi.json", "/docs")}
     assert documented == tested
 
@@ -96,18 +121,19 @@ def test_a_new_key_works_and_a_revoked_one_stops_within_seconds(server: Server) 
     assert key.startswith("lk_") and "\n" not in key  # the key alone on stdout
     headers = {"Authorization": f"Bearer {key}"}
     client = server.client(None)
-    assert _eventually(lambda: client.get("/v1/coverage/target", headers=headers).status_code,
-                       200)
-    key_id = next(line.split()[1] for line in server.ledger("api-keys", "list").stdout.splitlines()
-                  if "short-lived" in line)
+    assert _eventually(lambda: client.get("/v1/coverage/target", headers=headers).status_code, 200)
+    key_id = next(
+        line.split()[1]
+        for line in server.ledger("api-keys", "list").stdout.splitlines()
+        if "short-lived" in line
+    )
     revoked = server.ledger("api-keys", "revoke", key_id)
     assert revoked.returncode == 0, revoked.stderr
-    assert _eventually(lambda: client.get("/v1/coverage/target", headers=headers).status_code,
-                       401)
+    assert _eventually(lambda: client.get("/v1/coverage/target", headers=headers).status_code, 401)
     assert key not in server.key_file.read_text()
 
 
-def _eventually(probe, expected: int, seconds: float = 5.0) -> bool:  # type: ignore[no-untyped-def]
+def _eventually(probe, expected: int, seconds: float = 5.0) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if probe() == expected:
@@ -123,8 +149,10 @@ def test_metrics_show_routes_commands_and_projections(server: Server) -> None:
     assert refused.json()["code"] == "invalid_nik"  # counted under its code
     server.client(Role.COLLECTOR).get(f"{PID}/status")
     text = server.client(None).get("/metrics").text
-    assert 'ledger_http_request_duration_seconds_bucket{le="0.005",method="GET",' \
-           'route="/healthz",status="200"}' in text
+    assert (
+        'ledger_http_request_duration_seconds_bucket{le="0.005",method="GET",'
+        'route="/healthz",status="200"}' in text
+    )
     assert 'route="/v1/participants/{participant_id}/status"' in text  # a template, no id
     assert NOBODY not in text
     assert 'ledger_commands_total{kind="enroll",outcome="invalid_nik"}' in text

@@ -34,8 +34,12 @@ def test_a_workers_story(server: Server) -> None:
     assert again.json()["replayed"] is True
 
     # Three months paid on 8 January; the payment reference makes a resend harmless.
-    payment = {"payment_ref": "BNI-E2E-1", "amount": 3 * MONTHLY_JKK_JKM_1_5M,
-               "paid_on": "2025-01-08", "channel": "bank"}
+    payment = {
+        "payment_ref": "BNI-E2E-1",
+        "amount": 3 * MONTHLY_JKK_JKM_1_5M,
+        "paid_on": "2025-01-08",
+        "channel": "bank",
+    }
     paid = collector.post(f"/v1/participants/{pid}/contributions", json=payment)
     assert paid.status_code == 201, paid.text
     assert (paid.json()["first_month"], paid.json()["last_month"]) == ("2025-01", "2025-03")
@@ -51,8 +55,9 @@ def test_a_workers_story(server: Server) -> None:
     may = collector.get(f"/v1/participants/{pid}/status", params={"as_of": "2025-05-02"})
     assert (may.json()["status"], may.json()["arrears_months"]) == ("grace", 2)
     # Today, once the read model has the payment: answered from the read model.
-    today = collector.get(f"/v1/participants/{pid}",
-                          params={"min_position": paid.json()["position"]})
+    today = collector.get(
+        f"/v1/participants/{pid}", params={"min_position": paid.json()["position"]}
+    )
     assert today.status_code == 200, today.text
     assert today.json()["source"] == "read_model"
     assert today.json()["position"] >= paid.json()["position"]
@@ -62,16 +67,27 @@ def test_a_workers_story(server: Server) -> None:
     assert found.json()["participant_id"] == pid
 
     # A work accident in February: filed, approved with the assessed amount, paid.
-    filed = officer.post(f"/v1/participants/{pid}/claims", json={
-        "programme": "JKK", "kind": "medical", "incident_date": "2025-02-10",
-        "filed_on": "2025-02-11", "work_related": True, "description": "cut by a sickle"})
+    filed = officer.post(
+        f"/v1/participants/{pid}/claims",
+        json={
+            "programme": "JKK",
+            "kind": "medical",
+            "incident_date": "2025-02-10",
+            "filed_on": "2025-02-11",
+            "work_related": True,
+            "description": "cut by a sickle",
+        },
+    )
     assert filed.status_code == 201, filed.text
     claim = filed.json()["claim_id"]
-    approved = officer.post(f"/v1/participants/{pid}/claims/{claim}/approval",
-                            json={"approved_on": "2025-02-15", "amount": 2_500_000})
+    approved = officer.post(
+        f"/v1/participants/{pid}/claims/{claim}/approval",
+        json={"approved_on": "2025-02-15", "amount": 2_500_000},
+    )
     assert (approved.status_code, approved.json()["amount"]) == (201, 2_500_000)
-    settled = officer.post(f"/v1/participants/{pid}/claims/{claim}/payment",
-                           json={"paid_on": "2025-02-20"})
+    settled = officer.post(
+        f"/v1/participants/{pid}/claims/{claim}/payment", json={"paid_on": "2025-02-20"}
+    )
     assert settled.status_code == 201, settled.text
 
     # History: an auditor reads it masked; a reporter never sees a participant.
@@ -90,8 +106,10 @@ def test_a_workers_story(server: Server) -> None:
     assert erased.status_code == 200, erased.text
     after = admin.get(f"/v1/participants/{pid}/history", params={"reveal": "true"})
     assert worker["nik"] not in after.text and "(erased)" in after.text
-    assert admin.get(f"/v1/participants/{pid}/status",
-                     params={"as_of": "2025-02-20"}).json()["status"] == "active"
+    assert (
+        admin.get(f"/v1/participants/{pid}/status", params={"as_of": "2025-02-20"}).json()["status"]
+        == "active"
+    )
     gone = registrar.get("/v1/participants", params={"nik": worker["nik"]})
     assert (gone.status_code, gone.json()["code"]) == (404, "participant_not_found")
 
@@ -122,14 +140,16 @@ def test_bad_input_is_a_problem_document_naming_the_field(server: Server) -> Non
     bad_nik = registrar.post("/v1/participants", json=person(nik="12345"))
     assert (bad_nik.status_code, bad_nik.json()["code"]) == (422, "invalid_nik")
     assert bad_nik.headers["content-type"] == "application/problem+json"
-    missing = registrar.post("/v1/participants", json={k: v for k, v in person().items()
-                                                       if k != "village_code"})
+    missing = registrar.post(
+        "/v1/participants", json={k: v for k, v in person().items() if k != "village_code"}
+    )
     assert missing.status_code == 422
     assert [e["field"] for e in missing.json()["errors"]] == ["village_code"]
     wrong_type = registrar.post("/v1/participants", json=person(declared_income="lots"))
     assert wrong_type.json()["errors"][0]["field"] == "declared_income"
-    not_json = registrar.post("/v1/participants", content=b"{nik:",
-                              headers={"Content-Type": "application/json"})
+    not_json = registrar.post(
+        "/v1/participants", content=b"{nik:", headers={"Content-Type": "application/json"}
+    )
     assert (not_json.status_code, not_json.json()["code"]) == (400, "malformed_body")
     unknown = registrar.get("/v1/participants/not-a-uuid")
     assert unknown.status_code == 422 and unknown.json()["errors"][0]["field"] == "participant_id"
@@ -153,17 +173,23 @@ def test_the_server_log_has_no_traceback_and_no_nik(server: Server) -> None:
 
 
 def test_concurrent_changes_to_one_worker_are_accepted_or_conflicts_never_errors(
-        server: Server) -> None:
+    server: Server,
+) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     registrar = server.client(Role.REGISTRAR)
-    pid = registrar.post("/v1/participants",
-                         json=person(enrolled_on="2025-01-06")).json()["participant_id"]
+    pid = registrar.post("/v1/participants", json=person(enrolled_on="2025-01-06")).json()[
+        "participant_id"
+    ]
 
     def declare(month: int) -> int:
-        return registrar.post(f"/v1/participants/{pid}/income", json={
-            "declared_income": 2_000_000 + 100_000 * month,
-            "from_month": f"2025-{month:02d}"}).status_code
+        return registrar.post(
+            f"/v1/participants/{pid}/income",
+            json={
+                "declared_income": 2_000_000 + 100_000 * month,
+                "from_month": f"2025-{month:02d}",
+            },
+        ).status_code
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         statuses = list(pool.map(declare, range(1, 13)))

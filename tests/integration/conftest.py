@@ -44,8 +44,7 @@ def kafka() -> Iterator[Kafka]:
             pytest.fail(message + " — integration tests may not be skipped in CI")
         pytest.skip(message)
     home = Path(tempfile.mkdtemp(prefix="ledger-kafka-"))
-    broker = KafkaBroker(home, port=free_port(), controller_port=free_port(),
-                         die_with_parent=True)
+    broker = KafkaBroker(home, port=free_port(), controller_port=free_port(), die_with_parent=True)
     try:
         broker.start()
     except ServiceError as error:

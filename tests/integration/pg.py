@@ -22,8 +22,9 @@ def pg_dump(url: str) -> bytes:
     base, schema = split_url(url)
     binary = shutil.which("pg_dump")
     assert binary is not None, "pg_dump is not installed (Debian: postgresql-client)"
-    done = subprocess.run([binary, f"--schema={schema}", base], capture_output=True,
-                          timeout=60, check=False)
+    done = subprocess.run(
+        [binary, f"--schema={schema}", base], capture_output=True, timeout=60, check=False
+    )
     assert done.returncode == 0, done.stderr.decode(errors="replace")
     return done.stdout
 

@@ -41,8 +41,13 @@ class Sealed:
     system: System
 
     def verify(self, **options: Any) -> Any:
-        return verify_log(self.ledger.recorder, self.store, self.audit.verifier,
-                          self.settings.audit_origin, **options)
+        return verify_log(
+            self.ledger.recorder,
+            self.store,
+            self.audit.verifier,
+            self.settings.audit_origin,
+            **options,
+        )
 
 
 @pytest.fixture
@@ -54,7 +59,7 @@ def sealed(settings: Settings, system: System) -> Sealed:
     store = system.views
     audit = build_audit(settings, ledger, store)
     report = audit.sealer.catch_up(checkpoint=True)
-    assert report.tree_size == ledger.recorder.max_notification_id() > 4 * EVERY
+    assert report.tree_size == (ledger.recorder.max_notification_id() or 0) > 4 * EVERY
     return Sealed(settings, ledger, store, audit, report.tree_size, system)
 
 
@@ -76,9 +81,11 @@ def raw_events(settings: Settings) -> Iterator[tuple[Any, str, str]]:
     import psycopg
 
     with psycopg.connect(db.conninfo, autocommit=True, options=f"-c search_path={db.schema}") as pg:
-        table = pg.execute("SELECT table_name FROM information_schema.columns WHERE "
-                           "table_schema = %s AND column_name = 'notification_id'",
-                           (db.schema,)).fetchone()[0]
+        table = pg.execute(
+            "SELECT table_name FROM information_schema.columns WHERE "
+            "table_schema = %s AND column_name = 'notification_id'",
+            (db.schema,),
+        ).fetchone()[0]  # type: ignore[index]  # the table exists
         yield pg, table, "notification_id"
 
 
@@ -92,8 +99,11 @@ def run(conn: Any, sql: str, params: tuple[Any, ...] = ()) -> None:
 def change(settings: Settings, position: int) -> None:
     with raw_events(settings) as (conn, table, pos):
         row = fetch(conn, f"SELECT state FROM {table} WHERE {pos} = ?", (position,))
-        run(conn, f"UPDATE {table} SET state = ? WHERE {pos} = ?",
-            (bytes(row[0]).replace(b'"', b"'", 1), position))
+        run(
+            conn,
+            f"UPDATE {table} SET state = ? WHERE {pos} = ?",
+            (bytes(row[0]).replace(b'"', b"'", 1), position),
+        )
 
 
 def delete(settings: Settings, position: int) -> None:
@@ -107,9 +117,12 @@ def insert(settings: Settings, position: int) -> None:
         run(conn, f"UPDATE {table} SET {pos} = {pos} + 1000000 WHERE {pos} >= ?", (position,))
         run(conn, f"UPDATE {table} SET {pos} = {pos} - 1000000 + 1 WHERE {pos} >= 1000000")
         state = fetch(conn, f"SELECT state, topic FROM {table} WHERE {pos} = ?", (position + 1,))
-        run(conn, f"INSERT INTO {table} ({pos}, originator_id, originator_version, topic, state) "
-            "VALUES (?, ?, ?, ?, ?)", (position, originator(conn, uuid.uuid4()), 1,
-                                        state[1], bytes(state[0])))
+        run(
+            conn,
+            f"INSERT INTO {table} ({pos}, originator_id, originator_version, topic, state) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (position, originator(conn, uuid.uuid4()), 1, state[1], bytes(state[0])),
+        )
 
 
 def swap(settings: Settings, first: int, second: int) -> None:
@@ -141,12 +154,16 @@ def test_verify_passes_on_the_untouched_store(sealed: Sealed) -> None:
     assert report.checkpoints == len(sealed.audit.tree.checkpoints()) >= 4
 
 
-@pytest.mark.parametrize(("tamper", "kind"), [
-    (lambda s, p: change(s, p), "changed"),
-    (lambda s, p: delete(s, p), "deleted"),
-    (lambda s, p: insert(s, p), "inserted"),
-    (lambda s, p: swap(s, p, p + 5), "reordered"),
-], ids=["change", "delete", "insert", "swap"])
+@pytest.mark.parametrize(
+    ("tamper", "kind"),
+    [
+        (lambda s, p: change(s, p), "changed"),
+        (lambda s, p: delete(s, p), "deleted"),
+        (lambda s, p: insert(s, p), "inserted"),
+        (lambda s, p: swap(s, p, p + 5), "reordered"),
+    ],
+    ids=["change", "delete", "insert", "swap"],
+)
 def test_verify_names_the_first_bad_position(sealed: Sealed, tamper: Any, kind: str) -> None:
     position = sealed.size // 2 + 3
     tamper(sealed.settings, position)
@@ -205,8 +222,9 @@ def reseal(sealed: Sealed, every: int) -> Sealed:
     with sealed.store.transaction() as tx:
         for table in ("audit_tiles", "audit_seal", "audit_checkpoints"):
             tx.execute(f"DELETE FROM {table}")
-    settings = sealed.settings.model_copy(update={"audit_checkpoint_every": every,
-                                                  "audit_publish_dir": None})
+    settings = sealed.settings.model_copy(
+        update={"audit_checkpoint_every": every, "audit_publish_dir": None}
+    )
     audit = build_audit(settings, sealed.ledger, sealed.store)
     audit.sealer.publish_dir = None  # the operator does not overwrite published files
     size = audit.sealer.catch_up(checkpoint=True).tree_size
@@ -239,18 +257,25 @@ def served_event(sealed: Sealed, position: int) -> bytes:
 
 
 def test_proofs_of_an_honest_store_verify(sealed: Sealed) -> None:
-    checkpoints = [parse_checkpoint(c.note, sealed.audit.verifier)
-                   for c in sealed.audit.tree.checkpoints()]
+    checkpoints = [
+        parse_checkpoint(c.note, sealed.audit.verifier) for c in sealed.audit.tree.checkpoints()
+    ]
     old, new = checkpoints[0], checkpoints[-1]
     for position in (1, EVERY, sealed.size // 2, sealed.size):
         proof = sealed.audit.tree.inclusion(position, new.tree_size)
-        assert verify_inclusion(proof.leaf_index, new.tree_size,
-                                hash_leaf(served_event(sealed, position)), proof.path, new.root)
+        assert verify_inclusion(
+            proof.leaf_index,
+            new.tree_size,
+            hash_leaf(served_event(sealed, position)),
+            proof.path,
+            new.root,
+        )
     early = sealed.audit.tree.inclusion(5, old.tree_size)
-    assert verify_inclusion(4, old.tree_size, hash_leaf(served_event(sealed, 5)), early.path,
-                            old.root)
-    proof = sealed.audit.tree.consistency(old.tree_size, new.tree_size)
-    assert verify_consistency(old.tree_size, new.tree_size, old.root, new.root, proof.path)
+    assert verify_inclusion(
+        4, old.tree_size, hash_leaf(served_event(sealed, 5)), early.path, old.root
+    )
+    consistency = sealed.audit.tree.consistency(old.tree_size, new.tree_size)
+    assert verify_consistency(old.tree_size, new.tree_size, old.root, new.root, consistency.path)
 
 
 def test_proofs_from_a_store_altered_after_a_checkpoint_fail(sealed: Sealed) -> None:
@@ -273,10 +298,12 @@ def test_proofs_from_a_store_altered_after_a_checkpoint_fail(sealed: Sealed) -> 
     assert proof.root != kept.root
     assert not verify_inclusion(41, kept.tree_size, served, proof.path, kept.root)
     grown = hostile.audit.tree.consistency(kept.tree_size, hostile.size)
-    assert verify_consistency(kept.tree_size, hostile.size, grown.old_root, grown.new_root,
-                              grown.path)  # against the roots it sends: fine
-    assert not verify_consistency(kept.tree_size, hostile.size, kept.root, grown.new_root,
-                                  grown.path)  # against the root the client kept: caught
+    assert verify_consistency(
+        kept.tree_size, hostile.size, grown.old_root, grown.new_root, grown.path
+    )  # against the roots it sends: fine
+    assert not verify_consistency(
+        kept.tree_size, hostile.size, kept.root, grown.new_root, grown.path
+    )  # against the root the client kept: caught
 
 
 def test_the_sealer_is_exactly_once_across_calls_and_pages(sealed: Sealed, ledger: Ledger) -> None:
@@ -291,8 +318,10 @@ def test_the_sealer_is_exactly_once_across_calls_and_pages(sealed: Sealed, ledge
     head = ledger.recorder.max_notification_id()
     assert report.tree_size == head and report.sealed == head - sealed.size
     assert sealed.audit.sealer.catch_up().sealed == 0
-    leaves = [hash_leaf(notification_leaf(n))
-              for n in ledger.recorder.select_notifications(start=1, limit=100_000)]
+    leaves = [
+        hash_leaf(notification_leaf(n))
+        for n in ledger.recorder.select_notifications(start=1, limit=100_000)
+    ]
     assert sealed.audit.tree.root()[1] == root(MemoryTree(leaves), len(leaves))
 
 
@@ -306,7 +335,8 @@ def caught_up_runner(sealed: Sealed) -> Any:
 
 
 def test_the_recount_agrees_with_the_live_read_model_and_finds_an_altered_row(
-        sealed: Sealed) -> None:
+    sealed: Sealed,
+) -> None:
     from infra.audit.recount import differences, live_coverage, recount
     from infra.bootstrap import projection_mapper
     from projections.coverage import CoverageProjection
@@ -323,16 +353,20 @@ def test_the_recount_agrees_with_the_live_read_model_and_finds_an_altered_row(
     month, village = sorted(live)[len(live) // 2]
     with sealed.store.transaction() as tx:
         names, _ = live_tables(tx, CoverageProjection())
-        tx.execute(f"UPDATE {names['coverage_monthly']} SET jkm = jkm + 1 "
-                   "WHERE month = ? AND village = ?", (month, village))
+        tx.execute(
+            f"UPDATE {names['coverage_monthly']} SET jkm = jkm + 1 WHERE month = ? AND village = ?",
+            (month, village),
+        )
     _, altered = live_coverage(sealed.store)
     found = differences(altered, counted)
     assert [(d["village"], d["column"], d["live"] - d["recount"]) for d in found] == [
-        (village, "jkm", 1)]
+        (village, "jkm", 1)
+    ]
 
 
 def test_a_parquet_export_of_all_events_has_the_logs_count_positions_and_root(
-        sealed: Sealed, tmp_path: Any) -> None:
+    sealed: Sealed, tmp_path: Any
+) -> None:
     import base64
 
     import orjson
@@ -343,9 +377,13 @@ def test_a_parquet_export_of_all_events_has_the_logs_count_positions_and_root(
     size, top = sealed.audit.tree.root()
     cut = ExportCut(size, top, sealed.size)
     out = tmp_path / "events.parquet"
-    rows = write_export(event_rows(sealed.ledger.recorder, first_index=0, start=1,
-                                   stop=sealed.size, page_size=97),
-                        EVENT_COLUMNS, out, "parquet", cut.as_dict())
+    rows = write_export(
+        event_rows(sealed.ledger.recorder, first_index=0, start=1, stop=sealed.size, page_size=97),
+        EVENT_COLUMNS,
+        out,
+        "parquet",
+        cut.as_dict(),
+    )
     table = pq.read_table(out)
     positions = table.column("position").to_pylist()
     stored = [int(n.id) for n in sealed.ledger.recorder.select_notifications(start=1, limit=10**6)]
@@ -369,9 +407,19 @@ def _leaf_from_row(row: dict[str, Any]) -> bytes:
 
     topic = row["topic"].encode()
     state = row["state"]
-    return (struct.pack(">BQ16sQI", 1, row["position"], uuid.UUID(row["originator_id"]).bytes,
-                        row["originator_version"], len(topic))
-            + topic + struct.pack(">I", len(state)) + state)
+    return (
+        struct.pack(
+            ">BQ16sQI",
+            1,
+            row["position"],
+            uuid.UUID(row["originator_id"]).bytes,
+            row["originator_version"],
+            len(topic),
+        )
+        + topic
+        + struct.pack(">I", len(state))
+        + state
+    )
 
 
 def test_a_recorded_time_names_the_tree_as_it_stood_then(sealed: Sealed) -> None:
@@ -384,7 +432,9 @@ def test_a_recorded_time_names_the_tree_as_it_stood_then(sealed: Sealed) -> None
     recorder = sealed.ledger.recorder
 
     def recorded(position: int) -> Any:
-        return mapper.to_domain_event(recorder.select_notifications(start=position, limit=1)[0]).timestamp
+        return mapper.to_domain_event(  # type: ignore[attr-defined]  # protocol lacks timestamp
+            recorder.select_notifications(start=position, limit=1)[0]
+        ).timestamp
 
     for position in (1, sealed.size // 3, sealed.size):
         moment = recorded(position)
@@ -397,4 +447,3 @@ def test_a_recorded_time_names_the_tree_as_it_stood_then(sealed: Sealed) -> None
     assert size == sealed.size // 3  # consecutive positions: leaf count = position
     report = sealed.verify(until_position=sealed.size // 3)
     assert report.ok and report.tree_size == report.checked == size
-

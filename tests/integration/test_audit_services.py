@@ -41,13 +41,15 @@ def test_checkpoint_prove_and_consistency_answer_in_the_issues_shapes(seeded: Sy
 
     body = audit.consistency(seeded, old_size=first.tree_size, new_size=second.tree_size).as_dict()
     assert list(body) == ["old_size", "new_size", "old_root", "new_root", "path"]
-    assert verify_consistency(first.tree_size, second.tree_size, first.root, second.root,
-                              [b(p) for p in body["path"]])
+    assert verify_consistency(
+        first.tree_size, second.tree_size, first.root, second.root, [b(p) for p in body["path"]]
+    )
     proof = audit.prove(seeded, position=3).as_dict()
     assert list(proof) == ["leaf_index", "tree_size", "leaf_hash", "root", "path"]
     assert proof["tree_size"] == second.tree_size  # the latest checkpoint by default
-    assert verify_inclusion(2, second.tree_size, b(proof["leaf_hash"]),
-                            [b(p) for p in proof["path"]], second.root)
+    assert verify_inclusion(
+        2, second.tree_size, b(proof["leaf_hash"]), [b(p) for p in proof["path"]], second.root
+    )
     old = audit.prove(seeded, position=3, checkpoint_size=first.tree_size)
     assert verify_inclusion(2, first.tree_size, old.leaf_hash, old.path, first.root)
     # "What did the log hold at T": the tree as it stood when the first checkpoint was cut.
@@ -62,14 +64,19 @@ def _recorded_at(system: System, position: int) -> Any:
     from infra.bootstrap import projection_mapper
 
     notification = system.ledger.recorder.select_notifications(start=position, limit=1)[0]
-    return projection_mapper(system.ledger).to_domain_event(notification).timestamp
+    event = projection_mapper(system.ledger).to_domain_event(notification)
+    return event.timestamp  # type: ignore[attr-defined]  # the protocol lacks timestamp
 
 
 def _memory(system: System) -> MemoryTree:
     from infra.audit.leaves import notification_leaf
 
-    return MemoryTree([hash_leaf(notification_leaf(n))
-                       for n in system.ledger.recorder.select_notifications(start=1, limit=10**6)])
+    return MemoryTree(
+        [
+            hash_leaf(notification_leaf(n))
+            for n in system.ledger.recorder.select_notifications(start=1, limit=10**6)
+        ]
+    )
 
 
 def test_verify_reads_kept_checkpoints_from_a_folder(seeded: System, tmp_path: Path) -> None:
@@ -94,16 +101,20 @@ def test_recount_agrees_then_lists_an_altered_read_model_row(seeded: System) -> 
     assert month.equal and month.period == "2026-03" and 0 < month.active < answer.active
     with seeded.views.transaction() as tx:
         names, _ = live_tables(tx, CoverageProjection())
-        tx.execute(f"UPDATE {names['coverage_monthly']} SET active = active - 1 WHERE month = ?",
-                   (2026 * 12 + 2,))
+        tx.execute(
+            f"UPDATE {names['coverage_monthly']} SET active = active - 1 WHERE month = ?",
+            (2026 * 12 + 2,),
+        )
     altered = audit.recount_coverage(seeded, period="2026-03")
     assert altered.differences and {d["column"] for d in altered.differences} == {"active"}
-    assert all(d["live"] == d["recount"] - 1 and d["month"] == "2026-03"
-               for d in altered.differences)
+    assert all(
+        d["live"] == d["recount"] - 1 and d["month"] == "2026-03" for d in altered.differences
+    )
 
 
-def test_exports_stream_each_kind_and_say_what_they_were_cut_at(seeded: System,
-                                                                tmp_path: Path) -> None:
+def test_exports_stream_each_kind_and_say_what_they_were_cut_at(
+    seeded: System, tmp_path: Path
+) -> None:
     out = tmp_path / "events.jsonl"
     answer = exports.export(seeded, kind="events", fmt="jsonl", out=out, since="5", until="60")
     rows = [orjson.loads(line) for line in out.read_bytes().splitlines()]
@@ -125,10 +136,13 @@ def test_exports_stream_each_kind_and_say_what_they_were_cut_at(seeded: System,
     import pyarrow.parquet as pq
 
     cells = pq.read_table(tmp_path / "coverage.parquet")
-    assert cells.num_rows == exports.export(seeded, kind="coverage", fmt="jsonl",
-                                            out=tmp_path / "c.jsonl").rows
-    march = exports.export(seeded, kind="coverage", fmt="csv", out=tmp_path / "m.csv",
-                           since="2026-03", until="2026-03")
+    assert (
+        cells.num_rows
+        == exports.export(seeded, kind="coverage", fmt="jsonl", out=tmp_path / "c.jsonl").rows
+    )
+    march = exports.export(
+        seeded, kind="coverage", fmt="csv", out=tmp_path / "m.csv", since="2026-03", until="2026-03"
+    )
     assert 0 < march.rows < cells.num_rows
 
 
@@ -137,24 +151,41 @@ def _leaf(row: dict[str, Any]) -> bytes:
     import uuid
 
     topic, state = row["topic"].encode(), b(row["state"])
-    return (struct.pack(">BQ16sQI", 1, row["position"], uuid.UUID(row["originator_id"]).bytes,
-                        row["originator_version"], len(topic))
-            + topic + struct.pack(">I", len(state)) + state)
+    return (
+        struct.pack(
+            ">BQ16sQI",
+            1,
+            row["position"],
+            uuid.UUID(row["originator_id"]).bytes,
+            row["originator_version"],
+            len(topic),
+        )
+        + topic
+        + struct.pack(">I", len(state))
+        + state
+    )
 
 
-@pytest.mark.parametrize(("call", "code"), [
-    (lambda s, p: audit.consistency(s, old_size=50, new_size=10), "invalid_sizes"),
-    (lambda s, p: audit.prove(s, position=10**7), "position_not_sealed"),
-    (lambda s, p: audit.prove(s, position=1, checkpoint_size=10**7), "size_not_sealed"),
-    (lambda s, p: audit.verify(s, checkpoint_files=[p / "missing"]), "checkpoint_not_found"),
-    (lambda s, p: exports.export(s, kind="nothing", fmt="csv", out=p / "x"), "unknown_export"),
-    (lambda s, p: exports.export(s, kind="events", fmt="xls", out=p / "x"), "unknown_format"),
-    (lambda s, p: exports.export(s, kind="status", fmt="csv", out=p / "x", since="1"),
-     "status_has_no_range"),
-    (lambda s, p: audit.recount_coverage(s, period="2026-13"), "invalid_period"),
-], ids=lambda value: value if isinstance(value, str) else "")
-def test_bad_requests_are_refused_with_a_code(seeded: System, tmp_path: Path, call: Any,
-                                              code: str) -> None:
+@pytest.mark.parametrize(
+    ("call", "code"),
+    [
+        (lambda s, p: audit.consistency(s, old_size=50, new_size=10), "invalid_sizes"),
+        (lambda s, p: audit.prove(s, position=10**7), "position_not_sealed"),
+        (lambda s, p: audit.prove(s, position=1, checkpoint_size=10**7), "size_not_sealed"),
+        (lambda s, p: audit.verify(s, checkpoint_files=[p / "missing"]), "checkpoint_not_found"),
+        (lambda s, p: exports.export(s, kind="nothing", fmt="csv", out=p / "x"), "unknown_export"),
+        (lambda s, p: exports.export(s, kind="events", fmt="xls", out=p / "x"), "unknown_format"),
+        (
+            lambda s, p: exports.export(s, kind="status", fmt="csv", out=p / "x", since="1"),
+            "status_has_no_range",
+        ),
+        (lambda s, p: audit.recount_coverage(s, period="2026-13"), "invalid_period"),
+    ],
+    ids=lambda value: value if isinstance(value, str) else "",
+)
+def test_bad_requests_are_refused_with_a_code(
+    seeded: System, tmp_path: Path, call: Any, code: str
+) -> None:
     with pytest.raises(LedgerError) as refused:
         call(seeded, tmp_path)
     assert refused.value.code == code

@@ -49,13 +49,26 @@ def test_tiles_answer_like_the_tree_in_memory_across_three_tile_levels(tmp_path:
     notes, position = [], 0
     for i in range(66_000):
         position += 1 if rng.random() < 0.99 else 3  # a few gaps
-        notes.append(Note(position, ids[i % 50], i // 50 + 1, "domain.participant:X",
-                          rng.randbytes(rng.randint(0, 40))))
+        notes.append(
+            Note(
+                position,
+                ids[i % 50],
+                i // 50 + 1,
+                "domain.participant:X",
+                rng.randbytes(rng.randint(0, 40)),
+            )
+        )
     log = FakeLog(notes)
     store = SQLiteViewStore(tmp_path / "views.db")
     signer = NoteSigner("test.example/log", Ed25519PrivateKey.generate())
-    sealer = Sealer(log, store, signer, every=30_000, publish_dir=tmp_path / "cp",  # type: ignore[arg-type]
-                    page_size=7_777)
+    sealer = Sealer(
+        log,  # type: ignore[arg-type]  # a fake log: the sealer reads notifications only
+        store,
+        signer,
+        every=30_000,
+        publish_dir=tmp_path / "cp",
+        page_size=7_777,
+    )
     sealer.catch_up(until=notes[40_000].id)  # two calls, so a call starts mid-tile
     report = sealer.catch_up(checkpoint=True)
     assert report.tree_size == len(notes)
@@ -73,8 +86,8 @@ def test_tiles_answer_like_the_tree_in_memory_across_three_tile_levels(tmp_path:
         assert proof.leaf_index == index
         assert verify_inclusion(index, 66_000, memory.leaves[index], proof.path, last.root)
     for old in (1, 256, 30_000, 65_536, 65_999):
-        proof = tree.consistency(old)
-        assert verify_consistency(old, 66_000, root(memory, old), last.root, proof.path)
+        consistency = tree.consistency(old)
+        assert verify_consistency(old, 66_000, root(memory, old), last.root, consistency.path)
     assert tree.size_at_position(notes[1000].id) == 1001
     store.close()
 
@@ -118,8 +131,14 @@ def test_a_checkpoint_falls_due_after_t_seconds_if_the_tree_grew(tmp_path: Path)
     log = small_log(10)
     store = SQLiteViewStore(tmp_path / "views.db")
     signer = NoteSigner("test.example/log", Ed25519PrivateKey.generate())
-    sealer = Sealer(log, store, signer, every=1000, seconds=60,  # type: ignore[arg-type]
-                    clock=lambda: now[0])
+    sealer = Sealer(
+        log,  # type: ignore[arg-type]  # a fake log: the sealer reads notifications only
+        store,
+        signer,
+        every=1000,
+        seconds=60,
+        clock=lambda: now[0],
+    )
     assert sealer.catch_up().checkpoints == []  # 10 leaves, no time passed
     now[0] += 61
     assert [c.tree_size for c in sealer.catch_up().checkpoints] == [10]
@@ -135,8 +154,12 @@ def test_verify_over_a_log_with_gaps_from_a_position_in_a_gap(tmp_path: Path) ->
     from infra.audit.verify import verify_log
 
     origin = uuid.UUID(int=9)
-    log = FakeLog([Note(p, origin, i + 1, "t", b"s%d" % p)
-                   for i, p in enumerate(p for p in range(1, 1200) if p % 10 != 5)])
+    log = FakeLog(
+        [
+            Note(p, origin, i + 1, "t", b"s%d" % p)
+            for i, p in enumerate(p for p in range(1, 1200) if p % 10 != 5)
+        ]
+    )
     store = SQLiteViewStore(tmp_path / "views.db")
     signer = NoteSigner("test.example/log", Ed25519PrivateKey.generate())
     Sealer(log, store, signer, every=300, page_size=111).catch_up()  # type: ignore[arg-type]
@@ -164,9 +187,14 @@ def test_a_malformed_signing_key_is_a_configuration_error(tmp_path: Path) -> Non
             build_signer(settings)
     seed = "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUE="  # 32 bytes of 'A'
     signer = build_signer(Settings(var_dir=tmp_path, audit_signing_key=SecretStr(seed)))
-    assert signer.verifier_key == build_signer(
-        Settings(var_dir=tmp_path / "other", audit_signing_key=SecretStr(seed))).verifier_key
+    assert (
+        signer.verifier_key
+        == build_signer(
+            Settings(var_dir=tmp_path / "other", audit_signing_key=SecretStr(seed))
+        ).verifier_key
+    )
     generated = build_signer(Settings(var_dir=tmp_path / "embedded"))
     assert (tmp_path / "embedded" / "audit-key").stat().st_mode & 0o777 == 0o600
     assert build_signer(Settings(var_dir=tmp_path / "embedded")).verifier_key == (
-        generated.verifier_key)  # generated once, then kept
+        generated.verifier_key
+    )  # generated once, then kept

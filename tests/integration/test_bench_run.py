@@ -13,28 +13,52 @@ from tools.bench import markdown as bench_markdown
 from tools.bench import rebuild as rebuild_phase
 from tools.bench import suite as bench_suite
 
-RATIOS = ("ingest_single_vs_naive", "ingest_single_serial_vs_naive", "ingest_bulk_vs_raw_sqlite",
-          "catch_up_vs_decode_loop", "rebuild_vs_decode_loop", "audit_seal_vs_read_sha256",
-          "audit_verify_vs_read_sha256", "reimport_vs_first_import")
+RATIOS = (
+    "ingest_single_vs_naive",
+    "ingest_single_serial_vs_naive",
+    "ingest_bulk_vs_raw_sqlite",
+    "catch_up_vs_decode_loop",
+    "rebuild_vs_decode_loop",
+    "audit_seal_vs_read_sha256",
+    "audit_verify_vs_read_sha256",
+    "reimport_vs_first_import",
+)
 
 
 @pytest.mark.parametrize("store", ["sqlite", "postgres"])
 def test_a_tiny_run_measures_every_figure_against_its_baseline(store: str, tmp_path: Path) -> None:
     url = require_postgres() if store == "postgres" else None
     lines: list[str] = []
-    earlier = Report(started="2026-11-30T01:00:00+00:00", finished="2026-11-30T03:00:00+00:00",
-                     machine={"commit": "abc1234"}, config={"mode": "full"},
-                     figures=[Figure("rebuild_vs_decode_loop", 9.0, "events/s", store=store,
-                                     scale=10_000),
-                              Figure("rebuild_vs_decode_loop", 8.0, "events/s", store=store,
-                                     scale=60)])
-    report: Report = run_suite(True, [60], [store], 1, tmp_path, lines.append, months=3,
-                               postgres_url=url, profile=store == "sqlite", previous=earlier)
+    earlier = Report(
+        started="2026-11-30T01:00:00+00:00",
+        finished="2026-11-30T03:00:00+00:00",
+        machine={"commit": "abc1234"},
+        config={"mode": "full"},
+        figures=[
+            Figure("rebuild_vs_decode_loop", 9.0, "events/s", store=store, scale=10_000),
+            Figure("rebuild_vs_decode_loop", 8.0, "events/s", store=store, scale=60),
+        ],
+    )
+    report: Report = run_suite(
+        True,
+        [60],
+        [store],
+        1,
+        tmp_path,
+        lines.append,
+        months=3,
+        postgres_url=url,
+        profile=store == "sqlite",
+        previous=earlier,
+    )
 
     assert report.errors == []
     if store == "sqlite":  # each path profiled once, functions by own time
-        assert {"sqlite: single commands (ours)", "sqlite: bulk ingest (seed_population)",
-                "sqlite: projection rebuild"} <= set(report.profiles)
+        assert {
+            "sqlite: single commands (ours)",
+            "sqlite: bulk ingest (seed_population)",
+            "sqlite: projection rebuild",
+        } <= set(report.profiles)
         assert all(top and top[0]["calls"] > 0 for top in report.profiles.values())
     figures = {f.name: f for f in report.figures if f.store == store}
     for name in RATIOS:
@@ -63,8 +87,7 @@ def test_a_big_scale_makes_one_pass_and_still_reads_and_rebuilds(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(bench_suite, "ONE_PASS_ABOVE", 50)  # 60 participants count as big here
-    report = run_suite(True, [60], ["sqlite"], 3, tmp_path, lambda _: None, months=3,
-                       profile=False)
+    report = run_suite(True, [60], ["sqlite"], 3, tmp_path, lambda _: None, months=3, profile=False)
 
     assert report.errors == []
     names = {f.name: f for f in report.figures}
@@ -74,11 +97,14 @@ def test_a_big_scale_makes_one_pass_and_still_reads_and_rebuilds(
     assert names["status_read_p99_ms"].value is not None  # the reads found the read models
     assert names["coverage_query_village_p99_ms"].value is not None
     assert [p.name for p in report.phases if p.name in ("rebuild", "status_reads")] == [
-        "rebuild", "status_reads"]
+        "rebuild",
+        "status_reads",
+    ]
 
 
 def test_a_split_rebuild_is_measured_beside_the_same_rebuild_in_one_process(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(rebuild_phase, "SPLIT_FROM", 0)  # split even this tiny log
     monkeypatch.setenv("LEDGER_REBUILD_WORKERS", "2")  # whatever the cores
     report = run_suite(True, [40], ["sqlite"], 2, tmp_path, lambda _: None, months=3, profile=False)
@@ -86,8 +112,13 @@ def test_a_split_rebuild_is_measured_beside_the_same_rebuild_in_one_process(
     figures = {f.name: f for f in report.figures}
     split, single = figures["rebuild_vs_decode_loop"], figures["rebuild_one_process_vs_decode_loop"]
     assert split.runs == single.runs == 2 and split.baseline == single.baseline
-    assert "split across" in split.notes and "split across" in figures["catch_up_vs_decode_loop"].notes
+    assert (
+        "split across" in split.notes and "split across" in figures["catch_up_vs_decode_loop"].notes
+    )
     rebuild = next(p for p in report.phases if p.name == "rebuild")
-    assert "each run followed by one unsplit" in rebuild.notes and "largest worker peaked" in rebuild.notes
+    assert (
+        "each run followed by one unsplit" in rebuild.notes
+        and "largest worker peaked" in rebuild.notes
+    )
     growth = render_markdown(report).split("## How it grows")[1]
     assert f"{bench_markdown._num(single.value)} / {bench_markdown._num(split.value)}" in growth

@@ -20,19 +20,31 @@ LEDGER = str(Path(sys.executable).with_name("ledger"))
 
 
 @pytest.fixture
-def run(settings: Settings, tmp_path: Path):  # type: ignore[no-untyped-def]
-    env = {**os.environ, "LEDGER_DATABASE_URL": settings.database_url,
-           "LEDGER_VAR_DIR": str(tmp_path / "var"), "LEDGER_NIK_PEPPER": TEST_PEPPER,
-           "LEDGER_MASTER_KEY": TEST_MASTER_KEY, "COLUMNS": "200"}
+def run(settings: Settings, tmp_path: Path):
+    env = {
+        **os.environ,
+        "LEDGER_DATABASE_URL": settings.database_url,
+        "LEDGER_VAR_DIR": str(tmp_path / "var"),
+        "LEDGER_NIK_PEPPER": TEST_PEPPER,
+        "LEDGER_MASTER_KEY": TEST_MASTER_KEY,
+        "COLUMNS": "200",
+    }
 
     def invoke(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([LEDGER, *args], env=env, capture_output=True, text=True,
-                              timeout=120, cwd=tmp_path, check=False)
+        return subprocess.run(
+            [LEDGER, *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=tmp_path,
+            check=False,
+        )
 
     return invoke
 
 
-def test_import_pay_status_and_history_end_to_end(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_import_pay_status_and_history_end_to_end(run, tmp_path: Path) -> None:
     person = enrollment(enrolled_on="2025-01-06", name="Dewi Lestari")
     sheet = tmp_path / "sheet.csv"
     with sheet.open("w", newline="") as handle:
@@ -44,8 +56,16 @@ def test_import_pay_status_and_history_end_to_end(run, tmp_path: Path) -> None: 
     assert imported.returncode == 0, imported.stderr
     assert json.loads(imported.stdout)["accepted"] == 1
 
-    paid = run("pay", person["nik"], "--amount", str(3 * MONTHLY_JKK_JKM_1_5M), "--ref", "R-1",
-               "--paid-on", "2025-01-08")
+    paid = run(
+        "pay",
+        person["nik"],
+        "--amount",
+        str(3 * MONTHLY_JKK_JKM_1_5M),
+        "--ref",
+        "R-1",
+        "--paid-on",
+        "2025-01-08",
+    )
     assert paid.returncode == 0, paid.stderr
     assert "2025-01..2025-03" in paid.stdout
 
@@ -57,7 +77,9 @@ def test_import_pay_status_and_history_end_to_end(run, tmp_path: Path) -> None: 
     assert body["as_of"] == "2025-02-20"
     assert "name" not in body  # personal data only with --reveal
 
-    later = json.loads(run("status", body["participant_id"], "--json", "--as-of", "2025-05-02").stdout)
+    later = json.loads(
+        run("status", body["participant_id"], "--json", "--as-of", "2025-05-02").stdout
+    )
     assert later["status"] == "grace"
     assert later["arrears_months"] == 2
 
@@ -78,14 +100,14 @@ def test_import_pay_status_and_history_end_to_end(run, tmp_path: Path) -> None: 
         (("pay", "1271015505900999", "--amount", "-1", "--ref", "X"), "participant_not_found"),
     ],
 )
-def test_bad_input_is_a_clear_error_with_a_code_and_no_traceback(run, args, code) -> None:  # type: ignore[no-untyped-def]
+def test_bad_input_is_a_clear_error_with_a_code_and_no_traceback(run, args, code) -> None:
     result = run(*args)
     assert result.returncode == 1
     assert f"[{code}]" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
 
 
-def test_a_refused_payment_leaves_the_log_unchanged(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_refused_payment_leaves_the_log_unchanged(run, tmp_path: Path) -> None:
     person = enrollment(enrolled_on="2025-01-06")
     sheet = tmp_path / "one.csv"
     with sheet.open("w", newline="") as handle:
@@ -95,17 +117,25 @@ def test_a_refused_payment_leaves_the_log_unchanged(run, tmp_path: Path) -> None
     assert run("import", "enrollments", str(sheet)).returncode == 0
     before = run("history", person["nik"], "--json").stdout
 
-    refused = run("pay", person["nik"], "--amount", "1000", "--ref", "R-1", "--paid-on", "2025-01-08")
+    refused = run(
+        "pay", person["nik"], "--amount", "1000", "--ref", "R-1", "--paid-on", "2025-01-08"
+    )
 
     assert refused.returncode == 1
     assert "[amount_not_whole_months]" in refused.stderr
     assert run("history", person["nik"], "--json").stdout == before
 
 
-def test_a_bad_database_url_is_a_configuration_error(run) -> None:  # type: ignore[no-untyped-def]
+def test_a_bad_database_url_is_a_configuration_error(run) -> None:
     env_override = dict(os.environ, LEDGER_DATABASE_URL="mysql://nowhere/db")
-    result = subprocess.run([LEDGER, "status", "1271015505900001"], env=env_override,
-                            capture_output=True, text=True, timeout=60, check=False)
+    result = subprocess.run(
+        [LEDGER, "status", "1271015505900001"],
+        env=env_override,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert result.returncode == 3
     assert "LEDGER_DATABASE_URL" in result.stderr
     assert "Traceback" not in result.stderr

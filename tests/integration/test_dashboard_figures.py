@@ -78,12 +78,15 @@ def check_against_queries(found: Dashboard, views: ViewStore) -> None:
     for r in before["rows"]:
         expected.setdefault(r["region"], [0, 0])[1] = r["active"]
     assert {c["region"]: [c["active"], c["previous"]] for c in found.children} == {
-        code: pair for code, pair in expected.items() if any(pair)}
+        code: pair for code, pair in expected.items() if any(pair)
+    }
     assert all(c["change"] == c["active"] - c["previous"] for c in found.children)
     channels = activity_by(views, period=PERIOD, by="channel", region=region)["rows"]
-    assert found.channels == [{k: r[k] for k in ("channel", "enrollments", "contributions",
-                                                 "contribution_amount")}
-                              for r in channels if r["enrollments"] or r["contributions"]]
+    assert found.channels == [
+        {k: r[k] for k in ("channel", "enrollments", "contributions", "contribution_amount")}
+        for r in channels
+        if r["enrollments"] or r["contributions"]
+    ]
     agents = activity_by(views, period=PERIOD, by="agent", region=region)["rows"]
     busiest = sorted(agents, key=lambda r: (-(r["enrollments"] + r["contributions"]), r["agent"]))
     assert [a["agent_id"] for a in found.agents] == [r["agent"] for r in busiest[:10]]
@@ -100,8 +103,9 @@ def test_figures_agree_with_the_coverage_queries_and_the_events(seeded: System) 
     for row in nation.months:
         month = Period.parse(row["period"]).index
         for flow in ("joined", "lapsed", "reinstated"):
-            assert row[flow] == sum(n for (m, _, f), n in flows.items()
-                                    if m == month and f == flow), (row["period"], flow)
+            assert row[flow] == sum(
+                n for (m, _, f), n in flows.items() if m == month and f == flow
+            ), (row["period"], flow)
     assert sum(m["lapsed"] for m in nation.months) > 0
     assert sum(m["reinstated"] for m in nation.months) > 0
 
@@ -109,8 +113,9 @@ def test_figures_agree_with_the_coverage_queries_and_the_events(seeded: System) 
     narrowed = dashboard(seeded, period=str(PERIOD), region=province["region"])
     assert narrowed.level == "province" and narrowed.child_level == "regency"
     assert narrowed.target["region_active"] == province["active"]
-    assert narrowed.target["region_share"] == round(province["active"]
-                                                    / nation.target["nation_active"], 6)
+    assert narrowed.target["region_share"] == round(
+        province["active"] / nation.target["nation_active"], 6
+    )
     assert [t["region"] for t in narrowed.trail] == ["", province["region"]]
     check_against_queries(narrowed, seeded.views)
     for row in narrowed.months:
@@ -118,10 +123,13 @@ def test_figures_agree_with_the_coverage_queries_and_the_events(seeded: System) 
         assert row["lapsed"] == flows[(month, province["region"], "lapsed")]
 
     # Plain digits name the same region; a village has nothing below it.
-    assert dashboard(seeded, period=str(PERIOD), region=province["region"].replace(".", "")) \
-        .children == narrowed.children
-    village = dashboard(seeded, period=str(PERIOD),
-                        region=_a_village(seeded.views, province["region"]))
+    assert (
+        dashboard(seeded, period=str(PERIOD), region=province["region"].replace(".", "")).children
+        == narrowed.children
+    )
+    village = dashboard(
+        seeded, period=str(PERIOD), region=_a_village(seeded.views, province["region"])
+    )
     assert village.level == "village" and village.child_level is None and village.children == []
 
 
@@ -130,12 +138,19 @@ def _a_village(views: ViewStore, province: str) -> str:
     return str(max(rows, key=lambda r: r["active"])["region"])
 
 
-@pytest.mark.parametrize(("period", "region", "code"), [
-    ("2025-13", None, None), ("June", None, None), ("2025-06", "99", "unknown_region"),
-    ("2025-06", "32.xx", "invalid_region"), ("2025-06", "32.76.01.1001.1", "invalid_region"),
-])
+@pytest.mark.parametrize(
+    ("period", "region", "code"),
+    [
+        ("2025-13", None, None),
+        ("June", None, None),
+        ("2025-06", "99", "unknown_region"),
+        ("2025-06", "32.xx", "invalid_region"),
+        ("2025-06", "32.76.01.1001.1", "invalid_region"),
+    ],
+)
 def test_bad_month_or_region_is_refused_with_a_code(
-        system: System, period: str, region: str | None, code: str | None) -> None:
+    system: System, period: str, region: str | None, code: str | None
+) -> None:
     with pytest.raises(InvalidInputError) as refused:
         dashboard(system, period=period, region=region)
     if code is not None:

@@ -16,8 +16,9 @@ AGENTS = 12
 PAYMENTS = 3
 
 
-def test_concurrent_single_commands_share_commits_and_all_land(ledger: Ledger,
-                                                               system: System) -> None:
+def test_concurrent_single_commands_share_commits_and_all_land(
+    ledger: Ledger, system: System
+) -> None:
     people = [enrollment(enrolled_on="2024-01-03") for _ in range(AGENTS)]
     answers: dict[str, list[Any]] = {}
     failures: list[BaseException] = []
@@ -30,16 +31,30 @@ def test_concurrent_single_commands_share_commits_and_all_land(ledger: Ledger,
             try:
                 start.wait(timeout=30)
                 pid = committer.enroll(parse(Enroll, row))
-                paid = [committer.record_contribution(parse(
-                    RecordContribution, payment_ref=f"BANK-{row['nik']}-{m}",
-                    participant_id=str(pid), amount=MONTHLY_JKK_JKM_1_5M,
-                    paid_on=f"2024-0{m}-20", channel="BANK"))
-                    for m in range(1, PAYMENTS + 1)]
+                paid = [
+                    committer.record_contribution(
+                        parse(
+                            RecordContribution,
+                            payment_ref=f"BANK-{row['nik']}-{m}",
+                            participant_id=str(pid),
+                            amount=MONTHLY_JKK_JKM_1_5M,
+                            paid_on=f"2024-0{m}-20",
+                            channel="BANK",
+                        )
+                    )
+                    for m in range(1, PAYMENTS + 1)
+                ]
                 # a repeat of a recorded payment is answered, not recorded again
-                again = committer.record_contribution(parse(
-                    RecordContribution, payment_ref=f"BANK-{row['nik']}-1",
-                    participant_id=str(pid), amount=MONTHLY_JKK_JKM_1_5M,
-                    paid_on="2024-01-20", channel="BANK"))
+                again = committer.record_contribution(
+                    parse(
+                        RecordContribution,
+                        payment_ref=f"BANK-{row['nik']}-1",
+                        participant_id=str(pid),
+                        amount=MONTHLY_JKK_JKM_1_5M,
+                        paid_on="2024-01-20",
+                        channel="BANK",
+                    )
+                )
                 answers[row["nik"]] = [pid, paid, again]
             except BaseException as error:  # noqa: BLE001 - reported by the assertion below
                 failures.append(error)

@@ -13,7 +13,6 @@ import io
 import os
 import re
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -31,8 +30,12 @@ from infra.settings import Settings
 from tests.conftest import TEST_MASTER_KEY, TEST_PEPPER
 from tests.factories import enrollment
 
-FUZZ = settings(max_examples=40, deadline=None, derandomize=True,
-                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+FUZZ = settings(
+    max_examples=40,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
 
 class Cli:
@@ -41,22 +44,35 @@ class Cli:
     def __init__(self, folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
         self.folder = folder
         self.capsys = capsys
-        self.env = {"LEDGER_DATABASE_URL": f"sqlite:///{folder / 'ledger.db'}",
-                    "LEDGER_VAR_DIR": str(folder / "var"), "LEDGER_NIK_PEPPER": TEST_PEPPER,
-                    "LEDGER_MASTER_KEY": TEST_MASTER_KEY, "COLUMNS": "200"}
-        self.settings = Settings(database_url=self.env["LEDGER_DATABASE_URL"],
-                                 var_dir=folder / "var", nik_pepper=TEST_PEPPER,
-                                 master_key=TEST_MASTER_KEY)
+        self.env = {
+            "LEDGER_DATABASE_URL": f"sqlite:///{folder / 'ledger.db'}",
+            "LEDGER_VAR_DIR": str(folder / "var"),
+            "LEDGER_NIK_PEPPER": TEST_PEPPER,
+            "LEDGER_MASTER_KEY": TEST_MASTER_KEY,
+            "COLUMNS": "200",
+        }
+        self.settings = Settings(
+            database_url=self.env["LEDGER_DATABASE_URL"],
+            var_dir=folder / "var",
+            nik_pepper=TEST_PEPPER,
+            master_key=TEST_MASTER_KEY,
+        )
 
     def __call__(self, *args: str) -> tuple[int, str, str]:
         self.capsys.readouterr()
-        with (mock.patch.dict(os.environ, self.env),
-              mock.patch.object(sys, "argv", ["ledger", *args]),
-              pytest.raises(SystemExit) as exited):
+        with (
+            mock.patch.dict(os.environ, self.env),
+            mock.patch.object(sys, "argv", ["ledger", *args]),
+            pytest.raises(SystemExit) as exited,
+        ):
             main()
         code = exited.value.code
         captured = self.capsys.readouterr()
-        return (code if isinstance(code, int) else (0 if code is None else 1)), captured.out, captured.err
+        return (
+            (code if isinstance(code, int) else (0 if code is None else 1)),
+            captured.out,
+            captured.err,
+        )
 
     def head(self) -> int:
         with build_system(self.settings) as system:
@@ -64,12 +80,13 @@ class Cli:
 
 
 @pytest.fixture
-def cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Iterator[Cli]:
+def cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Cli:
     runner = Cli(tmp_path, capsys)
     with build_system(runner.settings) as system:  # a little history for queries and payments
         system.ledger.enroll_many(
-            [parse(Enroll, enrollment(enrolled_on="2024-01-10")) for _ in range(3)])
-    yield runner
+            [parse(Enroll, enrollment(enrolled_on="2024-01-10")) for _ in range(3)]
+        )
+    return runner
 
 
 def assert_clean(result: tuple[int, str, str], allowed: tuple[int, ...] = (0, 1, 2)) -> None:
@@ -100,13 +117,15 @@ def test_the_reported_argument_cases_are_refused_with_codes(cli: Cli, tmp_path: 
 
 
 def test_an_existing_region_with_no_one_answers_zero(cli: Cli) -> None:
-    code, out, _ = cli("coverage", "--period", "2024-02", "--level", "province", "--region", "33",
-                       "--json")
+    code, out, _ = cli(
+        "coverage", "--period", "2024-02", "--level", "province", "--region", "33", "--json"
+    )
     assert code == 0
     answer = orjson.loads(out)
     assert answer["rows"] == [] and answer["total"]["active"] == 0 and answer["region"] == "33"
-    code, out, _ = cli("coverage", "--period", "2024-02", "--level", "province", "--region", "12",
-                       "--json")
+    code, out, _ = cli(
+        "coverage", "--period", "2024-02", "--level", "province", "--region", "12", "--json"
+    )
     assert code == 0 and orjson.loads(out)["total"]["active"] == 0  # enrolled, nothing paid
 
 
@@ -136,10 +155,35 @@ def test_an_undecodable_import_exits_1_naming_the_row(cli: Cli, tmp_path: Path) 
 
 TEXT = st.one_of(
     st.text(max_size=30),
-    st.sampled_from(["", " ", "-1", "0", "1e309", "nan", "0000-01", "9999-12", "2024-13",
-                     "2024-01", "2024-01-31", "\x1b[31m", "\udcff", "12", "33.21", "3321",
-                     "village", "JHT", "jkk", "--json", "-", "1271015505900001",
-                     "00000000-0000-0000-0000-000000000000", "1" * 400]))
+    st.sampled_from(
+        [
+            "",
+            " ",
+            "-1",
+            "0",
+            "1e309",
+            "nan",
+            "0000-01",
+            "9999-12",
+            "2024-13",
+            "2024-01",
+            "2024-01-31",
+            "\x1b[31m",
+            "\udcff",
+            "12",
+            "33.21",
+            "3321",
+            "village",
+            "JHT",
+            "jkk",
+            "--json",
+            "-",
+            "1271015505900001",
+            "00000000-0000-0000-0000-000000000000",
+            "1" * 400,
+        ]
+    ),
+)
 LEVEL = st.one_of(st.sampled_from(["nation", "province", "regency", "district", "village"]), TEXT)
 
 
@@ -152,21 +196,45 @@ def option_cases() -> st.SearchStrategy[list[str]]:
 
     fixed = st.just
     return st.one_of(
-        command(fixed(["coverage"]), opt("--period", TEXT), opt("--level", LEVEL),
-                opt("--region", TEXT), opt("--programme", TEXT), opt("--as-of", TEXT),
-                st.sampled_from([[], ["--json"], ["--csv", "-"]])),
-        command(fixed(["status"]), TEXT.map(lambda v: [v]), opt("--as-of", TEXT),
-                st.sampled_from([[], ["--json"], ["--reveal"]])),
+        command(
+            fixed(["coverage"]),
+            opt("--period", TEXT),
+            opt("--level", LEVEL),
+            opt("--region", TEXT),
+            opt("--programme", TEXT),
+            opt("--as-of", TEXT),
+            st.sampled_from([[], ["--json"], ["--csv", "-"]]),
+        ),
+        command(
+            fixed(["status"]),
+            TEXT.map(lambda v: [v]),
+            opt("--as-of", TEXT),
+            st.sampled_from([[], ["--json"], ["--reveal"]]),
+        ),
         command(fixed(["history"]), TEXT.map(lambda v: [v]), st.sampled_from([[], ["--json"]])),
-        command(fixed(["pay"]), TEXT.map(lambda v: [v]), opt("--amount", TEXT),
-                opt("--ref", TEXT), opt("--paid-on", TEXT), opt("--channel", TEXT),
-                opt("--agent-id", TEXT)),
-        command(fixed(["replay"]), opt("--until-position", TEXT), opt("--as-of", TEXT),
-                opt("--period", TEXT), st.sampled_from([[], ["--json"]])),
+        command(
+            fixed(["pay"]),
+            TEXT.map(lambda v: [v]),
+            opt("--amount", TEXT),
+            opt("--ref", TEXT),
+            opt("--paid-on", TEXT),
+            opt("--channel", TEXT),
+            opt("--agent-id", TEXT),
+        ),
+        command(
+            fixed(["replay"]),
+            opt("--until-position", TEXT),
+            opt("--as-of", TEXT),
+            opt("--period", TEXT),
+            st.sampled_from([[], ["--json"]]),
+        ),
         command(fixed(["projections", "rebuild"]), TEXT.map(lambda v: [v])),
-        command(fixed(["projections", "run"]),  # never a valid poll: that would follow forever
-                st.sampled_from(["-1", "-0.5", "0", "nan", "x", "-inf", "\udcff"])
-                .map(lambda v: ["--poll", v])),
+        command(
+            fixed(["projections", "run"]),  # never a valid poll: that would follow forever
+            st.sampled_from(["-1", "-0.5", "0", "nan", "x", "-inf", "\udcff"]).map(
+                lambda v: ["--poll", v]
+            ),
+        ),
         command(fixed(["erase"]), TEXT.map(lambda v: [v]), fixed(["--yes"])),
     )
 
@@ -201,15 +269,21 @@ def shaped_files(columns: tuple[str, ...]) -> st.SearchStrategy[bytes]:
     return st.one_of(
         st.binary(max_size=600),
         st.builds(csv_bytes, st.one_of(st.just(list(columns)), header), cell_rows),
-        st.builds(lambda body, junk: body + junk,
-                  st.builds(csv_bytes, st.just(list(columns)), cell_rows), st.binary(max_size=40)),
+        st.builds(
+            lambda body, junk: body + junk,
+            st.builds(csv_bytes, st.just(list(columns)), cell_rows),
+            st.binary(max_size=40),
+        ),
     )
 
 
-@pytest.mark.parametrize(("kind", "columns"), [("enrollments", ENROLLMENT_COLUMNS),
-                                               ("contributions", CONTRIBUTION_COLUMNS)])
-def test_arbitrary_import_files_never_crash(cli: Cli, tmp_path: Path, kind: str,
-                                            columns: tuple[str, ...]) -> None:
+@pytest.mark.parametrize(
+    ("kind", "columns"),
+    [("enrollments", ENROLLMENT_COLUMNS), ("contributions", CONTRIBUTION_COLUMNS)],
+)
+def test_arbitrary_import_files_never_crash(
+    cli: Cli, tmp_path: Path, kind: str, columns: tuple[str, ...]
+) -> None:
     path = tmp_path / "input.csv"
 
     @FUZZ
@@ -234,8 +308,10 @@ def test_arbitrary_import_files_never_crash(cli: Cli, tmp_path: Path, kind: str,
 def test_stored_control_characters_reach_the_terminal_escaped(cli: Cli) -> None:
     """Data recorded before text fields refused control characters still prints safely."""
     row = enrollment(name="Siti\x1b[31m Aminah\x07", enrolled_on="2024-01-10")
-    with (build_system(cli.settings) as system,
-          mock.patch("domain.text._FORBIDDEN", re.compile("(?!)"))):  # as before the rule
+    with (
+        build_system(cli.settings) as system,
+        mock.patch("domain.text._FORBIDDEN", re.compile("(?!)")),
+    ):  # as before the rule
         system.ledger.enroll(parse(Enroll, row))
     for command in (["status", row["nik"], "--reveal"], ["history", row["nik"], "--reveal"]):
         code, out, _ = cli(*command)

@@ -17,7 +17,9 @@ from infra.safe_files import OutputError
 from tests.factories import enrollment
 
 
-def write_rows(path: Path, rows: list[dict[str, object]], columns: tuple[str, ...] = ENROLLMENT_COLUMNS) -> Path:
+def write_rows(
+    path: Path, rows: list[dict[str, object]], columns: tuple[str, ...] = ENROLLMENT_COLUMNS
+) -> Path:
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(columns))
         writer.writeheader()
@@ -71,15 +73,18 @@ def test_a_utf16_file_is_refused(ledger: Ledger, tmp_path: Path) -> None:
     assert refused(ledger, path).code == "not_utf8"
 
 
-@pytest.mark.parametrize("garbage", [b"\x00\x01\x02\x03binary\x00", b"nik,name\nab\x00c,d\n",
-                                     b"nik,name\n\"open quote\n"])
+@pytest.mark.parametrize(
+    "garbage", [b"\x00\x01\x02\x03binary\x00", b"nik,name\nab\x00c,d\n", b'nik,name\n"open quote\n']
+)
 def test_binary_and_broken_csv_are_refused(ledger: Ledger, tmp_path: Path, garbage: bytes) -> None:
     path = tmp_path / "garbage.csv"
     path.write_bytes(garbage)
     assert refused(ledger, path).code in ("malformed_csv", "not_utf8", "missing_columns")
 
 
-def test_a_field_over_the_csv_limit_is_refused_naming_its_row(ledger: Ledger, tmp_path: Path) -> None:
+def test_a_field_over_the_csv_limit_is_refused_naming_its_row(
+    ledger: Ledger, tmp_path: Path
+) -> None:
     path = tmp_path / "big.csv"
     row = enrollment()
     row["name"] = "x" * 200_000
@@ -101,7 +106,9 @@ def sheet_with_rejects(tmp_path: Path) -> Path:
     return write_rows(tmp_path / "sheet.csv", [enrollment(), bad])
 
 
-def test_a_symlink_at_the_rejects_path_is_replaced_not_followed(ledger: Ledger, tmp_path: Path) -> None:
+def test_a_symlink_at_the_rejects_path_is_replaced_not_followed(
+    ledger: Ledger, tmp_path: Path
+) -> None:
     target = tmp_path / "precious.txt"
     target.write_text("keep me\n")
     sheet = sheet_with_rejects(tmp_path)
@@ -114,7 +121,8 @@ def test_a_symlink_at_the_rejects_path_is_replaced_not_followed(ledger: Ledger, 
 
 
 def test_a_directory_at_the_rejects_path_refuses_the_import_before_any_row(
-        ledger: Ledger, tmp_path: Path) -> None:
+    ledger: Ledger, tmp_path: Path
+) -> None:
     sheet = sheet_with_rejects(tmp_path)
     (tmp_path / "sheet.rejects.csv").mkdir()
     with pytest.raises(OutputError) as error:
@@ -123,13 +131,17 @@ def test_a_directory_at_the_rejects_path_refuses_the_import_before_any_row(
     assert ledger.recorder.max_notification_id() is None
 
 
-def test_the_rejects_file_is_private_and_leaves_no_temporary_file(ledger: Ledger, tmp_path: Path) -> None:
+def test_the_rejects_file_is_private_and_leaves_no_temporary_file(
+    ledger: Ledger, tmp_path: Path
+) -> None:
     os.umask(0o022)
     import_file(ledger, "enrollments", sheet_with_rejects(tmp_path))
     rejects = tmp_path / "sheet.rejects.csv"
     assert stat.S_IMODE(rejects.stat().st_mode) == 0o600
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(("sheet", ".sheet"))) == [
-        "sheet.csv", "sheet.rejects.csv"]
+        "sheet.csv",
+        "sheet.rejects.csv",
+    ]
 
 
 @pytest.mark.parametrize("prefix", ["=", "+", "-", "@", "\t", "\r"])
@@ -152,7 +164,9 @@ def test_formula_column_names_are_neutralised_too(ledger: Ledger, tmp_path: Path
     assert ",'=cmd" in header
 
 
-def test_an_endless_line_is_refused_without_reading_it_whole(ledger: Ledger, tmp_path: Path) -> None:
+def test_an_endless_line_is_refused_without_reading_it_whole(
+    ledger: Ledger, tmp_path: Path
+) -> None:
     path = tmp_path / "long.csv"
     path.write_bytes(b"nik,name\n" + b"1" * (9 * 1024 * 1024) + b"\n")
     error = refused(ledger, path)

@@ -13,7 +13,9 @@ from infra.imports import CONTRIBUTION_COLUMNS, ENROLLMENT_COLUMNS, ImportFileEr
 from tests.factories import MONTHLY_JKK_JKM_1_5M, enrollment
 
 
-def write_csv(path: Path, columns: tuple[str, ...] | list[str], rows: list[dict[str, object]]) -> Path:
+def write_csv(
+    path: Path, columns: tuple[str, ...] | list[str], rows: list[dict[str, object]]
+) -> Path:
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(columns), extrasaction="ignore")
         writer.writeheader()
@@ -29,8 +31,10 @@ def read_csv(path: Path) -> list[dict[str, str]]:
 def test_enrollment_sheet_accepts_good_rows_and_rejects_bad_ones_with_reasons(
     ledger: Ledger, tmp_path: Path
 ) -> None:
-    good = [enrollment(name="Siti Aminah"), enrollment(name="Budi Santoso", sex="M",
-                                                       village_code="1271011001")]
+    good = [
+        enrollment(name="Siti Aminah"),
+        enrollment(name="Budi Santoso", sex="M", village_code="1271011001"),
+    ]
     bad = [
         enrollment(nik="12710155059"),  # too short
         enrollment(village_code="12.71.01.9999"),  # no such village
@@ -46,8 +50,13 @@ def test_enrollment_sheet_accepts_good_rows_and_rejects_bad_ones_with_reasons(
     assert (report.rows, report.accepted, report.rejected) == (8, 2, 6)
     rejects = read_csv(tmp_path / "sheet.rejects.csv")
     assert [r["error_code"] for r in rejects] == [
-        "invalid_nik", "unknown_village", "nik_sex_mismatch", "date_in_future",
-        "invalid_amount", "already_enrolled"]
+        "invalid_nik",
+        "unknown_village",
+        "nik_sex_mismatch",
+        "date_in_future",
+        "invalid_amount",
+        "already_enrolled",
+    ]
     assert list(rejects[0])[: len(ENROLLMENT_COLUMNS)] == list(ENROLLMENT_COLUMNS)
     assert all(r["error"] for r in rejects)
     for row in good:
@@ -75,17 +84,48 @@ def test_settlement_file_settles_months_and_refuses_what_it_cannot(
     ledger.enroll(parse(Enroll, person))
     nik = person["nik"]
     rows = [
-        {"payment_ref": "BNI-1", "nik": nik, "amount": MONTHLY_JKK_JKM_1_5M, "paid_on": "2025-01-10",
-         "channel": "bank"},
-        {"payment_ref": "BNI-2", "nik": nik, "amount": 3 * MONTHLY_JKK_JKM_1_5M,
-         "paid_on": "2025-02-10", "channel": "bank"},
-        {"payment_ref": "BNI-3", "nik": nik, "amount": MONTHLY_JKK_JKM_1_5M + 1,
-         "paid_on": "2025-03-10", "channel": "bank"},
-        {"payment_ref": "BNI-1", "nik": nik, "amount": 2 * MONTHLY_JKK_JKM_1_5M,
-         "paid_on": "2025-03-10", "channel": "bank"},
-        {"payment_ref": "BNI-4", "nik": "1271015505900999", "amount": MONTHLY_JKK_JKM_1_5M,
-         "paid_on": "2025-03-10", "channel": "bank"},
-        {"payment_ref": "BNI-5", "nik": nik, "amount": 0, "paid_on": "2025-03-10", "channel": "bank"},
+        {
+            "payment_ref": "BNI-1",
+            "nik": nik,
+            "amount": MONTHLY_JKK_JKM_1_5M,
+            "paid_on": "2025-01-10",
+            "channel": "bank",
+        },
+        {
+            "payment_ref": "BNI-2",
+            "nik": nik,
+            "amount": 3 * MONTHLY_JKK_JKM_1_5M,
+            "paid_on": "2025-02-10",
+            "channel": "bank",
+        },
+        {
+            "payment_ref": "BNI-3",
+            "nik": nik,
+            "amount": MONTHLY_JKK_JKM_1_5M + 1,
+            "paid_on": "2025-03-10",
+            "channel": "bank",
+        },
+        {
+            "payment_ref": "BNI-1",
+            "nik": nik,
+            "amount": 2 * MONTHLY_JKK_JKM_1_5M,
+            "paid_on": "2025-03-10",
+            "channel": "bank",
+        },
+        {
+            "payment_ref": "BNI-4",
+            "nik": "1271015505900999",
+            "amount": MONTHLY_JKK_JKM_1_5M,
+            "paid_on": "2025-03-10",
+            "channel": "bank",
+        },
+        {
+            "payment_ref": "BNI-5",
+            "nik": nik,
+            "amount": 0,
+            "paid_on": "2025-03-10",
+            "channel": "bank",
+        },
     ]
     settlement = write_csv(tmp_path / "bank.csv", CONTRIBUTION_COLUMNS, rows)
 
@@ -93,7 +133,11 @@ def test_settlement_file_settles_months_and_refuses_what_it_cannot(
 
     assert (report.accepted, report.rejected) == (2, 4)
     assert [r["error_code"] for r in read_csv(tmp_path / "bank.rejects.csv")] == [
-        "amount_not_whole_months", "payment_ref_conflict", "participant_not_found", "invalid_amount"]
+        "amount_not_whole_months",
+        "payment_ref_conflict",
+        "participant_not_found",
+        "invalid_amount",
+    ]
     status = ledger.get_status(ledger.resolve(nik), as_of="2025-04-15")
     assert str(status.paid_through) == "2025-04"
     assert status.status == "active"
@@ -138,6 +182,7 @@ def test_a_file_with_missing_columns_is_refused_whole(ledger: Ledger, tmp_path: 
 def test_a_clean_reimport_removes_a_stale_rejects_file(ledger: Ledger, tmp_path: Path) -> None:
     stale = tmp_path / "sheet.rejects.csv"
     stale.write_text("old\n")
-    import_file(ledger, "enrollments", write_csv(tmp_path / "sheet.csv", ENROLLMENT_COLUMNS,
-                                                 [enrollment()]))
+    import_file(
+        ledger, "enrollments", write_csv(tmp_path / "sheet.csv", ENROLLMENT_COLUMNS, [enrollment()])
+    )
     assert not stale.exists()

@@ -71,43 +71,62 @@ SEED_END = date(2025, 6, 30)
 
 def with_kafka(settings: Settings, kafka: Kafka, partitions: int = 12) -> Settings:
     topic, group = kafka.names()
-    return settings.model_copy(update={
-        "kafka_bootstrap": kafka.bootstrap, "kafka_topic": topic, "kafka_group": group,
-        "kafka_partitions": partitions,
-        "reporting_database_url": f"sqlite:///{settings.var_dir / 'reporting.db'}"})
+    return settings.model_copy(
+        update={
+            "kafka_bootstrap": kafka.bootstrap,
+            "kafka_topic": topic,
+            "kafka_group": group,
+            "kafka_partitions": partitions,
+            "reporting_database_url": f"sqlite:///{settings.var_dir / 'reporting.db'}",
+        }
+    )
 
 
 def env_of(settings: Settings) -> dict[str, str]:
     """The environment a `ledger` process needs to see the same set-up."""
-    return {**os.environ, "LEDGER_DATABASE_URL": settings.database_url,
-            "LEDGER_VAR_DIR": str(settings.var_dir), "LEDGER_NIK_PEPPER": TEST_PEPPER,
-            "LEDGER_MASTER_KEY": TEST_MASTER_KEY,
-            "LEDGER_KAFKA_BOOTSTRAP": str(settings.kafka_bootstrap),
-            "LEDGER_KAFKA_TOPIC": settings.kafka_topic, "LEDGER_KAFKA_GROUP": settings.kafka_group,
-            "LEDGER_KAFKA_PARTITIONS": str(settings.kafka_partitions),
-            "LEDGER_REPORTING_DATABASE_URL": settings.reporting_url(), "COLUMNS": "200"}
+    return {
+        **os.environ,
+        "LEDGER_DATABASE_URL": settings.database_url,
+        "LEDGER_VAR_DIR": str(settings.var_dir),
+        "LEDGER_NIK_PEPPER": TEST_PEPPER,
+        "LEDGER_MASTER_KEY": TEST_MASTER_KEY,
+        "LEDGER_KAFKA_BOOTSTRAP": str(settings.kafka_bootstrap),
+        "LEDGER_KAFKA_TOPIC": settings.kafka_topic,
+        "LEDGER_KAFKA_GROUP": settings.kafka_group,
+        "LEDGER_KAFKA_PARTITIONS": str(settings.kafka_partitions),
+        "LEDGER_REPORTING_DATABASE_URL": settings.reporting_url(),
+        "COLUMNS": "200",
+    }
 
 
 def spawn(settings: Settings, *args: str) -> subprocess.Popen[bytes]:
     settings.var_dir.mkdir(parents=True, exist_ok=True)
-    log = open(settings.var_dir / f"{args[0]}-{time.monotonic_ns()}.log", "wb")  # noqa: SIM115
-    return subprocess.Popen([LEDGER, *args], env=env_of(settings), stdout=log,
-                            stderr=subprocess.STDOUT, cwd=settings.var_dir)
+    log = (settings.var_dir / f"{args[0]}-{time.monotonic_ns()}.log").open("wb")
+    return subprocess.Popen(
+        [LEDGER, *args],
+        env=env_of(settings),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=settings.var_dir,
+    )
 
 
 def seed(ledger: Ledger, participants: int, months: int, number: int) -> Any:
     plan = plan_population(participants=participants, months=months, seed=number, end=SEED_END)
-    seed_population(ledger, participants=participants, months=months, seed=number,
-                    end=SEED_END, plan=plan)
+    seed_population(
+        ledger, participants=participants, months=months, seed=number, end=SEED_END, plan=plan
+    )
     return plan
 
 
 def participant_events(ledger: Ledger) -> list[Any]:
     """Every notification the relay publishes, in log order."""
-    found, start = [], 1
+    found: list[Any] = []
+    start = 1
     while True:
-        page = ledger.recorder.select_notifications(start=start, limit=1000,
-                                                    topics=envelope.EVENT_TOPICS)
+        page = ledger.recorder.select_notifications(
+            start=start, limit=1000, topics=envelope.EVENT_TOPICS
+        )
         if not page:
             return found
         found += page
@@ -122,9 +141,22 @@ def kcat(settings: Settings, topic: str | None = None) -> list[dict[str, Any]]:
         if IN_CI:
             pytest.fail(message)
         pytest.skip(message)
-    done = subprocess.run([binary, "-b", str(settings.kafka_bootstrap), "-C", "-t",
-                           topic or settings.kafka_topic, "-e", "-q", "-J"],
-                          capture_output=True, timeout=120, check=True)
+    done = subprocess.run(
+        [
+            binary,
+            "-b",
+            str(settings.kafka_bootstrap),
+            "-C",
+            "-t",
+            topic or settings.kafka_topic,
+            "-e",
+            "-q",
+            "-J",
+        ],
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
     messages = [orjson.loads(line) for line in done.stdout.splitlines() if line.strip()]
     for m in messages:
         pairs = m.get("headers") or []
@@ -140,17 +172,25 @@ def ledger_views(settings: Settings) -> System:
 
 
 def member(settings: Settings) -> ReportingConsumer:
-    return ReportingConsumer(settings, build_reporting_store(settings), event_mapper(),
-                             all_projections())
+    return ReportingConsumer(
+        settings, build_reporting_store(settings), event_mapper(), all_projections()
+    )
 
 
-def wait_for(condition: Callable[[], bool], timeout: float, what: str,
-             logs: Path | None = None) -> None:
+def wait_for(
+    condition: Callable[[], bool], timeout: float, what: str, logs: Path | None = None
+) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
-            tails = "".join(f"\n--- {p.name}:\n{p.read_text(errors='replace')[-3000:]}"
-                            for p in sorted(logs.glob("*.log"))) if logs else ""
+            tails = (
+                "".join(
+                    f"\n--- {p.name}:\n{p.read_text(errors='replace')[-3000:]}"
+                    for p in sorted(logs.glob("*.log"))
+                )
+                if logs
+                else ""
+            )
             raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}{tails}")
         time.sleep(0.3)
 
@@ -162,6 +202,7 @@ def caught_up(settings: Settings) -> Callable[[], bool]:
     def check() -> bool:
         lags = probe.lag()
         return bool(lags) and all(p.lag == 0 for p in lags)
+
     return check
 
 
@@ -169,8 +210,9 @@ def relay_position(settings: Settings) -> int:
     system = build_system(settings, decrypt=False)
     store = system.views
     try:
-        rows = store.query("SELECT position FROM relay_positions WHERE topic = ?",
-                           (settings.kafka_topic,))
+        rows = store.query(
+            "SELECT position FROM relay_positions WHERE topic = ?", (settings.kafka_topic,)
+        )
         return int(rows[0][0]) if rows else 0
     except Exception:  # noqa: BLE001 - the relay has not created its table yet
         return 0
@@ -211,10 +253,17 @@ def assert_reports_equal_ledger(settings: Settings) -> None:
 def every_event_type(ledger: Ledger) -> None:
     """A small history holding each kind of participant event at least once."""
     first = ledger.enroll(parse(Enroll, **enrollment(enrolled_on="2024-01-10")))
-    second = ledger.enroll(parse(Enroll, **enrollment(
-        enrolled_on="2024-01-10", name="Budi Santoso", sex="M", phone="081298765432")))
-    third = ledger.enroll(parse(Enroll, **enrollment(enrolled_on="2024-01-10",
-                                                     programmes="JKK+JKM+JHT")))
+    second = ledger.enroll(
+        parse(
+            Enroll,
+            **enrollment(
+                enrolled_on="2024-01-10", name="Budi Santoso", sex="M", phone="081298765432"
+            ),
+        )
+    )
+    third = ledger.enroll(
+        parse(Enroll, **enrollment(enrolled_on="2024-01-10", programmes="JKK+JKM+JHT"))
+    )
     for n, pid in enumerate((first, second)):
         ledger.record_contribution(parse(
             RecordContribution, payment_ref=f"K-{n}", participant_id=str(pid),
@@ -242,26 +291,45 @@ def every_event_type(ledger: Ledger) -> None:
     ledger.approve_claim(parse(ApproveClaim, participant_id=first, claim_id=claim,
                                approved_on="2024-01-25", amount=750_000))
     ledger.pay_claim(parse(PayClaim, participant_id=first, claim_id=claim, paid_on="2024-01-28"))
-    other = ledger.file_claim(parse(FileClaim, participant_id=second, programme="JKK",
-                                    kind="medical", work_related=True,
-                                    incident_date="2024-01-20", filed_on="2024-01-21"))
-    ledger.reject_claim(parse(RejectClaim, participant_id=second, claim_id=other,
-                              reason="no report", rejected_on="2024-01-26"))
+    other = ledger.file_claim(
+        parse(
+            FileClaim,
+            participant_id=second,
+            programme="JKK",
+            kind="medical",
+            work_related=True,
+            incident_date="2024-01-20",
+            filed_on="2024-01-21",
+        )
+    )
+    ledger.reject_claim(
+        parse(
+            RejectClaim,
+            participant_id=second,
+            claim_id=other,
+            reason="no report",
+            rejected_on="2024-01-26",
+        )
+    )
     ledger.record_death(parse(RecordDeath, participant_id=second, died_on="2024-02-10"))
     ledger.withdraw(parse(Withdraw, participant_id=third, withdrawn_on="2024-02-15"))
-    ledger.erase_personal_data(parse(ErasePersonalData, participant_id=third,
-                                     erased_on="2024-03-01"))
+    ledger.erase_personal_data(
+        parse(ErasePersonalData, participant_id=third, erased_on="2024-03-01")
+    )
 
 
 def schemas() -> dict[str, Any]:
-    return {path.stem: orjson.loads(path.read_bytes()) for path in (DOCS / "schemas").glob("*.json")}
+    return {
+        path.stem: orjson.loads(path.read_bytes()) for path in (DOCS / "schemas").glob("*.json")
+    }
 
 
 # --- the tests ---------------------------------------------------------------------------
 
 
 def test_the_relay_publishes_the_log_and_kcat_reads_it_in_order(
-        ledger: Ledger, settings: Settings, kafka: Kafka) -> None:
+    ledger: Ledger, settings: Settings, kafka: Kafka
+) -> None:
     """Every participant event once, keyed and ordered per participant, CloudEvents headers
     that match the documents, payloads that match their JSON Schemas, no personal data.
     On PostgreSQL the relay follows the log through LISTEN/NOTIFY, on SQLite it polls."""
@@ -274,7 +342,7 @@ def test_the_relay_publishes_the_log_and_kcat_reads_it_in_order(
     viewer = build_system(settings, decrypt=False)
     store = viewer.views
     relay = Relay(ledger, store, settings, page_size=100)
-    head = ledger.recorder.max_notification_id()
+    head = ledger.recorder.max_notification_id() or 0
     relay.run(stop=lambda: relay.position() >= head)  # following, until it reached the head
     relay.close()
     viewer.close()
@@ -283,7 +351,8 @@ def test_the_relay_publishes_the_log_and_kcat_reads_it_in_order(
     # Count: each event exactly once (nothing was killed here).
     assert len(messages) == len(expected)
     assert sorted(m["headers"]["ce_id"] for m in messages) == sorted(
-        f"{n.originator_id}:{n.originator_version}" for n in expected)
+        f"{n.originator_id}:{n.originator_version}" for n in expected
+    )
     # Per key: one partition, log positions and versions ascending.
     by_key: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for m in sorted(messages, key=lambda m: (m["partition"], m["offset"])):
@@ -294,7 +363,8 @@ def test_the_relay_publishes_the_log_and_kcat_reads_it_in_order(
         positions = [int(m["headers"]["ce_logposition"]) for m in own]
         assert positions == sorted(positions)
         assert [int(m["headers"]["ce_id"].rsplit(":", 1)[1]) for m in own] == list(
-            range(1, len(own) + 1))
+            range(1, len(own) + 1)
+        )
         assert all(m["headers"]["ce_subject"] == key for m in own)
     # Headers and payloads against the published documents.
     asyncapi = orjson.loads((DOCS / "asyncapi.json").read_bytes())
@@ -310,32 +380,47 @@ def test_the_relay_publishes_the_log_and_kcat_reads_it_in_order(
     assert types_seen == {c.__name__ for c in envelope.EVENT_CLASSES} == set(payload_schemas)
     # No personal data in the clear anywhere in a message.
     everything = orjson.dumps(messages).decode()
-    secrets = [p.nik for p in plan.people] + [p.name for p in plan.people] + [
-        p.phone for p in plan.people if p.phone] + ["Siti Aminah", "Budi Santoso", "081298765432"]
+    secrets = (
+        [p.nik for p in plan.people]
+        + [p.name for p in plan.people]
+        + [p.phone for p in plan.people if p.phone]
+        + ["Siti Aminah", "Budi Santoso", "081298765432"]
+    )
     leaked = [s for s in secrets if s in everything]
     assert leaked == []
 
 
 def test_a_relay_killed_mid_stream_leaves_nothing_out_and_the_reports_exact(
-        sqlite_ledger: Ledger, tmp_path: Path, kafka: Kafka) -> None:
+    sqlite_ledger: Ledger, tmp_path: Path, kafka: Kafka
+) -> None:
     """SIGKILL the relay three times while it publishes; restarted, it re-sends from its
     last acknowledged position. Every event is on the topic at least once, and the
     group's read models, which drop the re-sent duplicates, equal the ledger's own."""
-    settings = with_kafka(Settings(database_url=f"sqlite:///{tmp_path / 'ledger.db'}",
-                                   var_dir=tmp_path / "var", nik_pepper=TEST_PEPPER,
-                                   master_key=TEST_MASTER_KEY), kafka, partitions=6)
+    settings = with_kafka(
+        Settings(
+            database_url=f"sqlite:///{tmp_path / 'ledger.db'}",
+            var_dir=tmp_path / "var",
+            nik_pepper=TEST_PEPPER,
+            master_key=TEST_MASTER_KEY,
+        ),
+        kafka,
+        partitions=6,
+    )
     seed(sqlite_ledger, participants=150, months=12, number=31)
     expected = participant_events(sqlite_ledger)
     head = sqlite_ledger.recorder.max_notification_id() or 0
 
     with build_system(settings) as opened:
-        assert opened.views is not None  # the view store exists: the relay's position, read cheaply and often:
+        assert (
+            opened.views is not None
+        )  # the view store exists: the relay's position, read cheaply and often:
     views = sqlite3.connect(tmp_path / "ledger-views.db", timeout=30)
 
     def position() -> int:
         try:
-            row = views.execute("SELECT position FROM relay_positions WHERE topic = ?",
-                                (settings.kafka_topic,)).fetchone()
+            row = views.execute(
+                "SELECT position FROM relay_positions WHERE topic = ?", (settings.kafka_topic,)
+            ).fetchone()
         except sqlite3.OperationalError:  # the relay has not created its table yet
             return 0
         return int(row[0]) if row else 0
@@ -357,8 +442,13 @@ def test_a_relay_killed_mid_stream_leaves_nothing_out_and_the_reports_exact(
                 break
     views.close()
     assert kills >= 2, "the relay finished before it could be killed mid-stream"
-    done = subprocess.run([LEDGER, "relay", "--once"], env=env_of(settings), capture_output=True,
-                          timeout=120, check=False)
+    done = subprocess.run(
+        [LEDGER, "relay", "--once"],
+        env=env_of(settings),
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert relay_position(settings) == head
 
@@ -373,12 +463,19 @@ def test_a_relay_killed_mid_stream_leaves_nothing_out_and_the_reports_exact(
 
 
 def test_three_members_share_the_partitions_and_survive_one_killed(
-        sqlite_ledger: Ledger, tmp_path: Path, kafka: Kafka) -> None:
+    sqlite_ledger: Ledger, tmp_path: Path, kafka: Kafka
+) -> None:
     """Three `ledger consume` processes in one group; one is SIGKILLed mid-stream, the
     other two take its partitions over from the offsets stored with the rows."""
-    settings = with_kafka(Settings(database_url=f"sqlite:///{tmp_path / 'ledger.db'}",
-                                   var_dir=tmp_path / "var", nik_pepper=TEST_PEPPER,
-                                   master_key=TEST_MASTER_KEY), kafka)
+    settings = with_kafka(
+        Settings(
+            database_url=f"sqlite:///{tmp_path / 'ledger.db'}",
+            var_dir=tmp_path / "var",
+            nik_pepper=TEST_PEPPER,
+            master_key=TEST_MASTER_KEY,
+        ),
+        kafka,
+    )
     kafka_client.ensure_topics(settings)
     seed(sqlite_ledger, participants=120, months=10, number=41)
     viewer = build_system(settings, decrypt=False)
@@ -402,8 +499,7 @@ def test_three_members_share_the_partitions_and_survive_one_killed(
         seed(sqlite_ledger, participants=80, months=6, number=42)
         relay.catch_up()
         assert relay.position() > first_wave
-        wait_for(caught_up(settings), 120, "the surviving members to catch up",
-                 settings.var_dir)
+        wait_for(caught_up(settings), 120, "the surviving members to catch up", settings.var_dir)
         assert members[0].poll() is None and members[2].poll() is None
     relay.close()
     viewer.close()
@@ -412,12 +508,20 @@ def test_three_members_share_the_partitions_and_survive_one_killed(
 
 
 def test_the_broker_restarted_mid_stream_loses_and_doubles_nothing(
-        sqlite_ledger: Ledger, tmp_path: Path, kafka: Kafka) -> None:
+    sqlite_ledger: Ledger, tmp_path: Path, kafka: Kafka
+) -> None:
     """The broker stops (SIGTERM) and starts again while the relay and a consumer run:
     both recover by themselves and the read models come out exact."""
-    settings = with_kafka(Settings(database_url=f"sqlite:///{tmp_path / 'ledger.db'}",
-                                   var_dir=tmp_path / "var", nik_pepper=TEST_PEPPER,
-                                   master_key=TEST_MASTER_KEY), kafka, partitions=4)
+    settings = with_kafka(
+        Settings(
+            database_url=f"sqlite:///{tmp_path / 'ledger.db'}",
+            var_dir=tmp_path / "var",
+            nik_pepper=TEST_PEPPER,
+            master_key=TEST_MASTER_KEY,
+        ),
+        kafka,
+        partitions=4,
+    )
     kafka_client.ensure_topics(settings)
     seed(sqlite_ledger, participants=60, months=6, number=51)
     with processes() as started:
@@ -433,8 +537,12 @@ def test_the_broker_restarted_mid_stream_loses_and_doubles_nothing(
             kafka.broker.start()
         seed(sqlite_ledger, participants=40, months=6, number=53)
         head = sqlite_ledger.recorder.max_notification_id() or 0
-        wait_for(lambda: relay_position(settings) == head, 120, "the relay to reach the head",
-                 settings.var_dir)
+        wait_for(
+            lambda: relay_position(settings) == head,
+            120,
+            "the relay to reach the head",
+            settings.var_dir,
+        )
         wait_for(caught_up(settings), 120, "the consumer to catch up", settings.var_dir)
         assert relay.poll() is None and consumer.poll() is None  # recovered, not restarted
     assert_reports_equal_ledger(settings)
@@ -442,7 +550,8 @@ def test_the_broker_restarted_mid_stream_loses_and_doubles_nothing(
 
 @pytest.mark.parametrize("store", ["sqlite"])
 def test_a_malformed_message_goes_to_the_dead_letters_and_the_group_carries_on(
-        ledger: Ledger, settings: Settings, kafka: Kafka) -> None:
+    ledger: Ledger, settings: Settings, kafka: Kafka
+) -> None:
     settings = with_kafka(settings, kafka, partitions=1)
     kafka_client.ensure_topics(settings)
     seed(ledger, participants=10, months=3, number=61)
@@ -452,14 +561,26 @@ def test_a_malformed_message_goes_to_the_dead_letters_and_the_group_carries_on(
     relay.catch_up()
     # Three bad records written by an independent client, then more good events.
     good = kcat(settings)[0]
-    produce = [shutil.which("kcat") or "kcat", "-b", str(settings.kafka_bootstrap), "-P", "-t",
-               settings.kafka_topic, "-k", good["key"]]
-    headers = [arg for name, value in good["headers"].items()
-               for arg in ("-H", f"{name}={value}")]
-    unknown = [arg if "ce_type=" not in arg else "ce_type=id.ledger.participant.Exploded"
-               for arg in headers]
-    for extra, value in (([], b"not a ledger event"), (unknown, b"{}"),
-                         (headers, b"{\"timestamp\": [unterminated")):
+    produce = [
+        shutil.which("kcat") or "kcat",
+        "-b",
+        str(settings.kafka_bootstrap),
+        "-P",
+        "-t",
+        settings.kafka_topic,
+        "-k",
+        good["key"],
+    ]
+    headers = [arg for name, value in good["headers"].items() for arg in ("-H", f"{name}={value}")]
+    unknown = [
+        arg if "ce_type=" not in arg else "ce_type=id.ledger.participant.Exploded"
+        for arg in headers
+    ]
+    for extra, value in (
+        ([], b"not a ledger event"),
+        (unknown, b"{}"),
+        (headers, b'{"timestamp": [unterminated'),
+    ):
         subprocess.run(produce + extra, input=value, check=True, timeout=30)
     seed(ledger, participants=10, months=3, number=62)
     relay.catch_up()
@@ -479,15 +600,20 @@ def test_a_malformed_message_goes_to_the_dead_letters_and_the_group_carries_on(
     assert caught_up(settings)()
 
 
-def test_a_replayed_topic_changes_nothing(ledger: Ledger, settings: Settings, store: str,
-                                          kafka: Kafka) -> None:
+def test_a_replayed_topic_changes_nothing(
+    ledger: Ledger, settings: Settings, store: str, kafka: Kafka
+) -> None:
     """Offsets forgotten (a member reads the whole topic again): versions already applied
     are dropped, the read models stay exact. With the ledger on PostgreSQL the reporting
     store is a PostgreSQL schema of its own."""
     if store == "postgres":
         with pg_schema() as url:
-            replay_twice(with_kafka(settings, kafka, partitions=3).model_copy(
-                update={"reporting_database_url": url}), ledger)
+            replay_twice(
+                with_kafka(settings, kafka, partitions=3).model_copy(
+                    update={"reporting_database_url": url}
+                ),
+                ledger,
+            )
     else:
         replay_twice(with_kafka(settings, kafka, partitions=3), ledger)
 
@@ -516,25 +642,55 @@ def replay_twice(settings: Settings, ledger: Ledger) -> None:
 
 
 def test_without_a_bootstrap_nothing_needs_a_broker(tmp_path: Path) -> None:
-    env = {**os.environ, "LEDGER_DATABASE_URL": f"sqlite:///{tmp_path / 'l.db'}",
-           "LEDGER_VAR_DIR": str(tmp_path / "var")}
+    env = {
+        **os.environ,
+        "LEDGER_DATABASE_URL": f"sqlite:///{tmp_path / 'l.db'}",
+        "LEDGER_VAR_DIR": str(tmp_path / "var"),
+    }
     env.pop("LEDGER_KAFKA_BOOTSTRAP", None)
-    done = subprocess.run([LEDGER, "relay", "--once"], env=env, capture_output=True, text=True,
-                          timeout=60, check=False)
+    done = subprocess.run(
+        [LEDGER, "relay", "--once"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 3
     assert "LEDGER_KAFKA_BOOTSTRAP is not set" in done.stderr
     assert "Traceback" not in done.stderr
 
 
 def test_services_status_says_whether_each_runs(tmp_path: Path) -> None:
-    env = {**os.environ, "LEDGER_VAR_DIR": str(tmp_path / "var"),
-           "LEDGER_DATABASE_URL": f"sqlite:///{tmp_path / 'l.db'}"}
-    kafka = subprocess.run([LEDGER, "services", "status", "kafka"], env=env, capture_output=True,
-                           text=True, timeout=60, check=False)
+    env = {
+        **os.environ,
+        "LEDGER_VAR_DIR": str(tmp_path / "var"),
+        "LEDGER_DATABASE_URL": f"sqlite:///{tmp_path / 'l.db'}",
+    }
+    kafka = subprocess.run(
+        [LEDGER, "services", "status", "kafka"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert kafka.returncode == 1 and "not running" in kafka.stdout  # none under this var dir
-    postgres = subprocess.run([LEDGER, "services", "status", "postgres"], env=env,
-                              capture_output=True, text=True, timeout=60, check=False)
+    postgres = subprocess.run(
+        [LEDGER, "services", "status", "postgres"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert (postgres.returncode == 0) == ("online" in postgres.stdout), postgres.stdout
-    unknown = subprocess.run([LEDGER, "services", "start", "redis"], env=env,
-                             capture_output=True, text=True, timeout=60, check=False)
+    unknown = subprocess.run(
+        [LEDGER, "services", "start", "redis"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert unknown.returncode == 2 and "Traceback" not in unknown.stderr

@@ -11,12 +11,18 @@ pytestmark = pytest.mark.integration
 
 
 def test_the_kafka_benchmark_measures_each_side_in_one_run(
-        kafka: Kafka, monkeypatch: pytest.MonkeyPatch) -> None:
+    kafka: Kafka, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("LEDGER_KAFKA_BOOTSTRAP", kafka.bootstrap)  # no broker of its own
     result = kafka_bench.run(participants=40, months=3, repeats=1, partitions=3)
     assert result["events"] > 40
-    for key in ("relay_per_s", "bare_producer_per_s", "bare_consumer_per_s",
-                "group_1_per_s", "group_2_per_s"):
+    for key in (
+        "relay_per_s",
+        "bare_producer_per_s",
+        "bare_consumer_per_s",
+        "group_1_per_s",
+        "group_2_per_s",
+    ):
         assert result[key] > 0, key
     assert result["relay_ratio"] == result["relay_per_s"] / result["bare_producer_per_s"]
     text = kafka_bench.report(result)

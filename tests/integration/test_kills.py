@@ -32,9 +32,14 @@ LEDGER = str(Path(sys.executable).with_name("ledger"))
 
 
 def env_for(settings: Settings, folder: Path) -> dict[str, str]:
-    return {**os.environ, "LEDGER_DATABASE_URL": settings.database_url,
-            "LEDGER_VAR_DIR": str(folder / "var"), "LEDGER_NIK_PEPPER": TEST_PEPPER,
-            "LEDGER_MASTER_KEY": TEST_MASTER_KEY, "COLUMNS": "200"}
+    return {
+        **os.environ,
+        "LEDGER_DATABASE_URL": settings.database_url,
+        "LEDGER_VAR_DIR": str(folder / "var"),
+        "LEDGER_NIK_PEPPER": TEST_PEPPER,
+        "LEDGER_MASTER_KEY": TEST_MASTER_KEY,
+        "COLUMNS": "200",
+    }
 
 
 def write_sheet(path: Path, rows: int, seed: int = 1) -> Path:
@@ -49,18 +54,33 @@ def write_sheet(path: Path, rows: int, seed: int = 1) -> Path:
             sex = "MF"[rng.randrange(2)]
             village = villages[i % len(villages)]
             nik = Nik.compose(village[:8], born, sex, i // len(villages) + 1).digits
-            writer.writerow({
-                "nik": nik, "name": f"Worker {i}", "birth_date": born.isoformat(), "sex": sex,
-                "phone": "081234567890", "village_code": village, "occupation": "trader",
-                "declared_income": 1_500_000, "programmes": "JKK+JKM", "channel": "bank",
-                "agent_id": "", "enrolled_on": "2024-01-10"})
+            writer.writerow(
+                {
+                    "nik": nik,
+                    "name": f"Worker {i}",
+                    "birth_date": born.isoformat(),
+                    "sex": sex,
+                    "phone": "081234567890",
+                    "village_code": village,
+                    "occupation": "trader",
+                    "declared_income": 1_500_000,
+                    "programmes": "JKK+JKM",
+                    "channel": "bank",
+                    "agent_id": "",
+                    "enrolled_on": "2024-01-10",
+                }
+            )
     return path
 
 
 def participants(ledger: Ledger) -> int:
-    return len(ledger.recorder.select_notifications(
-        start=1, limit=1_000_000, topics=[Participant.Enrolled.__module__ + ":"
-                                          + Participant.Enrolled.__qualname__]))
+    return len(
+        ledger.recorder.select_notifications(
+            start=1,
+            limit=1_000_000,
+            topics=[Participant.Enrolled.__module__ + ":" + Participant.Enrolled.__qualname__],
+        )
+    )
 
 
 def key_count(ledger: Ledger) -> int:
@@ -86,9 +106,13 @@ def test_killed_imports_leave_no_orphan_keys(settings: Settings, tmp_path: Path)
     try:
         for _ in range(4):
             seen = watcher.head()
-            process = subprocess.Popen([LEDGER, "import", "enrollments", str(sheet)], env=env,
-                                       cwd=tmp_path, stdout=subprocess.DEVNULL,
-                                       stderr=subprocess.PIPE)
+            process = subprocess.Popen(
+                [LEDGER, "import", "enrollments", str(sheet)],
+                env=env,
+                cwd=tmp_path,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+            )
             deadline = time.monotonic() + 120
             while watcher.head() == seen and process.poll() is None:
                 assert time.monotonic() < deadline, "the import made no progress"
@@ -104,7 +128,7 @@ def test_killed_imports_leave_no_orphan_keys(settings: Settings, tmp_path: Path)
     ledger = system.ledger
     try:
         enrolled = participants(ledger)
-        assert 0 < enrolled
+        assert enrolled > 0
         # Every participant has its own key and one for its NIK index entry; nothing else.
         assert key_count(ledger) == 2 * enrolled
         report = import_file(ledger, "enrollments", sheet)
@@ -139,16 +163,25 @@ import_file(build_system(Settings()).ledger, "enrollments", Path(sys.argv[1]), b
 
 
 def test_a_save_killed_between_its_two_commits_strands_keys_the_next_start_removes(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     """SQLite only: the keys live in a file of their own, so a kill can land between the
     keys' commit and the events' commit. Forced here at that exact point."""
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'ledger.db'}",
-                        var_dir=tmp_path / "var", nik_pepper=TEST_PEPPER,
-                        master_key=TEST_MASTER_KEY)
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'ledger.db'}",
+        var_dir=tmp_path / "var",
+        nik_pepper=TEST_PEPPER,
+        master_key=TEST_MASTER_KEY,
+    )
     sheet = write_sheet(tmp_path / "sheet.csv", 300)
-    done = subprocess.run([sys.executable, "-c", STRANDING_SCRIPT, str(sheet)],
-                          env=env_for(settings, tmp_path), cwd=Path.cwd(), capture_output=True,
-                          timeout=120, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", STRANDING_SCRIPT, str(sheet)],
+        env=env_for(settings, tmp_path),
+        cwd=Path.cwd(),
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == -signal.SIGKILL, done.stderr
     import sqlite3
 
@@ -189,22 +222,30 @@ def table_names(settings: Settings) -> set[str]:
         if store.dialect == "sqlite":
             rows = store.query("SELECT name FROM sqlite_master WHERE type = 'table'")
         else:
-            rows = store.query("SELECT table_name FROM information_schema.tables "
-                               "WHERE table_schema = current_schema()")
+            rows = store.query(
+                "SELECT table_name FROM information_schema.tables "
+                "WHERE table_schema = current_schema()"
+            )
     return {str(r[0]) for r in rows}
 
 
 def test_killed_rebuilds_leave_nothing_once_the_next_rebuild_starts(
-        settings: Settings, tmp_path: Path, opened: System) -> None:
+    settings: Settings, tmp_path: Path, opened: System
+) -> None:
     import_file(opened.ledger, "enrollments", write_sheet(tmp_path / "sheet.csv", 1_000))
     opened.new_runner().catch_up()
     before = table_names(settings)
     env = env_for(settings, tmp_path)
     rng = random.Random(3)
     for _ in range(4):  # each start sweeps what the kill before left; the last kill's stays
-        process = subprocess.Popen([sys.executable, "-c", REBUILD_SCRIPT], env=env,
-                                   cwd=Path.cwd(), stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE, text=True)
+        process = subprocess.Popen(
+            [sys.executable, "-c", REBUILD_SCRIPT],
+            env=env,
+            cwd=Path.cwd(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         assert process.stdout is not None
         assert process.stdout.readline().strip() == "started", process.communicate()
         for _ in range(rng.randint(1, 5)):  # mid-way: a few pages in, many to come
@@ -222,12 +263,18 @@ def test_killed_rebuilds_leave_nothing_once_the_next_rebuild_starts(
         assert len(table_names(settings)) == len(before)
 
 
-def test_a_running_rebuild_is_not_swept_by_another_runner(settings: Settings, tmp_path: Path,
-                                                         opened: System) -> None:
+def test_a_running_rebuild_is_not_swept_by_another_runner(
+    settings: Settings, tmp_path: Path, opened: System
+) -> None:
     import_file(opened.ledger, "enrollments", write_sheet(tmp_path / "sheet.csv", 1_000))
-    process = subprocess.Popen([sys.executable, "-c", REBUILD_SCRIPT],
-                               env=env_for(settings, tmp_path), cwd=Path.cwd(),
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-c", REBUILD_SCRIPT],
+        env=env_for(settings, tmp_path),
+        cwd=Path.cwd(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert process.stdout is not None
         assert process.stdout.readline().strip() == "started", process.communicate()

@@ -91,8 +91,10 @@ from tests.integration.pg import split_url
 # Transcoder
 # ---------------------------------------------------------------------------------------
 
-_UNREGISTERED = ("Object of type {kind} is not serializable. Please define and register a "
-                 "custom transcoding for this type.")
+_UNREGISTERED = (
+    "Object of type {kind} is not serializable. Please define and register a "
+    "custom transcoding for this type."
+)
 
 
 class _MydictAsDict(tp.Transcoding):
@@ -227,9 +229,13 @@ class _PostgresStore(_LedgerStore):
         import psycopg
 
         with psycopg.connect(base) as conn:
-            tables = {row[0] for row in conn.execute(
-                "SELECT table_name FROM information_schema.tables WHERE table_schema = %s",
-                (schema,))}
+            tables = {
+                row[0]
+                for row in conn.execute(
+                    "SELECT table_name FROM information_schema.tables WHERE table_schema = %s",
+                    (schema,),
+                )
+            }
         assert "ledger_events" in tables
 
 
@@ -253,7 +259,8 @@ class TestSQLiteApplicationRecorderLibraryCase(_SQLiteStore, tp.ApplicationRecor
 
 
 class TestSQLiteNonInterleavingNotificationIDsLibraryCase(
-        _SQLiteStore, tp.NonInterleavingNotificationIDsBaseCase):
+    _SQLiteStore, tp.NonInterleavingNotificationIDsBaseCase
+):
     def create_recorder(self) -> ApplicationRecorder:
         return self.factory().application_recorder()
 
@@ -324,7 +331,8 @@ class TestPostgresApplicationRecorderLibraryCase(_PostgresStore, tp.ApplicationR
 
 
 class TestPostgresNonInterleavingNotificationIDsLibraryCase(
-        _PostgresStore, tp.NonInterleavingNotificationIDsBaseCase):
+    _PostgresStore, tp.NonInterleavingNotificationIDsBaseCase
+):
     def create_recorder(self) -> ApplicationRecorder:
         return self.factory().application_recorder()
 
@@ -344,7 +352,8 @@ class TestPostgresProcessRecorderLibraryCase(_PostgresStore, tp.ProcessRecorderT
 
 
 class TestPostgresInfrastructureFactoryLibraryCase(
-        tp.InfrastructureFactoryTestCase[PostgresFactory]):
+    tp.InfrastructureFactoryTestCase[PostgresFactory]
+):
     class TrackingRecorderSubclass(PostgresTrackingRecorder):
         pass
 
@@ -381,15 +390,20 @@ def _event_classes() -> set[type]:
     classes: set[type] = {PaymentReference.Used, Snapshot}
     for aggregate in (Participant, NikIndex):
         for name, value in vars(aggregate).items():
-            if isinstance(value, type) and issubclass(value, DomainEvent) \
-                    and name not in ("Event", "Created"):
+            if (
+                isinstance(value, type)
+                and issubclass(value, DomainEvent)
+                and name not in ("Event", "Created")
+            ):
                 classes.add(value)
     return classes
 
 
 def _same(test: TestCase, original: Any, copy: Any, where: str) -> None:
     """Equal, and of exactly the same type, all the way down."""
-    test.assertIs(type(copy), type(original), f"{where}: {type(original)} came back as {type(copy)}")
+    test.assertIs(
+        type(copy), type(original), f"{where}: {type(original)} came back as {type(copy)}"
+    )
     if isinstance(original, dict):
         test.assertEqual(set(original), set(copy), where)
         for key, value in original.items():
@@ -413,9 +427,14 @@ class TestEveryEventClassRoundTrip(TestCase):
 
     @pytest.fixture(autouse=True)
     def _ledger(self, tmp_path: Path) -> Iterator[None]:
-        with build_system(Settings(
-                database_url=f"sqlite:///{tmp_path / 'ledger.db'}", var_dir=tmp_path / "var",
-                nik_pepper=SecretStr(TEST_PEPPER), master_key=SecretStr(TEST_MASTER_KEY))) as system:
+        with build_system(
+            Settings(
+                database_url=f"sqlite:///{tmp_path / 'ledger.db'}",
+                var_dir=tmp_path / "var",
+                nik_pepper=SecretStr(TEST_PEPPER),
+                master_key=SecretStr(TEST_MASTER_KEY),
+            )
+        ) as system:
             self.ledger = system.ledger
             yield
 
@@ -433,23 +452,48 @@ class TestEveryEventClassRoundTrip(TestCase):
         mapper.to_stored_event = capture  # type: ignore[method-assign,assignment]
         monthly_with_jht = MONTHLY_JKK_JKM_1_5M + 30_000
         # Enrolled, NikIndex.Registered; ContributionPaid, PaymentReference.Used.
-        a = ledger.enroll(parse(Enroll,
-                          enrollment(programmes="JKK+JKM+JHT", address="Jl. Mawar 3")))
-        ledger.record_contribution(parse(RecordContribution,
-                                   payment_ref="RT-1", participant_id=a,
-                                   amount=3 * monthly_with_jht,
-                                   paid_on="2024-01-10", channel="bank"))
-        ledger.declare_income(parse(DeclareIncome,
-                              participant_id=a, declared_income=2_000_000, from_month="2024-04",
-                              declared_on="2024-03-01"))
-        ledger.change_programmes(parse(ChangeProgrammes,
-                                 participant_id=a, programmes="JKK+JKM", from_month="2024-04",
-                                 changed_on="2024-03-02"))
+        a = ledger.enroll(
+            parse(Enroll, enrollment(programmes="JKK+JKM+JHT", address="Jl. Mawar 3"))
+        )
+        ledger.record_contribution(
+            parse(
+                RecordContribution,
+                payment_ref="RT-1",
+                participant_id=a,
+                amount=3 * monthly_with_jht,
+                paid_on="2024-01-10",
+                channel="bank",
+            )
+        )
+        ledger.declare_income(
+            parse(
+                DeclareIncome,
+                participant_id=a,
+                declared_income=2_000_000,
+                from_month="2024-04",
+                declared_on="2024-03-01",
+            )
+        )
+        ledger.change_programmes(
+            parse(
+                ChangeProgrammes,
+                participant_id=a,
+                programmes="JKK+JKM",
+                from_month="2024-04",
+                changed_on="2024-03-02",
+            )
+        )
         # DetailsCorrected with a new NIK: NikIndex.Registered + NikIndex.Released.
         new_nik = enrollment()["nik"]
-        ledger.correct_details(parse(CorrectDetails,
-                               participant_id=a, nik=new_nik, phone="081298765432",
-                               corrected_on="2024-03-03"))
+        ledger.correct_details(
+            parse(
+                CorrectDetails,
+                participant_id=a,
+                nik=new_nik,
+                phone="081298765432",
+                corrected_on="2024-03-03",
+            )
+        )
         # Claims: filed, approved, paid; filed, rejected.
         b = ledger.enroll(parse(Enroll, enrollment()))
         ledger.record_contribution(parse(RecordContribution, payment_ref="RT-2", participant_id=b,
@@ -469,22 +513,38 @@ class TestEveryEventClassRoundTrip(TestCase):
                              participant_id=b, claim_id=c1, approved_on="2024-02-25",
                              amount=1_250_000))
         ledger.pay_claim(parse(PayClaim, participant_id=b, claim_id=c1, paid_on="2024-02-28"))
-        c2 = ledger.file_claim(parse(FileClaim,
-                               participant_id=b, programme="JKK", kind="medical",
-                               incident_date="2024-03-01",
-                               filed_on="2024-03-02", work_related=True, description="lagi"))
-        ledger.reject_claim(parse(RejectClaim,
-                            participant_id=b, claim_id=c2, reason="not work related",
-                            rejected_on="2024-03-05"))
+        c2 = ledger.file_claim(
+            parse(
+                FileClaim,
+                participant_id=b,
+                programme="JKK",
+                kind="medical",
+                incident_date="2024-03-01",
+                filed_on="2024-03-02",
+                work_related=True,
+                description="lagi",
+            )
+        )
+        ledger.reject_claim(
+            parse(
+                RejectClaim,
+                participant_id=b,
+                claim_id=c2,
+                reason="not work related",
+                rejected_on="2024-03-05",
+            )
+        )
         ledger.record_death(parse(RecordDeath, participant_id=b, died_on="2024-03-10"))
         # Withdrew, PersonalDataErased (+ NikIndex.Released), then the NIK again:
         # NikIndex.Reregistered.
         row = enrollment()
         d = ledger.enroll(parse(Enroll, row))
-        ledger.withdraw(parse(Withdraw,
-                        participant_id=d, withdrawn_on="2024-02-01", reason="moved abroad"))
-        ledger.erase_personal_data(parse(ErasePersonalData,
-                                   participant_id=d, erased_on="2024-02-02"))
+        ledger.withdraw(
+            parse(Withdraw, participant_id=d, withdrawn_on="2024-02-01", reason="moved abroad")
+        )
+        ledger.erase_personal_data(
+            parse(ErasePersonalData, participant_id=d, erased_on="2024-02-02")
+        )
         ledger.enroll(parse(Enroll, {**row, "enrolled_on": "2024-03-01"}))
         # A snapshot of a participant with payments, incomes, programmes and claims.
         ledger.take_snapshot(b)
@@ -528,8 +588,10 @@ class TestEveryEventClassRoundTrip(TestCase):
 
     def _assert_types_seen(self) -> None:
         """The typed values the events carry, checked on decoded copies."""
-        events = [self.ledger.mapper.to_domain_event(n) for n in
-                  self.ledger.recorder.select_notifications(start=None, limit=1000)]
+        events = [
+            self.ledger.mapper.to_domain_event(n)
+            for n in self.ledger.recorder.select_notifications(start=None, limit=1000)
+        ]
         by_class: dict[type, Any] = {type(e): e for e in events}
         enrolled = by_class[Participant.Enrolled]
         self.assertIs(type(enrolled.originator_id), UUID)
@@ -545,8 +607,10 @@ class TestEveryEventClassRoundTrip(TestCase):
         snapshots = list(self.ledger.snapshots.get(self.snapshotted, desc=True, limit=1))
         self.assertEqual(len(snapshots), 1)
         snapshot_state = snapshots[0].state  # type: ignore[attr-defined]
-        self.assertIs(type(snapshot_state["claims"][next(iter(snapshot_state["claims"]))]
-                           ["incident_date"]), date)
+        self.assertIs(
+            type(snapshot_state["claims"][next(iter(snapshot_state["claims"]))]["incident_date"]),
+            date,
+        )
         self.assertTrue(snapshot_state["payments"])
         self.assertIs(type(snapshot_state["payments"][0]), PaidSpan)
         self.assertIs(type(snapshot_state["programmes"][0]), tuple)
@@ -556,8 +620,13 @@ class TestEveryEventClassRoundTrip(TestCase):
         story = self._story()
         snapshots = [e for e in story if isinstance(e, Snapshot)]
         self.assertEqual(len(snapshots), 2)
-        personal = [v for e in story if isinstance(e, Participant.Enrolled) and e.personal
-                    for v in e.personal.values() if v]
+        personal = [
+            v
+            for e in story
+            if isinstance(e, Participant.Enrolled) and e.personal
+            for v in e.personal.values()
+            if v
+        ]
         personal += ["luka di tangan kanan"]
         self.assertGreater(len(personal), 8)
         for snapshot in snapshots:

@@ -52,8 +52,18 @@ from tests.integration.pg import dump_with_bytea_decoded, pg_dump, split_url
 MONTHLY_WITH_JHT_1_5M = MONTHLY_JKK_JKM_1_5M + 30_000  # + JHT 2% of Rp 1,500,000
 OTHER_PEPPER = base64.b64encode(b"another pepper, 32 bytes long...").decode()
 
-FIRST = ("Kinanti", "Larasati", "Gendhiswari", "Pramestiana", "Rukminingsih",
-         "Weningtyas", "Kemuningsari", "Anjanikirana", "Padmasariwati", "Sekarwangi")
+FIRST = (
+    "Kinanti",
+    "Larasati",
+    "Gendhiswari",
+    "Pramestiana",
+    "Rukminingsih",
+    "Weningtyas",
+    "Kemuningsari",
+    "Anjanikirana",
+    "Padmasariwati",
+    "Sekarwangi",
+)
 LAST = ("Wiradikarta", "Sasmitaputri", "Hadiningrat", "Kusumabangsa", "Tirtaamijaya")
 CLAIM_DESCRIPTION = "Tersiram minyak panas di dapur warung sate Pak Kumis"
 
@@ -74,29 +84,38 @@ def raw_store(settings: Settings) -> bytes:
     return b"\n".join(path.read_bytes() for path in files if path.exists())
 
 
-def rewrite_state(settings: Settings, originator_id: UUID, version: int,
-                  change: Callable[[bytes], bytes]) -> None:
+def rewrite_state(
+    settings: Settings, originator_id: UUID, version: int, change: Callable[[bytes], bytes]
+) -> None:
     """Change one stored event's state in place, behind the ledger's back."""
     db = parse_database_url(settings.database_url)
     if db.kind == "sqlite":
         with sqlite3.connect(str(db.path)) as conn:
             (state,) = conn.execute(
                 "SELECT state FROM stored_events WHERE originator_id=? AND originator_version=?",
-                (originator_id.hex, version)).fetchone()
+                (originator_id.hex, version),
+            ).fetchone()
             conn.execute(
                 "UPDATE stored_events SET state=? WHERE originator_id=? AND originator_version=?",
-                (change(state), originator_id.hex, version))
+                (change(state), originator_id.hex, version),
+            )
         return
     base, schema = split_url(settings.database_url)
     table = sql.Identifier(schema, "ledger_events")
     with psycopg.connect(base) as conn:
-        row = conn.execute(sql.SQL("SELECT state FROM {} WHERE originator_id=%s AND "
-                                   "originator_version=%s").format(table),
-                           (originator_id, version)).fetchone()
+        row = conn.execute(
+            sql.SQL("SELECT state FROM {} WHERE originator_id=%s AND originator_version=%s").format(
+                table
+            ),
+            (originator_id, version),
+        ).fetchone()
         assert row is not None
-        conn.execute(sql.SQL("UPDATE {} SET state=%s WHERE originator_id=%s AND "
-                             "originator_version=%s").format(table),
-                     (change(bytes(row[0])), originator_id, version))
+        conn.execute(
+            sql.SQL(
+                "UPDATE {} SET state=%s WHERE originator_id=%s AND originator_version=%s"
+            ).format(table),
+            (change(bytes(row[0])), originator_id, version),
+        )
 
 
 def _pii_span(state: bytes) -> tuple[int, int]:
@@ -116,8 +135,8 @@ def flip_stored_byte(state: bytes) -> bytes:
     """Change one byte of the stored blob text to another base64 letter."""
     start, end = _pii_span(state)
     position = start + (end - start) // 2
-    letter = state[position:position + 1]
-    return state[:position] + (b"B" if letter == b"A" else b"A") + state[position + 1:]
+    letter = state[position : position + 1]
+    return state[:position] + (b"B" if letter == b"A" else b"A") + state[position + 1 :]
 
 
 def wrapped_key(settings: Settings, key_id: UUID) -> bytes | None:
@@ -126,13 +145,18 @@ def wrapped_key(settings: Settings, key_id: UUID) -> bytes | None:
     if db.kind == "sqlite":
         assert db.path is not None
         with sqlite3.connect(str(db.path.with_name(db.path.stem + "-keys.db"))) as conn:
-            row = conn.execute("SELECT wrapped FROM data_keys WHERE key_id=?",
-                               (key_id.bytes,)).fetchone()
+            row = conn.execute(
+                "SELECT wrapped FROM data_keys WHERE key_id=?", (key_id.bytes,)
+            ).fetchone()
     else:
         base, schema = split_url(settings.database_url)
         with psycopg.connect(base) as conn:
-            row = conn.execute(sql.SQL("SELECT wrapped FROM {} WHERE key_id=%s").format(
-                sql.Identifier(schema, "ledger_data_keys")), (key_id,)).fetchone()
+            row = conn.execute(
+                sql.SQL("SELECT wrapped FROM {} WHERE key_id=%s").format(
+                    sql.Identifier(schema, "ledger_data_keys")
+                ),
+                (key_id,),
+            ).fetchone()
     return None if row is None else bytes(row[0])
 
 
@@ -159,18 +183,34 @@ def first_event(ledger: Ledger, participant_id: UUID) -> Participant.Enrolled:
     return event
 
 
-def pay(ledger: Ledger, participant_id: UUID, ref: str, amount: int,
-        paid_on: str = "2024-01-10") -> PaymentResult:
-    return ledger.record_contribution(parse(RecordContribution,
-                                      payment_ref=ref, participant_id=participant_id,
-                                      amount=amount, paid_on=paid_on, channel="bank"))
+def pay(
+    ledger: Ledger, participant_id: UUID, ref: str, amount: int, paid_on: str = "2024-01-10"
+) -> PaymentResult:
+    return ledger.record_contribution(
+        parse(
+            RecordContribution,
+            payment_ref=ref,
+            participant_id=participant_id,
+            amount=amount,
+            paid_on=paid_on,
+            channel="bank",
+        )
+    )
 
 
 def open_jkk_claim(ledger: Ledger, participant_id: UUID, description: str = "jatuh") -> UUID:
-    return ledger.file_claim(parse(FileClaim,
-                             participant_id=participant_id, programme="JKK", kind="medical",
-                             incident_date="2024-02-15", filed_on="2024-02-20",
-                             work_related=True, description=description))
+    return ledger.file_claim(
+        parse(
+            FileClaim,
+            participant_id=participant_id,
+            programme="JKK",
+            kind="medical",
+            incident_date="2024-02-15",
+            filed_on="2024-02-20",
+            work_related=True,
+            description=description,
+        )
+    )
 
 
 # --- nothing personal in clear --------------------------------------------------------
@@ -180,11 +220,15 @@ def seed_rows() -> list[dict[str, Any]]:
     rows = []
     for i in range(50):
         birth_date = date(1965 + i % 30, 1 + i % 12, 1 + (i * 7) % 28)
-        rows.append(enrollment(
-            name=f"{FIRST[i % 10]} {LAST[i // 10]}", birth_date=birth_date,
-            sex="F" if i % 2 else "M", phone=f"0813{i:08d}",
-            address=f"Gang Cempakawangi nomor {i}",
-        ))
+        rows.append(
+            enrollment(
+                name=f"{FIRST[i % 10]} {LAST[i // 10]}",
+                birth_date=birth_date,
+                sex="F" if i % 2 else "M",
+                phone=f"0813{i:08d}",
+                address=f"Gang Cempakawangi nomor {i}",
+            )
+        )
     return rows
 
 
@@ -193,10 +237,20 @@ def test_no_personal_data_in_the_raw_store(ledger: Ledger, settings: Settings) -
     enrolled = run_parsed(Enroll, rows, ledger.enroll_many)
     assert all(isinstance(r, EnrollmentResult) for r in enrolled), enrolled
     ids = [r.participant_id for r in enrolled if isinstance(r, EnrollmentResult)]
-    paid = run_parsed(RecordContribution, [
-        {"payment_ref": f"SETTLE-{i:04d}", "participant_id": str(pid),
-         "amount": 2 * MONTHLY_JKK_JKM_1_5M, "paid_on": "2024-01-10", "channel": "bank"}
-        for i, pid in enumerate(ids)], ledger.record_contributions)
+    paid = run_parsed(
+        RecordContribution,
+        [
+            {
+                "payment_ref": f"SETTLE-{i:04d}",
+                "participant_id": str(pid),
+                "amount": 2 * MONTHLY_JKK_JKM_1_5M,
+                "paid_on": "2024-01-10",
+                "channel": "bank",
+            }
+            for i, pid in enumerate(ids)
+        ],
+        ledger.record_contributions,
+    )
     assert all(isinstance(r, PaymentResult) for r in paid), paid
     open_jkk_claim(ledger, ids[0], CLAIM_DESCRIPTION)
     # The ledger itself can read it all back...
@@ -221,16 +275,23 @@ def test_no_personal_data_in_the_raw_store(ledger: Ledger, settings: Settings) -
 
 
 def test_erasure_destroys_the_keys_and_keeps_the_history(
-        ledger: Ledger, settings: Settings) -> None:
+    ledger: Ledger, settings: Settings
+) -> None:
     row = enrollment(name="Ratna Sariwidodo", phone="081377770001")
     pid = ledger.enroll(parse(Enroll, row))
     other_row = enrollment(name="Bambang Tirtonegoro")
     other = ledger.enroll(parse(Enroll, other_row))
     pay(ledger, pid, "ER-1", 3 * MONTHLY_JKK_JKM_1_5M)
     claim = open_jkk_claim(ledger, pid, "terkilir di kebun")
-    ledger.approve_claim(parse(ApproveClaim,
-                         participant_id=pid, claim_id=claim, approved_on="2024-02-25",
-                         amount=500_000))
+    ledger.approve_claim(
+        parse(
+            ApproveClaim,
+            participant_id=pid,
+            claim_id=claim,
+            approved_on="2024-02-25",
+            amount=500_000,
+        )
+    )
     ledger.pay_claim(parse(PayClaim, participant_id=pid, claim_id=claim, paid_on="2024-02-28"))
     keys_before = ledger.vault.count()  # type: ignore[attr-defined]
     before = ledger.get_status(pid, as_of="2024-02-15")
@@ -249,8 +310,13 @@ def test_erasure_destroys_the_keys_and_keeps_the_history(
     assert ledger.vault.count() == keys_before - 2  # type: ignore[attr-defined]
     history: list[Any] = list(ledger.get_history(pid))
     assert [type(e) for e in history] == [
-        Participant.Enrolled, Participant.ContributionPaid, Participant.ClaimFiled,
-        Participant.ClaimApproved, Participant.ClaimPaid, Participant.PersonalDataErased]
+        Participant.Enrolled,
+        Participant.ContributionPaid,
+        Participant.ClaimFiled,
+        Participant.ClaimApproved,
+        Participant.ClaimPaid,
+        Participant.PersonalDataErased,
+    ]
     assert history[0].personal is None
     assert history[2].details is None
     assert history[0].village == VILLAGE  # the facts that are not personal remain
@@ -304,10 +370,12 @@ def test_erasure_is_refused_under_legal_hold(ledger: Ledger) -> None:
 # --- tampering ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("tamper", [flip_ciphertext_byte, flip_stored_byte],
-                         ids=["ciphertext-bit", "stored-byte"])
+@pytest.mark.parametrize(
+    "tamper", [flip_ciphertext_byte, flip_stored_byte], ids=["ciphertext-bit", "stored-byte"]
+)
 def test_tampered_personal_data_reads_as_none(
-        ledger: Ledger, settings: Settings, tamper: Callable[[bytes], bytes]) -> None:
+    ledger: Ledger, settings: Settings, tamper: Callable[[bytes], bytes]
+) -> None:
     row = enrollment(name="Dewi Anggraenisari")
     pid = ledger.enroll(parse(Enroll, row))
     untouched = ledger.enroll(parse(Enroll, enrollment(name="Yohana Sitompulsari")))
@@ -326,8 +394,9 @@ def test_tampered_personal_data_reads_as_none(
 def test_personal_data_cannot_be_moved_between_events(ledger: Ledger, settings: Settings) -> None:
     """The blob is bound to its event (originator id and version, as associated data)."""
     pid = ledger.enroll(parse(Enroll, enrollment()))
-    ledger.correct_details(parse(CorrectDetails,
-                           participant_id=pid, phone="081399990000", corrected_on="2024-02-01"))
+    ledger.correct_details(
+        parse(CorrectDetails, participant_id=pid, phone="081399990000", corrected_on="2024-02-01")
+    )
     blobs: dict[int, bytes] = {}
 
     def take(version: int) -> Callable[[bytes], bytes]:
@@ -335,6 +404,7 @@ def test_personal_data_cannot_be_moved_between_events(ledger: Ledger, settings: 
             start, end = _pii_span(state)
             blobs[version] = state[start:end]
             return state
+
         return keep
 
     rewrite_state(settings, pid, 2, take(2))
@@ -351,17 +421,23 @@ def test_personal_data_cannot_be_moved_between_events(ledger: Ledger, settings: 
 # --- the NIK's blind index --------------------------------------------------------------
 
 
-def test_nik_blind_index_is_keyed(ledger: Ledger, settings: Settings, store: str,
-                                  tmp_path: Path) -> None:
+def test_nik_blind_index_is_keyed(
+    ledger: Ledger, settings: Settings, store: str, tmp_path: Path
+) -> None:
     row = enrollment()
     nik = row["nik"]
     pid = ledger.enroll(parse(Enroll, row))
     index_id = _nik_index_id(ledger)
 
     with second_store(store, tmp_path) as other_url:
-        other_system = build_system(Settings(
-            database_url=other_url, var_dir=tmp_path / "other-var",
-            nik_pepper=SecretStr(OTHER_PEPPER), master_key=SecretStr(TEST_MASTER_KEY)))
+        other_system = build_system(
+            Settings(
+                database_url=other_url,
+                var_dir=tmp_path / "other-var",
+                nik_pepper=SecretStr(OTHER_PEPPER),
+                master_key=SecretStr(TEST_MASTER_KEY),
+            )
+        )
         other = other_system.ledger
         try:
             other_pid = other.enroll(parse(Enroll, row))
@@ -380,8 +456,13 @@ def test_nik_blind_index_is_keyed(ledger: Ledger, settings: Settings, store: str
     for text in (nik, f"nik:{nik}"):
         digest = hashlib.sha256(text.encode()).digest()
         unkeyed = UUID(bytes=digest[:16])
-        for form in (digest.hex().encode(), digest[:16], str(unkeyed).encode(),
-                     unkeyed.hex.encode(), base64.b64encode(digest)):
+        for form in (
+            digest.hex().encode(),
+            digest[:16],
+            str(unkeyed).encode(),
+            unkeyed.hex.encode(),
+            base64.b64encode(digest),
+        ):
             assert form not in raw, f"an unkeyed hash of the NIK is stored: {form!r}"
 
 
@@ -397,8 +478,12 @@ def _nik_index_id(ledger: Ledger) -> UUID:
 
 def test_secrets_file_is_created_once_with_mode_600(tmp_path: Path) -> None:
     var = tmp_path / "var"
-    settings = Settings(database_url=f"sqlite:///{tmp_path / 'ledger.db'}", var_dir=var,
-                        nik_pepper=None, master_key=None)
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'ledger.db'}",
+        var_dir=var,
+        nik_pepper=None,
+        master_key=None,
+    )
     assert not var.exists()
 
     first = load_secrets(settings)

@@ -81,11 +81,22 @@ LEDGER = str(Path(sys.executable).with_name("ledger"))
 # Real villages: two in one district, a second district of the same regency, another
 # regency of the same province, another province.
 VILLAGES = ("12.71.01.1001", "12.71.01.1002", "12.71.02.1001", "12.12.01.1034", "32.76.01.1006")
-CHANNELS = (("perisai", "AG-0001"), ("perisai", "AG-0002"), ("bank", None),
-            ("village_office", None), ("online", None))
+CHANNELS = (
+    ("perisai", "AG-0001"),
+    ("perisai", "AG-0002"),
+    ("bank", None),
+    ("village_office", None),
+    ("online", None),
+)
 PROGRAMMES = ("JKK", "JKM", "JHT")
-ACTIVITY = ("enrollments", "contributions", "contribution_amount", "claims_filed",
-            "claims_paid", "benefits_paid")
+ACTIVITY = (
+    "enrollments",
+    "contributions",
+    "contribution_amount",
+    "claims_filed",
+    "claims_paid",
+    "benefits_paid",
+)
 LEVELS = (("village", 13), ("district", 8), ("regency", 5), ("province", 2), ("nation", 0))
 SEED_END = date(2025, 6, 30)
 
@@ -136,14 +147,27 @@ class Expected:
                 incomes[pid] = [(month, e.declared_income)]
                 activity[(month, e.village, e.channel, e.agent_id or "")][0] += 1
                 status[pid] = {
-                    "village": e.village, "district": e.village[:8], "regency": e.village[:5],
-                    "province": e.village[:2], "segment": e.segment, "channel": e.channel,
-                    "agent_id": e.agent_id or "", "enrolled_on": e.enrolled_on.isoformat(),
-                    "declared_income": e.declared_income, "paid_through": None,
-                    "last_paid_on": None, "months_paid": 0, "contributions": 0,
-                    "total_contributions": 0, "jht_paid_in": 0, "claims_filed": 0,
-                    "open_claims": 0, "benefits_paid": 0, "died_on": None,
-                    "withdrawn_on": None, "erased_on": None,
+                    "village": e.village,
+                    "district": e.village[:8],
+                    "regency": e.village[:5],
+                    "province": e.village[:2],
+                    "segment": e.segment,
+                    "channel": e.channel,
+                    "agent_id": e.agent_id or "",
+                    "enrolled_on": e.enrolled_on.isoformat(),
+                    "declared_income": e.declared_income,
+                    "paid_through": None,
+                    "last_paid_on": None,
+                    "months_paid": 0,
+                    "contributions": 0,
+                    "total_contributions": 0,
+                    "jht_paid_in": 0,
+                    "claims_filed": 0,
+                    "open_claims": 0,
+                    "benefits_paid": 0,
+                    "died_on": None,
+                    "withdrawn_on": None,
+                    "erased_on": None,
                 }
                 continue
             row = status[pid]
@@ -178,8 +202,12 @@ class Expected:
             elif isinstance(e, Participant.DetailsCorrected):
                 if e.village is not None:
                     village[pid] = e.village
-                    row.update(village=e.village, district=e.village[:8],
-                               regency=e.village[:5], province=e.village[:2])
+                    row.update(
+                        village=e.village,
+                        district=e.village[:8],
+                        regency=e.village[:5],
+                        province=e.village[:2],
+                    )
             elif isinstance(e, Participant.Died):
                 ended[pid] = min(ended.get(pid, month_of(e.died_on)), month_of(e.died_on))
                 row["died_on"] = e.died_on.isoformat()
@@ -231,7 +259,8 @@ class Expected:
             row["programmes"] = "+".join(codes)
             row["programmes_from"] = (first_start, last_start)
             row["declared_income"] = max(  # the latest month; ties: the latest event
-                reversed(incomes[pid]), key=lambda entry: entry[0])[1]
+                reversed(incomes[pid]), key=lambda entry: entry[0]
+            )[1]
         self.monthly = {k: tuple(v) for k, v in monthly.items() if any(v)}
         self.activity = {k: tuple(v) for k, v in activity.items() if any(v)}
         self.status = status
@@ -239,16 +268,37 @@ class Expected:
     def nation(self, month: int) -> dict[str, Any]:
         cells = [v for (m, _), v in self.monthly.items() if m == month]
         acts = [v for k, v in self.activity.items() if k[0] == month]
-        return {"active": sum(c[0] for c in cells),
-                "by_programme": {p: sum(c[1 + i] for c in cells) for i, p in enumerate(PROGRAMMES)},
-                **{name: sum(a[i] for a in acts) for i, name in enumerate(ACTIVITY)}}
+        return {
+            "active": sum(c[0] for c in cells),
+            "by_programme": {p: sum(c[1 + i] for c in cells) for i, p in enumerate(PROGRAMMES)},
+            **{name: sum(a[i] for a in acts) for i, name in enumerate(ACTIVITY)},
+        }
 
 
 STATUS_CHECKED = (
-    "village", "district", "regency", "province", "segment", "channel", "agent_id",
-    "enrolled_on", "declared_income", "programmes", "programmes_from", "paid_through",
-    "last_paid_on", "months_paid", "contributions", "total_contributions", "jht_paid_in",
-    "claims_filed", "open_claims", "benefits_paid", "died_on", "withdrawn_on", "erased_on",
+    "village",
+    "district",
+    "regency",
+    "province",
+    "segment",
+    "channel",
+    "agent_id",
+    "enrolled_on",
+    "declared_income",
+    "programmes",
+    "programmes_from",
+    "paid_through",
+    "last_paid_on",
+    "months_paid",
+    "contributions",
+    "total_contributions",
+    "jht_paid_in",
+    "claims_filed",
+    "open_claims",
+    "benefits_paid",
+    "died_on",
+    "withdrawn_on",
+    "erased_on",
 )
 
 
@@ -258,23 +308,44 @@ def live_generation(tx: Any, name: str) -> int:
     return int(rows[0][0])
 
 
-def actual_views(store: ViewStore) -> tuple[dict[Any, tuple[int, ...]], dict[Any, tuple[int, ...]],
-                                            dict[str, dict[str, Any]]]:
+def actual_views(
+    store: ViewStore,
+) -> tuple[dict[Any, tuple[int, ...]], dict[Any, tuple[int, ...]], dict[str, dict[str, Any]]]:
     """The live tables as plain dicts, read with SQL only."""
     with store.transaction() as tx:
         g = live_generation(tx, "coverage")
-        monthly = {(int(r[0]), r[1]): tuple(int(v) for v in r[2:]) for r in tx.query(
-            f"SELECT month, village, active, jkk, jkm, jht FROM coverage_monthly_g{g}")}
-        activity = {(int(r[0]), r[1], r[2], r[3]): tuple(int(v) for v in r[4:]) for r in tx.query(
-            f"SELECT month, village, channel, agent_id, {', '.join(ACTIVITY)} "
-            f"FROM coverage_activity_g{g}")}
+        monthly = {
+            (int(r[0]), r[1]): tuple(int(v) for v in r[2:])
+            for r in tx.query(
+                f"SELECT month, village, active, jkk, jkm, jht FROM coverage_monthly_g{g}"
+            )
+        }
+        activity = {
+            (int(r[0]), r[1], r[2], r[3]): tuple(int(v) for v in r[4:])
+            for r in tx.query(
+                f"SELECT month, village, channel, agent_id, {', '.join(ACTIVITY)} "
+                f"FROM coverage_activity_g{g}"
+            )
+        }
         s = live_generation(tx, "participant_status")
-        status = {r[0]: dict(zip(STATUS_CHECKED, r[1:], strict=True)) for r in tx.query(
-            f"SELECT participant_id, {', '.join(STATUS_CHECKED)} FROM participant_status_g{s}")}
+        status = {
+            r[0]: dict(zip(STATUS_CHECKED, r[1:], strict=True))
+            for r in tx.query(
+                f"SELECT participant_id, {', '.join(STATUS_CHECKED)} FROM participant_status_g{s}"
+            )
+        }
     for row in status.values():
-        for key in ("declared_income", "programmes_from", "months_paid", "contributions",
-                    "total_contributions", "jht_paid_in", "claims_filed", "open_claims",
-                    "benefits_paid"):
+        for key in (
+            "declared_income",
+            "programmes_from",
+            "months_paid",
+            "contributions",
+            "total_contributions",
+            "jht_paid_in",
+            "claims_filed",
+            "open_claims",
+            "benefits_paid",
+        ):
             row[key] = int(row[key])
         row["paid_through"] = None if row["paid_through"] is None else int(row["paid_through"])
     return monthly, activity, status
@@ -286,9 +357,14 @@ def assert_views_match(store: ViewStore, expected: Expected) -> None:
     assert diff(monthly, expected.monthly) == {}, "coverage_monthly"
     assert diff(activity, expected.activity) == {}, "coverage_activity"
     assert set(status) == set(expected.status), "participant_status rows"
-    wrong = {pid: {k: (status[pid][k], expected.status[pid][k]) for k in STATUS_CHECKED
-                   if not same(k, status[pid][k], expected.status[pid][k])}
-             for pid in status}
+    wrong = {
+        pid: {
+            k: (status[pid][k], expected.status[pid][k])
+            for k in STATUS_CHECKED
+            if not same(k, status[pid][k], expected.status[pid][k])
+        }
+        for pid in status
+    }
     assert {pid: d for pid, d in wrong.items() if d} == {}, "participant_status (actual, expected)"
 
 
@@ -301,8 +377,11 @@ def same(column: str, actual: Any, expected: Any) -> bool:
 
 def diff(actual: dict[Any, Any], expected: dict[Any, Any]) -> dict[Any, tuple[Any, Any]]:
     """{key: (actual, expected)} where they differ."""
-    return {k: (actual.get(k), expected.get(k)) for k in set(actual) | set(expected)
-            if actual.get(k) != expected.get(k)}
+    return {
+        k: (actual.get(k), expected.get(k))
+        for k in set(actual) | set(expected)
+        if actual.get(k) != expected.get(k)
+    }
 
 
 def snapshot(store: ViewStore) -> dict[str, list[tuple[Any, ...]]]:
@@ -321,8 +400,12 @@ def snapshot(store: ViewStore) -> dict[str, list[tuple[Any, ...]]]:
 
 
 def settings_for(url: str, folder: Path) -> Settings:
-    return Settings(database_url=url, var_dir=folder / "var",
-                    nik_pepper=SecretStr(TEST_PEPPER), master_key=SecretStr(TEST_MASTER_KEY))
+    return Settings(
+        database_url=url,
+        var_dir=folder / "var",
+        nik_pepper=SecretStr(TEST_PEPPER),
+        master_key=SecretStr(TEST_MASTER_KEY),
+    )
 
 
 @contextmanager
@@ -366,8 +449,9 @@ def other_view_store(settings: Settings, folder: Path) -> Iterator[ViewStore]:
             store.close()
         return
     with pg_schema() as url:
-        other = PostgresViewStore(parse_database_url(url).conninfo,
-                                  schema=parse_database_url(url).schema)
+        other = PostgresViewStore(
+            parse_database_url(url).conninfo, schema=parse_database_url(url).schema
+        )
         try:
             yield other
         finally:
@@ -375,14 +459,26 @@ def other_view_store(settings: Settings, folder: Path) -> Iterator[ViewStore]:
 
 
 def cli_env(settings: Settings, folder: Path) -> dict[str, str]:
-    return {**os.environ, "LEDGER_DATABASE_URL": settings.database_url,
-            "LEDGER_VAR_DIR": str(folder / "var"), "LEDGER_NIK_PEPPER": TEST_PEPPER,
-            "LEDGER_MASTER_KEY": TEST_MASTER_KEY, "COLUMNS": "200"}
+    return {
+        **os.environ,
+        "LEDGER_DATABASE_URL": settings.database_url,
+        "LEDGER_VAR_DIR": str(folder / "var"),
+        "LEDGER_NIK_PEPPER": TEST_PEPPER,
+        "LEDGER_MASTER_KEY": TEST_MASTER_KEY,
+        "COLUMNS": "200",
+    }
 
 
 def run_cli(settings: Settings, folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([LEDGER, *args], env=cli_env(settings, folder), capture_output=True,
-                          text=True, timeout=180, cwd=folder, check=False)
+    return subprocess.run(
+        [LEDGER, *args],
+        env=cli_env(settings, folder),
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=folder,
+        check=False,
+    )
 
 
 # --- commands for the histories ----------------------------------------------------------
@@ -434,9 +530,14 @@ class Driver:
 
     def enroll(self, village: int, jht: bool, income: int, channel: int) -> None:
         code, agent = CHANNELS[channel]
-        row = enrollment(village_code=VILLAGES[village], declared_income=income,
-                         programmes="JKK+JKM+JHT" if jht else "JKK+JKM", channel=code,
-                         agent_id=agent, enrolled_on=self.today.isoformat())
+        row = enrollment(
+            village_code=VILLAGES[village],
+            declared_income=income,
+            programmes="JKK+JKM+JHT" if jht else "JKK+JKM",
+            channel=code,
+            agent_id=agent,
+            enrolled_on=self.today.isoformat(),
+        )
         self.people.append(self.ledger.enroll(parse(Enroll, row)))
 
     def pay(self, who: int, months: int, channel: int) -> None:
@@ -445,9 +546,17 @@ class Driver:
             raise LedgerError("nobody", "nobody enrolled yet")
         code, agent = CHANNELS[channel]
         self.refs += 1
-        self.ledger.record_contribution(parse(RecordContribution, 
-            payment_ref=f"H-{self.refs}", participant_id=str(pid),
-            amount=self.amount_for(pid, months), paid_on=self.today, channel=code, agent_id=agent))
+        self.ledger.record_contribution(
+            parse(
+                RecordContribution,
+                payment_ref=f"H-{self.refs}",
+                participant_id=str(pid),
+                amount=self.amount_for(pid, months),
+                paid_on=self.today,
+                channel=code,
+                agent_id=agent,
+            )
+        )
 
     def late_pay(self, who: int, months: int, days_back: int, channel: int) -> None:
         """A bank file recorded weeks after the money was paid."""
@@ -467,19 +576,28 @@ class Driver:
         pid = self.who(who)
         if pid is None:
             raise LedgerError("nobody", "nobody enrolled yet")
-        self.ledger.change_programmes(parse(ChangeProgrammes,
-                                      participant_id=pid,
-                                      programmes="JKK+JKM+JHT" if jht else "JKK+JKM",
-                                      from_month=Period.containing(self.today) + ahead,
-                                      changed_on=self.today))
+        self.ledger.change_programmes(
+            parse(
+                ChangeProgrammes,
+                participant_id=pid,
+                programmes="JKK+JKM+JHT" if jht else "JKK+JKM",
+                from_month=Period.containing(self.today) + ahead,
+                changed_on=self.today,
+            )
+        )
 
     def move(self, who: int, village: int) -> None:
         pid = self.who(who)
         if pid is None:
             raise LedgerError("nobody", "nobody enrolled yet")
-        self.ledger.correct_details(parse(CorrectDetails,
-                                    participant_id=pid, village_code=VILLAGES[village],
-                                    corrected_on=self.today))
+        self.ledger.correct_details(
+            parse(
+                CorrectDetails,
+                participant_id=pid,
+                village_code=VILLAGES[village],
+                corrected_on=self.today,
+            )
+        )
 
     def die(self, who: int) -> None:
         pid = self.who(who)
@@ -499,10 +617,18 @@ class Driver:
         for offset in range(len(self.people)):
             pid = self.people[(who + offset) % len(self.people)]
             try:
-                self.ledger.file_claim(parse(FileClaim,
-                                       participant_id=pid, programme="JKK", kind="medical",
-                                       incident_date=self.today, filed_on=self.today,
-                                       work_related=True, description="fell"))
+                self.ledger.file_claim(
+                    parse(
+                        FileClaim,
+                        participant_id=pid,
+                        programme="JKK",
+                        kind="medical",
+                        incident_date=self.today,
+                        filed_on=self.today,
+                        work_related=True,
+                        description="fell",
+                    )
+                )
                 return
             except LedgerError as error:
                 refusal = error
@@ -516,20 +642,35 @@ class Driver:
             for claim_id, claim in self.ledger.get_participant(pid).claims.items():
                 if claim["status"] == "filed":
                     if reject:
-                        self.ledger.reject_claim(parse(RejectClaim,
-                                                 participant_id=pid, claim_id=UUID(claim_id),
-                                                 reason="no report",
-                                                 rejected_on=self.today))
+                        self.ledger.reject_claim(
+                            parse(
+                                RejectClaim,
+                                participant_id=pid,
+                                claim_id=UUID(claim_id),
+                                reason="no report",
+                                rejected_on=self.today,
+                            )
+                        )
                     else:
-                        self.ledger.approve_claim(parse(ApproveClaim,
-                                                  participant_id=pid, claim_id=UUID(claim_id),
-                                                  approved_on=self.today,
-                                                  amount=750_000 + 1000 * offset))
+                        self.ledger.approve_claim(
+                            parse(
+                                ApproveClaim,
+                                participant_id=pid,
+                                claim_id=UUID(claim_id),
+                                approved_on=self.today,
+                                amount=750_000 + 1000 * offset,
+                            )
+                        )
                     return
                 if claim["status"] == "approved":
-                    self.ledger.pay_claim(parse(PayClaim,
-                                          participant_id=pid, claim_id=UUID(claim_id),
-                                          paid_on=self.today))
+                    self.ledger.pay_claim(
+                        parse(
+                            PayClaim,
+                            participant_id=pid,
+                            claim_id=UUID(claim_id),
+                            paid_on=self.today,
+                        )
+                    )
                     return
         raise LedgerError("no_open_claim", "nothing to move on")
 
@@ -537,14 +678,20 @@ class Driver:
         pid = self.who(who)
         if pid is None:
             raise LedgerError("nobody", "nobody enrolled yet")
-        self.ledger.erase_personal_data(parse(ErasePersonalData,
-                                        participant_id=pid, erased_on=self.today))
+        self.ledger.erase_personal_data(
+            parse(ErasePersonalData, participant_id=pid, erased_on=self.today)
+        )
 
 
 WHO = st.integers(0, 7)
 CHANNEL = st.integers(0, len(CHANNELS) - 1)
-ENROLL = st.tuples(st.just("enroll"), st.integers(0, len(VILLAGES) - 1), st.booleans(),
-                   st.sampled_from([1_000_000, 1_500_000, 3_000_000]), CHANNEL)
+ENROLL = st.tuples(
+    st.just("enroll"),
+    st.integers(0, len(VILLAGES) - 1),
+    st.booleans(),
+    st.sampled_from([1_000_000, 1_500_000, 3_000_000]),
+    CHANNEL,
+)
 PAY = st.tuples(st.just("pay"), WHO, st.integers(1, 3), CHANNEL)
 LATE_PAY = st.tuples(st.just("late_pay"), WHO, st.integers(1, 3), st.integers(1, 80), CHANNEL)
 SKIP = st.one_of(st.tuples(st.just("skip"), st.integers(1, 100)),
@@ -564,9 +711,11 @@ ARGUMENTS = {
 WEIGHTS = {"pay": 10, "late_pay": 4, "skip": 5, "catch_up": 3, "enroll": 2, "claim": 2, "claim_next": 2,
            "programmes": 2, "move": 2, "die": 1, "withdraw": 1, "erase": 1}
 COMMAND = st.sampled_from([k for k, n in WEIGHTS.items() for _ in range(n)]).flatmap(
-    ARGUMENTS.__getitem__)
-HISTORY = st.tuples(st.lists(ENROLL, min_size=1, max_size=4),
-                    st.lists(COMMAND, min_size=15, max_size=60))
+    ARGUMENTS.__getitem__
+)
+HISTORY = st.tuples(
+    st.lists(ENROLL, min_size=1, max_size=4), st.lists(COMMAND, min_size=15, max_size=60)
+)
 EXAMPLES = int(os.environ.get("LEDGER_TEST_PROJECTION_EXAMPLES", "25"))
 
 
@@ -578,9 +727,11 @@ def test_live_projections_equal_a_rebuild_and_an_independent_count(store: str) -
     if store == "postgres":
         require_postgres()
 
-    @hypothesis_settings(max_examples=EXAMPLES, deadline=None,
-                         suppress_health_check=[HealthCheck.too_slow,
-                                                HealthCheck.function_scoped_fixture])
+    @hypothesis_settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+    )
     @given(history=HISTORY)
     def check(history: tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]) -> None:
         enrolls, commands = history
@@ -621,23 +772,39 @@ def test_live_projections_equal_a_rebuild_and_an_independent_count(store: str) -
 def status_row(store: ViewStore, pid: UUID) -> dict[str, Any]:
     with store.transaction() as tx:
         g = live_generation(tx, "participant_status")
-        found = tx.query(f"SELECT programmes, programmes_from, declared_income "
-                         f"FROM participant_status_g{g} WHERE participant_id = ?", (str(pid),))
+        found = tx.query(
+            f"SELECT programmes, programmes_from, declared_income "
+            f"FROM participant_status_g{g} WHERE participant_id = ?",
+            (str(pid),),
+        )
     assert len(found) == 1
     return dict(zip(("programmes", "programmes_from", "declared_income"), found[0], strict=True))
 
 
 def test_the_status_row_follows_the_programme_timeline_not_the_event_order(
-        ledger: Ledger, system: System) -> None:
+    ledger: Ledger, system: System
+) -> None:
     """JHT from June, then (the next day) plain JKK+JKM from April: the participant is in
     JHT from June on (the domain sorts the timeline by month), and the row must say so."""
     pid = ledger.enroll(parse(Enroll, enrollment(enrolled_on="2025-01-06", programmes="JKK+JKM")))
-    ledger.change_programmes(parse(ChangeProgrammes,
-                             participant_id=pid, programmes="JKK+JKM+JHT", from_month="2025-06",
-                             changed_on="2025-01-07"))
-    ledger.change_programmes(parse(ChangeProgrammes,
-                             participant_id=pid, programmes="JKK+JKM", from_month="2025-04",
-                             changed_on="2025-01-08"))
+    ledger.change_programmes(
+        parse(
+            ChangeProgrammes,
+            participant_id=pid,
+            programmes="JKK+JKM+JHT",
+            from_month="2025-06",
+            changed_on="2025-01-07",
+        )
+    )
+    ledger.change_programmes(
+        parse(
+            ChangeProgrammes,
+            participant_id=pid,
+            programmes="JKK+JKM",
+            from_month="2025-04",
+            changed_on="2025-01-08",
+        )
+    )
     assert ledger.get_status(pid, as_of="2025-07-01").programmes == ("JKK", "JKM", "JHT")
     system.runner.catch_up()
     assert status_row(system.views, pid)["programmes"] == "JKK+JKM+JHT"
@@ -645,16 +812,30 @@ def test_the_status_row_follows_the_programme_timeline_not_the_event_order(
 
 
 def test_the_status_row_follows_the_income_timeline_not_the_event_order(
-        ledger: Ledger, system: System) -> None:
+    ledger: Ledger, system: System
+) -> None:
     """Rp 3m from June, then Rp 2m from April: from June on the income is Rp 3m."""
-    pid = ledger.enroll(parse(Enroll,
-                        enrollment(enrolled_on="2025-01-06", declared_income=1_500_000)))
-    ledger.declare_income(parse(DeclareIncome,
-                          participant_id=pid, declared_income=3_000_000, from_month="2025-06",
-                          declared_on="2025-01-07"))
-    ledger.declare_income(parse(DeclareIncome,
-                          participant_id=pid, declared_income=2_000_000, from_month="2025-04",
-                          declared_on="2025-01-08"))
+    pid = ledger.enroll(
+        parse(Enroll, enrollment(enrolled_on="2025-01-06", declared_income=1_500_000))
+    )
+    ledger.declare_income(
+        parse(
+            DeclareIncome,
+            participant_id=pid,
+            declared_income=3_000_000,
+            from_month="2025-06",
+            declared_on="2025-01-07",
+        )
+    )
+    ledger.declare_income(
+        parse(
+            DeclareIncome,
+            participant_id=pid,
+            declared_income=2_000_000,
+            from_month="2025-04",
+            declared_on="2025-01-08",
+        )
+    )
     assert ledger.get_status(pid, as_of="2025-07-01").declared_income == 3_000_000
     system.runner.catch_up()
     assert status_row(system.views, pid)["declared_income"] == 3_000_000
@@ -681,21 +862,26 @@ class Poller:
             assert db.path is not None
             with build_system(settings) as system:
                 system.views  # noqa: B018 - opening it creates the file and its bookkeeping table
-            self.conn: Any = sqlite3.connect(db.path.with_name(db.path.stem + "-views.db"),
-                                             isolation_level=None, timeout=60)
+            self.conn: Any = sqlite3.connect(
+                db.path.with_name(db.path.stem + "-views.db"), isolation_level=None, timeout=60
+            )
         else:
             import psycopg
 
-            self.conn = psycopg.connect(db.conninfo, autocommit=True,
-                                        options=f"-c search_path={db.schema}")
-            self.conn.execute("CREATE TABLE IF NOT EXISTS projections ("
-                              " name TEXT NOT NULL, generation INTEGER NOT NULL,"
-                              " position BIGINT NOT NULL, live INTEGER NOT NULL,"
-                              " updated_at TEXT NOT NULL, PRIMARY KEY (name, generation))")
+            self.conn = psycopg.connect(
+                db.conninfo, autocommit=True, options=f"-c search_path={db.schema}"
+            )
+            self.conn.execute(
+                "CREATE TABLE IF NOT EXISTS projections ("
+                " name TEXT NOT NULL, generation INTEGER NOT NULL,"
+                " position BIGINT NOT NULL, live INTEGER NOT NULL,"
+                " updated_at TEXT NOT NULL, PRIMARY KEY (name, generation))"
+            )
 
     def position(self) -> int:
         row = self.conn.execute(
-            "SELECT min(position), count(*) FROM projections WHERE live = 1").fetchone()
+            "SELECT min(position), count(*) FROM projections WHERE live = 1"
+        ).fetchone()
         return int(row[0]) if row and row[1] == len(all_projections()) else 0
 
     def close(self) -> None:
@@ -703,7 +889,8 @@ class Poller:
 
 
 def test_a_runner_killed_mid_catch_up_resumes_without_loss_or_double_counting(
-        ledger: Ledger, system: System, settings: Settings, tmp_path: Path) -> None:
+    ledger: Ledger, system: System, settings: Settings, tmp_path: Path
+) -> None:
     seed_population(ledger, participants=600, months=24, seed=5, end=SEED_END)
     head = ledger.recorder.max_notification_id()
     assert head is not None and head > 10_000
@@ -718,8 +905,13 @@ def test_a_runner_killed_mid_catch_up_resumes_without_loss_or_double_counting(
         for _ in range(12):
             if len(kills) >= 4:
                 break
-            process = subprocess.Popen([sys.executable, str(script)], env=env, cwd=tmp_path,
-                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            process = subprocess.Popen(
+                [sys.executable, str(script)],
+                env=env,
+                cwd=tmp_path,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
             deadline = time.monotonic() + 120
             seen = last
             while seen <= last:  # wait for this run to commit at least one page
@@ -747,8 +939,15 @@ def test_a_runner_killed_mid_catch_up_resumes_without_loss_or_double_counting(
         assert positions == sorted(set(positions)), positions
         assert all(0 < p < head for p in positions)
 
-        done = subprocess.run([sys.executable, str(script)], env=env, cwd=tmp_path,
-                              capture_output=True, text=True, timeout=300, check=False)
+        done = subprocess.run(
+            [sys.executable, str(script)],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
         assert done.returncode == 0, done.stderr
         assert poller.position() == head
     finally:
@@ -770,21 +969,33 @@ def test_coverage_adds_up_from_villages_to_the_nation(ledger: Ledger, system: Sy
     # and villages sharing a district, districts sharing a regency, regencies a province
     for i, village in enumerate(VILLAGES * 2):
         jht = i % 3 == 0
-        pid = ledger.enroll(parse(Enroll,
-                            enrollment(enrolled_on="2024-12-02", village_code=village,
-                                         programmes="JKK+JKM+JHT" if jht else "JKK+JKM")))
-        ledger.record_contribution(parse(RecordContribution,
-                                   payment_ref=f"L-{i}", participant_id=str(pid),
-                                   amount=(1 + i % 7) * (15_000 * (3 if jht else 1) + 6_800),
-                                   paid_on="2024-12-05", channel="bank"))
+        pid = ledger.enroll(
+            parse(
+                Enroll,
+                enrollment(
+                    enrolled_on="2024-12-02",
+                    village_code=village,
+                    programmes="JKK+JKM+JHT" if jht else "JKK+JKM",
+                ),
+            )
+        )
+        ledger.record_contribution(
+            parse(
+                RecordContribution,
+                payment_ref=f"L-{i}",
+                participant_id=str(pid),
+                amount=(1 + i % 7) * (15_000 * (3 if jht else 1) + 6_800),
+                paid_on="2024-12-05",
+                channel="bank",
+            )
+        )
     views = system.views
     system.runner.catch_up()
     expected = Expected(e for _, e in log_events(ledger))
     checked = 0
     for month in ("2024-12", "2025-01", "2025-04", "2025-06"):
         period = Period.parse(month)
-        answers = {level: coverage(views, period=period, level=level)
-                   for level, _ in LEVELS}
+        answers = {level: coverage(views, period=period, level=level) for level, _ in LEVELS}
         for (finer, _), (coarser, width) in itertools.pairwise(LEVELS):
             sums: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
             for row in answers[finer]["rows"]:
@@ -795,13 +1006,18 @@ def test_coverage_adds_up_from_villages_to_the_nation(ledger: Ledger, system: Sy
                 for column in ACTIVITY:
                     target[column] += row[column]
             rolled = {code: dict(v) for code, v in sums.items()}
-            direct = {row["region"]: {"active": row["active"], **row["by_programme"],
-                                      **{c: row[c] for c in ACTIVITY}}
-                      for row in answers[coarser]["rows"]}
+            direct = {
+                row["region"]: {
+                    "active": row["active"],
+                    **row["by_programme"],
+                    **{c: row[c] for c in ACTIVITY},
+                }
+                for row in answers[coarser]["rows"]
+            }
             assert rolled == direct, f"{month}: {finer} rows do not add up to {coarser}"
         nation = answers["nation"]
         assert len(nation["rows"]) == 1
-        total = {k: v for k, v in nation["total"].items()}
+        total = dict(nation["total"])
         assert total == expected.nation(period.index), month
         assert total["active"] > 0 and total["contributions"] > 0
         checked += 1
@@ -811,22 +1027,34 @@ def test_coverage_adds_up_from_villages_to_the_nation(ledger: Ledger, system: Sy
 # --- 4. replays to a recorded time or a position --------------------------------------------
 
 
-def test_replay_as_of_a_time_and_to_a_position(ledger: Ledger, system: System, settings: Settings,
-                                               tmp_path: Path) -> None:
+def test_replay_as_of_a_time_and_to_a_position(
+    ledger: Ledger, system: System, settings: Settings, tmp_path: Path
+) -> None:
     refs = iter(range(1, 100))
 
     def pay(pid: UUID, amount: int, paid_on: str) -> None:
-        ledger.record_contribution(parse(RecordContribution,
-                                   payment_ref=f"R-{next(refs)}", participant_id=str(pid),
-                                   amount=amount, paid_on=paid_on, channel="bank"))
+        ledger.record_contribution(
+            parse(
+                RecordContribution,
+                payment_ref=f"R-{next(refs)}",
+                participant_id=str(pid),
+                amount=amount,
+                paid_on=paid_on,
+                channel="bank",
+            )
+        )
 
     m15 = 15_000 + 6_800  # JKK + JKM at Rp 1.5m
-    a = ledger.enroll(parse(Enroll,
-                      enrollment(enrolled_on="2025-01-06", village_code=VILLAGES[0])))
-    b = ledger.enroll(parse(Enroll,
-                      enrollment(enrolled_on="2025-01-06", village_code=VILLAGES[3])))
-    c = ledger.enroll(parse(Enroll, enrollment(enrolled_on="2025-01-07", village_code=VILLAGES[4],
-                                   channel="online", agent_id=None)))
+    a = ledger.enroll(parse(Enroll, enrollment(enrolled_on="2025-01-06", village_code=VILLAGES[0])))
+    b = ledger.enroll(parse(Enroll, enrollment(enrolled_on="2025-01-06", village_code=VILLAGES[3])))
+    c = ledger.enroll(
+        parse(
+            Enroll,
+            enrollment(
+                enrolled_on="2025-01-07", village_code=VILLAGES[4], channel="online", agent_id=None
+            ),
+        )
+    )
     pay(a, 2 * m15, "2025-01-08")  # Jan-Feb
     pay(b, 3 * m15, "2025-01-09")  # Jan-Mar
     pay(c, 6 * m15, "2025-01-10")  # Jan-Jun
@@ -836,10 +1064,12 @@ def test_replay_as_of_a_time_and_to_a_position(ledger: Ledger, system: System, s
     pay(a, 3 * m15, "2025-05-10")  # arrears: Mar, Apr and May, paid in grace
     until = ledger.recorder.max_notification_id()
     assert until is not None
-    ledger.record_death(parse(RecordDeath,
-                        participant_id=c, died_on="2025-03-15"))  # Apr-Jun no longer count
-    ledger.correct_details(parse(CorrectDetails,
-                           participant_id=b, village_code=VILLAGES[2], corrected_on="2025-05-20"))
+    ledger.record_death(
+        parse(RecordDeath, participant_id=c, died_on="2025-03-15")
+    )  # Apr-Jun no longer count
+    ledger.correct_details(
+        parse(CorrectDetails, participant_id=b, village_code=VILLAGES[2], corrected_on="2025-05-20")
+    )
 
     events = log_events(ledger)
     at_moment = Expected(e for _, e in events if e.timestamp <= moment)
@@ -854,8 +1084,14 @@ def test_replay_as_of_a_time_and_to_a_position(ledger: Ledger, system: System, s
     with tempfile.TemporaryDirectory() as folder:
         scratch = SQLiteViewStore(Path(folder) / "as-of.db")
         try:
-            position = replay(ledger.recorder, ledger.mapper, scratch, all_projections(),
-                              as_of=moment, page_size=3)
+            position = replay(
+                ledger.recorder,
+                ledger.mapper,
+                scratch,
+                all_projections(),
+                as_of=moment,
+                page_size=3,
+            )
             assert position == max(p for p, e in events if e.timestamp <= moment)
             assert_views_match(scratch, at_moment)
             monthly, _, _ = actual_views(scratch)
@@ -864,8 +1100,17 @@ def test_replay_as_of_a_time_and_to_a_position(ledger: Ledger, system: System, s
             scratch.close()
         scratch = SQLiteViewStore(Path(folder) / "until.db")
         try:
-            assert replay(ledger.recorder, ledger.mapper, scratch, all_projections(),
-                          until_position=until, page_size=4) == until
+            assert (
+                replay(
+                    ledger.recorder,
+                    ledger.mapper,
+                    scratch,
+                    all_projections(),
+                    until_position=until,
+                    page_size=4,
+                )
+                == until
+            )
             assert_views_match(scratch, at_until)
         finally:
             scratch.close()
@@ -895,8 +1140,12 @@ def test_replay_as_of_a_time_and_to_a_position(ledger: Ledger, system: System, s
     views = system.views
     with views.transaction() as tx:
         g = live_generation(tx, "coverage")
-        assert tx.execute(f"UPDATE coverage_monthly_g{g} SET active = active + 1 "
-                          "WHERE month = ?", (march,)) >= 1
+        assert (
+            tx.execute(
+                f"UPDATE coverage_monthly_g{g} SET active = active + 1 WHERE month = ?", (march,)
+            )
+            >= 1
+        )
     result = run_cli(settings, tmp_path, "replay", "--compare", "--period", "2025-03")
     assert result.returncode == 1, result.stdout + result.stderr
     assert "coverage_monthly" in result.stdout
@@ -912,12 +1161,17 @@ def read_totals(store: ViewStore) -> tuple[Any, ...]:
         g = live_generation(tx, "coverage")
         s = live_generation(tx, "participant_status")
         position = tx.query("SELECT position FROM projections WHERE name = 'coverage' AND live = 1")
-        monthly = tx.query(f"SELECT count(*), sum(active), sum(jkk), sum(jkm), sum(jht) "
-                           f"FROM coverage_monthly_g{g}")
-        activity = tx.query(f"SELECT count(*), {', '.join(f'sum({c})' for c in ACTIVITY)} "
-                            f"FROM coverage_activity_g{g}")
-        status = tx.query(f"SELECT count(*), sum(months_paid), sum(total_contributions) "
-                          f"FROM participant_status_g{s}")
+        monthly = tx.query(
+            f"SELECT count(*), sum(active), sum(jkk), sum(jkm), sum(jht) FROM coverage_monthly_g{g}"
+        )
+        activity = tx.query(
+            f"SELECT count(*), {', '.join(f'sum({c})' for c in ACTIVITY)} "
+            f"FROM coverage_activity_g{g}"
+        )
+        status = tx.query(
+            f"SELECT count(*), sum(months_paid), sum(total_contributions) "
+            f"FROM participant_status_g{s}"
+        )
     return tuple(int(v or 0) for v in (position[0] + monthly[0] + activity[0] + status[0]))
 
 
@@ -947,8 +1201,9 @@ class ReadLoop:
             time.sleep(0.0005)
 
 
-def test_a_rebuild_is_swapped_in_at_once(ledger: Ledger, system: System,
-                                        settings: Settings) -> None:
+def test_a_rebuild_is_swapped_in_at_once(
+    ledger: Ledger, system: System, settings: Settings
+) -> None:
     """Readers on their own connection, in a loop, while rebuilds run: every answer is the
     old generation's or the new one's, never an error or a mix; the old tables go."""
     seed_population(ledger, participants=600, months=24, seed=7, end=SEED_END)
@@ -973,11 +1228,16 @@ def test_a_rebuild_is_swapped_in_at_once(ledger: Ledger, system: System,
                 loop.finished.set()
                 thread.join(timeout=60)
             seen, answers, errors = loop.seen, loop.answers, loop.errors
-            kinds = sorted({f"{where}: {type(error).__name__}: {str(error).splitlines()[0]}"
-                            for where, error in errors})
+            kinds = sorted(
+                {
+                    f"{where}: {type(error).__name__}: {str(error).splitlines()[0]}"
+                    for where, error in errors
+                }
+            )
             assert errors == [], (
                 f"rebuild {round_}: {len(errors)} of {len(seen) + len(answers) + len(errors)} "
-                f"reads failed during the swap: {kinds}")
+                f"reads failed during the swap: {kinds}"
+            )
             new = read_totals(reader)
             new_answer = coverage(reader, period=period)
             assert new[0] == head
@@ -987,8 +1247,10 @@ def test_a_rebuild_is_swapped_in_at_once(ledger: Ledger, system: System,
             else:
                 assert new == old and new_answer == old_answer, "a rebuild changed the views"
             assert set(seen) <= {old, new}, "a reader saw a partial rebuild"
-            both = {(old_answer["position"], orjson.dumps(old_answer["total"])),
-                    (new_answer["position"], orjson.dumps(new_answer["total"]))}
+            both = {
+                (old_answer["position"], orjson.dumps(old_answer["total"])),
+                (new_answer["position"], orjson.dumps(new_answer["total"])),
+            }
             assert {(p, orjson.dumps(t)) for p, t in answers} <= both
             assert seen.count(old) >= 3, "the reads did not overlap the rebuild"
 
@@ -998,7 +1260,8 @@ def test_a_rebuild_is_swapped_in_at_once(ledger: Ledger, system: System,
             assert {(s.name, s.generation) for s in states} == set(generations.items())
             assert all(s.live and s.position == head for s in states)
             assert sorted(views.query("SELECT name, generation FROM projections")) == sorted(
-                generations.items())
+                generations.items()
+            )
             assert generation_tables(views) == {round_ + 1}, "old tables must be dropped"
         assert_views_match(views, Expected(e for _, e in log_events(ledger)))
     finally:
@@ -1010,9 +1273,13 @@ def generation_tables(store: ViewStore) -> set[int]:
     if store.dialect == "sqlite":
         names = [r[0] for r in store.query("SELECT name FROM sqlite_master WHERE type = 'table'")]
     else:
-        names = [r[0] for r in store.query(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = ?",
-            (store.schema,))]  # type: ignore[attr-defined]
+        names = [
+            r[0]
+            for r in store.query(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = ?",
+                (store.schema,),  # type: ignore[attr-defined]
+            )
+        ]
     return {int(n.rsplit("_g", 1)[1]) for n in names if "_g" in n and n != "projections"}
 
 
@@ -1027,16 +1294,22 @@ def split_runner(system: System, workers: int) -> ProjectionRunner:
 
 @pytest.mark.parametrize("workers", [2, 3])
 def test_a_rebuild_split_across_processes_equals_one_in_a_single_process(
-        ledger: Ledger, system: System, settings: Settings, workers: int) -> None:
+    ledger: Ledger, system: System, settings: Settings, workers: int
+) -> None:
     """Each worker decodes and applies only its share of the participants into the same
     new generation; the sums they add into must come out as a single process makes them."""
     seed_population(ledger, participants=400, months=24, seed=11, end=SEED_END)
     # a few moves and a death late in the log, so shares also take cells away from villages
     pids = ledger.participant_ids(limit=40)
     for pid in pids[:3]:
-        ledger.correct_details(parse(CorrectDetails,
-                               participant_id=pid, village_code=OTHER_VILLAGE,
-                               corrected_on="2025-06-01"))
+        ledger.correct_details(
+            parse(
+                CorrectDetails,
+                participant_id=pid,
+                village_code=OTHER_VILLAGE,
+                corrected_on="2025-06-01",
+            )
+        )
     ledger.record_death(parse(RecordDeath, participant_id=pids[3], died_on="2025-02-03"))
     head = ledger.recorder.max_notification_id()
     views = system.views
@@ -1074,7 +1347,8 @@ def test_a_rebuild_split_across_processes_equals_one_in_a_single_process(
 
 
 def test_a_split_rebuild_that_fails_keeps_the_live_generation(
-        ledger: Ledger, system: System, settings: Settings) -> None:
+    ledger: Ledger, system: System, settings: Settings
+) -> None:
     """A worker that fails, or is killed, fails the rebuild: the other workers stop, the
     half-built generation is dropped, and the live tables are untouched."""
     seed_population(ledger, participants=150, months=12, seed=5, end=SEED_END)
@@ -1085,7 +1359,7 @@ def test_a_split_rebuild_that_fails_keeps_the_live_generation(
 
     # a worker whose runner lacks the projection it is asked to fill
     runner = split_runner(system, 2)
-    runner.spawn = dataclasses.replace(runner.spawn, projections=("coverage",))  # type: ignore[arg-type]
+    runner.spawn = dataclasses.replace(runner.spawn, projections=("coverage",))  # type: ignore[type-var]
     with pytest.raises(RebuildError, match="failed: KeyError"):
         runner.rebuild()
     assert snapshot(views) == before and generation_tables(views) == live
@@ -1105,21 +1379,31 @@ def test_a_split_rebuild_that_fails_keeps_the_live_generation(
     assert killed and snapshot(views) == before and generation_tables(views) == live
     assert not multiprocessing.active_children(), "the other worker was left running"
     assert {(s.name, s.live) for s in runner.states()} == {
-        (p.name, True) for p in all_projections()}
+        (p.name, True) for p in all_projections()
+    }
 
 
 # --- 6. the coverage command --------------------------------------------------------------
 
 
 def test_the_coverage_command_catches_up_and_answers_in_json_and_csv(
-        ledger: Ledger, settings: Settings, tmp_path: Path) -> None:
+    ledger: Ledger, settings: Settings, tmp_path: Path
+) -> None:
     m15 = 15_000 + 6_800
     for i, village in enumerate(VILLAGES):
-        pid = ledger.enroll(parse(Enroll,
-                            enrollment(enrolled_on="2025-01-06", village_code=village)))
-        ledger.record_contribution(parse(RecordContribution,
-                                   payment_ref=f"C-{i}", participant_id=str(pid),
-                                   amount=(i + 1) * m15, paid_on="2025-01-08", channel="bank"))
+        pid = ledger.enroll(
+            parse(Enroll, enrollment(enrolled_on="2025-01-06", village_code=village))
+        )
+        ledger.record_contribution(
+            parse(
+                RecordContribution,
+                payment_ref=f"C-{i}",
+                participant_id=str(pid),
+                amount=(i + 1) * m15,
+                paid_on="2025-01-08",
+                channel="bank",
+            )
+        )
     head = ledger.recorder.max_notification_id()
 
     result = run_cli(settings, tmp_path, "coverage", "--period", "2025-02", "--json")
@@ -1134,15 +1418,17 @@ def test_the_coverage_command_catches_up_and_answers_in_json_and_csv(
     assert row["active"] == 4  # every one but the first paid February
     assert row["by_programme"] == {"JKK": 4, "JKM": 4, "JHT": 0}
 
-    result = run_cli(settings, tmp_path, "coverage", "--period", "2025-01", "--level",
-                     "province", "--json")
+    result = run_cli(
+        settings, tmp_path, "coverage", "--period", "2025-01", "--level", "province", "--json"
+    )
     assert result.returncode == 0, result.stderr
     body = orjson.loads(result.stdout)
     assert [(r["region"], r["active"]) for r in body["rows"]] == [("12", 4), ("32", 1)]
     assert all(r["name"] for r in body["rows"])
 
-    result = run_cli(settings, tmp_path, "coverage", "--period", "2025-01", "--level",
-                     "district", "--csv", "-")
+    result = run_cli(
+        settings, tmp_path, "coverage", "--period", "2025-01", "--level", "district", "--csv", "-"
+    )
     assert result.returncode == 0, result.stderr
     header, *rows = list(csv.reader(io.StringIO(result.stdout)))
     assert header[:5] == ["period", "level", "region", "name", "active"]
@@ -1163,8 +1449,13 @@ def test_projections_run_follows_new_events_as_they_are_recorded(
     first = enrollment(enrolled_on="2025-01-06")
     ledger.enroll(parse(Enroll, first))
     follower = subprocess.Popen(
-        [LEDGER, "projections", "run", "--poll", "0.05"], env=cli_env(settings, tmp_path),
-        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [LEDGER, "projections", "run", "--poll", "0.05"],
+        env=cli_env(settings, tmp_path),
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     store = system.views
     try:
         runner = system.runner  # only to read positions; it does not run
@@ -1179,16 +1470,24 @@ def test_projections_run_follows_new_events_as_they_are_recorded(
         wait_for(ledger.recorder.max_notification_id() or 0)
         second = enrollment(enrolled_on="2025-01-07", village_code=OTHER_VILLAGE)
         ledger.enroll(parse(Enroll, second))
-        ledger.record_contribution(parse(RecordContribution,
-                                   nik=second["nik"], payment_ref="FOLLOW-1",
-                                   amount=MONTHLY_JKK_JKM_1_5M, paid_on="2025-01-08",
-                                   channel="bank"))
+        ledger.record_contribution(
+            parse(
+                RecordContribution,
+                nik=second["nik"],
+                payment_ref="FOLLOW-1",
+                amount=MONTHLY_JKK_JKM_1_5M,
+                paid_on="2025-01-08",
+                channel="bank",
+            )
+        )
         wait_for(ledger.recorder.max_notification_id() or 0)
 
-        january = coverage(store, period=Period.parse("2025-01"), level="village",
-                           region=OTHER_VILLAGE)
+        january = coverage(
+            store, period=Period.parse("2025-01"), level="village", region=OTHER_VILLAGE
+        )
         assert [(r["region"], r["active"], r["enrollments"]) for r in january["rows"]] == [
-            (OTHER_VILLAGE, 1, 1)]
+            (OTHER_VILLAGE, 1, 1)
+        ]
     finally:
         follower.send_signal(signal.SIGINT)
         try:

@@ -18,7 +18,8 @@ from tests.integration.test_kills import write_sheet
 
 
 def test_reimporting_a_recorded_sheet_costs_no_more_than_the_first_import(
-        ledger: Ledger, tmp_path: Path) -> None:
+    ledger: Ledger, tmp_path: Path
+) -> None:
     sheet = write_sheet(tmp_path / "sheet.csv", 2_000)
     started = time.process_time()
     first = import_file(ledger, "enrollments", sheet)

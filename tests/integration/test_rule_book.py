@@ -86,7 +86,7 @@ def test_a_rules_file_that_is_not_a_rule_book_is_a_configuration_error(
     with pytest.raises(ConfigurationError, match="not a programme rule book"):
         load_rule_book(settings.model_copy(update={"rules_file": bad}))
     missing = settings.model_copy(update={"rules_file": tmp_path / "absent.toml"})
-    with pytest.raises(ConfigurationError, match="absent.toml"):
+    with pytest.raises(ConfigurationError, match=r"absent\.toml"):
         load_rule_book(missing)
     assert load_rule_book(settings) is default_rule_book()  # no file: the shipped rules
     assert date(2015, 7, 1) == load_rule_book(settings).rulesets[0].valid_from

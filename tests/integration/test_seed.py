@@ -32,9 +32,14 @@ def seed_end(ledger: Ledger) -> date:
 
 
 def sqlite_system_at(path: Path) -> System:
-    return build_system(Settings(database_url=f"sqlite:///{path / 'ledger.db'}",
-                                 var_dir=path / "var", nik_pepper=SecretStr(TEST_PEPPER),
-                                 master_key=SecretStr(TEST_MASTER_KEY)))
+    return build_system(
+        Settings(
+            database_url=f"sqlite:///{path / 'ledger.db'}",
+            var_dir=path / "var",
+            nik_pepper=SecretStr(TEST_PEPPER),
+            master_key=SecretStr(TEST_MASTER_KEY),
+        )
+    )
 
 
 @pytest.fixture
@@ -69,28 +74,58 @@ def facts(ledger: Ledger, report: SeedReport) -> list[tuple[Any, ...]]:
         personal = ledger.get_personal_data(participant_id)
         assert personal is not None
         claims = ledger.get_participant(participant_id).claims.values()
-        rows.append((
-            nik, personal["name"], personal["birth_date"], personal["phone"], status.village,
-            status.enrolled_on, status.status, str(status.paid_through), status.programmes,
-            status.declared_income, status.jht_balance, status.arrears_amount,
-            sorted((c["programme"], c["kind"], c["incident_date"], c["status"], c["amount"])
-                   for c in claims),
-        ))
+        rows.append(
+            (
+                nik,
+                personal["name"],
+                personal["birth_date"],
+                personal["phone"],
+                status.village,
+                status.enrolled_on,
+                status.status,
+                str(status.paid_through),
+                status.programmes,
+                status.declared_income,
+                status.jht_balance,
+                status.arrears_amount,
+                sorted(
+                    (c["programme"], c["kind"], c["incident_date"], c["status"], c["amount"])
+                    for c in claims
+                ),
+            )
+        )
     return sorted(rows)
 
 
 def test_seed_is_refused_nothing_and_matches_the_store(ledger: Ledger) -> None:
     calls: list[tuple[int, int]] = []
-    report = seed_population(ledger, participants=200, months=12, seed=3, end=seed_end(ledger),
-                             batch_size=100, progress=lambda done, total: calls.append((done, total)))
+    report = seed_population(
+        ledger,
+        participants=200,
+        months=12,
+        seed=3,
+        end=seed_end(ledger),
+        batch_size=100,
+        progress=lambda done, total: calls.append((done, total)),
+    )
 
     events, counts = topic_counts(ledger)
     assert events == report.events > 0
-    topic = {cls: get_topic(cls) for cls in (
-        Participant.Enrolled, Participant.ContributionPaid, Participant.Died,
-        Participant.Withdrew, Participant.IncomeDeclared, Participant.ProgrammesChanged,
-        Participant.ClaimFiled, Participant.ClaimApproved, Participant.ClaimRejected,
-        Participant.ClaimPaid)}
+    topic = {
+        cls: get_topic(cls)
+        for cls in (
+            Participant.Enrolled,
+            Participant.ContributionPaid,
+            Participant.Died,
+            Participant.Withdrew,
+            Participant.IncomeDeclared,
+            Participant.ProgrammesChanged,
+            Participant.ClaimFiled,
+            Participant.ClaimApproved,
+            Participant.ClaimRejected,
+            Participant.ClaimPaid,
+        )
+    }
     assert counts[topic[Participant.Enrolled]] == report.participants == 200
     assert counts[topic[Participant.ContributionPaid]] == report.contributions > 200
     assert counts[topic[Participant.Died]] == report.deaths
@@ -106,8 +141,11 @@ def test_seed_is_refused_nothing_and_matches_the_store(ledger: Ledger) -> None:
     for nik, participant_id in zip(report.niks, report.participant_ids, strict=True):
         assert ledger.find_participant(nik) == participant_id
 
-    statuses = Counter(ledger.get_status(pid, as_of=report.end).status
-                       for pid in report.participant_ids if pid is not None)
+    statuses = Counter(
+        ledger.get_status(pid, as_of=report.end).status
+        for pid in report.participant_ids
+        if pid is not None
+    )
     assert statuses["deceased"] == report.deaths
     assert statuses["withdrawn"] == report.withdrawals
     # A campaign's population a year on: most paying, some behind, some never started.
@@ -117,13 +155,32 @@ def test_seed_is_refused_nothing_and_matches_the_store(ledger: Ledger) -> None:
 
     dones = [done for done, _ in calls]
     assert dones == sorted(dones)
-    assert calls[-1][0] == calls[-1][1] == 200 + report.contributions + (
-        report.deaths + report.withdrawals + report.income_declarations
-        + report.programme_changes + report.claims_filed + report.claims_approved
-        + report.claims_rejected + report.claims_paid)
-    assert set(report.as_dict()) >= {"participants", "contributions", "events", "deaths",
-                                     "withdrawals", "claims_filed", "claims_paid",
-                                     "elapsed_seconds"}
+    assert (
+        calls[-1][0]
+        == calls[-1][1]
+        == 200
+        + report.contributions
+        + (
+            report.deaths
+            + report.withdrawals
+            + report.income_declarations
+            + report.programme_changes
+            + report.claims_filed
+            + report.claims_approved
+            + report.claims_rejected
+            + report.claims_paid
+        )
+    )
+    assert set(report.as_dict()) >= {
+        "participants",
+        "contributions",
+        "events",
+        "deaths",
+        "withdrawals",
+        "claims_filed",
+        "claims_paid",
+        "elapsed_seconds",
+    }
     assert "niks" not in report.as_dict()
 
 
@@ -136,13 +193,23 @@ def test_the_same_seed_gives_the_same_facts_on_any_store(
     # (as the benchmarks do): the facts are the same.
     plan = plan_population(participants=200, months=12, seed=11, end=end)
     with pytest.raises(ValueError, match="not this seed's"):
-        seed_population(other_sqlite_ledger, participants=200, months=12, seed=12, end=end,
-                        plan=plan)
-    second = seed_population(other_sqlite_ledger, participants=200, months=12, seed=11,
-                             end=end, batch_size=64, chronological=True, plan=plan)
+        seed_population(
+            other_sqlite_ledger, participants=200, months=12, seed=12, end=end, plan=plan
+        )
+    second = seed_population(
+        other_sqlite_ledger,
+        participants=200,
+        months=12,
+        seed=11,
+        end=end,
+        batch_size=64,
+        chronological=True,
+        plan=plan,
+    )
     assert first.niks == second.niks
     assert {k: v for k, v in first.as_dict().items() if k != "elapsed_seconds"} == {
-        k: v for k, v in second.as_dict().items() if k != "elapsed_seconds"}
+        k: v for k, v in second.as_dict().items() if k != "elapsed_seconds"
+    }
     assert facts(ledger, first) == facts(other_sqlite_ledger, second)
 
     path = tmp_path / "third"
@@ -166,24 +233,29 @@ def test_seeding_the_same_seed_twice_is_refused(ledger: Ledger) -> None:
 
 def test_the_period_must_be_past_and_under_the_rules(ledger: Ledger) -> None:
     with pytest.raises(ValueError, match="after today"):
-        seed_population(ledger, participants=5, months=2, seed=1,
-                        end=date(ledger.today().year + 1, 1, 1))
+        seed_population(
+            ledger, participants=5, months=2, seed=1, end=date(ledger.today().year + 1, 1, 1)
+        )
     with pytest.raises(ValueError, match="before the first programme rules"):
         seed_population(ledger, participants=5, months=24, seed=1, end=date(2016, 6, 30))
     assert ledger.recorder.max_notification_id() in (None, 0)
 
 
 def test_a_larger_population_dies_claims_and_lapses(sqlite_ledger: Ledger) -> None:
-    report = seed_population(sqlite_ledger, participants=1000, months=24, seed=2024,
-                             end=seed_end(sqlite_ledger))
+    report = seed_population(
+        sqlite_ledger, participants=1000, months=24, seed=2024, end=seed_end(sqlite_ledger)
+    )
     assert report.participants == 1000
     assert report.deaths >= 1
     assert report.withdrawals >= 1
     assert report.claims_paid >= 1
     assert report.claims_filed >= report.claims_approved + report.claims_rejected
     assert report.income_declarations >= 1
-    statuses = Counter(sqlite_ledger.get_status(pid, as_of=report.end).status
-                       for pid in report.participant_ids if pid is not None)
+    statuses = Counter(
+        sqlite_ledger.get_status(pid, as_of=report.end).status
+        for pid in report.participant_ids
+        if pid is not None
+    )
     for status in ("active", "grace", "lapsed", "pending", "deceased", "withdrawn"):
         assert statuses[status] >= 1, statuses
     assert statuses["active"] > 400
@@ -212,8 +284,11 @@ def test_the_plan_looks_like_a_village_campaign() -> None:
         nik = Nik.parse(p.nik)
         nik.check_person(sex=p.sex, birth_date=p.birth_date)
         issued_here += p.nik[:6] == p.village_code.replace(".", "")[:6]
-        age = p.enrolled_on.year - p.birth_date.year - (
-            (p.enrolled_on.month, p.enrolled_on.day) < (p.birth_date.month, p.birth_date.day))
+        age = (
+            p.enrolled_on.year
+            - p.birth_date.year
+            - ((p.enrolled_on.month, p.enrolled_on.day) < (p.birth_date.month, p.birth_date.day))
+        )
         assert 18 <= age <= 60
         assert first_month.first_day <= p.enrolled_on <= end
         assert p.phone is None or normalize_phone(p.phone) is not None

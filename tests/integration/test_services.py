@@ -207,14 +207,38 @@ def test_any_command_is_recorded_through_one_service_with_its_position(system: S
     pid = enrolled.participant_id
     assert enrolled.position == system.head() and pid is not None
     steps: list[tuple[type, dict[str, object]]] = [
-        (RecordContribution, {"participant_id": pid, "payment_ref": "R-1", "channel": "bank",
-                              "amount": 3 * MONTHLY_JKK_JKM_1_5M, "paid_on": "2024-01-12"}),
-        (DeclareIncome, {"participant_id": pid, "declared_income": "2000000",
-                         "from_month": "2024-04", "declared_on": "2024-03-20"}),
-        (ChangeProgrammes, {"participant_id": pid, "programmes": "JKK+JKM+JHT",
-                            "from_month": "2024-04", "changed_on": "2024-03-21"}),
-        (CorrectDetails, {"participant_id": pid, "phone": "081311112222",
-                          "corrected_on": "2024-03-22"}),
+        (
+            RecordContribution,
+            {
+                "participant_id": pid,
+                "payment_ref": "R-1",
+                "channel": "bank",
+                "amount": 3 * MONTHLY_JKK_JKM_1_5M,
+                "paid_on": "2024-01-12",
+            },
+        ),
+        (
+            DeclareIncome,
+            {
+                "participant_id": pid,
+                "declared_income": "2000000",
+                "from_month": "2024-04",
+                "declared_on": "2024-03-20",
+            },
+        ),
+        (
+            ChangeProgrammes,
+            {
+                "participant_id": pid,
+                "programmes": "JKK+JKM+JHT",
+                "from_month": "2024-04",
+                "changed_on": "2024-03-21",
+            },
+        ),
+        (
+            CorrectDetails,
+            {"participant_id": pid, "phone": "081311112222", "corrected_on": "2024-03-22"},
+        ),
     ]
     last = enrolled.position
     for kind, fields in steps:
@@ -222,16 +246,34 @@ def test_any_command_is_recorded_through_one_service_with_its_position(system: S
         assert answer.position == system.head() > last, kind
         assert answer.as_dict()["participant_id"] == str(pid)
         last = answer.position
-    filed = people.record(system, FileClaim, {
-        "participant_id": pid, "programme": "JKK", "kind": "medical",
-        "incident_date": "2024-02-05", "filed_on": "2024-02-06", "work_related": "yes"})
+    filed = people.record(
+        system,
+        FileClaim,
+        {
+            "participant_id": pid,
+            "programme": "JKK",
+            "kind": "medical",
+            "incident_date": "2024-02-05",
+            "filed_on": "2024-02-06",
+            "work_related": "yes",
+        },
+    )
     assert isinstance(filed.value, UUID) and filed.position == system.head()
-    approved = people.record(system, ApproveClaim, {
-        "participant_id": pid, "claim_id": str(filed.value), "amount": "1.000.000",
-        "approved_on": "2024-02-10"})
-    paid = people.record(system, PayClaim, {"participant_id": pid, "claim_id": filed.value,
-                                            "paid_on": "2024-02-12"})
+    approved = people.record(
+        system,
+        ApproveClaim,
+        {
+            "participant_id": pid,
+            "claim_id": str(filed.value),
+            "amount": "1.000.000",
+            "approved_on": "2024-02-10",
+        },
+    )
+    paid = people.record(
+        system, PayClaim, {"participant_id": pid, "claim_id": filed.value, "paid_on": "2024-02-12"}
+    )
     assert (approved.value, approved.as_dict()["result"]) == (1_000_000, 1_000_000)
+    assert approved.position is not None and filed.position is not None
     assert paid.position == system.head() > approved.position > filed.position
     with pytest.raises(LedgerError) as refused:
         people.record(system, RecordDeath, {"participant_id": pid, "died_on": "2999-01-01"})

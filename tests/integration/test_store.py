@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
+from uuid import UUID
 
 from domain.commands import Enroll, RecordContribution, parse, run_parsed
 from domain.ledger import EnrollmentResult, Ledger
@@ -16,9 +18,16 @@ from tests.factories import MONTHLY_JKK_JKM_1_5M, enrollment
 
 
 def pay_monthly(ledger: Ledger, nik: str, first: Period, months: int, prefix: str) -> None:
-    rows = [{"payment_ref": f"{prefix}-{i}", "nik": nik, "amount": MONTHLY_JKK_JKM_1_5M,
-             "paid_on": (first + i).first_day.replace(day=5), "channel": "bank"}
-            for i in range(months)]
+    rows = [
+        {
+            "payment_ref": f"{prefix}-{i}",
+            "nik": nik,
+            "amount": MONTHLY_JKK_JKM_1_5M,
+            "paid_on": (first + i).first_day.replace(day=5),
+            "channel": "bank",
+        }
+        for i in range(months)
+    ]
     outcomes = run_parsed(RecordContribution, rows, ledger.record_contributions)
     assert not [o for o in outcomes if isinstance(o, Exception)], outcomes
 
@@ -28,16 +37,17 @@ def test_long_lived_participants_are_snapshotted_and_load_the_same(ledger: Ledge
     participant_id = ledger.enroll(parse(Enroll, person))
     pay_monthly(ledger, person["nik"], Period.parse("2019-01"), 72, "SNAP")
 
-    participant = ledger.repository.get(participant_id)
+    participant: Participant = ledger.repository.get(participant_id)
     assert participant.version == 73
     assert ledger.snapshots is not None
     snapshots = list(ledger.snapshots.get(participant_id))
     assert [s.originator_version for s in snapshots] == [50]
 
     # Rebuild without the snapshot: replay every event onto a blank aggregate.
-    replayed = None
+    replayed: Participant | None = None
     for event in ledger.events.get(participant_id):
-        replayed = event.mutate(replayed)
+        # the store's protocol type has no `mutate`; the library's aggregate events do
+        replayed = event.mutate(replayed)  # type: ignore[attr-defined]
     assert isinstance(replayed, Participant)
     assert _same_state(replayed, participant)
     assert str(participant.paid_through) == "2024-12"
@@ -47,7 +57,8 @@ def test_long_lived_participants_are_snapshotted_and_load_the_same(ledger: Ledge
 def _same_state(a: Participant, b: Participant) -> bool:
     skip = {"_pending_events", "_modified_on", "_created_on"}
     return {k: v for k, v in vars(a).items() if k not in skip} == {
-        k: v for k, v in vars(b).items() if k not in skip}
+        k: v for k, v in vars(b).items() if k not in skip
+    }
 
 
 def test_a_bulk_enrollment_is_one_transaction_with_contiguous_positions(ledger: Ledger) -> None:
@@ -72,17 +83,18 @@ def test_a_writer_that_loses_a_race_gets_an_answer_per_row(settings: Settings) -
     try:
         shared, only_second = enrollment(), enrollment()
         ensure_keys = second.vault.ensure_keys
-        raced = []
+        raced: list[UUID] = []
 
-        def first_writer_commits_meanwhile(key_ids):  # type: ignore[no-untyped-def]
+        def first_writer_commits_meanwhile(key_ids: Iterable[UUID]) -> None:
             # Called by the second writer after it prepared its batch, just before saving.
             if not raced:
                 raced.append(first.enroll(parse(Enroll, shared)))
             ensure_keys(key_ids)
 
         second.vault.ensure_keys = first_writer_commits_meanwhile  # type: ignore[method-assign]
-        outcomes = run_parsed(Enroll, [dict(shared, name="Another Person"), only_second],
-                              second.enroll_many)
+        outcomes = run_parsed(
+            Enroll, [dict(shared, name="Another Person"), only_second], second.enroll_many
+        )
 
         assert raced, "the first writer did not interleave"
         assert [type(o).__name__ for o in outcomes] == ["ConflictError", "EnrollmentResult"]
@@ -95,12 +107,16 @@ def test_a_writer_that_loses_a_race_gets_an_answer_per_row(settings: Settings) -
 
 
 def test_every_sqlite_connection_of_the_ledger_is_set_up_for_big_tables(
-        sqlite_ledger: Ledger, tmp_path: Path) -> None:
+    sqlite_ledger: Ledger, tmp_path: Path
+) -> None:
     """The event store's pooled connections, the key table's and the view store's: a
     checkpoint per 80 MB of WAL and 128 MB of cache, not SQLite's 4 MB and 2 MB."""
+
     def pragmas(conn: sqlite3.Connection) -> tuple[int, int]:
-        return (conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0],
-                conn.execute("PRAGMA cache_size").fetchone()[0])
+        return (
+            conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0],
+            conn.execute("PRAGMA cache_size").fetchone()[0],
+        )
 
     sqlite_ledger.enroll(parse(Enroll, enrollment()))  # the pool has made its connections by now
     datastore = sqlite_ledger.recorder.datastore  # type: ignore[attr-defined]

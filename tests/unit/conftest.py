@@ -26,20 +26,28 @@ TODAY = date(2026, 6, 30)
 MakeLedger = Callable[..., Ledger]
 
 
-def new_ledger(*, today: date = TODAY, rules: RuleBook | None = None,
-               recorder: ApplicationRecorder | None = None) -> Ledger:
+def new_ledger(
+    *,
+    today: date = TODAY,
+    rules: RuleBook | None = None,
+    recorder: ApplicationRecorder | None = None,
+) -> Ledger:
     """An in-memory ledger; with `recorder`, a second application over the same log."""
     # Not build_system: unit tests run on no store, so the ledger is built in memory here.
     if recorder is None:
-        return Ledger(mapper=Mapper(transcoder=ledger_transcoder()), today=lambda: today,
-                      rules=rules)
+        return Ledger(
+            mapper=Mapper(transcoder=ledger_transcoder()), today=lambda: today, rules=rules
+        )
+
+    shared: ApplicationRecorder = recorder
 
     class SharedLogLedger(Ledger):
         def construct_recorder(self) -> ApplicationRecorder:
-            return recorder
+            return shared
 
-    return SharedLogLedger(mapper=Mapper(transcoder=ledger_transcoder()), today=lambda: today,
-                           rules=rules)
+    return SharedLogLedger(
+        mapper=Mapper(transcoder=ledger_transcoder()), today=lambda: today, rules=rules
+    )
 
 
 @pytest.fixture(scope="session")
@@ -66,8 +74,12 @@ class Refusal:
         self.before = self.ledger.recorder.max_notification_id() if self.ledger else None
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 tb: TracebackType | None) -> bool:
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool:
         if kind is None:
             raise AssertionError(f"expected a refusal with code {self.code!r}, nothing was raised")
         if not isinstance(error, LedgerError):

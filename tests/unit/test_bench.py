@@ -42,7 +42,7 @@ def test_percentile_interpolates_between_ranks() -> None:
     assert percentile(values, 99) == pytest.approx(99.01)
     assert percentile([7.0], 99) == 7.0
     assert percentile([], 50) is None
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="percentage"):
         percentile(values, 101)
 
 
@@ -59,8 +59,13 @@ def test_ratio_is_ours_over_baseline_and_none_without_one() -> None:
 
 
 def test_make_figure_takes_medians_and_checks_the_target() -> None:
-    figure = make_figure("ingest_single_vs_naive", [100.0, 300.0, 200.0], "events/s",
-                         baseline_values=[40.0, 50.0, 60.0], baseline_name="naive")
+    figure = make_figure(
+        "ingest_single_vs_naive",
+        [100.0, 300.0, 200.0],
+        "events/s",
+        baseline_values=[40.0, 50.0, 60.0],
+        baseline_name="naive",
+    )
     assert figure.value == 200.0 and figure.baseline == 50.0
     assert figure.ratio == 4.0
     assert figure.runs == 3 and figure.baseline_runs == 3
@@ -86,27 +91,84 @@ def test_latency_target_is_on_the_value_and_lower_is_better() -> None:
 
 def _report() -> Report:
     figures = [
-        make_figure("ingest_single_vs_naive", [1200.0, 1100.0, 1300.0], "events/s",
-                    baseline_values=[500.0, 600.0, 550.0], baseline_name="naive app",
-                    store="sqlite", scale=1000, months=12, notes="fresh | store"),
-        make_figure("ingest_bulk_vs_raw_sqlite", [4000.0], "events/s", baseline_values=[80000.0],
-                    store="sqlite", scale=1000, months=12),
-        make_figure("rebuild_vs_decode_loop", [20000.0], "events/s", baseline_values=[30000.0],
-                    store="sqlite", scale=1000, months=12),
-        *latency_figures("status_read", [1.0, 2.0, 3.0], [0.2, 0.3, 0.4], "bare read",
-                         store="sqlite", scale=1000, months=12),
+        make_figure(
+            "ingest_single_vs_naive",
+            [1200.0, 1100.0, 1300.0],
+            "events/s",
+            baseline_values=[500.0, 600.0, 550.0],
+            baseline_name="naive app",
+            store="sqlite",
+            scale=1000,
+            months=12,
+            notes="fresh | store",
+        ),
+        make_figure(
+            "ingest_bulk_vs_raw_sqlite",
+            [4000.0],
+            "events/s",
+            baseline_values=[80000.0],
+            store="sqlite",
+            scale=1000,
+            months=12,
+        ),
+        make_figure(
+            "rebuild_vs_decode_loop",
+            [20000.0],
+            "events/s",
+            baseline_values=[30000.0],
+            store="sqlite",
+            scale=1000,
+            months=12,
+        ),
+        *latency_figures(
+            "status_read",
+            [1.0, 2.0, 3.0],
+            [0.2, 0.3, 0.4],
+            "bare read",
+            store="sqlite",
+            scale=1000,
+            months=12,
+        ),
         Figure(name="memory_rebuild_peak_mb", value=90.0, unit="MB", store="sqlite", scale=1000),
     ]
-    return Report(figures=figures,
-                  phases=[Phase(store="sqlite", scale=1000, name="bulk_ingest", seconds=9.0,
-                                events=13_000, peak_rss_mb=95.0, rss_growth_mb=10.0, repeats=3)],
-                  machine={"cpu": "Test CPU", "cores": 2, "python": "3.11"},
-                  config={"mode": "quick", "scales": [1000], "months": 12, "stores": ["sqlite"],
-                          "repeats": 3, "seed": 1},
-                  profiles={"sqlite: rebuild": [{"function": "x.py:1(f)", "calls": 3, "own_s": 0.5,
-                                                 "own_share": 0.5, "cumulative_s": 0.9}]},
-                  errors=["postgres skipped: unreachable"], started="2026-01-01T00:00:00+00:00",
-                  finished="2026-01-01T00:01:00+00:00")
+    return Report(
+        figures=figures,
+        phases=[
+            Phase(
+                store="sqlite",
+                scale=1000,
+                name="bulk_ingest",
+                seconds=9.0,
+                events=13_000,
+                peak_rss_mb=95.0,
+                rss_growth_mb=10.0,
+                repeats=3,
+            )
+        ],
+        machine={"cpu": "Test CPU", "cores": 2, "python": "3.11"},
+        config={
+            "mode": "quick",
+            "scales": [1000],
+            "months": 12,
+            "stores": ["sqlite"],
+            "repeats": 3,
+            "seed": 1,
+        },
+        profiles={
+            "sqlite: rebuild": [
+                {
+                    "function": "x.py:1(f)",
+                    "calls": 3,
+                    "own_s": 0.5,
+                    "own_share": 0.5,
+                    "cumulative_s": 0.9,
+                }
+            ]
+        },
+        errors=["postgres skipped: unreachable"],
+        started="2026-01-01T00:00:00+00:00",
+        finished="2026-01-01T00:01:00+00:00",
+    )
 
 
 def test_json_has_the_documented_shape_and_round_trips(tmp_path: Path) -> None:
@@ -116,8 +178,12 @@ def test_json_has_the_documented_shape_and_round_trips(tmp_path: Path) -> None:
     data = json.loads(path.read_text())
     assert set(data) >= {"figures", "machine"}
     names = {f["name"] for f in data["figures"]}
-    assert {"ingest_single_vs_naive", "ingest_bulk_vs_raw_sqlite", "rebuild_vs_decode_loop",
-            "status_read_p99_ms"} <= names
+    assert {
+        "ingest_single_vs_naive",
+        "ingest_bulk_vs_raw_sqlite",
+        "rebuild_vs_decode_loop",
+        "status_read_p99_ms",
+    } <= names
     for figure in data["figures"]:
         assert {"name", "value", "unit", "baseline", "ratio"} <= set(figure)
     assert Report.from_dict(data).as_dict() == report.as_dict()
@@ -128,12 +194,23 @@ def test_markdown_has_a_table_per_figure_targets_growth_and_machine(tmp_path: Pa
     write_markdown(_report(), path)
     text = path.read_text()
     assert text.startswith("# Benchmarks")
-    for heading in ("## Machine", "## Targets", "### Missed, and why", "## How it grows",
-                    "## Phases: time and memory", "## Profiles", "## Errors",
-                    "### ingest_single_vs_naive", "### status_read_p99_ms"):
+    for heading in (
+        "## Machine",
+        "## Targets",
+        "### Missed, and why",
+        "## How it grows",
+        "## Phases: time and memory",
+        "## Profiles",
+        "## Errors",
+        "### ingest_single_vs_naive",
+        "### status_read_p99_ms",
+    ):
         assert heading in text, heading
     assert "| cpu | Test CPU |" in text
-    assert "| ingest_single_vs_naive | sqlite | 1,000 | 1,200 events/s | 550 | 2.18× | ratio >= 5 | **no** |" in text
+    assert (
+        "| ingest_single_vs_naive | sqlite | 1,000 | 1,200 events/s | 550 | 2.18× "
+        "| ratio >= 5 | **no** |" in text
+    )
     assert "**rebuild_vs_decode_loop**" not in text  # met (0.67 >= 0.5): not listed as missed
     assert "no (target is at 1M)" not in text  # status p99 3 ms: met
     assert "fresh / store" in text  # a '|' in notes cannot break the table
@@ -158,8 +235,9 @@ def test_single_command_rows_keep_only_people_with_payments_only() -> None:
     for enrollment, payments in rows:
         assert niks[enrollment["nik"]] not in busy
         assert [p["paid_on"] for p in payments] == sorted(p["paid_on"] for p in payments)
-        assert all(set(p) == {"payment_ref", "amount", "paid_on", "channel", "agent_id"}
-                   for p in payments)
+        assert all(
+            set(p) == {"payment_ref", "amount", "paid_on", "channel", "agent_id"} for p in payments
+        )
 
 
 def test_growth_rebuild_seconds_count_only_the_events_the_projections_read() -> None:
@@ -178,9 +256,15 @@ def test_growth_rebuild_seconds_count_only_the_events_the_projections_read() -> 
 def test_an_earlier_run_without_a_finish_says_so() -> None:
     report = _report()
     report.config["kept_from_previous"] = ["sqlite 10000"]
-    report.config["earlier_runs"] = [{"mode": "full", "started": "2026-01-01T00:00:00+00:00",
-                                      "finished": None, "commit": "abc1234",
-                                      "measured": ["sqlite 10000"]}]
+    report.config["earlier_runs"] = [
+        {
+            "mode": "full",
+            "started": "2026-01-01T00:00:00+00:00",
+            "finished": None,
+            "commit": "abc1234",
+            "measured": ["sqlite 10000"],
+        }
+    ]
     text = render_markdown(report)
     assert "at commit abc1234, 2026-01-01T00:00:00+00:00 to (finish not recorded)." in text
     assert "None" not in text
@@ -188,11 +272,22 @@ def test_an_earlier_run_without_a_finish_says_so() -> None:
 
 def test_figures_merged_from_runs_render_by_store_and_scale() -> None:
     report = _report()
-    report.figures.insert(0, make_figure(
-        "ingest_bulk_vs_raw_sqlite", [7000.0], "events/s", baseline_values=[90000.0],
-        store="sqlite", scale=10_000, months=24))
+    report.figures.insert(
+        0,
+        make_figure(
+            "ingest_bulk_vs_raw_sqlite",
+            [7000.0],
+            "events/s",
+            baseline_values=[90000.0],
+            store="sqlite",
+            scale=10_000,
+            months=24,
+        ),
+    )
     table = render_markdown(report).split("### ingest_bulk_vs_raw_sqlite")[1].split("###")[0]
-    scales = [line.split("|")[2].strip() for line in table.splitlines() if line.startswith("| sqlite")]
+    scales = [
+        line.split("|")[2].strip() for line in table.splitlines() if line.startswith("| sqlite")
+    ]
     assert scales == ["1,000", "10,000"]
     growth = render_markdown(report).split("## How it grows")[1].split("## Phases")[0]
     assert "| 10,000 | 24 |" in growth and "| 1,000 | 12 |" in growth
@@ -200,11 +295,25 @@ def test_figures_merged_from_runs_render_by_store_and_scale() -> None:
 
 def test_runs_in_parts_keep_each_source_and_show_the_split_rebuild_beside_one_process() -> None:
     def run(scale: int, commit: str, *names: str) -> Report:
-        figures = [make_figure(n, [20_000.0 if "one_process" in n else 30_000.0], "events/s",
-                               baseline_values=[40_000.0], store="sqlite", scale=scale, months=24)
-                   for n in names]
-        return Report(started=f"start {commit}", finished=f"end {commit}", figures=figures,
-                      machine={"commit": commit}, config={"mode": "full", "scales": [scale]})
+        figures = [
+            make_figure(
+                n,
+                [20_000.0 if "one_process" in n else 30_000.0],
+                "events/s",
+                baseline_values=[40_000.0],
+                store="sqlite",
+                scale=scale,
+                months=24,
+            )
+            for n in names
+        ]
+        return Report(
+            started=f"start {commit}",
+            finished=f"end {commit}",
+            figures=figures,
+            machine={"commit": commit},
+            config={"mode": "full", "scales": [scale]},
+        )
 
     hundred_k = run(100_000, "aaa", "rebuild_vs_decode_loop")
     million = run(1_000_000, "bbb", "rebuild_vs_decode_loop")
@@ -213,24 +322,43 @@ def test_runs_in_parts_keep_each_source_and_show_the_split_rebuild_beside_one_pr
     keep_earlier(ten_k, million, {("sqlite", 10_000)})
 
     assert sorted({(f.scale, f.name) for f in ten_k.figures}) == [
-        (10_000, "rebuild_one_process_vs_decode_loop"), (10_000, "rebuild_vs_decode_loop"),
-        (100_000, "rebuild_vs_decode_loop"), (1_000_000, "rebuild_vs_decode_loop")]
+        (10_000, "rebuild_one_process_vs_decode_loop"),
+        (10_000, "rebuild_vs_decode_loop"),
+        (100_000, "rebuild_vs_decode_loop"),
+        (1_000_000, "rebuild_vs_decode_loop"),
+    ]
     assert ten_k.config["kept_from_previous"] == ["sqlite 100000", "sqlite 1000000"]
     assert [(r["commit"], r["measured"]) for r in ten_k.config["earlier_runs"]] == [
-        ("aaa", ["sqlite 100000"]), ("bbb", ["sqlite 1000000"])]
+        ("aaa", ["sqlite 100000"]),
+        ("bbb", ["sqlite 1000000"]),
+    ]
     text = render_markdown(ten_k)
     assert "- sqlite 100000: `ledger bench` at commit aaa, start aaa to end aaa." in text
     growth = text.split("## How it grows")[1].split("## Phases")[0]
-    rows = {line.split("|")[1].strip(): [c.strip() for c in line.strip("|").split("|")]
-            for line in growth.splitlines() if line.startswith("| 1")}
+    rows = {
+        line.split("|")[1].strip(): [c.strip() for c in line.strip("|").split("|")]
+        for line in growth.splitlines()
+        if line.startswith("| 1")
+    }
     assert rows["10,000"][6] == "20,000 / 30,000"  # one process / split
     assert rows["100,000"][6] == "30,000 / –"  # not split: the one figure is one process
 
 
 def test_a_run_stopped_after_bulk_ingest_still_shows_its_rate_in_the_growth_table() -> None:
-    report = Report(started="now", config={"mode": "full", "scales": [1_000_000]}, phases=[
-        Phase(store="sqlite", scale=1_000_000, name="bulk_ingest", seconds=5_000.0,
-              events=25_000_000, repeats=1)])
+    report = Report(
+        started="now",
+        config={"mode": "full", "scales": [1_000_000]},
+        phases=[
+            Phase(
+                store="sqlite",
+                scale=1_000_000,
+                name="bulk_ingest",
+                seconds=5_000.0,
+                events=25_000_000,
+                repeats=1,
+            )
+        ],
+    )
     growth = render_markdown(report).split("## How it grows")[1].split("## Phases")[0]
     row = next(line for line in growth.splitlines() if line.startswith("| 1,000,000 |"))
     cells = [c.strip() for c in row.strip("|").split("|")]

@@ -41,9 +41,17 @@ def enrol(ledger: Ledger, **overrides) -> UUID:
 
 
 def pay(ledger: Ledger, pid: UUID, amount: int, paid_on: str | date, **extra):
-    return ledger.record_contribution(parse(RecordContribution, 
-        payment_ref=extra.pop("payment_ref", f"ref-{next(_refs)}"), participant_id=str(pid),
-        amount=amount, paid_on=paid_on, channel=extra.pop("channel", "bank"), **extra))
+    return ledger.record_contribution(
+        parse(
+            RecordContribution,
+            payment_ref=extra.pop("payment_ref", f"ref-{next(_refs)}"),
+            participant_id=str(pid),
+            amount=amount,
+            paid_on=paid_on,
+            channel=extra.pop("channel", "bank"),
+            **extra,
+        )
+    )
 
 
 def status(ledger: Ledger, pid: UUID, day: str | date):
@@ -53,8 +61,9 @@ def status(ledger: Ledger, pid: UUID, day: str | date):
 def covered_months(ledger: Ledger, pid: UUID, first: str, last: str, known_by: date = date.max):
     p = ledger.get_participant(pid)
     start, end = Period.parse(first), Period.parse(last)
-    return {str(start + i) for i in range(end - start + 1)
-            if covered_programmes(p, start + i, known_by)}
+    return {
+        str(start + i) for i in range(end - start + 1) if covered_programmes(p, start + i, known_by)
+    }
 
 
 # --- first payment, months ahead -------------------------------------------------------
@@ -134,8 +143,9 @@ def test_thirteen_ahead_is_refused_after_paying_ahead(ledger: Ledger, refused) -
 
 
 @pytest.mark.parametrize("amount", [M + 1, M - 1, 10_000, 16_800, M * 3 // 2, 2 * M + 6_800])
-def test_amount_not_a_whole_number_of_months_is_refused(ledger: Ledger, refused,
-                                                        amount: int) -> None:
+def test_amount_not_a_whole_number_of_months_is_refused(
+    ledger: Ledger, refused, amount: int
+) -> None:
     pid = enrol(ledger)
     with refused(ledger, "amount_not_whole_months"):
         pay(ledger, pid, amount, "2024-01-12")
@@ -170,9 +180,15 @@ def test_unpaid_for_more_than_three_months_is_lapsed(ledger: Ledger, day: str) -
 def test_arrears_amount_follows_a_declared_income(ledger: Ledger) -> None:
     pid = enrol(ledger)
     pay(ledger, pid, M, "2024-01-12")
-    ledger.declare_income(parse(DeclareIncome,
-                          participant_id=pid, declared_income=3_000_000, from_month="2024-03",
-                          declared_on="2024-01-20"))
+    ledger.declare_income(
+        parse(
+            DeclareIncome,
+            participant_id=pid,
+            declared_income=3_000_000,
+            from_month="2024-03",
+            declared_on="2024-01-20",
+        )
+    )
     s = status(ledger, pid, "2024-03-10")
     assert (s.arrears_months, s.arrears_amount) == (2, M + 36_800)
 
@@ -192,7 +208,11 @@ def test_a_payment_in_grace_settles_the_arrears_first(ledger: Ledger) -> None:
         assert covered_programmes(p, Period.parse(month), date(2024, 4, 10)) == ("JKK", "JKM")
         assert covered_programmes(p, Period.parse(month), date(2024, 4, 9)) == ()
     assert covered_months(ledger, pid, "2024-01", "2024-12") == {
-        "2024-01", "2024-02", "2024-03", "2024-04"}
+        "2024-01",
+        "2024-02",
+        "2024-03",
+        "2024-04",
+    }
     # ...but the status as of a day before the payment stays what it was that day.
     again = status(ledger, pid, "2024-03-05")
     assert again == before
@@ -258,12 +278,14 @@ def test_death_makes_the_status_deceased_and_refuses_payments(ledger: Ledger, re
         ledger.record_death(parse(RecordDeath, participant_id=pid, died_on="2024-02-21"))
 
 
-def test_withdrawal_makes_the_status_withdrawn_and_refuses_payments(ledger: Ledger,
-                                                                    refused) -> None:
+def test_withdrawal_makes_the_status_withdrawn_and_refuses_payments(
+    ledger: Ledger, refused
+) -> None:
     pid = enrol(ledger)
     pay(ledger, pid, M, "2024-01-12")
-    ledger.withdraw(parse(Withdraw,
-                    participant_id=pid, withdrawn_on="2024-01-25", reason="moved abroad"))
+    ledger.withdraw(
+        parse(Withdraw, participant_id=pid, withdrawn_on="2024-01-25", reason="moved abroad")
+    )
     assert status(ledger, pid, "2024-01-24").status == "active"
     s = status(ledger, pid, "2024-01-25")
     assert (s.status, s.withdrawn_on) == ("withdrawn", date(2024, 1, 25))
@@ -303,12 +325,19 @@ def test_future_dates_are_refused(make_ledger, refused) -> None:
 
 def test_dates_default_to_today(make_ledger) -> None:
     ledger = make_ledger(today=date(2024, 1, 31))
-    pid = ledger.enroll(parse(Enroll,
-                        {k: v for k, v in enrollment().items() if k != "enrolled_on"}))
+    pid = ledger.enroll(
+        parse(Enroll, {k: v for k, v in enrollment().items() if k != "enrolled_on"})
+    )
     assert ledger.get_participant(pid).enrolled_on == date(2024, 1, 31)
-    result = ledger.record_contribution(parse(RecordContribution,
-                                        payment_ref="today", participant_id=str(pid), amount=M,
-                                        channel="bank"))
+    result = ledger.record_contribution(
+        parse(
+            RecordContribution,
+            payment_ref="today",
+            participant_id=str(pid),
+            amount=M,
+            channel="bank",
+        )
+    )
     assert str(result.first_month) == "2024-01"
     assert ledger.get_status(pid).status == "active"
 
@@ -336,12 +365,17 @@ def test_jht_adds_two_percent_of_the_bracket(ledger: Ledger, refused) -> None:
     assert paid.by_programme == {"JKK": 30_000, "JKM": 13_600, "JHT": 60_000}
 
 
-def test_joining_jht_from_a_later_month_changes_that_months_amount(ledger: Ledger,
-                                                                   refused) -> None:
+def test_joining_jht_from_a_later_month_changes_that_months_amount(ledger: Ledger, refused) -> None:
     pid = enrol(ledger)
-    ledger.change_programmes(parse(ChangeProgrammes,
-                             participant_id=pid, programmes="JKK+JKM+JHT", from_month="2024-03",
-                             changed_on="2024-01-11"))
+    ledger.change_programmes(
+        parse(
+            ChangeProgrammes,
+            participant_id=pid,
+            programmes="JKK+JKM+JHT",
+            from_month="2024-03",
+            changed_on="2024-01-11",
+        )
+    )
     with refused(ledger, "amount_not_whole_months"):
         pay(ledger, pid, 3 * M, "2024-01-12")
     pay(ledger, pid, 2 * M + 51_800, "2024-01-12")
@@ -356,17 +390,30 @@ def test_programme_change_for_a_paid_month_is_refused(ledger: Ledger, refused) -
     pid = enrol(ledger)
     pay(ledger, pid, 3 * M, "2024-01-12")
     with refused(ledger, "months_already_paid"):
-        ledger.change_programmes(parse(ChangeProgrammes,
-                                 participant_id=pid, programmes="JKK+JKM+JHT", from_month="2024-03",
-                                 changed_on="2024-01-20"))
+        ledger.change_programmes(
+            parse(
+                ChangeProgrammes,
+                participant_id=pid,
+                programmes="JKK+JKM+JHT",
+                from_month="2024-03",
+                changed_on="2024-01-20",
+            )
+        )
 
 
-def test_income_declared_from_a_later_month_changes_that_months_amount(ledger: Ledger,
-                                                                      refused) -> None:
+def test_income_declared_from_a_later_month_changes_that_months_amount(
+    ledger: Ledger, refused
+) -> None:
     pid = enrol(ledger)
-    ledger.declare_income(parse(DeclareIncome,
-                          participant_id=pid, declared_income="3.000.000", from_month="2024-02",
-                          declared_on="2024-01-11"))
+    ledger.declare_income(
+        parse(
+            DeclareIncome,
+            participant_id=pid,
+            declared_income="3.000.000",
+            from_month="2024-02",
+            declared_on="2024-01-11",
+        )
+    )
     with refused(ledger, "amount_not_whole_months"):
         pay(ledger, pid, 2 * M, "2024-01-12")
     result = pay(ledger, pid, M + 36_800, "2024-01-12")
@@ -383,21 +430,40 @@ def test_income_declaration_for_a_paid_month_is_refused(ledger: Ledger, refused)
     pid = enrol(ledger)
     pay(ledger, pid, 3 * M, "2024-01-12")
     with refused(ledger, "months_already_paid"):
-        ledger.declare_income(parse(DeclareIncome,
-                              participant_id=pid, declared_income=20_000_000, from_month="2024-02",
-                              declared_on="2024-01-20"))
-    ledger.declare_income(parse(DeclareIncome,
-                          participant_id=pid, declared_income=20_000_000, from_month="2024-04",
-                          declared_on="2024-01-20"))
+        ledger.declare_income(
+            parse(
+                DeclareIncome,
+                participant_id=pid,
+                declared_income=20_000_000,
+                from_month="2024-02",
+                declared_on="2024-01-20",
+            )
+        )
+    ledger.declare_income(
+        parse(
+            DeclareIncome,
+            participant_id=pid,
+            declared_income=20_000_000,
+            from_month="2024-04",
+            declared_on="2024-01-20",
+        )
+    )
 
 
-def test_income_declaration_for_a_month_before_enrollment_is_refused(ledger: Ledger,
-                                                                     refused) -> None:
+def test_income_declaration_for_a_month_before_enrollment_is_refused(
+    ledger: Ledger, refused
+) -> None:
     pid = enrol(ledger)
     with refused(ledger, "month_before_enrollment"):
-        ledger.declare_income(parse(DeclareIncome,
-                              participant_id=pid, declared_income=3_000_000, from_month="2023-12",
-                              declared_on="2024-01-11"))
+        ledger.declare_income(
+            parse(
+                DeclareIncome,
+                participant_id=pid,
+                declared_income=3_000_000,
+                from_month="2023-12",
+                declared_on="2024-01-11",
+            )
+        )
 
 
 # --- properties ------------------------------------------------------------------------
@@ -467,23 +533,32 @@ def monthly(income: int, programmes: tuple[str, ...]) -> int:
 
 
 # mostly skips (so grace and lapse happen), else one month or up to 14 (capped at the limit)
-decision = st.one_of(st.just(0), st.just(0), st.just(0), st.just(1),
-                     st.integers(min_value=1, max_value=14))
-plan = st.fixed_dictionaries({
-    "income": st.sampled_from([500_000, 1_500_000, 3_750_000, 25_000_000]),
-    "programmes": st.sampled_from([("JKK", "JKM"), ("JKK", "JKM", "JHT")]),
-    "decisions": st.lists(decision, min_size=36, max_size=36),
-    "day": st.integers(min_value=5, max_value=28),
-})
+decision = st.one_of(
+    st.just(0), st.just(0), st.just(0), st.just(1), st.integers(min_value=1, max_value=14)
+)
+plan = st.fixed_dictionaries(
+    {
+        "income": st.sampled_from([500_000, 1_500_000, 3_750_000, 25_000_000]),
+        "programmes": st.sampled_from([("JKK", "JKM"), ("JKK", "JKM", "JHT")]),
+        "decisions": st.lists(decision, min_size=36, max_size=36),
+        "day": st.integers(min_value=5, max_value=28),
+    }
+)
 
-PROPERTY = settings(max_examples=60, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow])
+PROPERTY = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def run_plan(ledger: Ledger, plan: dict) -> tuple[UUID, Model, int]:
-    pid = ledger.enroll(parse(Enroll, enrollment(enrolled_on=ENROLLED.isoformat(),
-                                     declared_income=plan["income"],
-                                     programmes="+".join(plan["programmes"]))))
+    pid = ledger.enroll(
+        parse(
+            Enroll,
+            enrollment(
+                enrolled_on=ENROLLED.isoformat(),
+                declared_income=plan["income"],
+                programmes="+".join(plan["programmes"]),
+            ),
+        )
+    )
     due = monthly(plan["income"], plan["programmes"])
     model = Model(E)
     for offset, wanted in enumerate(plan["decisions"]):
@@ -495,7 +570,8 @@ def run_plan(ledger: Ledger, plan: dict) -> tuple[UUID, Model, int]:
         result = pay(ledger, pid, months * due, day_in(month, plan["day"]))
         assert (result.first_month.index, result.months) == (first, months), (
             f"payment in {Period(month)}: ledger settled {result.first_month} x{result.months}, "
-            f"model {Period(first)} x{months}")
+            f"model {Period(first)} x{months}"
+        )
     return pid, model, due
 
 
@@ -540,15 +616,18 @@ def test_an_amount_that_is_not_whole_months_is_refused(make_ledger, plan, extra:
 
 
 @PROPERTY
-@given(plan=plan, offsets=st.lists(st.integers(min_value=0, max_value=36 * 31 + 400),
-                                   min_size=1, max_size=25),
-       death=st.one_of(st.none(), st.integers(min_value=0, max_value=36 * 31)))
+@given(
+    plan=plan,
+    offsets=st.lists(st.integers(min_value=0, max_value=36 * 31 + 400), min_size=1, max_size=25),
+    death=st.one_of(st.none(), st.integers(min_value=0, max_value=36 * 31)),
+)
 def test_status_is_a_pure_function_of_the_events(make_ledger, plan, offsets, death) -> None:
     ledger = make_ledger(today=TODAY)
     pid, _, _ = run_plan(ledger, plan)
     if death is not None:
-        ledger.record_death(parse(RecordDeath,
-                            participant_id=pid, died_on=ENROLLED + timedelta(days=death)))
+        ledger.record_death(
+            parse(RecordDeath, participant_id=pid, died_on=ENROLLED + timedelta(days=death))
+        )
     days = [ENROLLED + timedelta(days=o) for o in offsets]
     live = [ledger.get_status(pid, as_of=day) for day in days]
     # a second application over the same log, with no cache or snapshot of its own
@@ -566,8 +645,9 @@ def test_status_is_a_pure_function_of_the_events(make_ledger, plan, offsets, dea
 
 def test_status_is_the_same_from_a_snapshot_and_from_the_events(make_ledger) -> None:
     ledger = make_ledger(today=TODAY)
-    pid = ledger.enroll(parse(Enroll,
-                        enrollment(enrolled_on=ENROLLED.isoformat(), programmes="JKK+JKM+JHT")))
+    pid = ledger.enroll(
+        parse(Enroll, enrollment(enrolled_on=ENROLLED.isoformat(), programmes="JKK+JKM+JHT"))
+    )
     due = monthly(1_500_000, ("JKK", "JKM", "JHT"))
     for offset in range(54):  # past the snapshot interval of 50 events
         pay(ledger, pid, due, day_in(E + offset, 10))

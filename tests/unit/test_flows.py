@@ -40,8 +40,9 @@ def walk(paid: set[int], ended: int | None) -> list[tuple[int, str]]:
     return flows
 
 
-@given(st.sets(st.integers(START, START + 40), max_size=30),
-       st.none() | st.integers(START, START + 45))
+@given(
+    st.sets(st.integers(START, START + 40), max_size=30), st.none() | st.integers(START, START + 45)
+)
 def test_flows_agree_with_the_statuses_month_by_month(paid: set[int], ended: int | None) -> None:
     assert membership_flows(paid, ended, RULES) == walk(paid, ended)
 
@@ -57,14 +58,20 @@ def test_one_join_and_a_reinstatement_per_lapse_that_ended(paid: set[int]) -> No
 
 def test_a_payment_within_grace_moves_the_lapse() -> None:
     march = Period.of(2025, 3).index
-    assert membership_flows({march}, None, RULES) == [(march, JOINED),
-                                                       (lapse_month(march, RULES), LAPSED)]
+    assert membership_flows({march}, None, RULES) == [
+        (march, JOINED),
+        (lapse_month(march, RULES), LAPSED),
+    ]
     assert lapse_month(march, RULES) == march + 4  # three months of grace, then lapsed
     # The arrears paid late close the gap: no lapse in July any more.
     assert membership_flows({march, march + 1, march + 2}, None, RULES)[-1] == (march + 6, LAPSED)
     # Paying again after the lapse reinstates from the month paid.
     assert membership_flows({march, march + 9}, None, RULES) == [
-        (march, JOINED), (march + 4, LAPSED), (march + 9, REINSTATED), (march + 13, LAPSED)]
+        (march, JOINED),
+        (march + 4, LAPSED),
+        (march + 9, REINSTATED),
+        (march + 13, LAPSED),
+    ]
 
 
 def test_no_lapse_after_death_and_no_cover_past_it() -> None:

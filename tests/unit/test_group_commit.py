@@ -50,8 +50,9 @@ def gated() -> GatedLedger:
     return GatedLedger(mapper=Mapper(transcoder=ledger_transcoder()), today=lambda: TODAY)
 
 
-def queue_behind_first_round(committer: GroupCommitter, ledger: GatedLedger,
-                             commands: list[Groupable]) -> list[Future[Any]]:
+def queue_behind_first_round(
+    committer: GroupCommitter, ledger: GatedLedger, commands: list[Groupable]
+) -> list[Future[Any]]:
     """Submit one command, wait until the writer holds it, queue `commands` behind it."""
     first = committer.submit(parse(Enroll, enrollment()))
     assert ledger.entered.wait(timeout=10)
@@ -61,8 +62,13 @@ def queue_behind_first_round(committer: GroupCommitter, ledger: GatedLedger,
 
 
 def payment(pid: Any, ref: str, **overrides: Any) -> dict[str, Any]:
-    row = {"payment_ref": ref, "participant_id": str(pid), "amount": MONTHLY_JKK_JKM_1_5M,
-           "paid_on": "2024-02-05", "channel": "BANK"}
+    row = {
+        "payment_ref": ref,
+        "participant_id": str(pid),
+        "amount": MONTHLY_JKK_JKM_1_5M,
+        "paid_on": "2024-02-05",
+        "channel": "BANK",
+    }
     row.update(overrides)
     return row
 
@@ -85,11 +91,15 @@ def test_commands_waiting_during_a_commit_share_the_next_one(gated: GatedLedger)
 def test_a_refused_command_does_not_stop_the_others_in_its_round(gated: GatedLedger) -> None:
     good = enrollment()
     with GroupCommitter(gated) as committer:
-        futures = queue_behind_first_round(committer, gated, [
-            parse(Enroll, enrollment(enrolled_on="2026-07-01")),  # after TODAY
-            parse(Enroll, good),
-            parse(RecordContribution, payment("00000000-0000-0000-0000-000000000000", "REF-1")),
-        ])
+        futures = queue_behind_first_round(
+            committer,
+            gated,
+            [
+                parse(Enroll, enrollment(enrolled_on="2026-07-01")),  # after TODAY
+                parse(Enroll, good),
+                parse(RecordContribution, payment("00000000-0000-0000-0000-000000000000", "REF-1")),
+            ],
+        )
         with pytest.raises(InvalidInputError) as invalid:
             futures[1].result(timeout=10)
         accepted = futures[2].result(timeout=10)
@@ -112,7 +122,9 @@ def test_a_malformed_command_is_refused_before_it_is_queued(gated: GatedLedger) 
 def test_a_repeat_in_the_same_round_gets_the_original_answer(gated: GatedLedger) -> None:
     row = enrollment()
     with GroupCommitter(gated) as committer:
-        futures = queue_behind_first_round(committer, gated, [parse(Enroll, row), parse(Enroll, row)])
+        futures = queue_behind_first_round(
+            committer, gated, [parse(Enroll, row), parse(Enroll, row)]
+        )
         first, repeat = (f.result(timeout=10) for f in futures[1:])
 
     assert repeat.participant_id == first.participant_id
@@ -124,10 +136,14 @@ def test_a_reused_payment_reference_in_one_round_is_a_conflict(gated: GatedLedge
     pid = gated.enroll(parse(Enroll, enrollment()))
     gated.round_sizes.clear()
     with GroupCommitter(gated) as committer:
-        futures = queue_behind_first_round(committer, gated, [
-            parse(RecordContribution, payment(pid, "BANK-77")),
-            parse(RecordContribution, payment(pid, "BANK-77", amount=2 * MONTHLY_JKK_JKM_1_5M)),
-        ])
+        futures = queue_behind_first_round(
+            committer,
+            gated,
+            [
+                parse(RecordContribution, payment(pid, "BANK-77")),
+                parse(RecordContribution, payment(pid, "BANK-77", amount=2 * MONTHLY_JKK_JKM_1_5M)),
+            ],
+        )
         paid = futures[1].result(timeout=10)
         with pytest.raises(ConflictError) as conflict:
             futures[2].result(timeout=10)
@@ -154,7 +170,9 @@ def test_a_failed_commit_reaches_every_caller_of_its_round_and_the_writer_goes_o
 
 def test_close_answers_what_was_submitted_and_refuses_more(gated: GatedLedger) -> None:
     committer = GroupCommitter(gated)
-    futures = queue_behind_first_round(committer, gated, [parse(Enroll, enrollment()) for _ in range(3)])
+    futures = queue_behind_first_round(
+        committer, gated, [parse(Enroll, enrollment()) for _ in range(3)]
+    )
     committer.close()
 
     assert all(f.done() and f.exception() is None for f in futures)
@@ -168,12 +186,18 @@ def test_many_threads_at_once_all_land_with_fewer_commits(ledger: Ledger) -> Non
     people = [enrollment() for _ in range(16)]
     answers: dict[str, list[Any]] = {}
     with GroupCommitter(ledger) as committer:
+
         def field_agent(row: dict[str, Any]) -> None:
             pid = committer.enroll(parse(Enroll, row))
             answers[row["nik"]] = [pid] + [
-                committer.record_contribution(parse(RecordContribution, payment(
-                    pid, f"{row['nik']}-{m}", paid_on=f"2024-0{m}-15")))
-                for m in (1, 2, 3)]
+                committer.record_contribution(
+                    parse(
+                        RecordContribution,
+                        payment(pid, f"{row['nik']}-{m}", paid_on=f"2024-0{m}-15"),
+                    )
+                )
+                for m in (1, 2, 3)
+            ]
 
         threads = [threading.Thread(target=field_agent, args=(row,)) for row in people]
         for thread in threads:
@@ -197,7 +221,9 @@ def test_a_writer_killed_mid_round_leaves_no_caller_waiting(
     monkeypatch.setattr(threading, "excepthook", lambda _: None)  # the thread's death is the point
     gated.fail_next = SystemExit()  # not an Exception: the writer thread ends
     committer = GroupCommitter(gated)
-    futures = queue_behind_first_round(committer, gated, [parse(Enroll, enrollment()) for _ in range(2)])
+    futures = queue_behind_first_round(
+        committer, gated, [parse(Enroll, enrollment()) for _ in range(2)]
+    )
 
     with pytest.raises(SystemExit):
         futures[0].result(timeout=10)

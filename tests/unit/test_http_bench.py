@@ -29,8 +29,14 @@ def test_drive_counts_answers_by_status_and_stops_at_its_limit() -> None:
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         url = f"http://127.0.0.1:{server.server_address[1]}"
-        result = drive("t", url, lambda i: ("GET", "/ok" if i % 2 else "/no", None),
-                       concurrency=2, seconds=10, limit=40)
+        result = drive(
+            "t",
+            url,
+            lambda i: ("GET", "/ok" if i % 2 else "/no", None),
+            concurrency=2,
+            seconds=10,
+            limit=40,
+        )
     finally:
         server.shutdown()
     assert result.requests == 40
@@ -42,13 +48,24 @@ def test_drive_counts_answers_by_status_and_stops_at_its_limit() -> None:
 
 def test_figures_are_ratios_to_the_bare_endpoint() -> None:
     def row(rate: float, p50: float, p99: float) -> dict[str, object]:
-        return {"rate": rate, "rates": [rate], "repeats": 1, "p50_ms": p50, "p99_ms": p99,
-                "errors": 0, "statuses": {"200": 10}}
+        return {
+            "rate": rate,
+            "rates": [rate],
+            "repeats": 1,
+            "p50_ms": p50,
+            "p99_ms": p99,
+            "errors": 0,
+            "statuses": {"200": 10},
+        }
 
-    result = {"config": {"participants": 1_000_000, "months": 24, "concurrency": 8,
-                         "seconds": 10.0},
-              "results": {"bare": row(1000, 1, 2), "status": row(600, 2, 8),
-                          "contribution": row(100, 10, 50)}}
+    result = {
+        "config": {"participants": 1_000_000, "months": 24, "concurrency": 8, "seconds": 10.0},
+        "results": {
+            "bare": row(1000, 1, 2),
+            "status": row(600, 2, 8),
+            "contribution": row(100, 10, 50),
+        },
+    }
     by_name = {f.name: f for f in figures(result)}
     assert by_name["http_status_read_rate"].ratio == 0.6
     assert by_name["http_status_read_rate"].target_met is True
@@ -59,9 +76,20 @@ def test_figures_are_ratios_to_the_bare_endpoint() -> None:
 def test_encode_costs_measures_both_encoders_on_the_same_answers() -> None:
     from tools.bench.serving.encode import encode_costs
 
-    answer = {"participant_id": "p", "as_of": "2025-01-01", "status": "active",
-              "programmes": ["JKK", "JKM"], "paid_through": "2025-03", "arrears_months": 0,
-              "village": "12.71.01.1001", "enrolled_on": "2024-01-10", "open_claims": 0,
-              "source": "events", "position": 7, "covered": True, "jht_balance": 0}
+    answer = {
+        "participant_id": "p",
+        "as_of": "2025-01-01",
+        "status": "active",
+        "programmes": ["JKK", "JKM"],
+        "paid_through": "2025-03",
+        "arrears_months": 0,
+        "village": "12.71.01.1001",
+        "enrolled_on": "2024-01-10",
+        "open_claims": 0,
+        "source": "events",
+        "position": 7,
+        "covered": True,
+        "jht_balance": 0,
+    }
     costs = encode_costs([answer], rounds=2, per_round=50)
     assert set(costs) == {"orjson", "pydantic"} and min(costs.values()) > 0

@@ -29,15 +29,23 @@ LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 def lint_imports(root: Path) -> subprocess.CompletedProcess[str]:
     """`lint-imports` on the tree at `root`, importing the packages from there."""
     env = {**os.environ, "PYTHONPATH": str(root)}
-    return subprocess.run([str(LINT_IMPORTS), "--no-cache", "--no-logo"], cwd=root, env=env,
-                          capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run(
+        [str(LINT_IMPORTS), "--no-cache", "--no-logo"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def scratch_tree(tmp_path: Path) -> Path:
     """A copy of the packages and the contracts, to break on purpose."""
     for package in PACKAGES:
-        shutil.copytree(ROOT / package, tmp_path / package,
-                        ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(
+            ROOT / package, tmp_path / package, ignore=shutil.ignore_patterns("__pycache__")
+        )
     shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
     return tmp_path
 
@@ -49,9 +57,12 @@ def append(path: Path, line: str) -> None:
 def test_every_contract_is_kept() -> None:
     done = lint_imports(ROOT)
     assert done.returncode == 0, done.stdout + done.stderr
-    for contract in ("Layers", "Entry points over services",
-                     "The command line only calls services",
-                     "Scheme rules do not import the aggregate or the application"):
+    for contract in (
+        "Layers",
+        "Entry points over services",
+        "The command line only calls services",
+        "Scheme rules do not import the aggregate or the application",
+    ):
         assert f"{contract} KEPT" in done.stdout, done.stdout
     assert "0 broken" in done.stdout
 
@@ -106,18 +117,24 @@ def test_the_command_line_reaching_past_the_services_is_caught(tmp_path: Path) -
 
 def test_the_command_line_holds_no_sql_recorder_runner_or_masking() -> None:
     """What an import contract cannot see: attribute access and inline SQL."""
-    words = re.compile(r"\.recorder\b|\.runner\b|\.views\b|\bSELECT\b|\bINSERT\b|"
-                       r"\bdef mask|personal_fields|\.committer\b")
-    found = [f"{path.relative_to(ROOT)}:{n}: {line.strip()}"
-             for path in sorted((ROOT / "api" / "cli").rglob("*.py"))
-             for n, line in enumerate(path.read_text().splitlines(), 1) if words.search(line)]
+    words = re.compile(
+        r"\.recorder\b|\.runner\b|\.views\b|\bSELECT\b|\bINSERT\b|"
+        r"\bdef mask|personal_fields|\.committer\b"
+    )
+    found = [
+        f"{path.relative_to(ROOT)}:{n}: {line.strip()}"
+        for path in sorted((ROOT / "api" / "cli").rglob("*.py"))
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if words.search(line)
+    ]
     assert found == []
 
 
 def test_a_consumer_importing_a_tool_is_caught(tmp_path: Path) -> None:
     root = scratch_tree(tmp_path)
     (root / "consumers" / "uses_a_tool.py").write_text(
-        "import tools.seed  # a sibling, not a layer below\n")
+        "import tools.seed  # a sibling, not a layer below\n"
+    )
 
     done = lint_imports(root)
 
@@ -135,8 +152,10 @@ def test_a_scheme_rule_importing_the_aggregate_is_caught(tmp_path: Path) -> None
     assert "domain.coverage -> domain.participant" in done.stdout, done.stdout
 
 
-PART_BUILDERS = re.compile(r"\b_?(build_ledger|build_view_store|build_runner|build_vault|"
-                           r"close_ledger)\b")
+PART_BUILDERS = re.compile(
+    r"\b_?(build_ledger|build_view_store|build_runner|build_vault|"
+    r"close_ledger)\b"
+)
 
 
 def test_only_the_composition_root_builds_the_parts() -> None:

@@ -25,10 +25,14 @@ from tests.factories import MONTHLY_JKK_JKM_1_5M, enrollment, rule_book_with_gra
 RULES = default_rule_book()
 
 
-def row(paid_through: str | None = None, died_on: str | None = None,
-        withdrawn_on: str | None = None) -> dict[str, Any]:
-    return {"paid_through": Period.parse(paid_through).index if paid_through else None,
-            "died_on": died_on, "withdrawn_on": withdrawn_on}
+def row(
+    paid_through: str | None = None, died_on: str | None = None, withdrawn_on: str | None = None
+) -> dict[str, Any]:
+    return {
+        "paid_through": Period.parse(paid_through).index if paid_through else None,
+        "died_on": died_on,
+        "withdrawn_on": withdrawn_on,
+    }
 
 
 def test_nothing_paid_is_pending() -> None:
@@ -41,8 +45,9 @@ def test_a_paid_month_is_active(day: date) -> None:
     assert status_of(row("2025-03"), day, RULES) == ("active", 0)
 
 
-@pytest.mark.parametrize(("day", "arrears"), [
-    (date(2025, 4, 1), 1), (date(2025, 5, 20), 2), (date(2025, 6, 30), 3)])
+@pytest.mark.parametrize(
+    ("day", "arrears"), [(date(2025, 4, 1), 1), (date(2025, 5, 20), 2), (date(2025, 6, 30), 3)]
+)
 def test_up_to_three_unpaid_months_are_grace_with_the_arrears(day: date, arrears: int) -> None:
     assert status_of(row("2025-03"), day, RULES) == ("grace", arrears)
 
@@ -93,13 +98,27 @@ def projected_row(ledger: Ledger, pid: UUID) -> dict[str, Any]:
 
 
 def pay(ledger: Ledger, pid: UUID, months: int, paid_on: str, ref: str) -> None:
-    ledger.record_contribution(parse(RecordContribution, payment_ref=ref, participant_id=str(pid),
-                               amount=months * MONTHLY_JKK_JKM_1_5M, paid_on=paid_on,
-                               channel="bank"))
+    ledger.record_contribution(
+        parse(
+            RecordContribution,
+            payment_ref=ref,
+            participant_id=str(pid),
+            amount=months * MONTHLY_JKK_JKM_1_5M,
+            paid_on=paid_on,
+            channel="bank",
+        )
+    )
 
 
-DAYS = [date(2024, 6, 30), date(2024, 7, 1), date(2024, 8, 15), date(2024, 9, 30),
-        date(2024, 10, 1), date(2025, 2, 1), date(2026, 6, 30)]
+DAYS = [
+    date(2024, 6, 30),
+    date(2024, 7, 1),
+    date(2024, 8, 15),
+    date(2024, 9, 30),
+    date(2024, 10, 1),
+    date(2025, 2, 1),
+    date(2026, 6, 30),
+]
 
 
 def test_status_of_agrees_with_the_domain_after_the_facts(ledger: Ledger) -> None:
@@ -117,6 +136,16 @@ def test_status_of_agrees_with_the_domain_after_the_facts(ledger: Ledger) -> Non
         built = projected_row(ledger, pid)
         for day in DAYS:
             domain = ledger.get_status(pid, as_of=day)
-            assert status_of(built, day, RULES) == (domain.status, domain.arrears_months), (pid, day)
+            assert status_of(built, day, RULES) == (domain.status, domain.arrears_months), (
+                pid,
+                day,
+            )
     assert [status_of(projected_row(ledger, paying), d, RULES)[0] for d in DAYS] == [
-        "active", "grace", "grace", "grace", "lapsed", "lapsed", "lapsed"]
+        "active",
+        "grace",
+        "grace",
+        "grace",
+        "lapsed",
+        "lapsed",
+        "lapsed",
+    ]

@@ -79,7 +79,10 @@ def test_contribution_at_the_lowest_bracket(rules) -> None:
     assert due == {"JKK": 10_000, "JKM": 6_800}
     assert sum(due.values()) == 16_800
     assert rules.monthly_contribution(1_000_000, ("JKK", "JKM", "JHT")) == {
-        "JKK": 10_000, "JKM": 6_800, "JHT": 20_000}
+        "JKK": 10_000,
+        "JKM": 6_800,
+        "JHT": 20_000,
+    }
 
 
 def test_contribution_at_the_highest_bracket(rules) -> None:
@@ -149,7 +152,9 @@ perisai_commission_basis_points = 750
 
 
 # Listed newest first on purpose: the book orders rulesets by valid_from.
-TWO_RULESETS = _ruleset("2025-01-01", "JKM raised", 10_000) + _ruleset("2015-07-01", "original", 6_800)
+TWO_RULESETS = _ruleset("2025-01-01", "JKM raised", 10_000) + _ruleset(
+    "2015-07-01", "original", 6_800
+)
 
 
 @pytest.fixture(scope="module")
@@ -167,8 +172,9 @@ def two_rulesets() -> RuleBook:
         ("2030-06", "JKM raised", 10_000),
     ],
 )
-def test_for_month_picks_the_ruleset_in_force(two_rulesets: RuleBook, month: str, name: str,
-                                             jkm: int) -> None:
+def test_for_month_picks_the_ruleset_in_force(
+    two_rulesets: RuleBook, month: str, name: str, jkm: int
+) -> None:
     ruleset = two_rulesets.for_month(Period.parse(month))
     assert ruleset.name == name
     assert ruleset.monthly_contribution(1_500_000, ("JKK", "JKM")) == {"JKK": 15_000, "JKM": jkm}
@@ -181,35 +187,77 @@ def test_at_switches_on_the_valid_from_day(two_rulesets: RuleBook) -> None:
     assert two_rulesets.at(date(2025, 1, 1)).name == "JKM raised"
 
 
-def test_a_payment_spanning_a_rule_change_uses_each_months_rate(make_ledger, refused,
-                                                                two_rulesets: RuleBook) -> None:
+def test_a_payment_spanning_a_rule_change_uses_each_months_rate(
+    make_ledger, refused, two_rulesets: RuleBook
+) -> None:
     ledger = make_ledger(rules=two_rulesets, today=date(2025, 3, 31))
     pid = ledger.enroll(parse(Enroll, enrollment(enrolled_on="2024-11-05")))  # 1.5m: JKK 15,000
-    ledger.record_contribution(parse(RecordContribution,
-                               payment_ref="nov", participant_id=str(pid), amount=21_800,
-                               paid_on="2024-11-10", channel="bank"))
+    ledger.record_contribution(
+        parse(
+            RecordContribution,
+            payment_ref="nov",
+            participant_id=str(pid),
+            amount=21_800,
+            paid_on="2024-11-10",
+            channel="bank",
+        )
+    )
     old_rate_twice = 2 * (15_000 + 6_800)
     with refused(ledger, "amount_not_whole_months"):
-        ledger.record_contribution(parse(RecordContribution,
-                                   payment_ref="dec-jan-wrong", participant_id=str(pid),
-                                   amount=old_rate_twice, paid_on="2024-12-10", channel="bank"))
+        ledger.record_contribution(
+            parse(
+                RecordContribution,
+                payment_ref="dec-jan-wrong",
+                participant_id=str(pid),
+                amount=old_rate_twice,
+                paid_on="2024-12-10",
+                channel="bank",
+            )
+        )
     with refused(ledger, "amount_not_whole_months"):
-        ledger.record_contribution(parse(RecordContribution,
-                                   payment_ref="dec-jan-wrong2", participant_id=str(pid),
-                                   amount=2 * (15_000 + 10_000), paid_on="2024-12-10",
-                                   channel="bank"))
-    result = ledger.record_contribution(parse(RecordContribution, 
-        payment_ref="dec-jan", participant_id=str(pid), amount=(15_000 + 6_800) + (15_000 + 10_000),
-        paid_on="2024-12-10", channel="bank"))
+        ledger.record_contribution(
+            parse(
+                RecordContribution,
+                payment_ref="dec-jan-wrong2",
+                participant_id=str(pid),
+                amount=2 * (15_000 + 10_000),
+                paid_on="2024-12-10",
+                channel="bank",
+            )
+        )
+    result = ledger.record_contribution(
+        parse(
+            RecordContribution,
+            payment_ref="dec-jan",
+            participant_id=str(pid),
+            amount=(15_000 + 6_800) + (15_000 + 10_000),
+            paid_on="2024-12-10",
+            channel="bank",
+        )
+    )
     assert (str(result.first_month), result.months) == ("2024-12", 2)
     paid = [e for e in ledger.get_history(pid) if type(e).__name__ == "ContributionPaid"][-1]
     assert paid.by_programme == {"JKK": 30_000, "JKM": 6_800 + 10_000}
     # February onwards at the new rate only
     with refused(ledger, "amount_not_whole_months"):
-        ledger.record_contribution(parse(RecordContribution,
-                                   payment_ref="feb-wrong", participant_id=str(pid),
-                                   amount=21_800, paid_on="2025-02-10", channel="bank"))
-    ledger.record_contribution(parse(RecordContribution,
-                               payment_ref="feb", participant_id=str(pid), amount=25_000,
-                               paid_on="2025-02-10", channel="bank"))
+        ledger.record_contribution(
+            parse(
+                RecordContribution,
+                payment_ref="feb-wrong",
+                participant_id=str(pid),
+                amount=21_800,
+                paid_on="2025-02-10",
+                channel="bank",
+            )
+        )
+    ledger.record_contribution(
+        parse(
+            RecordContribution,
+            payment_ref="feb",
+            participant_id=str(pid),
+            amount=25_000,
+            paid_on="2025-02-10",
+            channel="bank",
+        )
+    )
     assert ledger.get_status(pid, "2025-02-28").status == "active"

@@ -15,12 +15,26 @@ from domain.regions import parse_region
 from domain.text import clean_text, has_control_characters, printable
 from tests.factories import enrollment
 
-CONTROLS = ["\x00", "\x07", "\x1b", "\n", "\r", "\t", "\x7f", "\x85", "\x9b", "\u2028",
-            "\u202e", "\u2066"]
+CONTROLS = [
+    "\x00",
+    "\x07",
+    "\x1b",
+    "\n",
+    "\r",
+    "\t",
+    "\x7f",
+    "\x85",
+    "\x9b",
+    "\u2028",
+    "\u202e",
+    "\u2066",
+]
 
 # Letters, marks, digits, punctuation, symbols and spaces of any script.
-ORDINARY = st.text(st.characters(categories=("L", "M", "N", "P", "S", "Zs"),
-                                 exclude_characters="\u2028\u2029"), max_size=40)
+ORDINARY = st.text(
+    st.characters(categories=("L", "M", "N", "P", "S", "Zs"), exclude_characters="\u2028\u2029"),
+    max_size=40,
+)
 
 
 @given(ORDINARY)
@@ -54,8 +68,9 @@ def test_printable_shows_escapes_visibly() -> None:
 
 @pytest.mark.parametrize("field", ["name", "occupation", "address", "agent_id", "phone"])
 @pytest.mark.parametrize("control", ["\x00", "\x1b[31m", "\x07", "\u202e"])
-def test_every_enrollment_text_field_refuses_control_characters(field: str, control: str,
-                                                                ledger: Ledger) -> None:
+def test_every_enrollment_text_field_refuses_control_characters(
+    field: str, control: str, ledger: Ledger
+) -> None:
     row = enrollment()
     row[field] = "Siti" + control + "Aminah"
     (outcome,) = run_parsed(Enroll, [row], ledger.enroll_many)  # as an import runs it
@@ -68,24 +83,47 @@ def test_claim_and_withdrawal_text_refuse_control_characters(ledger: Ledger) -> 
     participant_id = ledger.enroll(parse(Enroll, enrollment()))
     before = ledger.recorder.max_notification_id()
     with pytest.raises(InvalidInputError) as refused:
-        ledger.withdraw(parse(Withdraw, participant_id=participant_id, withdrawn_on="2024-02-01",
-                              reason="moved\x00away"))
+        ledger.withdraw(
+            parse(
+                Withdraw,
+                participant_id=participant_id,
+                withdrawn_on="2024-02-01",
+                reason="moved\x00away",
+            )
+        )
     assert refused.value.code == "control_characters"
     with pytest.raises(InvalidInputError) as refused:
-        ledger.file_claim(parse(FileClaim, participant_id=participant_id, programme="JKK",
-                                kind="injury", incident_date="2024-02-01",
-                                description="fell\x1b[2J"))
+        ledger.file_claim(
+            parse(
+                FileClaim,
+                participant_id=participant_id,
+                programme="JKK",
+                kind="injury",
+                incident_date="2024-02-01",
+                description="fell\x1b[2J",
+            )
+        )
     assert refused.value.code == "control_characters"
     with pytest.raises(InvalidInputError) as refused:
-        ledger.correct_details(parse(CorrectDetails, participant_id=participant_id, name="Siti\x00"))
+        ledger.correct_details(
+            parse(CorrectDetails, participant_id=participant_id, name="Siti\x00")
+        )
     assert refused.value.code == "control_characters"
     assert ledger.recorder.max_notification_id() == before
 
 
-@pytest.mark.parametrize(("given_code", "expected"), [
-    ("33", "33"), ("3321", "33.21"), ("33.21", "33.21"), ("332101", "33.21.01"),
-    (" 33.21.01 ", "33.21.01"), ("1271011001", "12.71.01.1001"), ("12.71.01.1001", "12.71.01.1001"),
-])
+@pytest.mark.parametrize(
+    ("given_code", "expected"),
+    [
+        ("33", "33"),
+        ("3321", "33.21"),
+        ("33.21", "33.21"),
+        ("332101", "33.21.01"),
+        (" 33.21.01 ", "33.21.01"),
+        ("1271011001", "12.71.01.1001"),
+        ("12.71.01.1001", "12.71.01.1001"),
+    ],
+)
 def test_existing_regions_parse_to_their_dotted_code(given_code: str, expected: str) -> None:
     assert parse_region(given_code) == expected
 
@@ -97,8 +135,9 @@ def test_unknown_regions_are_refused(code: str) -> None:
     assert refused.value.code == "unknown_region"
 
 
-@pytest.mark.parametrize("code", ["nonsense", "3", "333", "33.2", "33..21", "33.21.01.1",
-                                  "\x1b[31m", "33\x00"])
+@pytest.mark.parametrize(
+    "code", ["nonsense", "3", "333", "33.2", "33..21", "33.21.01.1", "\x1b[31m", "33\x00"]
+)
 def test_malformed_regions_are_refused(code: str) -> None:
     with pytest.raises(InvalidInputError) as refused:
         parse_region(code)

@@ -94,9 +94,15 @@ def test_check_person_accepts_matching_facts() -> None:
 
 def test_check_person_sex_mismatch() -> None:
     nik = Nik.parse(WOMAN)
-    assert code_of(lambda: nik.check_person(sex="M", birth_date=date(1990, 5, 15))) == "nik_sex_mismatch"
+    assert (
+        code_of(lambda: nik.check_person(sex="M", birth_date=date(1990, 5, 15)))
+        == "nik_sex_mismatch"
+    )
     man = Nik.parse(MAN)
-    assert code_of(lambda: man.check_person(sex="F", birth_date=date(1990, 5, 15))) == "nik_sex_mismatch"
+    assert (
+        code_of(lambda: man.check_person(sex="F", birth_date=date(1990, 5, 15)))
+        == "nik_sex_mismatch"
+    )
 
 
 @pytest.mark.parametrize("born", [date(1990, 5, 16), date(1990, 6, 15), date(1991, 5, 15)])
@@ -149,9 +155,10 @@ def test_plain_village_code_is_stored_dotted() -> None:
     assert village(" 1271011001 ") == village("12.71.01.1001")
 
 
-@pytest.mark.parametrize(("code", "kind"), [("12.71.01.1001", "kelurahan"),
-                                           ("11.01.01.2001", "desa"),
-                                           ("91.03.01.3007", "desa_adat")])
+@pytest.mark.parametrize(
+    ("code", "kind"),
+    [("12.71.01.1001", "kelurahan"), ("11.01.01.2001", "desa"), ("91.03.01.3007", "desa_adat")],
+)
 def test_village_kind_follows_the_serial(code: str, kind: str) -> None:
     assert village(code).kind == kind
 
@@ -162,8 +169,17 @@ def test_unknown_village_is_refused() -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["12.71.1.1001", "12.71.01.100", "127101100", "12710110011", "12-71-01-1001",
-             "12.71.01", "abcdefghij", ""],
+    "text",
+    [
+        "12.71.1.1001",
+        "12.71.01.100",
+        "127101100",
+        "12710110011",
+        "12-71-01-1001",
+        "12.71.01",
+        "abcdefghij",
+        "",
+    ],
 )
 def test_malformed_village_code_is_refused(text: str) -> None:
     assert code_of(lambda: village(text)) == "invalid_village_code"
@@ -202,7 +218,7 @@ def test_period_order_and_hash() -> None:
 
 def test_period_is_immutable() -> None:
     with pytest.raises(AttributeError):
-        Period.parse("2025-01").index = 3  # type: ignore[misc]
+        Period.parse("2025-01").index = 3
 
 
 @pytest.mark.parametrize("text", ["2025-13", "2025-00", "2025-3", "25-03", "2025/03", "March"])
@@ -266,8 +282,27 @@ def test_rupiah_amounts_are_accepted(value, expected: int) -> None:
 
 
 @pytest.mark.parametrize(
-    "value", [0, -1, -16_800, "0", "-16800", "-16.800", True, False, 16_800.0, 16_800.5, "16.8",
-              "16.80", "16.800,50", "Rp 16.800", "", "abc", None, 10**14],
+    "value",
+    [
+        0,
+        -1,
+        -16_800,
+        "0",
+        "-16800",
+        "-16.800",
+        True,
+        False,
+        16_800.0,
+        16_800.5,
+        "16.8",
+        "16.80",
+        "16.800,50",
+        "Rp 16.800",
+        "",
+        "abc",
+        None,
+        10**14,
+    ],
 )
 def test_bad_rupiah_amounts_are_refused(value) -> None:
     assert code_of(lambda: parse_rupiah(value)) == "invalid_amount"
@@ -282,7 +317,9 @@ def test_perisai_needs_an_agent_id() -> None:
     assert parse_channel("PERISAI", " AG-7 ") == ("perisai", "AG-7")
 
 
-@pytest.mark.parametrize("channel", ["village_office", "partner", "branch_office", "online", "bank"])
+@pytest.mark.parametrize(
+    "channel", ["village_office", "partner", "branch_office", "online", "bank"]
+)
 def test_other_channels_need_no_agent(channel: str) -> None:
     assert parse_channel(channel, None) == (channel, None)
 

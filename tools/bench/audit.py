@@ -39,8 +39,9 @@ def read_and_hash(recorder: Any) -> int:
         position = int(page[-1].id)
 
 
-def measure(recorder: Any, views: ViewStore, settings: Any,
-            repeats: int = 3) -> dict[str, list[float]]:
+def measure(
+    recorder: Any, views: ViewStore, settings: Any, repeats: int = 3
+) -> dict[str, list[float]]:
     """events/s of each repeat: baseline, seal, verify, memory (SHA-256 in memory)."""
     signer = build_signer(settings)
     verifier = parse_verifier_key(signer.verifier_key)
@@ -55,8 +56,9 @@ def measure(recorder: Any, views: ViewStore, settings: Any,
         with views.transaction() as tx:  # an empty tree each time
             for table in ("audit_tiles", "audit_seal", "audit_checkpoints"):
                 tx.execute(f"DELETE FROM {table}")
-        sealer = Sealer(recorder, views, signer, every=10**12, publish_dir=None,
-                        page_size=PAGE_SIZE)
+        sealer = Sealer(
+            recorder, views, signer, every=10**12, publish_dir=None, page_size=PAGE_SIZE
+        )
         started = time.perf_counter()
         sealer.catch_up(checkpoint=True)
         runs["seal"].append(events / (time.perf_counter() - started))
@@ -72,8 +74,9 @@ def measure(recorder: Any, views: ViewStore, settings: Any,
     return runs
 
 
-def audit(suite: Suite, kind: str, store: Any, ledger: Any, scale: int, months: int,
-          repeats: int) -> None:
+def audit(
+    suite: Suite, kind: str, store: Any, ledger: Any, scale: int, months: int, repeats: int
+) -> None:
     """Seal and verify the seeded store (its view store: `suite.views`)."""
     views = suite.views
     if views is None:  # the rebuild phase opens it; without it there is nothing to measure
@@ -81,18 +84,40 @@ def audit(suite: Suite, kind: str, store: Any, ledger: Any, scale: int, months: 
     with suite.phase(kind, scale, "audit", repeats=repeats) as ph:
         runs = measure(ledger.recorder, views, store.settings(), repeats)
         ph.events = int(ledger.recorder.max_notification_id() or 0)
-        common: dict[str, Any] = {"store": kind, "scale": scale, "months": months,
-                                  "baseline_name": "read + SHA-256 of each stored event"}
-        verify = make_figure("audit_verify_vs_read_sha256", runs["verify"], "events/s",
-                             baseline_values=runs["baseline"], **common)
-        verify.notes = (f"a national year ({NATIONAL_YEAR:,} events) verifies in "
-                        f"{NATIONAL_YEAR / (verify.value or 1) / 3600:.1f} h in one process")
+        common: dict[str, Any] = {
+            "store": kind,
+            "scale": scale,
+            "months": months,
+            "baseline_name": "read + SHA-256 of each stored event",
+        }
+        verify = make_figure(
+            "audit_verify_vs_read_sha256",
+            runs["verify"],
+            "events/s",
+            baseline_values=runs["baseline"],
+            **common,
+        )
+        verify.notes = (
+            f"a national year ({NATIONAL_YEAR:,} events) verifies in "
+            f"{NATIONAL_YEAR / (verify.value or 1) / 3600:.1f} h in one process"
+        )
         suite.add(
-            make_figure("audit_seal_vs_read_sha256", runs["seal"], "events/s",
-                        baseline_values=runs["baseline"], **common),
+            make_figure(
+                "audit_seal_vs_read_sha256",
+                runs["seal"],
+                "events/s",
+                baseline_values=runs["baseline"],
+                **common,
+            ),
             verify,
-            make_figure("audit_sha256_in_memory", runs["memory"], "events/s", store=kind,
-                        scale=scale, months=months,
-                        notes="SHA-256 of the same stored bytes, already in memory"),
+            make_figure(
+                "audit_sha256_in_memory",
+                runs["memory"],
+                "events/s",
+                store=kind,
+                scale=scale,
+                months=months,
+                notes="SHA-256 of the same stored bytes, already in memory",
+            ),
         )
         ph.notes = verify.notes

@@ -92,7 +92,7 @@ class NaiveLedger(Application[uuid.UUID]):
 
     name = "NaiveLedger"
 
-    def register_transcodings(self, transcoder: JSONTranscoder) -> None:  # type: ignore[override]
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         transcoder.register(DateAsISO())  # the library has no date transcoding
 

@@ -97,7 +97,7 @@ def memory_method() -> str:
 
 
 class PeakMemory:
-    def __enter__(self) -> PeakMemory:  # noqa: PYI034
+    def __enter__(self) -> PeakMemory:
         self.resettable = _reset_peak()
         self.start = _vm("VmRSS") or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         self.peak: float | None = None

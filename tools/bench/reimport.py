@@ -50,7 +50,10 @@ def reimport(suite: Suite, kind: str, scale: int, months: int, plan: Any, repeat
                 if repeated.already_recorded != report.accepted or repeated.accepted:
                     raise AssertionError(f"a re-import recorded something: {repeated.as_dict()}")
                 ph.events = rows
-        ph.notes = f"{rows:,} rows; first {median(first) or 0:,.0f} rows/s, again {median(again) or 0:,.0f}"
+        ph.notes = (
+            f"{rows:,} rows; first {median(first) or 0:,.0f} rows/s, "
+            f"again {median(again) or 0:,.0f}"
+        )
         suite.say(f"  reimport: {ph.notes}")
     if first and again:
         suite.add(

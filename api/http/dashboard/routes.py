@@ -25,17 +25,29 @@ from infra.api_keys import ApiKey
 
 router = APIRouter(tags=["dashboard"])
 
-CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
-       "frame-ancestors 'none'; base-uri 'none'")
-HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff",
-           "Referrer-Policy": "same-origin", "Cache-Control": "no-store"}
+CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
+HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
 MAX_FORM_BYTES = 4096
 
-Period = Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$", description="YYYY-MM; "
-                                     "default this month")]
-Region = Annotated[str | None, Query(max_length=16, pattern=r"^[0-9.]*$",
-                                     description="A region code: 32, 32.76, 3276 ...; "
-                                     "default the nation")]
+Period = Annotated[
+    str | None, Query(pattern=r"^\d{4}-\d{2}$", description="YYYY-MM; default this month")
+]
+Region = Annotated[
+    str | None,
+    Query(
+        max_length=16,
+        pattern=r"^[0-9.]*$",
+        description="A region code: 32, 32.76, 3276 ...; default the nation",
+    ),
+]
 Chart = Literal["target", "programmes", "flows", "children", "channels", "agents", "log"]  # NAMES
 
 
@@ -53,11 +65,19 @@ def _reader(request: Request) -> ApiKey:
     that does not read coverage."""
     key = session.visitor(request)
     if key is None:
-        raise ApiProblem(401, "unauthorized", "Send an API key as 'Authorization: Bearer <key>', "
-                         "or sign in on the dashboard.", headers={"WWW-Authenticate": "Bearer"})
+        raise ApiProblem(
+            401,
+            "unauthorized",
+            "Send an API key as 'Authorization: Bearer <key>', or sign in on the dashboard.",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     if not session.allowed(key):
-        raise ApiProblem(403, "forbidden", f"The role '{key.role.value}' may not read coverage; "
-                         "allowed: admin, auditor, reporter.")
+        raise ApiProblem(
+            403,
+            "forbidden",
+            f"The role '{key.role.value}' may not read coverage; "
+            "allowed: admin, auditor, reporter.",
+        )
     return key
 
 
@@ -70,9 +90,15 @@ def show(request: Request, period: str | None = None, region: str | None = None)
         status = 401 if session.bearer(request) or request.cookies.get(session.COOKIE) else 200
         return _html(page.sign_in_page(), status)
     if not session.allowed(key):
-        return _html(page.message_page("Not for this role", f"The role '{key.role.value}' may "
-                                       "not see coverage; sign in with a reporter, auditor or "
-                                       "admin key."), 403)
+        return _html(
+            page.message_page(
+                "Not for this role",
+                f"The role '{key.role.value}' may "
+                "not see coverage; sign in with a reporter, auditor or "
+                "admin key.",
+            ),
+            403,
+        )
     try:
         found = dashboard(_system(request), period=period or None, region=region or None)
     except InvalidInputError as error:  # a month or region the page cannot show
@@ -83,8 +109,11 @@ def show(request: Request, period: str | None = None, region: str | None = None)
 
 @router.get("/dashboard/dashboard.css", include_in_schema=False)
 def stylesheet() -> Response:
-    return Response(page.STYLE, media_type="text/css",
-                    headers={"Cache-Control": "max-age=3600", "X-Content-Type-Options": "nosniff"})
+    return Response(
+        page.STYLE,
+        media_type="text/css",
+        headers={"Cache-Control": "max-age=3600", "X-Content-Type-Options": "nosniff"},
+    )
 
 
 def _same_origin(request: Request) -> bool:
@@ -102,8 +131,7 @@ def _same_origin(request: Request) -> bool:
 async def sign_in(request: Request) -> Response:
     """Check the posted key; on success set the session cookie and go to the page."""
     if not _same_origin(request):
-        return _html(page.message_page("Sign-in refused", "Sign in from this server's page."),
-                     403)
+        return _html(page.message_page("Sign-in refused", "Sign in from this server's page."), 403)
     body = await request.body()
     if len(body) > MAX_FORM_BYTES:
         return _html(page.sign_in_page("That is not an API key."), 413)
@@ -112,8 +140,13 @@ async def sign_in(request: Request) -> Response:
     if key is None:
         return _html(page.sign_in_page("That key is unknown or revoked."), 401)
     if not session.allowed(key):
-        return _html(page.sign_in_page(f"The role '{key.role.value}' may not see coverage; "
-                                       "use a reporter, auditor or admin key."), 403)
+        return _html(
+            page.sign_in_page(
+                f"The role '{key.role.value}' may not see coverage; "
+                "use a reporter, auditor or admin key."
+            ),
+            403,
+        )
     response = RedirectResponse(page.PAGE, status_code=303, headers=HEADERS)
     session.start_session(request, response, key)
     return response
@@ -135,12 +168,18 @@ def data(request: Request, period: Period = None, region: Region = None) -> Orjs
 
 
 @router.get("/v1/dashboard/{chart}.csv", include_in_schema=False)
-def chart_csv(request: Request, chart: Chart, period: Period = None,
-              region: Region = None) -> Response:
+def chart_csv(
+    request: Request, chart: Chart, period: Period = None, region: Region = None
+) -> Response:
     """The table behind one chart, as CSV (the numbers the chart draws)."""
     _reader(request)
     found = dashboard(_system(request), period=period, region=region)
     name = f"coverage-{chart}-{found.period}{'-' + found.region if found.region else ''}.csv"
-    return Response(tables(found)[chart].csv(), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"',
-                             "Cache-Control": "no-store"})
+    return Response(
+        tables(found)[chart].csv(),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "no-store",
+        },
+    )

@@ -63,9 +63,15 @@ def allowed(key: ApiKey) -> bool:
 
 
 def start_session(request: Request, response: Response, key: ApiKey) -> None:
-    response.set_cookie(COOKIE, _serializer(request).dumps(key.key_id), max_age=SESSION_SECONDS,
-                        path="/", httponly=True, samesite="strict",
-                        secure=request.url.scheme == "https")
+    response.set_cookie(
+        COOKIE,
+        _serializer(request).dumps(key.key_id),
+        max_age=SESSION_SECONDS,
+        path="/",
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
 
 
 def end_session(response: Response) -> None:

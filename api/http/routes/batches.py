@@ -39,37 +39,55 @@ def run_batch(body: BatchIn, request: Request, system: SystemDep, key: Batcher) 
             item = _COMMAND.validate_python(raw)
         except ValidationError as error:
             problem = validation_problem(error.errors(include_input=False))
-            results[index] = {"command_id": named, "status": problem["status"],
-                              "problem": problem}
+            results[index] = {"command_id": named, "status": problem["status"], "problem": problem}
             metrics.command("batch", "validation_error")
             continue
         if not may(key.role, _ACTION[item.kind]):
-            results[index] = {"command_id": str(item.command_id), "status": 403,
-                              "problem": problem_body(403, "forbidden", f"The role "
-                                                      f"'{key.role.value}' may not send "
-                                                      f"{item.kind} commands.")}
+            results[index] = {
+                "command_id": str(item.command_id),
+                "status": 403,
+                "problem": problem_body(
+                    403,
+                    "forbidden",
+                    f"The role '{key.role.value}' may not send {item.kind} commands.",
+                ),
+            }
             metrics.command(f"batch_{item.kind}", "forbidden")
             continue
         fields = item.model_dump(mode="json", exclude={"kind", "command_id", "captured_at"})
         if item.kind == "enrollment":
             fields["programmes"] = "+".join(fields["programmes"])
-        runnable.append((index, batches.Command(item.command_id, item.kind, item.captured_at,
-                                                fields)))
+        runnable.append(
+            (index, batches.Command(item.command_id, item.kind, item.captured_at, fields))
+        )
     outcomes = batches.run(system, [command for _, command in runnable])
     for (index, command), outcome in zip(runnable, outcomes, strict=True):
         results[index] = _result(outcome)
-        metrics.command(f"batch_{command.kind}",
-                        outcome.error.code if outcome.error else
-                        "repeat" if outcome.repeat else outcome.outcome)
+        metrics.command(
+            f"batch_{command.kind}",
+            outcome.error.code
+            if outcome.error
+            else "repeat"
+            if outcome.repeat
+            else outcome.outcome,
+        )
     return OrjsonResponse({"results": results})
 
 
 def _result(outcome: batches.Outcome) -> dict[str, Any]:
     if outcome.error is not None:
         status, _ = status_of(outcome.error)
-        return {"command_id": str(outcome.command_id), "status": status,
-                "problem": ledger_problem(outcome.error)}
+        return {
+            "command_id": str(outcome.command_id),
+            "status": status,
+            "problem": ledger_problem(outcome.error),
+        }
     status = 201 if outcome.outcome == "accepted" and not outcome.repeat else 200
-    return {"command_id": str(outcome.command_id), "status": status,
-            "position": outcome.position, "outcome": outcome.outcome,
-            "repeat": outcome.repeat, "answer": outcome.answer}
+    return {
+        "command_id": str(outcome.command_id),
+        "status": status,
+        "position": outcome.position,
+        "outcome": outcome.outcome,
+        "repeat": outcome.repeat,
+        "answer": outcome.answer,
+    }

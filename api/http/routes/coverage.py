@@ -20,8 +20,10 @@ router = APIRouter(prefix="/v1/coverage", tags=["coverage"])
 
 Reporter = Annotated[ApiKey, Depends(allowed("read_coverage"))]
 Level = Literal["nation", "province", "regency", "district", "village"]
-Region = Annotated[str | None, Query(max_length=16, pattern=r"^[0-9.]*$",
-                                     description="A region code: 32, 32.76, 3276 ...")]
+Region = Annotated[
+    str | None,
+    Query(max_length=16, pattern=r"^[0-9.]*$", description="A region code: 32, 32.76, 3276 ..."),
+]
 Programme = Annotated[Literal["JKK", "JKM", "JHT"] | None, Query()]
 READ = problems(401, 403, 422, 503)
 
@@ -48,24 +50,38 @@ def coverage(request: Request, system: SystemDep, _: Reporter,
 
 
 @router.get("/series", responses=READ)
-def series(request: Request, system: SystemDep, _: Reporter,
-           start: Annotated[Month, Query(alias="from")], end: Annotated[Month, Query(alias="to")],
-           region: Region = None, programme: Programme = None,
-           min_position: MinPosition = None) -> OrjsonResponse:
+def series(
+    request: Request,
+    system: SystemDep,
+    _: Reporter,
+    start: Annotated[Month, Query(alias="from")],
+    end: Annotated[Month, Query(alias="to")],
+    region: Region = None,
+    programme: Programme = None,
+    min_position: MinPosition = None,
+) -> OrjsonResponse:
     """Month by month, the active participants of one region (the nation by default)."""
     wait_for(request, min_position)
-    answer = series_service.series(system, start=start, end=end, region=region,
-                                   programme=programme)
+    answer = series_service.series(system, start=start, end=end, region=region, programme=programme)
     return OrjsonResponse(answer.as_dict())
 
 
 @router.get("/target", responses=READ)
-def target(request: Request, system: SystemDep, _: Reporter,
-           period: Annotated[Month | None, Query()] = None,
-           min_position: MinPosition = None) -> OrjsonResponse:
+def target(
+    request: Request,
+    system: SystemDep,
+    _: Reporter,
+    period: Annotated[Month | None, Query()] = None,
+    min_position: MinPosition = None,
+) -> OrjsonResponse:
     """Progress to the national target of active participants."""
     wait_for(request, min_position)
     answer = coverage_service.coverage(system, period=period, catch_up_first=False)
     body = answer.as_dict()
-    return OrjsonResponse({"position": body["position"], "period": body["period"],
-                           **(body.get("national_target") or {})})
+    return OrjsonResponse(
+        {
+            "position": body["position"],
+            "period": body["period"],
+            **(body.get("national_target") or {}),
+        }
+    )

@@ -19,8 +19,11 @@ Auditor = Annotated[ApiKey, Depends(allowed("read_feed"))]
 
 
 @router.get("", response_model=Feed, responses=problems(401, 403, 422))
-def events(system: SystemDep, _: Auditor,
-           after: Annotated[int, Query(ge=0, le=2**62, description="A log position.")] = 0,
-           limit: Annotated[int, Query(ge=1, le=feed.MAX_PAGE)] = 100) -> OrjsonResponse:
+def events(
+    system: SystemDep,
+    _: Auditor,
+    after: Annotated[int, Query(ge=0, le=2**62, description="A log position.")] = 0,
+    limit: Annotated[int, Query(ge=1, le=feed.MAX_PAGE)] = 100,
+) -> OrjsonResponse:
     """Events at positions after `after`, oldest first; ask again from `next_after`."""
     return OrjsonResponse(feed.page(system, after=after, limit=limit).as_dict())

@@ -27,17 +27,29 @@ def readyz(request: Request, system: SystemDep) -> OrjsonResponse:
     position = request.app.state.follower.position
     bound = request.app.state.settings.api_ready_lag
     if head - position > bound:
-        raise ApiProblem(503, "projections_behind",
-                         f"The read models are {head - position:,} positions behind the log "
-                         f"(bound {bound:,}).", headers={"Retry-After": "5"},
-                         head=head, position=position)
-    return OrjsonResponse({"status": "ready", "head": head, "position": position,
-                           "lag": head - position})
+        raise ApiProblem(
+            503,
+            "projections_behind",
+            f"The read models are {head - position:,} positions behind the log (bound {bound:,}).",
+            headers={"Retry-After": "5"},
+            head=head,
+            position=position,
+        )
+    return OrjsonResponse(
+        {"status": "ready", "head": head, "position": position, "lag": head - position}
+    )
 
 
-@router.get("/metrics", response_class=Response,
-            responses={200: {"content": {CONTENT_TYPE: {"schema": {"type": "string"}}},
-                             "description": "Prometheus text format."}})
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {CONTENT_TYPE: {"schema": {"type": "string"}}},
+            "description": "Prometheus text format.",
+        }
+    },
+)
 def metrics(request: Request) -> Response:
     """Prometheus metrics: request latency by route, commands by outcome, projections."""
     registry: Metrics = request.app.state.metrics

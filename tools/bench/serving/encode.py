@@ -24,12 +24,14 @@ def model_of(payload: dict[str, Any]) -> type[BaseModel]:
     """A response model with the payload's fields and their types (None: any)."""
     fields: dict[str, Any] = {
         name: ((type(value) if value is not None else Any) | None, None)
-        for name, value in payload.items()}
+        for name, value in payload.items()
+    }
     return create_model("Answer", **fields)
 
 
-def encode_costs(payloads: list[dict[str, Any]], rounds: int = 5,
-                 per_round: int = 2_000) -> dict[str, float]:
+def encode_costs(
+    payloads: list[dict[str, Any]], rounds: int = 5, per_round: int = 2_000
+) -> dict[str, float]:
     """Median microseconds per payload: orjson as the API renders, and pydantic's
     validate-then-`dump_json` through a response model, as FastAPI would."""
     adapter = TypeAdapter(model_of(payloads[0]))
@@ -42,12 +44,15 @@ def encode_costs(payloads: list[dict[str, Any]], rounds: int = 5,
         for body in payloads:
             adapter.dump_json(adapter.validate_python(body))
 
-    return {"orjson": _median_us(ours, payloads, rounds, per_round),
-            "pydantic": _median_us(pydantic, payloads, rounds, per_round)}
+    return {
+        "orjson": _median_us(ours, payloads, rounds, per_round),
+        "pydantic": _median_us(pydantic, payloads, rounds, per_round),
+    }
 
 
-def _median_us(run: Callable[[], None], payloads: list[dict[str, Any]], rounds: int,
-               per_round: int) -> float:
+def _median_us(
+    run: Callable[[], None], payloads: list[dict[str, Any]], rounds: int, per_round: int
+) -> float:
     repeats = max(1, per_round // len(payloads))
     samples = []
     for _ in range(rounds):

@@ -50,15 +50,28 @@ class LoadResult:
         return sum(n for status, n in self.statuses.items() if status >= 500 or status == 0)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "requests": self.requests, "seconds": round(self.seconds, 3),
-                "rate": round(self.rate, 1), "p50_ms": round(self.percentile(0.50), 3),
-                "p99_ms": round(self.percentile(0.99), 3),
-                "statuses": {str(k): v for k, v in sorted(self.statuses.items())}}
+        return {
+            "name": self.name,
+            "requests": self.requests,
+            "seconds": round(self.seconds, 3),
+            "rate": round(self.rate, 1),
+            "p50_ms": round(self.percentile(0.50), 3),
+            "p99_ms": round(self.percentile(0.99), 3),
+            "statuses": {str(k): v for k, v in sorted(self.statuses.items())},
+        }
 
 
-def drive(name: str, base_url: str, plan: Plan, *, concurrency: int, seconds: float,
-          limit: int, headers: dict[str, str] | None = None,
-          on_answer: OnAnswer | None = None) -> LoadResult:
+def drive(
+    name: str,
+    base_url: str,
+    plan: Plan,
+    *,
+    concurrency: int,
+    seconds: float,
+    limit: int,
+    headers: dict[str, str] | None = None,
+    on_answer: OnAnswer | None = None,
+) -> LoadResult:
     """Send up to `limit` requests from `concurrency` threads for at most `seconds`."""
     target = urlsplit(base_url)
     host, port = target.hostname or "127.0.0.1", target.port or 80
@@ -112,9 +125,15 @@ def drive(name: str, base_url: str, plan: Plan, *, concurrency: int, seconds: fl
 def median_of(results: list[LoadResult]) -> dict[str, Any]:
     """The medians over repeats of one target (rate, p50, p99), with their spread."""
     rates = [r.rate for r in results]
-    return {"name": results[0].name, "repeats": len(results), "rates": rates,
-            "rate": statistics.median(rates), "rate_min": min(rates), "rate_max": max(rates),
-            "p50_ms": statistics.median(r.percentile(0.5) for r in results),
-            "p99_ms": statistics.median(r.percentile(0.99) for r in results),
-            "requests": sum(r.requests for r in results),
-            "errors": sum(r.errors for r in results)}
+    return {
+        "name": results[0].name,
+        "repeats": len(results),
+        "rates": rates,
+        "rate": statistics.median(rates),
+        "rate_min": min(rates),
+        "rate_max": max(rates),
+        "p50_ms": statistics.median(r.percentile(0.5) for r in results),
+        "p99_ms": statistics.median(r.percentile(0.99) for r in results),
+        "requests": sum(r.requests for r in results),
+        "errors": sum(r.errors for r in results),
+    }

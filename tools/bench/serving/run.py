@@ -52,8 +52,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def _process(args: list[str], env: dict[str, str], log: Path, url: str,
-             ready_path: str = "/healthz", timeout: float = 600) -> Iterator[None]:
+def _process(
+    args: list[str],
+    env: dict[str, str],
+    log: Path,
+    url: str,
+    ready_path: str = "/healthz",
+    timeout: float = 600,
+) -> Iterator[None]:
     with log.open("wb") as sink:
         process = subprocess.Popen(args, env=env, stdout=sink, stderr=subprocess.STDOUT)
     try:
@@ -78,8 +84,9 @@ def _wait(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float)
         if process.poll() is not None:
             raise RuntimeError(f"{url}: the server exited: {log.read_text()[-1500:]}")
         try:
-            connection = http.client.HTTPConnection(target.hostname or "127.0.0.1", target.port,
-                                                    timeout=2)
+            connection = http.client.HTTPConnection(
+                target.hostname or "127.0.0.1", target.port, timeout=2
+            )
             connection.request("GET", target.path)
             if connection.getresponse().status == 200:
                 return
@@ -92,26 +99,67 @@ def _wait(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float)
 def run(workdir: Path, config: HttpBenchConfig, say: Callable[[str], None]) -> dict[str, Any]:
     """Seed a store, serve it and the bare endpoint, measure; the figures as a dict."""
     workdir.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "LEDGER_DATABASE_URL": f"sqlite:///{workdir / 'ledger.db'}",
-           "LEDGER_VAR_DIR": str(workdir / "var"),
-           "LEDGER_API_KEYS_FILE": str(workdir / "api-keys.json")}
+    env = {
+        **os.environ,
+        "LEDGER_DATABASE_URL": f"sqlite:///{workdir / 'ledger.db'}",
+        "LEDGER_VAR_DIR": str(workdir / "var"),
+        "LEDGER_API_KEYS_FILE": str(workdir / "api-keys.json"),
+    }
     say(f"http: seeding {config.participants:,} participants x {config.months} months")
-    subprocess.run([LEDGER, "seed", "--participants", str(config.participants), "--months",
-                    str(config.months), "--seed", "1", "--json"], env=env, check=True,
-                   capture_output=True, timeout=7200)
+    subprocess.run(
+        [
+            LEDGER,
+            "seed",
+            "--participants",
+            str(config.participants),
+            "--months",
+            str(config.months),
+            "--seed",
+            "1",
+            "--json",
+        ],
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=7200,
+    )
     keys = ApiKeyStore(workdir / "api-keys.json")
-    auth = {role: {"Authorization": f"Bearer {keys.add(role, 'bench')[0]}"}
-            for role in (Role.AUDITOR, Role.COLLECTOR, Role.REGISTRAR)}
+    auth = {
+        role: {"Authorization": f"Bearer {keys.add(role, 'bench')[0]}"}
+        for role in (Role.AUDITOR, Role.COLLECTOR, Role.REGISTRAR)
+    }
     api, bare = f"http://127.0.0.1:{free_port()}", f"http://127.0.0.1:{free_port()}"
     with ExitStack() as stack:
         say("http: starting the servers (the API catches its read models up first)")
-        stack.enter_context(_process(
-            [LEDGER, "serve", "--port", api.rsplit(":", 1)[1]], env, workdir / "api.log", api,
-            "/readyz"))
-        stack.enter_context(_process(
-            [sys.executable, "-m", "uvicorn", "tools.bench.serving.bare:create_bare_app", "--factory",
-             "--port", bare.rsplit(":", 1)[1], "--no-access-log", "--log-level", "warning"],
-            env, workdir / "bare.log", bare, "/bare"))
+        stack.enter_context(
+            _process(
+                [LEDGER, "serve", "--port", api.rsplit(":", 1)[1]],
+                env,
+                workdir / "api.log",
+                api,
+                "/readyz",
+            )
+        )
+        stack.enter_context(
+            _process(
+                [
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    "tools.bench.serving.bare:create_bare_app",
+                    "--factory",
+                    "--port",
+                    bare.rsplit(":", 1)[1],
+                    "--no-access-log",
+                    "--log-level",
+                    "warning",
+                ],
+                env,
+                workdir / "bare.log",
+                bare,
+                "/bare",
+            )
+        )
         ids = _participants(api, auth[Role.AUDITOR], limit=2_000)
         writers = _enroll(api, auth[Role.REGISTRAR], config)
         say(f"http: {len(ids):,} participants to read, {len(writers):,} to pay for")
@@ -130,9 +178,16 @@ def _statuses_of(api: str, headers: dict[str, str], ids: list[str]) -> list[dict
         if status == 200:
             bodies.append(orjson.loads(body))
 
-    drive("sample", api, lambda i: ("GET", f"/v1/participants/{ids[i]}/status?as_of={today}",
-                                    None),
-          concurrency=1, seconds=60, limit=len(ids), headers=headers, on_answer=keep)
+    drive(
+        "sample",
+        api,
+        lambda i: ("GET", f"/v1/participants/{ids[i]}/status?as_of={today}", None),
+        concurrency=1,
+        seconds=60,
+        limit=len(ids),
+        headers=headers,
+        on_answer=keep,
+    )
     return bodies
 
 
@@ -148,8 +203,16 @@ def _participants(api: str, headers: dict[str, str], limit: int) -> list[str]:
 
     while len(found) < limit:
         before = after
-        drive("feed", api, lambda _: ("GET", f"/v1/events?after={after}&limit=1000", None),
-              concurrency=1, seconds=60, limit=1, headers=headers, on_answer=collect)
+        drive(
+            "feed",
+            api,
+            lambda _: ("GET", f"/v1/events?after={after}&limit=1000", None),
+            concurrency=1,
+            seconds=60,
+            limit=1,
+            headers=headers,
+            on_answer=collect,
+        )
         if after == before:
             break
     return found[:limit]
@@ -160,26 +223,52 @@ def _enroll(api: str, headers: dict[str, str], config: HttpBenchConfig) -> list[
     ids: list[str] = []
 
     def body(index: int) -> tuple[str, str, bytes]:
-        nik = Nik.compose(DISTRICT, date(1980, 1, 1) if index % 2 else date(1985, 6, 15),
-                          "M" if index % 2 else "F", 5000 + index).digits
-        row = {"nik": nik, "name": f"Bench Worker {index}", "sex": "M" if index % 2 else "F",
-               "birth_date": "1980-01-01" if index % 2 else "1985-06-15",
-               "village_code": VILLAGE, "occupation": "trader", "declared_income": 1_000_000,
-               "programmes": ["JKK", "JKM"], "channel": "online", "enrolled_on": today}
+        nik = Nik.compose(
+            DISTRICT,
+            date(1980, 1, 1) if index % 2 else date(1985, 6, 15),
+            "M" if index % 2 else "F",
+            5000 + index,
+        ).digits
+        row = {
+            "nik": nik,
+            "name": f"Bench Worker {index}",
+            "sex": "M" if index % 2 else "F",
+            "birth_date": "1980-01-01" if index % 2 else "1985-06-15",
+            "village_code": VILLAGE,
+            "occupation": "trader",
+            "declared_income": 1_000_000,
+            "programmes": ["JKK", "JKM"],
+            "channel": "online",
+            "enrolled_on": today,
+        }
         return "POST", "/v1/participants", orjson.dumps(row)
 
     def keep(_: int, status: int, payload: bytes) -> None:
         if status in (200, 201):
             ids.append(orjson.loads(payload)["participant_id"])
 
-    drive("enroll", api, body, concurrency=4, seconds=600, limit=config.writers,
-          headers=headers, on_answer=keep)
+    drive(
+        "enroll",
+        api,
+        body,
+        concurrency=4,
+        seconds=600,
+        limit=config.writers,
+        headers=headers,
+        on_answer=keep,
+    )
     return ids
 
 
-def _measure(api: str, bare: str, auth: dict[Role, dict[str, str]], ids: list[str],
-             writers: list[str], config: HttpBenchConfig,
-             say: Callable[[str], None]) -> dict[str, Any]:
+def _measure(
+    api: str,
+    bare: str,
+    auth: dict[Role, dict[str, str]],
+    ids: list[str],
+    writers: list[str],
+    config: HttpBenchConfig,
+    say: Callable[[str], None],
+) -> dict[str, Any]:
     chooser = random.Random(1)
     refs = itertools.count()
     capacity = 12 * len(writers) // max(config.repeats, 1)  # payments ahead stay within 12
@@ -192,28 +281,50 @@ def _measure(api: str, bare: str, auth: dict[Role, dict[str, str]], ids: list[st
     def contribution(_: int) -> tuple[str, str, bytes]:
         number = next(refs)  # round robin: a worker's next payment starts after its last
         who = writers[number % len(writers)]
-        body = {"payment_ref": f"BENCH-{os.getpid()}-{number}", "amount": MONTHLY_AT_1M,
-                "paid_on": today, "channel": "bank"}
+        body = {
+            "payment_ref": f"BENCH-{os.getpid()}-{number}",
+            "amount": MONTHLY_AT_1M,
+            "paid_on": today,
+            "channel": "bank",
+        }
         return "POST", f"/v1/participants/{who}/contributions", orjson.dumps(body)
 
-    common = {"concurrency": config.concurrency, "seconds": config.seconds}
+    common: dict[str, Any] = {"concurrency": config.concurrency, "seconds": config.seconds}
     for repeat in range(config.repeats):
-        runs["bare"].append(drive("bare", bare, lambda _: ("GET", "/bare", None),
-                                  limit=10**9, **common))  # type: ignore[arg-type]
-        runs["status"].append(drive("status", api, status, limit=10**9,
-                                    headers=auth[Role.AUDITOR], **common))  # type: ignore[arg-type]
-        runs["contribution"].append(drive("contribution", api, contribution, limit=capacity,
-                                          headers=auth[Role.COLLECTOR], **common))  # type: ignore[arg-type]
-        say(f"http: repeat {repeat + 1}: " + ", ".join(
-            f"{name} {results[-1].rate:,.0f}/s p99 {results[-1].percentile(0.99):.1f} ms"
-            for name, results in runs.items()))
+        runs["bare"].append(
+            drive("bare", bare, lambda _: ("GET", "/bare", None), limit=10**9, **common)
+        )
+        runs["status"].append(
+            drive("status", api, status, limit=10**9, headers=auth[Role.AUDITOR], **common)
+        )
+        runs["contribution"].append(
+            drive(
+                "contribution",
+                api,
+                contribution,
+                limit=capacity,
+                headers=auth[Role.COLLECTOR],
+                **common,
+            )
+        )
+        say(
+            f"http: repeat {repeat + 1}: "
+            + ", ".join(
+                f"{name} {results[-1].rate:,.0f}/s p99 {results[-1].percentile(0.99):.1f} ms"
+                for name, results in runs.items()
+            )
+        )
     summary = {name: median_of(results) for name, results in runs.items()}
     base = summary["bare"]["rate"]
     for name in ("status", "contribution"):
         summary[name]["ratio_to_bare"] = summary[name]["rate"] / base if base else None
         summary[name]["statuses"] = _statuses(runs[name])
-    return {"config": config.__dict__, "participants_read": len(ids),
-            "writers": len(writers), "results": summary}
+    return {
+        "config": config.__dict__,
+        "participants_read": len(ids),
+        "writers": len(writers),
+        "results": summary,
+    }
 
 
 def _statuses(results: list[LoadResult]) -> dict[str, int]:
