@@ -295,8 +295,12 @@ class ReportingConsumer:
                     for projection in self.projections:
                         page = [e for e in decoded if isinstance(e, projection.handles)]
                         if page:  # coverage_log stamps rows with the log positions
-                            projection.process_at(tx, live_tables(tx, projection)[0], page,
-                                                  [position_of[id(e)] for e in page])
+                            projection.process_at(
+                                tx,
+                                live_tables(tx, projection)[0],
+                                page,
+                                [position_of[id(e)] for e in page],
+                            )
                 except Exception as error:
                     if not isolate:
                         raise _Refused from error

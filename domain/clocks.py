@@ -62,7 +62,7 @@ def fold(events: Sequence[Any]) -> Participant:
     participant: Any = None
     for event in events:
         participant = event.mutate(participant)
-    return participant  # type: ignore[no-any-return]
+    return participant
 
 
 def village_on(events: Iterable[Any], day: date) -> str:
@@ -70,15 +70,19 @@ def village_on(events: Iterable[Any], day: date) -> str:
     recorded last; the enrolled village before any."""
     village = ""
     for event in events:
-        corrects = (isinstance(event, Participant.DetailsCorrected)
-                    and event.village is not None and event.corrected_on <= day)
+        corrects = (
+            isinstance(event, Participant.DetailsCorrected)
+            and event.village is not None
+            and event.corrected_on <= day
+        )
         if corrects or isinstance(event, Participant.Enrolled):
             village = event.village
     return village
 
 
-def status_at(events: Sequence[Any], rules: RuleBook, *, as_of: date,
-              recorded_at: datetime | None = None) -> ParticipantStatus:
+def status_at(
+    events: Sequence[Any], rules: RuleBook, *, as_of: date, recorded_at: datetime | None = None
+) -> ParticipantStatus:
     """Status on `as_of` from the participant's events recorded by `recorded_at`.
 
     `status_on` already reads every dated fact by `as_of`; the village is the one fact

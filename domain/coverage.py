@@ -169,8 +169,9 @@ def settle(p: PaymentHistory, paid_on: date, amount: int, rules: RuleBook) -> Se
     return settle_after(p, paid_on, amount, rules, paid_through_by(p, paid_on))
 
 
-def settle_after(p: PaymentHistory, paid_on: date, amount: int, rules: RuleBook,
-                 last: Period | None) -> Settlement:
+def settle_after(
+    p: PaymentHistory, paid_on: date, amount: int, rules: RuleBook, last: Period | None
+) -> Settlement:
     """`settle`, after months paid through `last` (by the payments dated before)."""
     current = Period.containing(paid_on)
     ruleset = rules.at(paid_on)

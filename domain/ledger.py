@@ -195,26 +195,34 @@ class Ledger(ParticipantChanges, BatchingApplication):
         payment_ref, amount, channel = command.payment_ref, command.amount, command.channel
         ref_id = payment_reference_id(payment_ref)
         earlier = batch.aggregates.get(ref_id) or (
-            None if batch.optimistic else self._get_or_none(ref_id, PaymentReference))
+            None if batch.optimistic else self._get_or_none(ref_id, PaymentReference)
+        )
         if earlier is None and batch.optimistic and participant.has_payment(payment_ref):
             earlier = self._get_or_none(ref_id, PaymentReference)  # a re-sent payment
         if isinstance(earlier, PaymentReference):
             batch.repeats += 1
-            return repeated_payment(earlier, participant.id, amount, paid_on, channel,
-                                    participant.settled(payment_ref))
+            return repeated_payment(
+                earlier, participant.id, amount, paid_on, channel, participant.settled(payment_ref)
+            )
         try:
-            settlement = participant.pay(rules=self.rules, payment_ref=payment_ref,
-                                         paid_on=paid_on, amount=amount, channel=channel,
-                                         agent_id=command.agent_id,
-                                         captured_at=command.captured_at)
+            settlement = participant.pay(
+                rules=self.rules,
+                payment_ref=payment_ref,
+                paid_on=paid_on,
+                amount=amount,
+                channel=channel,
+                agent_id=command.agent_id,
+                captured_at=command.captured_at,
+            )
         except LedgerError:
             # Optimistically the reference was not read: a re-sent older payment (a bank
             # file imported again) must be answered as a repeat, not refused as out of order.
             recorded = self._get_or_none(ref_id, PaymentReference) if batch.optimistic else None
             if recorded is None:
                 raise
-            return repeated_payment(recorded, participant.id, amount, paid_on, channel,
-                                    participant.settled(payment_ref))
+            return repeated_payment(
+                recorded, participant.id, amount, paid_on, channel, participant.settled(payment_ref)
+            )
         batch.aggregates[ref_id] = PaymentReference.use(
             payment_ref=payment_ref,
             participant_id=participant.id,
@@ -312,8 +320,12 @@ class Ledger(ParticipantChanges, BatchingApplication):
             raise NotFoundError("participant_not_found", f"No participant {participant_id}.")
         return participant
 
-    def get_status(self, participant_id: UUID, as_of: date | str | None = None,
-                   recorded_at: datetime | None = None) -> ParticipantStatus:
+    def get_status(
+        self,
+        participant_id: UUID,
+        as_of: date | str | None = None,
+        recorded_at: datetime | None = None,
+    ) -> ParticipantStatus:
         """Status on `as_of` (the business clock; default today) from what the log held at
         `recorded_at` (the recording clock; default now). See `domain.clocks`."""
         day = parse_date(as_of, field="as-of date") if as_of is not None else self.today()
@@ -327,7 +339,8 @@ class Ledger(ParticipantChanges, BatchingApplication):
             raise NotFoundError(
                 "not_recorded_yet",
                 f"Nothing about participant {participant_id} was recorded by "
-                f"{recorded_at.isoformat() if recorded_at else 'then'}.")
+                f"{recorded_at.isoformat() if recorded_at else 'then'}.",
+            )
         return status_at(known, self.rules, as_of=day)
 
     def get_personal_data(self, participant_id: UUID) -> dict[str, Any] | None:
@@ -369,15 +382,17 @@ class Ledger(ParticipantChanges, BatchingApplication):
             for n in self.recorder.select_notifications(start=start, limit=limit, topics=[topic])
         ]
 
-    def get_history(self, participant_id: UUID, as_of: date | None = None,
-                    recorded_at: datetime | None = None) -> list[Any]:
+    def get_history(
+        self, participant_id: UUID, as_of: date | None = None, recorded_at: datetime | None = None
+    ) -> list[Any]:
         """Every event of the participant, oldest first; personal fields None once erased
         (even where this process still holds the key in its cache). With `recorded_at`,
         only what the log held then; with `as_of`, only the facts in effect by that date
         (`domain.clocks`)."""
         participant = self.get_participant(participant_id)
-        events = effective_by(recorded_by(self.personal_events.get(participant_id), recorded_at),
-                              as_of)
+        events = effective_by(
+            recorded_by(self.personal_events.get(participant_id), recorded_at), as_of
+        )
         if participant.erased_on is not None:
             for event in events:
                 for name in getattr(type(event), "personal_fields", ()):

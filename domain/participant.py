@@ -91,8 +91,14 @@ class Participant(Aggregate):
             return self.first_month + (self.months - 1)
 
         def apply(self, p: Participant) -> None:
-            span = _span(self.payment_ref, self.paid_on, self.amount, self.first_month,
-                         self.months, self.by_programme)
+            span = _span(
+                self.payment_ref,
+                self.paid_on,
+                self.amount,
+                self.first_month,
+                self.months,
+                self.by_programme,
+            )
             p.payments.append(span)
             if p.paid_through is None or p.paid_through < span.last:
                 p.paid_through = span.last
@@ -115,9 +121,18 @@ class Participant(Aggregate):
             # snapshots carry no reference).
             moved = {m["was_first_month"]: m for m in self.moves}
             p.payments = [
-                _span(m["payment_ref"], s.paid_on, s.amount, m["first_month"], m["months"],
-                      m["by_programme"]) if (m := moved.get(s.first)) else s
-                for s in p.payments]
+                _span(
+                    m["payment_ref"],
+                    s.paid_on,
+                    s.amount,
+                    m["first_month"],
+                    m["months"],
+                    m["by_programme"],
+                )
+                if (m := moved.get(s.first))
+                else s
+                for s in p.payments
+            ]
             p.paid_through = max((s.last for s in p.payments), default=None)
 
     class IncomeDeclared(Aggregate.Event):
@@ -275,8 +290,17 @@ class Participant(Aggregate):
                 f"{self.enrolled_on.isoformat()}.",
             )
 
-    def pay(self, *, rules: RuleBook, payment_ref: str, paid_on: date, amount: int,
-            channel: str, agent_id: str | None, captured_at: datetime | None = None) -> Settlement:
+    def pay(
+        self,
+        *,
+        rules: RuleBook,
+        payment_ref: str,
+        paid_on: date,
+        amount: int,
+        channel: str,
+        agent_id: str | None,
+        captured_at: datetime | None = None,
+    ) -> Settlement:
         """Record a payment, settled in `paid_on` order among the recorded ones (see
         `domain.settlement`); returns the months it settles. `captured_at`: when a field
         agent captured it offline, if so."""
@@ -287,15 +311,25 @@ class Participant(Aggregate):
         timestamp = self.ContributionPaid.create_timestamp()
         if plan.moves:
             self.trigger_event(
-                self.ContributionsResettled, timestamp=timestamp, cause_ref=payment_ref,
-                cause_paid_on=paid_on, moves=[move.as_fact() for move in plan.moves],
+                self.ContributionsResettled,
+                timestamp=timestamp,
+                cause_ref=payment_ref,
+                cause_paid_on=paid_on,
+                moves=[move.as_fact() for move in plan.moves],
                 paid_through=plan.paid_through_after_moves(self.payments),
             )
         self.trigger_event(
-            self.ContributionPaid, timestamp=timestamp, payment_ref=payment_ref,
-            paid_on=paid_on, amount=amount, first_month=plan.settlement.first,
-            months=plan.settlement.months, by_programme=plan.settlement.by_programme,
-            channel=channel, agent_id=agent_id, captured_at=captured_at,
+            self.ContributionPaid,
+            timestamp=timestamp,
+            payment_ref=payment_ref,
+            paid_on=paid_on,
+            amount=amount,
+            first_month=plan.settlement.first,
+            months=plan.settlement.months,
+            by_programme=plan.settlement.by_programme,
+            channel=channel,
+            agent_id=agent_id,
+            captured_at=captured_at,
         )
         return plan.settlement
 
@@ -497,14 +531,29 @@ class Participant(Aggregate):
             )
         if paid_on < claim["approved_on"]:
             raise InvalidInputError("date_before_approval", "A claim is paid after it is approved.")
-        self.trigger_event(self.ClaimPaid, claim_id=claim_id, programme=claim["programme"],
-                           paid_on=paid_on, amount=claim["amount"])
+        self.trigger_event(
+            self.ClaimPaid,
+            claim_id=claim_id,
+            programme=claim["programme"],
+            paid_on=paid_on,
+            amount=claim["amount"],
+        )
 
 
-def _span(payment_ref: str, paid_on: date, amount: int, first: Period, months: int,
-          by_programme: dict[str, int]) -> PaidSpan:
+def _span(
+    payment_ref: str,
+    paid_on: date,
+    amount: int,
+    first: Period,
+    months: int,
+    by_programme: dict[str, int],
+) -> PaidSpan:
     return PaidSpan(
-        paid_on=paid_on, first=first, months=months,
+        paid_on=paid_on,
+        first=first,
+        months=months,
         programmes=tuple(sorted(by_programme, key=PROGRAMME_ORDER.index)),
-        amount=amount, jht_amount=by_programme.get(Programme.JHT, 0), payment_ref=payment_ref,
+        amount=amount,
+        jht_amount=by_programme.get(Programme.JHT, 0),
+        payment_ref=payment_ref,
     )

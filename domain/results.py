@@ -63,7 +63,11 @@ def at_position(outcome: Any, position: int | None) -> Any:
 
 
 def repeated_payment(
-    earlier: PaymentReference, participant_id: UUID, amount: int, paid_on: date, channel: str,
+    earlier: PaymentReference,
+    participant_id: UUID,
+    amount: int,
+    paid_on: date,
+    channel: str,
     settled: tuple[Period, int] | None = None,
 ) -> PaymentResult:
     """The answer to a payment reference seen before: for the same payment, its months as
@@ -71,8 +75,9 @@ def repeated_payment(
     moved them since), else as first settled; a conflict for a different payment."""
     if earlier.same_payment(participant_id, amount, paid_on, channel):
         first, months = settled or (earlier.first_month, earlier.months)
-        return PaymentResult(participant_id, earlier.payment_ref, first, months, amount,
-                             replayed=True)
+        return PaymentResult(
+            participant_id, earlier.payment_ref, first, months, amount, replayed=True
+        )
     raise ConflictError(
         "payment_ref_conflict",
         f"Payment reference {earlier.payment_ref} was already recorded for a different payment "

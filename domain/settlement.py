@@ -35,10 +35,14 @@ class Move:
     def as_fact(self) -> dict[str, object]:
         """The move as an event records it: before and after, whole."""
         return {
-            "payment_ref": self.span.payment_ref, "paid_on": self.span.paid_on,
-            "amount": self.span.amount, "was_first_month": self.span.first,
-            "was_months": self.span.months, "was_jht_amount": self.span.jht_amount,
-            "first_month": self.settlement.first, "months": self.settlement.months,
+            "payment_ref": self.span.payment_ref,
+            "paid_on": self.span.paid_on,
+            "amount": self.span.amount,
+            "was_first_month": self.span.first,
+            "was_months": self.span.months,
+            "was_jht_amount": self.span.jht_amount,
+            "first_month": self.settlement.first,
+            "months": self.settlement.months,
             "by_programme": self.settlement.by_programme,
         }
 
@@ -83,7 +87,10 @@ def plan_payment(p: PaymentHistory, paid_on: date, amount: int, rules: RuleBook)
                 f"settle: {error.message}",
             ) from None
         if (again.first, again.months, again.by_programme.get("JHT", 0)) != (
-                span.first, span.months, span.jht_amount):
+            span.first,
+            span.months,
+            span.jht_amount,
+        ):
             moves.append(Move(span, again))
         last = max(last, again.last)
     return PaymentPlan(settlement, tuple(moves))

@@ -112,8 +112,12 @@ def _view_store_location(settings: Settings) -> str:
 
 def all_projections(rules: RuleBook | None = None) -> list[Projection]:
     """Every read model; `rules`: the ledger's rule book (lapses depend on the grace)."""
-    return [ParticipantStatusProjection(), CoverageProjection(), CoverageFlowsProjection(rules),
-            CoverageLogProjection()]
+    return [
+        ParticipantStatusProjection(),
+        CoverageProjection(),
+        CoverageFlowsProjection(rules),
+        CoverageLogProjection(),
+    ]
 
 
 SPLIT_FROM = 100_000  # log positions from which a rebuild may be split across processes

@@ -33,11 +33,19 @@ TYPE_PREFIX = "id.ledger.participant."
 # Every event a participant can have; its CloudEvents type is a stable public name, its
 # topic (the module path the ledger stores) stays private to the ledger.
 EVENT_CLASSES: tuple[type, ...] = (
-    Participant.Enrolled, Participant.ContributionPaid, Participant.ContributionsResettled,
+    Participant.Enrolled,
+    Participant.ContributionPaid,
+    Participant.ContributionsResettled,
     Participant.IncomeDeclared,
-    Participant.ProgrammesChanged, Participant.DetailsCorrected, Participant.Died,
-    Participant.Withdrew, Participant.PersonalDataErased, Participant.ClaimFiled,
-    Participant.ClaimApproved, Participant.ClaimRejected, Participant.ClaimPaid,
+    Participant.ProgrammesChanged,
+    Participant.DetailsCorrected,
+    Participant.Died,
+    Participant.Withdrew,
+    Participant.PersonalDataErased,
+    Participant.ClaimFiled,
+    Participant.ClaimApproved,
+    Participant.ClaimRejected,
+    Participant.ClaimPaid,
 )
 TYPE_OF_TOPIC: dict[str, str] = {get_topic(c): TYPE_PREFIX + c.__name__ for c in EVENT_CLASSES}
 TOPIC_OF_TYPE: dict[str, str] = {t: topic for topic, t in TYPE_OF_TOPIC.items()}

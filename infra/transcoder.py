@@ -56,14 +56,28 @@ class PaidSpanAsList(Transcoding):
     name = "paid_span"
 
     def encode(self, obj: PaidSpan) -> list[Any]:
-        return [obj.paid_on.isoformat(), str(obj.first), obj.months, list(obj.programmes),
-                obj.amount, obj.jht_amount, obj.payment_ref]
+        return [
+            obj.paid_on.isoformat(),
+            str(obj.first),
+            obj.months,
+            list(obj.programmes),
+            obj.amount,
+            obj.jht_amount,
+            obj.payment_ref,
+        ]
 
     def decode(self, data: list[Any]) -> PaidSpan:
         # Snapshots taken before spans kept their payment reference have six items.
         paid_on, first, months, programmes, amount, jht_amount, *ref = data
-        return PaidSpan(date.fromisoformat(paid_on), PeriodAsText().decode(first), months,
-                        tuple(programmes), amount, jht_amount, ref[0] if ref else "")
+        return PaidSpan(
+            date.fromisoformat(paid_on),
+            PeriodAsText().decode(first),
+            months,
+            tuple(programmes),
+            amount,
+            jht_amount,
+            ref[0] if ref else "",
+        )
 
 
 class OrjsonTranscoder(Transcoder):
@@ -166,4 +180,4 @@ def recorded_time(state: bytes) -> datetime | None:
     if not state.startswith(_STAMP):
         return None
     end = state.find(b'"', len(_STAMP))
-    return datetime.fromisoformat(state[len(_STAMP):end].decode()) if end > 0 else None
+    return datetime.fromisoformat(state[len(_STAMP) : end].decode()) if end > 0 else None

@@ -31,8 +31,13 @@ _NO_TIME = 2**62  # after every recorded time
 _WITHIN_TRANSACTION = 2_000
 
 
-def position_at(recorder: ApplicationRecorder, mapper: Mapper[Any], at: datetime,
-                head: int | None = None, quick_stamp: QuickStamp | None = None) -> int:
+def position_at(
+    recorder: ApplicationRecorder,
+    mapper: Mapper[Any],
+    at: datetime,
+    head: int | None = None,
+    quick_stamp: QuickStamp | None = None,
+) -> int:
     """The last log position recorded at or before `at` (0 if none). Reads about
     log2(head) single events, then one page. `quick_stamp` may read an event's recorded
     time from its stored state without decoding it (None: decode)."""
@@ -63,11 +68,18 @@ def _stamp(mapper: Mapper[Any], notification: Any) -> datetime:
     return moment
 
 
-def coverage_at(store: ViewStore, *, period: Period, level: str = "nation",
-                region: str | None = None, programme: str | None = None,
-                as_of: date | None = None, recorded_at: datetime | None = None,
-                position: int | None = None,
-                national_target: int | None = None) -> dict[str, Any]:
+def coverage_at(
+    store: ViewStore,
+    *,
+    period: Period,
+    level: str = "nation",
+    region: str | None = None,
+    programme: str | None = None,
+    as_of: date | None = None,
+    recorded_at: datetime | None = None,
+    position: int | None = None,
+    national_target: int | None = None,
+) -> dict[str, Any]:
     """`projections.queries.coverage`'s answer, on the clocks asked for; `position` is
     what `recorded_at` names in the log (`position_at`), for the answer to state."""
     if level not in PREFIX:
@@ -85,13 +97,20 @@ def coverage_at(store: ViewStore, *, period: Period, level: str = "nation",
         covered = tx.query(
             f"SELECT {group}, sum(active), sum(jkk), sum(jkm), sum(jht) "
             f"FROM {names['coverage_log_monthly']} WHERE {where} AND village >= ? AND village < ? "
-            f"GROUP BY {group} ORDER BY 1", (period.index, until, day, low, high))
+            f"GROUP BY {group} ORDER BY 1",
+            (period.index, until, day, low, high),
+        )
         activity = tx.query(
-            f"SELECT {group}, " + ", ".join(f"sum({c})" for c in ACTIVITY_COLUMNS)
+            f"SELECT {group}, "
+            + ", ".join(f"sum({c})" for c in ACTIVITY_COLUMNS)
             + f" FROM {names['coverage_log_activity']} WHERE {where} AND village >= ? "
-            f"AND village < ? GROUP BY {group} ORDER BY 1", (period.index, until, day, low, high))
-        nation = tx.query(f"SELECT coalesce(sum(active), 0) FROM {names['coverage_log_monthly']} "
-                          f"WHERE {where}", (period.index, until, day))[0][0]
+            f"AND village < ? GROUP BY {group} ORDER BY 1",
+            (period.index, until, day, low, high),
+        )
+        nation = tx.query(
+            f"SELECT coalesce(sum(active), 0) FROM {names['coverage_log_monthly']} WHERE {where}",
+            (period.index, until, day),
+        )[0][0]
     rows: dict[str, dict[str, Any]] = {}
     for code, active, jkk, jkm, jht in covered:
         if int(active) or int(jkk) or int(jkm) or int(jht):
@@ -105,21 +124,36 @@ def coverage_at(store: ViewStore, *, period: Period, level: str = "nation",
     if programme is not None:
         for row in ordered:
             row["covered"] = row["by_programme"][programme]
-    total = {"active": sum(r["active"] for r in ordered),
-             "by_programme": {p: sum(r["by_programme"][p] for r in ordered) for p in PROGRAMMES},
-             **{c: sum(r[c] for r in ordered) for c in ACTIVITY_COLUMNS}}
+    total = {
+        "active": sum(r["active"] for r in ordered),
+        "by_programme": {p: sum(r["by_programme"][p] for r in ordered) for p in PROGRAMMES},
+        **{c: sum(r[c] for r in ordered) for c in ACTIVITY_COLUMNS},
+    }
     answer: dict[str, Any] = {
         "position": live if position is None else min(position, live),
-        "period": str(period), "level": level, "region": region or None,
-        "programme": programme, "rows": ordered, "total": total,
+        "period": str(period),
+        "level": level,
+        "region": region or None,
+        "programme": programme,
+        "rows": ordered,
+        "total": total,
         "as_of": as_of.isoformat() if as_of else None,
-        "recorded_at": recorded_at.isoformat() if recorded_at else None}
+        "recorded_at": recorded_at.isoformat() if recorded_at else None,
+    }
     if national_target:
-        answer["national_target"] = {"target": national_target, "active": int(nation),
-                                     "progress": round(int(nation) / national_target, 6)}
+        answer["national_target"] = {
+            "target": national_target,
+            "active": int(nation),
+            "progress": round(int(nation) / national_target, 6),
+        }
     return answer
 
 
 def _row(code: str) -> dict[str, Any]:
-    return {"region": code, "name": region_name(code), "active": 0,
-            "by_programme": dict.fromkeys(PROGRAMMES, 0), **dict.fromkeys(ACTIVITY_COLUMNS, 0)}
+    return {
+        "region": code,
+        "name": region_name(code),
+        "active": 0,
+        "by_programme": dict.fromkeys(PROGRAMMES, 0),
+        **dict.fromkeys(ACTIVITY_COLUMNS, 0),
+    }

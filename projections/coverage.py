@@ -102,10 +102,15 @@ class Member:
 class CoverageProjection(Projection):
     name = "coverage"
     handles = (
-        Participant.Enrolled, Participant.ContributionPaid, Participant.ContributionsResettled,
+        Participant.Enrolled,
+        Participant.ContributionPaid,
+        Participant.ContributionsResettled,
         Participant.ProgrammesChanged,
-        Participant.DetailsCorrected, Participant.Died, Participant.Withdrew,
-        Participant.ClaimFiled, Participant.ClaimPaid,
+        Participant.DetailsCorrected,
+        Participant.Died,
+        Participant.Withdrew,
+        Participant.ClaimFiled,
+        Participant.ClaimPaid,
     )
     tables: ClassVar[dict[str, str]] = {
         "coverage_monthly": MONTHLY,

@@ -56,11 +56,18 @@ class _Member:
 
 class CoverageFlowsProjection(Projection):
     name = "coverage_flows"
-    handles = (Participant.Enrolled, Participant.ContributionPaid,
-               Participant.ContributionsResettled, Participant.DetailsCorrected,
-               Participant.Died, Participant.Withdrew)
-    tables: ClassVar[dict[str, str]] = {"coverage_flows": FLOWS_DDL,
-                                        "coverage_flow_members": MEMBERS_DDL}
+    handles = (
+        Participant.Enrolled,
+        Participant.ContributionPaid,
+        Participant.ContributionsResettled,
+        Participant.DetailsCorrected,
+        Participant.Died,
+        Participant.Withdrew,
+    )
+    tables: ClassVar[dict[str, str]] = {
+        "coverage_flows": FLOWS_DDL,
+        "coverage_flow_members": MEMBERS_DDL,
+    }
     partitionable: ClassVar[bool] = True  # members per participant; flows are sums
 
     def __init__(self, rules: RuleBook | None = None) -> None:

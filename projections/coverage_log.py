@@ -60,8 +60,14 @@ MEMBERS = """CREATE TABLE {table} (
     participant_id TEXT NOT NULL PRIMARY KEY, state TEXT NOT NULL
 ) {without_rowid}"""
 
-ACTIVITY_COLUMNS = ("enrollments", "contributions", "contribution_amount", "claims_filed",
-                    "claims_paid", "benefits_paid")
+ACTIVITY_COLUMNS = (
+    "enrollments",
+    "contributions",
+    "contribution_amount",
+    "claims_filed",
+    "claims_paid",
+    "benefits_paid",
+)
 Key = tuple[int, str, int, tuple[int, ...]]  # month, village, effective day, programme offsets
 
 
@@ -88,8 +94,13 @@ class Member:
         self.ends: list[int] = state["ends"]  # days of death or withdrawal
 
     def state(self) -> dict[str, Any]:
-        return {"village": self.village, "corrections": self.corrections,
-                "programmes": self.programmes, "spans": self.spans, "ends": self.ends}
+        return {
+            "village": self.village,
+            "corrections": self.corrections,
+            "programmes": self.programmes,
+            "spans": self.spans,
+            "ends": self.ends,
+        }
 
     def village_at(self, day: int) -> str:
         """Of the corrections dated by `day`, the one recorded last; else as enrolled."""
@@ -120,8 +131,9 @@ class Member:
         stop = max(min(ends), paid_on) if ends else None
         village = self.village_at(paid_on)
         out[(month, village, paid_on, offsets)] += 1
-        for day in sorted({c for c, _ in self.corrections
-                           if paid_on < c and (stop is None or c < stop)}):
+        for day in sorted(
+            {c for c, _ in self.corrections if paid_on < c and (stop is None or c < stop)}
+        ):
             moved = self.village_at(day)
             if moved != village:
                 out[(month, village, day, offsets)] -= 1
@@ -141,29 +153,39 @@ class Member:
 class CoverageLogProjection(Projection):
     name = "coverage_log"
     handles = (
-        Participant.Enrolled, Participant.ContributionPaid, Participant.ContributionsResettled,
-        Participant.ProgrammesChanged, Participant.DetailsCorrected, Participant.Died,
-        Participant.Withdrew, Participant.ClaimFiled, Participant.ClaimPaid,
+        Participant.Enrolled,
+        Participant.ContributionPaid,
+        Participant.ContributionsResettled,
+        Participant.ProgrammesChanged,
+        Participant.DetailsCorrected,
+        Participant.Died,
+        Participant.Withdrew,
+        Participant.ClaimFiled,
+        Participant.ClaimPaid,
     )
     tables: ClassVar[dict[str, str]] = {
-        "coverage_log_monthly": MONTHLY, "coverage_log_activity": ACTIVITY,
-        "coverage_log_members": MEMBERS}
+        "coverage_log_monthly": MONTHLY,
+        "coverage_log_activity": ACTIVITY,
+        "coverage_log_members": MEMBERS,
+    }
     partitionable: ClassVar[bool] = True  # rows are per event (position), members per participant
 
     def key_columns(self, table: str) -> str:
-        return {"coverage_log_monthly": "month, recorded, position, village, effective",
-                "coverage_log_activity": "month, recorded, position, village, channel, agent_id",
-                "coverage_log_members": "participant_id"}[table]
+        return {
+            "coverage_log_monthly": "month, recorded, position, village, effective",
+            "coverage_log_activity": "month, recorded, position, village, channel, agent_id",
+            "coverage_log_members": "participant_id",
+        }[table]
 
     def process(self, tx: Tx, names: dict[str, str], events: Sequence[Event]) -> None:
         raise TypeError("coverage_log needs the events' positions: use process_at")
 
-    def process_at(self, tx: Tx, names: dict[str, str], events: Sequence[Event],
-                   positions: Sequence[int]) -> None:
+    def process_at(
+        self, tx: Tx, names: dict[str, str], events: Sequence[Event], positions: Sequence[int]
+    ) -> None:
         pids = keys_of(events)
         members = self._load(tx, names["coverage_log_members"], list(dict.fromkeys(pids)))
-        monthly: dict[tuple[int, int, int, str, int], list[int]] = defaultdict(
-            lambda: [0, 0, 0, 0])
+        monthly: dict[tuple[int, int, int, str, int], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
         activity: list[tuple[Any, ...]] = []
         stamps = [recorded_micros(e.timestamp) for e in events]
 
@@ -175,10 +197,21 @@ class CoverageLogProjection(Projection):
                     for offset in offsets:
                         cell[offset] += sign
 
-        def act(i: int, day: date, village: str, channel: str, agent: str,
-                counts: tuple[int, ...]) -> None:
-            activity.append((Period.index_of(day), stamps[i], positions[i], village, channel,
-                             agent, day.toordinal(), *counts))
+        def act(
+            i: int, day: date, village: str, channel: str, agent: str, counts: tuple[int, ...]
+        ) -> None:
+            activity.append(
+                (
+                    Period.index_of(day),
+                    stamps[i],
+                    positions[i],
+                    village,
+                    channel,
+                    agent,
+                    day.toordinal(),
+                    *counts,
+                )
+            )
 
         for i, (pid, e) in enumerate(zip(pids, events, strict=True)):
             if isinstance(e, Participant.ContributionPaid):  # most events: only its own rows
@@ -197,24 +230,33 @@ class CoverageLogProjection(Projection):
                         cell[0] += 1
                         for offset in member.offsets(month):
                             cell[offset] += 1
-                act(i, e.paid_on, member.current_village(), e.channel, e.agent_id or "",
-                    (0, 1, e.amount, 0, 0, 0))
+                act(
+                    i,
+                    e.paid_on,
+                    member.current_village(),
+                    e.channel,
+                    e.agent_id or "",
+                    (0, 1, e.amount, 0, 0, 0),
+                )
             elif isinstance(e, Participant.Enrolled):
-                members[pid] = Member({
-                    "village": e.village, "corrections": [], "spans": [], "ends": [],
-                    "programmes": [[Period.index_of(e.enrolled_on), "+".join(e.programmes)]]})
-                act(i, e.enrolled_on, e.village, e.channel, e.agent_id or "",
-                    (1, 0, 0, 0, 0, 0))
+                members[pid] = Member(
+                    {
+                        "village": e.village,
+                        "corrections": [],
+                        "spans": [],
+                        "ends": [],
+                        "programmes": [[Period.index_of(e.enrolled_on), "+".join(e.programmes)]],
+                    }
+                )
+                act(i, e.enrolled_on, e.village, e.channel, e.agent_id or "", (1, 0, 0, 0, 0, 0))
             elif isinstance(e, Participant.ProgrammesChanged):
                 member = members[pid]
                 member.programmes.append([e.from_month.index, "+".join(e.programmes)])
                 member.programmes.sort(key=lambda entry: entry[0])
             elif isinstance(e, Participant.ClaimFiled):
-                act(i, e.filed_on, members[pid].current_village(), "", "",
-                    (0, 0, 0, 1, 0, 0))
+                act(i, e.filed_on, members[pid].current_village(), "", "", (0, 0, 0, 1, 0, 0))
             elif isinstance(e, Participant.ClaimPaid):
-                act(i, e.paid_on, members[pid].current_village(), "", "",
-                    (0, 0, 0, 0, 1, e.amount))
+                act(i, e.paid_on, members[pid].current_village(), "", "", (0, 0, 0, 0, 1, e.amount))
             else:  # rarer changes that may touch every counted month: the difference
                 member = members[pid]
                 before = member.rows()
@@ -225,30 +267,72 @@ class CoverageLogProjection(Projection):
 
         tx.insert_rows(
             names["coverage_log_monthly"],
-            ("month", "recorded", "position", "village", "effective", "active", "jkk", "jkm",
-             "jht"),
-            ("integer", "bigint", "bigint", "text", "integer", "bigint", "bigint", "bigint",
-             "bigint"),
-            [(*key, *cell) for key, cell in sorted(monthly.items()) if any(cell)])
+            (
+                "month",
+                "recorded",
+                "position",
+                "village",
+                "effective",
+                "active",
+                "jkk",
+                "jkm",
+                "jht",
+            ),
+            (
+                "integer",
+                "bigint",
+                "bigint",
+                "text",
+                "integer",
+                "bigint",
+                "bigint",
+                "bigint",
+                "bigint",
+            ),
+            [(*key, *cell) for key, cell in sorted(monthly.items()) if any(cell)],
+        )
         tx.insert_rows(
             names["coverage_log_activity"],
-            ("month", "recorded", "position", "village", "channel", "agent_id", "effective",
-             *ACTIVITY_COLUMNS),
-            ("integer", "bigint", "bigint", "text", "text", "text", "integer",
-             *["bigint"] * len(ACTIVITY_COLUMNS)),
-            activity)
+            (
+                "month",
+                "recorded",
+                "position",
+                "village",
+                "channel",
+                "agent_id",
+                "effective",
+                *ACTIVITY_COLUMNS,
+            ),
+            (
+                "integer",
+                "bigint",
+                "bigint",
+                "text",
+                "text",
+                "text",
+                "integer",
+                *["bigint"] * len(ACTIVITY_COLUMNS),
+            ),
+            activity,
+        )
         tx.insert_rows(
-            names["coverage_log_members"], ("participant_id", "state"), ("text", "text"),
+            names["coverage_log_members"],
+            ("participant_id", "state"),
+            ("text", "text"),
             [(pid, orjson.dumps(m.state()).decode()) for pid, m in members.items()],
-            "ON CONFLICT (participant_id) DO UPDATE SET state = excluded.state")
+            "ON CONFLICT (participant_id) DO UPDATE SET state = excluded.state",
+        )
 
     @staticmethod
     def _change(member: Member, e: Event) -> None:
         if isinstance(e, Participant.ContributionsResettled):
             moved = {m["was_first_month"].index: m for m in e.moves}
-            member.spans = [[moved[first]["first_month"].index, moved[first]["months"], paid_on]
-                            if first in moved else [first, months, paid_on]
-                            for first, months, paid_on in member.spans]
+            member.spans = [
+                [moved[first]["first_month"].index, moved[first]["months"], paid_on]
+                if first in moved
+                else [first, months, paid_on]
+                for first, months, paid_on in member.spans
+            ]
         elif isinstance(e, Participant.DetailsCorrected):
             if e.village is not None:
                 member.corrections.append([e.corrected_on.toordinal(), e.village])

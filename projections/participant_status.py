@@ -107,11 +107,19 @@ _ON_CONFLICT = f"ON CONFLICT ({_KEY}) DO UPDATE SET " + ", ".join(
 class ParticipantStatusProjection(Projection):
     name = "participant_status"
     handles = (
-        Participant.Enrolled, Participant.ContributionPaid, Participant.ContributionsResettled,
+        Participant.Enrolled,
+        Participant.ContributionPaid,
+        Participant.ContributionsResettled,
         Participant.IncomeDeclared,
-        Participant.ProgrammesChanged, Participant.DetailsCorrected, Participant.Died,
-        Participant.Withdrew, Participant.PersonalDataErased, Participant.ClaimFiled,
-        Participant.ClaimApproved, Participant.ClaimRejected, Participant.ClaimPaid,
+        Participant.ProgrammesChanged,
+        Participant.DetailsCorrected,
+        Participant.Died,
+        Participant.Withdrew,
+        Participant.PersonalDataErased,
+        Participant.ClaimFiled,
+        Participant.ClaimApproved,
+        Participant.ClaimRejected,
+        Participant.ClaimPaid,
     )
     tables: ClassVar[dict[str, str]] = {"participant_status": DDL}
     partitionable: ClassVar[bool] = True  # one row per participant, nothing shared
@@ -189,8 +197,9 @@ def apply(row: dict[str, Any], e: Event) -> None:
         row["paid_through"] = e.paid_through.index if e.paid_through is not None else None
         for move in e.moves:
             row["months_paid"] += move["months"] - move["was_months"]
-            row["jht_paid_in"] += (move["by_programme"].get(Programme.JHT, 0)
-                                   - move["was_jht_amount"])
+            row["jht_paid_in"] += (
+                move["by_programme"].get(Programme.JHT, 0) - move["was_jht_amount"]
+            )
     # Declarations take effect from a month, and may be recorded out of that order: the
     # row shows the one that starts latest (the domain's timeline, not the event order).
     elif isinstance(e, Participant.IncomeDeclared):

@@ -60,8 +60,9 @@ class Projection(ABC):
         """ORDER BY for comparing two generations row for row (the primary key)."""
         return "1"
 
-    def process_at(self, tx: Tx, names: dict[str, str], events: Sequence[Event],
-                   positions: Sequence[int]) -> None:
+    def process_at(
+        self, tx: Tx, names: dict[str, str], events: Sequence[Event], positions: Sequence[int]
+    ) -> None:
         """`process`, for a projection that also needs each event's log position
         (`positions[i]` is that of `events[i]`); the others ignore them."""
         self.process(tx, names, events)
@@ -326,9 +327,11 @@ class ProjectionRunner:
                 page = [(p, e) for p, e in events if p > position and isinstance(e, wanted)]
                 if page:
                     projection.process_at(tx, names, [e for _, e in page], [p for p, _ in page])
-                moved = tx.execute("UPDATE projections SET position = ?, updated_at = ? "
-                                   "WHERE name = ? AND live = 1 AND position = ?",
-                                   (stop, _now(), name, position))
+                moved = tx.execute(
+                    "UPDATE projections SET position = ?, updated_at = ? "
+                    "WHERE name = ? AND live = 1 AND position = ?",
+                    (stop, _now(), name, position),
+                )
                 if moved != 1:  # another runner got there first: apply nothing twice
                     raise ConcurrentRunnerError(f"{name} moved past {position} meanwhile")
             return len(events)
@@ -532,8 +535,11 @@ class ProjectionRunner:
                     page = [(p, e) for p, e in events if isinstance(e, projection.handles)]
                     if page:
                         projection.process_at(
-                            tx, {t: physical(t, generation) for t in projection.tables},
-                            [e for _, e in page], [p for p, _ in page])
+                            tx,
+                            {t: physical(t, generation) for t in projection.tables},
+                            [e for _, e in page],
+                            [p for p, _ in page],
+                        )
                     if partition is None:
                         tx.execute(
                             "UPDATE projections SET position = ?, updated_at = ? "

@@ -49,9 +49,16 @@ def coverage_command(
     if destination is not None:
         check_csv_destination(destination)  # before any work
     with open_system() as system:
-        answer = coverage(system, period=period, level=level, region=region,
-                          programme=programme, as_of=as_of, recorded_at=recorded_at,
-                          tracker=bar)
+        answer = coverage(
+            system,
+            period=period,
+            level=level,
+            region=region,
+            programme=programme,
+            as_of=as_of,
+            recorded_at=recorded_at,
+            tracker=bar,
+        )
     if destination is not None:
         write_csv(answer, destination)
         return
@@ -68,10 +75,20 @@ def coverage_command(
 
 def print_coverage(answer: dict[str, Any]) -> None:
     where = f" in {answer['region']}" if answer["region"] else ""
-    table = Table(title=f"Active participants, {answer['period']}, by {answer['level']}{where} "
-                        f"({clocks_note(answer)})")
-    for column in ("region", "name", "active", *PROGRAMMES, "enrolled", "contributions",
-                   "rupiah", "claims"):
+    table = Table(
+        title=f"Active participants, {answer['period']}, by {answer['level']}{where} "
+        f"({clocks_note(answer)})"
+    )
+    for column in (
+        "region",
+        "name",
+        "active",
+        *PROGRAMMES,
+        "enrolled",
+        "contributions",
+        "rupiah",
+        "claims",
+    ):
         table.add_column(column, justify="right" if column not in ("region", "name") else "left")
     for r in answer["rows"]:
         table.add_row(

@@ -98,8 +98,16 @@ def demo_command(
     sample = start.sample
     last_month = Period.containing(date.today()) + -1
     out.rule(f"$ ledger coverage --period {last_month} --level province")
-    coverage_command(period=str(last_month), level="province", region=None, programme=None,
-                     as_of=None, recorded_at=None, json=False, csv_file=None)
+    coverage_command(
+        period=str(last_month),
+        level="province",
+        region=None,
+        programme=None,
+        as_of=None,
+        recorded_at=None,
+        json=False,
+        csv_file=None,
+    )
     out.rule(f"$ ledger status {sample}")
     status(sample, as_of=None, recorded_at=None, json=False, reveal=False)
     earlier = (last_month + -6).first_day.replace(day=20).isoformat()

@@ -37,8 +37,9 @@ def status(
     """Is this worker covered? Status, programmes and paid-through month on a date (as the
     log held it at a time)."""
     with open_system() as system:
-        answer = service.status(system, nik_or_id, as_of=as_of, recorded_at=recorded_at,
-                                viewer=Viewer.console(reveal))
+        answer = service.status(
+            system, nik_or_id, as_of=as_of, recorded_at=recorded_at, viewer=Viewer.console(reveal)
+        )
     if json:
         emit_json(answer.as_dict())
         return
@@ -68,13 +69,19 @@ def status(
 
 
 @app.command()
-def history(nik_or_id: NikOrId, as_of: AsOfOption = None, recorded_at: RecordedAtOption = None,
-            json: JsonOption = False, reveal: RevealOption = False) -> None:
+def history(
+    nik_or_id: NikOrId,
+    as_of: AsOfOption = None,
+    recorded_at: RecordedAtOption = None,
+    json: JsonOption = False,
+    reveal: RevealOption = False,
+) -> None:
     """Every recorded fact about a participant, oldest first (those in effect by a date,
     or recorded by a time)."""
     with open_system() as system:
-        answer = service.history(system, nik_or_id, as_of=as_of, recorded_at=recorded_at,
-                                 viewer=Viewer.console(reveal))
+        answer = service.history(
+            system, nik_or_id, as_of=as_of, recorded_at=recorded_at, viewer=Viewer.console(reveal)
+        )
     body = answer.as_dict()
     if json:
         emit_json(body)

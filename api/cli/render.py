@@ -22,21 +22,33 @@ out = Console()
 err = Console(stderr=True)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
-RevealOption = Annotated[bool, typer.Option(
-    "--reveal", help="Show NIK and name in full (they are masked by default).")]
-AsOfOption = Annotated[str | None, typer.Option(
-    "--as-of", help="Business clock: the facts in effect by this date (YYYY-MM-DD), "
-                    "whenever recorded.")]
-RecordedAtOption = Annotated[str | None, typer.Option(
-    "--recorded-at", help="Recording clock: what the log held at this time (ISO timestamp, "
-                          "UTC unless it says; a date means its end).")]
+RevealOption = Annotated[
+    bool, typer.Option("--reveal", help="Show NIK and name in full (they are masked by default).")
+]
+AsOfOption = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of",
+        help="Business clock: the facts in effect by this date (YYYY-MM-DD), whenever recorded.",
+    ),
+]
+RecordedAtOption = Annotated[
+    str | None,
+    typer.Option(
+        "--recorded-at",
+        help="Recording clock: what the log held at this time (ISO timestamp, "
+        "UTC unless it says; a date means its end).",
+    ),
+]
 
 
 def clocks_note(answer: dict[str, Any]) -> str:
-    """"as of D, as recorded at T, log position N": the clocks an answer was asked on."""
-    parts = [f"as of {answer['as_of']}" if answer.get("as_of") else "",
-             f"as recorded at {answer['recorded_at']}" if answer.get("recorded_at") else "",
-             f"log position {answer['position']:,}"]
+    """ "as of D, as recorded at T, log position N": the clocks an answer was asked on."""
+    parts = [
+        f"as of {answer['as_of']}" if answer.get("as_of") else "",
+        f"as recorded at {answer['recorded_at']}" if answer.get("recorded_at") else "",
+        f"log position {answer['position']:,}",
+    ]
     return ", ".join(p for p in parts if p)
 
 

@@ -31,9 +31,11 @@ class Clocks:
     position: int  # the last log position the answer counts
 
     def as_dict(self) -> dict[str, Any]:
-        return {"as_of": self.as_of.isoformat() if self.as_of else None,
-                "recorded_at": self.recorded_at.isoformat() if self.recorded_at else None,
-                "position": self.position}
+        return {
+            "as_of": self.as_of.isoformat() if self.as_of else None,
+            "recorded_at": self.recorded_at.isoformat() if self.recorded_at else None,
+            "position": self.position,
+        }
 
 
 def parse_as_of(text: str | None) -> date | None:
@@ -51,6 +53,9 @@ def clocks(system: System, as_of: str | None, recorded_at: str | None) -> Clocks
     the log's head now."""
     day, moment = parse_as_of(as_of), parse_recorded_at(recorded_at)
     ledger = system.ledger
-    position = (position_at(ledger.recorder, ledger.mapper, moment, quick_stamp=recorded_time)
-                if moment is not None else system.head())
+    position = (
+        position_at(ledger.recorder, ledger.mapper, moment, quick_stamp=recorded_time)
+        if moment is not None
+        else system.head()
+    )
     return Clocks(day, moment, position)

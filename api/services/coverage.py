@@ -41,23 +41,44 @@ class CoverageAnswer:
 
     @classmethod
     def of(cls, report: dict[str, Any], at: Clocks) -> CoverageAnswer:
-        return cls(report["period"], report["level"], report["region"], report["programme"],
-                   report["rows"], report["total"], at, report.get("national_target"))
+        return cls(
+            report["period"],
+            report["level"],
+            report["region"],
+            report["programme"],
+            report["rows"],
+            report["total"],
+            at,
+            report.get("national_target"),
+        )
 
     def as_dict(self) -> dict[str, Any]:
         body: dict[str, Any] = {
-            **self.clocks.as_dict(), "period": self.period, "level": self.level,
-            "region": self.region, "programme": self.programme, "rows": self.rows,
-            "total": self.total}
+            **self.clocks.as_dict(),
+            "period": self.period,
+            "level": self.level,
+            "region": self.region,
+            "programme": self.programme,
+            "rows": self.rows,
+            "total": self.total,
+        }
         if self.national_target:
             body["national_target"] = self.national_target
         return body
 
 
-def coverage(system: System, *, period: str | None = None, level: str = "nation",
-             region: str | None = None, programme: str | None = None,
-             as_of: str | None = None, recorded_at: str | None = None,
-             tracker: Tracker = no_progress, catch_up_first: bool = True) -> CoverageAnswer:
+def coverage(
+    system: System,
+    *,
+    period: str | None = None,
+    level: str = "nation",
+    region: str | None = None,
+    programme: str | None = None,
+    as_of: str | None = None,
+    recorded_at: str | None = None,
+    tracker: Tracker = no_progress,
+    catch_up_first: bool = True,
+) -> CoverageAnswer:
     """Counts for `period` (default this month) at `level`, within `region`: the facts in
     effect by `as_of` (a business date) among those recorded by `recorded_at` (a
     timestamp); without either, everything recorded. The projections are first brought
@@ -70,18 +91,34 @@ def coverage(system: System, *, period: str | None = None, level: str = "nation"
         raise InvalidInputError("invalid_level", f"Level is one of {', '.join(LEVELS)}.")
     wanted = programme.strip().upper() if programme else None
     if wanted is not None and wanted not in PROGRAMMES:
-        raise InvalidInputError("unknown_programme", f"Programme is one of {', '.join(PROGRAMMES)}.")
+        raise InvalidInputError(
+            "unknown_programme", f"Programme is one of {', '.join(PROGRAMMES)}."
+        )
     target = system.ledger.rules.at(month.first_day).national_target_active
     at = clocks(system, as_of, recorded_at)
     if catch_up_first:
         catch_up(system, tracker)
     if at.as_of is None and at.recorded_at is None:
-        report = coverage_query(system.views, period=month, level=level, region=code,
-                                programme=wanted, national_target=target)
+        report = coverage_query(
+            system.views,
+            period=month,
+            level=level,
+            region=code,
+            programme=wanted,
+            national_target=target,
+        )
         return CoverageAnswer.of(report, Clocks(None, None, report["position"]))
-    report = coverage_at(system.views, period=month, level=level, region=code,
-                         programme=wanted, as_of=at.as_of, recorded_at=at.recorded_at,
-                         position=at.position, national_target=target)
+    report = coverage_at(
+        system.views,
+        period=month,
+        level=level,
+        region=code,
+        programme=wanted,
+        as_of=at.as_of,
+        recorded_at=at.recorded_at,
+        position=at.position,
+        national_target=target,
+    )
     return CoverageAnswer.of(report, Clocks(at.as_of, at.recorded_at, report["position"]))
 
 

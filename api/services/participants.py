@@ -52,8 +52,14 @@ class StatusAnswer:
         return body
 
 
-def status(system: System, nik_or_id: str, *, as_of: str | None = None,
-           recorded_at: str | None = None, viewer: Viewer) -> StatusAnswer:
+def status(
+    system: System,
+    nik_or_id: str,
+    *,
+    as_of: str | None = None,
+    recorded_at: str | None = None,
+    viewer: Viewer,
+) -> StatusAnswer:
     """Is this worker covered? Status, programmes and paid-through month on `as_of`
     (YYYY-MM-DD, the business clock; default today), from what the log held at
     `recorded_at` (a timestamp, the recording clock; default now)."""
@@ -66,8 +72,9 @@ def status(system: System, nik_or_id: str, *, as_of: str | None = None,
         return StatusAnswer(result, ERASED, ERASED, revealed=False, clocks=at)
     if viewer.sees_personal_data:
         return StatusAnswer(result, personal["nik"], personal["name"], revealed=True, clocks=at)
-    return StatusAnswer(result, mask(personal["nik"]), mask_name(personal["name"]),
-                        revealed=False, clocks=at)
+    return StatusAnswer(
+        result, mask(personal["nik"]), mask_name(personal["name"]), revealed=False, clocks=at
+    )
 
 
 @dataclass(frozen=True)
@@ -80,23 +87,30 @@ class HistoryAnswer:
     clocks: Clocks | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"participant_id": str(self.participant_id),
-                                "events": self.events}
+        body: dict[str, Any] = {"participant_id": str(self.participant_id), "events": self.events}
         if self.clocks is not None:
             body.update(self.clocks.as_dict())
         return body
 
 
-def history(system: System, nik_or_id: str, *, as_of: str | None = None,
-            recorded_at: str | None = None, viewer: Viewer) -> HistoryAnswer:
+def history(
+    system: System,
+    nik_or_id: str,
+    *,
+    as_of: str | None = None,
+    recorded_at: str | None = None,
+    viewer: Viewer,
+) -> HistoryAnswer:
     """The participant's events, personal fields masked unless the viewer may see them;
     with `recorded_at`, what the ledger had recorded by then; with `as_of`, the facts in
     effect by that date."""
     ledger = system.ledger
     participant_id = ledger.resolve(nik_or_id)
     at = clocks(system, as_of, recorded_at)
-    events = [describe_event(e, viewer) for e in ledger.get_history(
-        participant_id, as_of=at.as_of, recorded_at=at.recorded_at)]
+    events = [
+        describe_event(e, viewer)
+        for e in ledger.get_history(participant_id, as_of=at.as_of, recorded_at=at.recorded_at)
+    ]
     return HistoryAnswer(participant_id, events, at)
 
 

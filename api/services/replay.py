@@ -31,25 +31,38 @@ class ReplayAnswer:
         return not self.differences
 
     def as_dict(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"position": self.position, "recorded_at": self.recorded_at,
-                                "period": self.period, "active": self.active,
-                                "by_programme": self.by_programme}
+        body: dict[str, Any] = {
+            "position": self.position,
+            "recorded_at": self.recorded_at,
+            "period": self.period,
+            "active": self.active,
+            "by_programme": self.by_programme,
+        }
         if self.compared:
             body["compared"] = True
             body["differences"] = self.differences
         return body
 
 
-def replay(system: System, *, until_position: int | None = None, recorded_at: str | None = None,
-           compare: bool = False, period: str | None = None,
-           tracker: Tracker = no_progress) -> ReplayAnswer:
+def replay(
+    system: System,
+    *,
+    until_position: int | None = None,
+    recorded_at: str | None = None,
+    compare: bool = False,
+    period: str | None = None,
+    tracker: Tracker = no_progress,
+) -> ReplayAnswer:
     """Replay the whole log into a scratch store up to a position or a recorded time
     (every table as it stood, for auditors; a count alone is quicker from `coverage`), and
     summarise `period` (default this month). With `compare` (at the head only), also
     bring the live projections to that position and compare them row for row."""
     if compare and (until_position is not None or recorded_at is not None):
-        raise InvalidInputError("compare_at_head", "--compare replays to the head of the log; "
-                                "leave out --until-position and --recorded-at.")
+        raise InvalidInputError(
+            "compare_at_head",
+            "--compare replays to the head of the log; "
+            "leave out --until-position and --recorded-at.",
+        )
     moment = parse_moment(recorded_at) if recorded_at else None
     month = month_or_this(period)
     differences: list[str] = []

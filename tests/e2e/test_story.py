@@ -127,8 +127,9 @@ def test_read_your_writes(server: Server) -> None:
     on_day = auditor.get("/v1/coverage", params={"as_of": "2025-01-31", "level": "province"})
     assert on_day.status_code == 200 and on_day.json()["as_of"] == "2025-01-31"
     assert on_day.json()["recorded_at"] is None
-    recorded = auditor.get("/v1/coverage", params={"recorded_at": "2025-01-31",
-                                                   "level": "province"})
+    recorded = auditor.get(
+        "/v1/coverage", params={"recorded_at": "2025-01-31", "level": "province"}
+    )
     assert recorded.status_code == 200 and recorded.json()["recorded_at"].startswith("2025-01-31")
     assert recorded.json()["as_of"] is None
     beyond = auditor.get("/v1/coverage", params={"min_position": 10**12})

@@ -141,7 +141,7 @@ def test_a_bad_database_url_is_a_configuration_error(run) -> None:
     assert "Traceback" not in result.stderr
 
 
-def test_the_issues_late_payment_is_accepted(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_the_issues_late_payment_is_accepted(run, tmp_path: Path) -> None:
     """Issue 21: after B3 (March 10) settled the unpaid February, B2 (February 10) arrives."""
     person = enrollment(enrolled_on="2026-01-05", declared_income=1_000_000)  # Rp 16,800 a month
     sheet = tmp_path / "one.csv"
@@ -151,7 +151,10 @@ def test_the_issues_late_payment_is_accepted(run, tmp_path: Path) -> None:  # ty
         writer.writerow(person)
     assert run("import", "enrollments", str(sheet)).returncode == 0
     nik = person["nik"]
-    assert run("pay", nik, "--amount", "16800", "--ref", "B1", "--paid-on", "2026-01-10").returncode == 0
+    assert (
+        run("pay", nik, "--amount", "16800", "--ref", "B1", "--paid-on", "2026-01-10").returncode
+        == 0
+    )
     b3 = run("pay", nik, "--amount", "16800", "--ref", "B3", "--paid-on", "2026-03-10")
     assert "2026-02..2026-02" in b3.stdout, b3.stderr
 
@@ -163,7 +166,10 @@ def test_the_issues_late_payment_is_accepted(run, tmp_path: Path) -> None:  # ty
     assert [e["type"] for e in events][-2:] == ["ContributionsResettled", "ContributionPaid"]
     [move] = events[-2]["data"]["moves"]
     assert (move["payment_ref"], move["was_first_month"], move["first_month"]) == (
-        "B3", "2026-02", "2026-03")
+        "B3",
+        "2026-02",
+        "2026-03",
+    )
     status = json.loads(run("status", nik, "--json", "--as-of", "2026-03-31").stdout)
     assert (status["status"], status["paid_through"]) == ("active", "2026-03")
 
@@ -171,17 +177,30 @@ def test_the_issues_late_payment_is_accepted(run, tmp_path: Path) -> None:  # ty
     # before B2 arrived (nothing paid on February 28 beyond January: grace)
     b3_recorded = events[-3]["recorded_at"]
     now = json.loads(run("status", nik, "--json", "--as-of", "2026-02-28").stdout)
-    then = json.loads(run("status", nik, "--json", "--as-of", "2026-02-28",
-                          "--recorded-at", b3_recorded).stdout)
+    then = json.loads(
+        run("status", nik, "--json", "--as-of", "2026-02-28", "--recorded-at", b3_recorded).stdout
+    )
     assert (now["status"], now["paid_through"], now["recorded_at"]) == ("active", "2026-02", None)
-    assert (then["status"], then["paid_through"], then["as_of"]) == ("grace", "2026-01", "2026-02-28")
+    assert (then["status"], then["paid_through"], then["as_of"]) == (
+        "grace",
+        "2026-01",
+        "2026-02-28",
+    )
     assert then["recorded_at"] == b3_recorded and then["position"] < now["position"]
     known_then = json.loads(run("history", nik, "--json", "--recorded-at", b3_recorded).stdout)
     assert [e["type"] for e in known_then["events"]] == [
-        "Enrolled", "ContributionPaid", "ContributionPaid"]
+        "Enrolled",
+        "ContributionPaid",
+        "ContributionPaid",
+    ]
     in_effect = json.loads(run("history", nik, "--json", "--as-of", "2026-02-28").stdout)
-    assert [(e["type"], e["data"].get("payment_ref") or e["data"].get("cause_ref"))
-            for e in in_effect["events"]] == [
-        ("Enrolled", None), ("ContributionPaid", "B1"), ("ContributionsResettled", "B2"),
-        ("ContributionPaid", "B2")]  # B3, paid March 10, is not in effect yet
+    assert [
+        (e["type"], e["data"].get("payment_ref") or e["data"].get("cause_ref"))
+        for e in in_effect["events"]
+    ] == [
+        ("Enrolled", None),
+        ("ContributionPaid", "B1"),
+        ("ContributionsResettled", "B2"),
+        ("ContributionPaid", "B2"),
+    ]  # B3, paid March 10, is not in effect yet
     assert in_effect["as_of"] == "2026-02-28"

@@ -51,21 +51,31 @@ from tools.seed import seed_population
 
 # The business date of each fact, written out here (not taken from domain.clocks).
 DATED = {
-    "Enrolled": "enrolled_on", "ContributionPaid": "paid_on",
-    "ContributionsResettled": "cause_paid_on", "IncomeDeclared": "declared_on",
-    "ProgrammesChanged": "changed_on", "DetailsCorrected": "corrected_on", "Died": "died_on",
-    "Withdrew": "withdrawn_on", "PersonalDataErased": "erased_on", "ClaimFiled": "filed_on",
-    "ClaimApproved": "approved_on", "ClaimRejected": "rejected_on", "ClaimPaid": "paid_on",
+    "Enrolled": "enrolled_on",
+    "ContributionPaid": "paid_on",
+    "ContributionsResettled": "cause_paid_on",
+    "IncomeDeclared": "declared_on",
+    "ProgrammesChanged": "changed_on",
+    "DetailsCorrected": "corrected_on",
+    "Died": "died_on",
+    "Withdrew": "withdrawn_on",
+    "PersonalDataErased": "erased_on",
+    "ClaimFiled": "filed_on",
+    "ClaimApproved": "approved_on",
+    "ClaimRejected": "rejected_on",
+    "ClaimPaid": "paid_on",
 }
 
 
 def dated(event: Any) -> date:
-    return getattr(event, DATED[type(event).__name__])  # type: ignore[no-any-return]
+    day: date = getattr(event, DATED[type(event).__name__])
+    return day
 
 
 def on_clocks(events: Iterable[Any], at: datetime | None, day: date | None) -> list[Any]:
-    return [e for e in events if (at is None or e.timestamp <= at)
-            and (day is None or dated(e) <= day)]
+    return [
+        e for e in events if (at is None or e.timestamp <= at) and (day is None or dated(e) <= day)
+    ]
 
 
 def fold(events: list[Any]) -> Participant | None:
@@ -78,22 +88,28 @@ def fold(events: list[Any]) -> Participant | None:
     return participant
 
 
-def expected_counts(events: list[tuple[int, Any]], at: datetime | None, day: date | None,
-                    month: int) -> tuple[dict[str, list[int]], dict[str, list[int]]]:
+def expected_counts(
+    events: list[tuple[int, Any]], at: datetime | None, day: date | None, month: int
+) -> tuple[dict[str, list[int]], dict[str, list[int]]]:
     """(covered per village, activity per village) for `month` on the clocks."""
     recorded = [e for _, e in events if at is None or e.timestamp <= at]
     # activity: where the worker's village stood when the fact was recorded
-    village_now: dict[str, str] = {}
+    village_now: dict[str, Any] = {}
     activity: dict[str, list[int]] = defaultdict(lambda: [0] * len(ACTIVITY))
     for e in recorded:
         pid = str(e.originator_id)
         if isinstance(e, Participant.Enrolled) or (
-                isinstance(e, Participant.DetailsCorrected) and e.village is not None):
+            isinstance(e, Participant.DetailsCorrected) and e.village is not None
+        ):
             village_now[pid] = e.village
         if day is not None and dated(e) > day:
             continue
-        index = {Participant.Enrolled: (0,), Participant.ContributionPaid: (1, 2),
-                 Participant.ClaimFiled: (3,), Participant.ClaimPaid: (4, 5)}.get(type(e))
+        index = {
+            Participant.Enrolled: (0,),
+            Participant.ContributionPaid: (1, 2),
+            Participant.ClaimFiled: (3,),
+            Participant.ClaimPaid: (4, 5),
+        }.get(type(e))  # type: ignore[call-overload]
         if index is None or month_of(dated(e)) != month:
             continue
         cell = activity[village_now[pid]]
@@ -131,10 +147,14 @@ def expected_counts(events: list[tuple[int, Any]], at: datetime | None, day: dat
 
 
 def actual_counts(answer: dict[str, Any]) -> tuple[dict[str, list[int]], dict[str, list[int]]]:
-    covered = {r["region"]: [r["active"], *(r["by_programme"][p] for p in PROGRAMMES)]
-               for r in answer["rows"] if r["active"] or any(r["by_programme"].values())}
-    activity = {r["region"]: [r[c] for c in ACTIVITY] for r in answer["rows"]
-                if any(r[c] for c in ACTIVITY)}
+    covered = {
+        r["region"]: [r["active"], *(r["by_programme"][p] for p in PROGRAMMES)]
+        for r in answer["rows"]
+        if r["active"] or any(r["by_programme"].values())
+    }
+    activity = {
+        r["region"]: [r[c] for c in ACTIVITY] for r in answer["rows"] if any(r[c] for c in ACTIVITY)
+    }
     return covered, activity
 
 
@@ -142,8 +162,10 @@ def check_clocks(ledger: Ledger, views: Any, rng: random.Random, rounds: int) ->
     """Random D and T against the independent folds; returns the answers' positions."""
     events = log_events(ledger)
     stamps = sorted({e.timestamp for _, e in events})
-    months = sorted({month_of(e.paid_on) for _, e in events
-                     if isinstance(e, Participant.ContributionPaid)} or {month_of(date(2024, 1, 1))})
+    months = sorted(
+        {month_of(e.paid_on) for _, e in events if isinstance(e, Participant.ContributionPaid)}
+        or {month_of(date(2024, 1, 1))}
+    )
     everything = ledger.recorder.select_notifications(start=1, limit=100_000)
     for _ in range(rounds):
         at = rng.choice([None, rng.choice(stamps), rng.choice(stamps) - timedelta(microseconds=1)])
@@ -152,15 +174,25 @@ def check_clocks(ledger: Ledger, views: Any, rng: random.Random, rounds: int) ->
         position = None
         if at is not None:
             position = position_at(ledger.recorder, ledger.mapper, at)
-            assert position_at(ledger.recorder, ledger.mapper, at,
-                               quick_stamp=recorded_time) == position
-            assert position == max((n.id for n in everything
-                                    if ledger.mapper.to_domain_event(n).timestamp <= at),
-                                   default=0)
-        answer = coverage_at(views, period=Period(month), level="village", as_of=day,
-                             recorded_at=at, position=position)
-        assert answer["position"] == (position if position is not None
-                                      else ledger.recorder.max_notification_id())
+            assert (
+                position_at(ledger.recorder, ledger.mapper, at, quick_stamp=recorded_time)
+                == position
+            )
+            assert position == max(
+                (n.id for n in everything if ledger.mapper.to_domain_event(n).timestamp <= at),  # type: ignore[attr-defined]
+                default=0,
+            )
+        answer = coverage_at(
+            views,
+            period=Period(month),
+            level="village",
+            as_of=day,
+            recorded_at=at,
+            position=position,
+        )
+        assert answer["position"] == (
+            position if position is not None else ledger.recorder.max_notification_id()
+        )
         assert actual_counts(answer) == expected_counts(events, at, day, month), (at, day, month)
         if at is None and day is None:  # no clock: the live projection, cell for cell
             live = coverage(views, period=Period(month), level="village")
@@ -171,7 +203,8 @@ def check_clocks(ledger: Ledger, views: Any, rng: random.Random, rounds: int) ->
         facts = on_clocks(own, at, day)
         history = ledger.get_history(own[0].originator_id, as_of=day, recorded_at=at)
         assert [(type(e).__name__, e.originator_version) for e in history] == [
-            (type(e).__name__, e.originator_version) for e in facts]
+            (type(e).__name__, e.originator_version) for e in facts
+        ]
         check_status(ledger, own, at, day or ledger.today())
 
 
@@ -190,14 +223,17 @@ def check_status(ledger: Ledger, own: list[Any], at: datetime | None, day: date)
 
 @pytest.mark.parametrize("store", ["sqlite", "postgres"])
 def test_status_coverage_and_history_on_each_clock_equal_a_fold_of_the_filtered_events(
-        store: str) -> None:
+    store: str,
+) -> None:
     if store == "postgres":
         require_postgres()
 
     # each example asks 8 random pairs of clocks: half the projections test's examples
-    @hypothesis_settings(max_examples=max(EXAMPLES // 2, 5), deadline=None,
-                         suppress_health_check=[HealthCheck.too_slow,
-                                                HealthCheck.function_scoped_fixture])
+    @hypothesis_settings(
+        max_examples=max(EXAMPLES // 2, 5),
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+    )
     @given(history=HISTORY, seed=st.integers(0, 2**32 - 1))
     def check(history: tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]], seed: int) -> None:
         enrolls, commands = history
@@ -222,8 +258,9 @@ def test_a_store_seeded_today_is_empty_as_recorded_yesterday(system: System) -> 
     """Issue 21: every event recorded today, as after a migration of historical records;
     asked through the coverage service, as every way in asks."""
     ledger = system.ledger
-    report = seed_population(ledger, participants=60, months=12, seed=21,
-                             end=min(date(2025, 6, 30), ledger.today()))
+    report = seed_population(
+        ledger, participants=60, months=12, seed=21, end=min(date(2025, 6, 30), ledger.today())
+    )
     assert report.contributions > 100
     events = log_events(ledger)
     period = Period.parse("2025-03")
@@ -231,14 +268,24 @@ def test_a_store_seeded_today_is_empty_as_recorded_yesterday(system: System) -> 
     empty = coverage_service(system, period=str(period), level="village", recorded_at=yesterday)
     assert (empty.total["active"], empty.rows, empty.position) == (0, [], 0)
     for day in (date(2025, 2, 10), date(2025, 3, 20), date(2025, 6, 30)):
-        paid_by = {str(e.originator_id) for _, e in events
-                   if isinstance(e, Participant.ContributionPaid) and e.paid_on <= day
-                   and e.first_month <= period <= e.last_month}
-        ended = {str(e.originator_id) for _, e in events
-                 if isinstance(e, (Participant.Died, Participant.Withdrew))
-                 and dated(e) <= day and month_of(dated(e)) < period.index}
+        paid_by = {
+            str(e.originator_id)
+            for _, e in events
+            if isinstance(e, Participant.ContributionPaid)
+            and e.paid_on <= day
+            and e.first_month <= period <= e.last_month
+        }
+        ended = {
+            str(e.originator_id)
+            for _, e in events
+            if isinstance(e, (Participant.Died, Participant.Withdrew))
+            and dated(e) <= day
+            and month_of(dated(e)) < period.index
+        }
         answer = coverage_service(system, period=str(period), as_of=day.isoformat())
         assert answer.total["active"] == len(paid_by - ended) > 0
         assert (answer.as_dict()["as_of"], answer.position) == (day.isoformat(), system.head())
-    assert coverage_service(system, period=str(period), as_of="2025-02-10").total["active"] \
+    assert (
+        coverage_service(system, period=str(period), as_of="2025-02-10").total["active"]
         < coverage_service(system, period=str(period)).total["active"]
+    )

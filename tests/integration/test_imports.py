@@ -156,12 +156,21 @@ def test_a_bank_file_for_an_earlier_day_imported_later_is_accepted(
     pid = ledger.enroll(parse(Enroll, person))
     m = MONTHLY_JKK_JKM_1_5M
     row = {"nik": person["nik"], "amount": m, "channel": "bank"}
-    first = write_csv(tmp_path / "jan.csv", CONTRIBUTION_COLUMNS,
-                      [{**row, "payment_ref": "J-1", "paid_on": "2025-01-10"}])
-    the_15th = write_csv(tmp_path / "15.csv", CONTRIBUTION_COLUMNS,
-                         [{**row, "payment_ref": "F-15", "paid_on": "2025-03-15"}])
-    the_10th = write_csv(tmp_path / "10.csv", CONTRIBUTION_COLUMNS,
-                         [{**row, "payment_ref": "F-10", "paid_on": "2025-03-10", "amount": 2 * m}])
+    first = write_csv(
+        tmp_path / "jan.csv",
+        CONTRIBUTION_COLUMNS,
+        [{**row, "payment_ref": "J-1", "paid_on": "2025-01-10"}],
+    )
+    the_15th = write_csv(
+        tmp_path / "15.csv",
+        CONTRIBUTION_COLUMNS,
+        [{**row, "payment_ref": "F-15", "paid_on": "2025-03-15"}],
+    )
+    the_10th = write_csv(
+        tmp_path / "10.csv",
+        CONTRIBUTION_COLUMNS,
+        [{**row, "payment_ref": "F-10", "paid_on": "2025-03-10", "amount": 2 * m}],
+    )
     for path in (first, the_15th, the_10th):
         report = import_file(ledger, "contributions", path)
         assert (report.accepted, report.rejected) == (1, 0)

@@ -265,31 +265,82 @@ def every_event_type(ledger: Ledger) -> None:
         parse(Enroll, **enrollment(enrolled_on="2024-01-10", programmes="JKK+JKM+JHT"))
     )
     for n, pid in enumerate((first, second)):
-        ledger.record_contribution(parse(
-            RecordContribution, payment_ref=f"K-{n}", participant_id=str(pid),
-            amount=MONTHLY_JKK_JKM_1_5M, paid_on="2024-01-12", channel="bank"))
+        ledger.record_contribution(
+            parse(
+                RecordContribution,
+                payment_ref=f"K-{n}",
+                participant_id=str(pid),
+                amount=MONTHLY_JKK_JKM_1_5M,
+                paid_on="2024-01-12",
+                channel="bank",
+            )
+        )
     # January paid; a payment of 10 March settles February as arrears; then the payment of
     # 10 February arrives late: it takes February, and March's payment moves to March.
     fourth = ledger.enroll(parse(Enroll, **enrollment(enrolled_on="2024-01-10")))
-    for ref, day in (("K-4-jan", "2024-01-12"), ("K-4-mar", "2024-03-10"),
-                     ("K-4-feb", "2024-02-10")):
-        ledger.record_contribution(parse(
-            RecordContribution, payment_ref=ref, participant_id=str(fourth),
-            amount=MONTHLY_JKK_JKM_1_5M, paid_on=day, channel="bank"))
-    ledger.declare_income(parse(DeclareIncome, participant_id=first, declared_income=3_000_000,
-                                from_month="2024-03", declared_on="2024-02-01"))
-    ledger.change_programmes(parse(ChangeProgrammes, participant_id=first,
-                                   programmes="JKK+JKM+JHT", from_month="2024-03",
-                                   changed_on="2024-02-01"))
-    ledger.correct_details(parse(CorrectDetails, participant_id=first,
-                                 village_code=OTHER_VILLAGE, name="Siti Rahma",
-                                 corrected_on="2024-02-02"))
-    claim = ledger.file_claim(parse(FileClaim, participant_id=first, programme="JKK",
-                                    kind="medical", incident_date="2024-01-20",
-                                    filed_on="2024-01-21", work_related=True,
-                                    description="fell"))
-    ledger.approve_claim(parse(ApproveClaim, participant_id=first, claim_id=claim,
-                               approved_on="2024-01-25", amount=750_000))
+    for ref, day in (
+        ("K-4-jan", "2024-01-12"),
+        ("K-4-mar", "2024-03-10"),
+        ("K-4-feb", "2024-02-10"),
+    ):
+        ledger.record_contribution(
+            parse(
+                RecordContribution,
+                payment_ref=ref,
+                participant_id=str(fourth),
+                amount=MONTHLY_JKK_JKM_1_5M,
+                paid_on=day,
+                channel="bank",
+            )
+        )
+    ledger.declare_income(
+        parse(
+            DeclareIncome,
+            participant_id=first,
+            declared_income=3_000_000,
+            from_month="2024-03",
+            declared_on="2024-02-01",
+        )
+    )
+    ledger.change_programmes(
+        parse(
+            ChangeProgrammes,
+            participant_id=first,
+            programmes="JKK+JKM+JHT",
+            from_month="2024-03",
+            changed_on="2024-02-01",
+        )
+    )
+    ledger.correct_details(
+        parse(
+            CorrectDetails,
+            participant_id=first,
+            village_code=OTHER_VILLAGE,
+            name="Siti Rahma",
+            corrected_on="2024-02-02",
+        )
+    )
+    claim = ledger.file_claim(
+        parse(
+            FileClaim,
+            participant_id=first,
+            programme="JKK",
+            kind="medical",
+            incident_date="2024-01-20",
+            filed_on="2024-01-21",
+            work_related=True,
+            description="fell",
+        )
+    )
+    ledger.approve_claim(
+        parse(
+            ApproveClaim,
+            participant_id=first,
+            claim_id=claim,
+            approved_on="2024-01-25",
+            amount=750_000,
+        )
+    )
     ledger.pay_claim(parse(PayClaim, participant_id=first, claim_id=claim, paid_on="2024-01-28"))
     other = ledger.file_claim(
         parse(

@@ -496,22 +496,49 @@ class TestEveryEventClassRoundTrip(TestCase):
         )
         # Claims: filed, approved, paid; filed, rejected.
         b = ledger.enroll(parse(Enroll, enrollment()))
-        ledger.record_contribution(parse(RecordContribution, payment_ref="RT-2", participant_id=b,
-                                   amount=3 * MONTHLY_JKK_JKM_1_5M, paid_on="2024-01-10",
-                                   channel="bank"))
+        ledger.record_contribution(
+            parse(
+                RecordContribution,
+                payment_ref="RT-2",
+                participant_id=b,
+                amount=3 * MONTHLY_JKK_JKM_1_5M,
+                paid_on="2024-01-10",
+                channel="bank",
+            )
+        )
         # A late, earlier-dated payment: ContributionsResettled moves RT-3 from April to May.
         for ref, day in (("RT-3", "2024-01-20"), ("RT-4", "2024-01-15")):
-            ledger.record_contribution(parse(RecordContribution, payment_ref=ref,
-                                       participant_id=b, amount=MONTHLY_JKK_JKM_1_5M,
-                                       paid_on=day, channel="bank"))
-        c1 = ledger.file_claim(parse(FileClaim,
-                               participant_id=b, programme="JKK", kind="medical",
-                               incident_date="2024-02-15",
-                               filed_on="2024-02-20", work_related=True,
-                               description="luka di tangan kanan"))
-        ledger.approve_claim(parse(ApproveClaim,
-                             participant_id=b, claim_id=c1, approved_on="2024-02-25",
-                             amount=1_250_000))
+            ledger.record_contribution(
+                parse(
+                    RecordContribution,
+                    payment_ref=ref,
+                    participant_id=b,
+                    amount=MONTHLY_JKK_JKM_1_5M,
+                    paid_on=day,
+                    channel="bank",
+                )
+            )
+        c1 = ledger.file_claim(
+            parse(
+                FileClaim,
+                participant_id=b,
+                programme="JKK",
+                kind="medical",
+                incident_date="2024-02-15",
+                filed_on="2024-02-20",
+                work_related=True,
+                description="luka di tangan kanan",
+            )
+        )
+        ledger.approve_claim(
+            parse(
+                ApproveClaim,
+                participant_id=b,
+                claim_id=c1,
+                approved_on="2024-02-25",
+                amount=1_250_000,
+            )
+        )
         ledger.pay_claim(parse(PayClaim, participant_id=b, claim_id=c1, paid_on="2024-02-28"))
         c2 = ledger.file_claim(
             parse(

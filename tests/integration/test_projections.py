@@ -564,13 +564,21 @@ class Driver:
         if pid is None:
             raise LedgerError("nobody", "nobody enrolled yet")
         code, agent = CHANNELS[channel]
-        paid_on = max(self.today - timedelta(days=days_back),
-                      self.ledger.get_participant(pid).enrolled_on)
+        paid_on = max(
+            self.today - timedelta(days=days_back), self.ledger.get_participant(pid).enrolled_on
+        )
         self.refs += 1
-        self.ledger.record_contribution(parse(
-            RecordContribution, payment_ref=f"H-{self.refs}", participant_id=str(pid),
-            amount=self.amount_for(pid, months, paid_on), paid_on=paid_on, channel=code,
-            agent_id=agent))
+        self.ledger.record_contribution(
+            parse(
+                RecordContribution,
+                payment_ref=f"H-{self.refs}",
+                participant_id=str(pid),
+                amount=self.amount_for(pid, months, paid_on),
+                paid_on=paid_on,
+                channel=code,
+                agent_id=agent,
+            )
+        )
 
     def programmes(self, who: int, jht: bool, ahead: int) -> None:
         pid = self.who(who)
@@ -694,13 +702,19 @@ ENROLL = st.tuples(
 )
 PAY = st.tuples(st.just("pay"), WHO, st.integers(1, 3), CHANNEL)
 LATE_PAY = st.tuples(st.just("late_pay"), WHO, st.integers(1, 3), st.integers(1, 80), CHANNEL)
-SKIP = st.one_of(st.tuples(st.just("skip"), st.integers(1, 100)),
-                st.tuples(st.just("skip"), st.integers(25, 45)))
+SKIP = st.one_of(
+    st.tuples(st.just("skip"), st.integers(1, 100)), st.tuples(st.just("skip"), st.integers(25, 45))
+)
 CLAIM = st.tuples(st.just("claim"), WHO)
 CLAIM_NEXT = st.tuples(st.just("claim_next"), WHO, st.booleans())
 CATCH_UP = st.tuples(st.just("catch_up"))
 ARGUMENTS = {
-    "enroll": ENROLL, "pay": PAY, "late_pay": LATE_PAY, "skip": SKIP, "claim": CLAIM, "claim_next": CLAIM_NEXT,
+    "enroll": ENROLL,
+    "pay": PAY,
+    "late_pay": LATE_PAY,
+    "skip": SKIP,
+    "claim": CLAIM,
+    "claim_next": CLAIM_NEXT,
     "catch_up": CATCH_UP,
     "programmes": st.tuples(st.just("programmes"), WHO, st.booleans(), st.integers(0, 5)),
     "move": st.tuples(st.just("move"), WHO, st.integers(0, len(VILLAGES) - 1)),
@@ -708,8 +722,20 @@ ARGUMENTS = {
     "withdraw": st.tuples(st.just("withdraw"), WHO),
     "erase": st.tuples(st.just("erase"), WHO),
 }
-WEIGHTS = {"pay": 10, "late_pay": 4, "skip": 5, "catch_up": 3, "enroll": 2, "claim": 2, "claim_next": 2,
-           "programmes": 2, "move": 2, "die": 1, "withdraw": 1, "erase": 1}
+WEIGHTS = {
+    "pay": 10,
+    "late_pay": 4,
+    "skip": 5,
+    "catch_up": 3,
+    "enroll": 2,
+    "claim": 2,
+    "claim_next": 2,
+    "programmes": 2,
+    "move": 2,
+    "die": 1,
+    "withdraw": 1,
+    "erase": 1,
+}
 COMMAND = st.sampled_from([k for k, n in WEIGHTS.items() for _ in range(n)]).flatmap(
     ARGUMENTS.__getitem__
 )
@@ -749,8 +775,11 @@ def test_live_projections_equal_a_rebuild_and_an_independent_count(store: str) -
                 hypothesis_event(f"accepted {kind}", count)
             head = ledger.recorder.max_notification_id()
             assert {s.name: s.position for s in runner.states() if s.live} == {
-                "coverage": head, "participant_status": head, "coverage_flows": head,
-                "coverage_log": head}
+                "coverage": head,
+                "participant_status": head,
+                "coverage_flows": head,
+                "coverage_log": head,
+            }
 
             # (b) the independent count from the events
             events = [e for _, e in log_events(ledger)]
@@ -1116,20 +1145,38 @@ def test_replay_as_of_a_time_and_to_a_position(
             scratch.close()
 
     # the command line: a replay as of the moment, then comparisons with the live tables
-    result = run_cli(settings, tmp_path, "replay", "--recorded-at", moment.isoformat(),
-                     "--period", "2025-03", "--json")
+    result = run_cli(
+        settings,
+        tmp_path,
+        "replay",
+        "--recorded-at",
+        moment.isoformat(),
+        "--period",
+        "2025-03",
+        "--json",
+    )
     assert result.returncode == 0, result.stderr
     body = orjson.loads(result.stdout)
     assert body["active"] == 2
     assert body["by_programme"] == at_moment.nation(march)["by_programme"]
     assert body["position"] == max(p for p, e in events if e.timestamp <= moment)
     # the same count as recorded then, from the read models without a replay
-    result = run_cli(settings, tmp_path, "coverage", "--recorded-at", moment.isoformat(),
-                     "--period", "2025-03", "--json")
+    result = run_cli(
+        settings,
+        tmp_path,
+        "coverage",
+        "--recorded-at",
+        moment.isoformat(),
+        "--period",
+        "2025-03",
+        "--json",
+    )
     assert result.returncode == 0, result.stderr
     counted = orjson.loads(result.stdout)
     assert (counted["total"]["active"], counted["total"]["by_programme"]) == (
-        2, body["by_programme"])
+        2,
+        body["by_programme"],
+    )
     assert (counted["recorded_at"], counted["as_of"]) == (moment.isoformat(), None)
 
     result = run_cli(settings, tmp_path, "replay", "--compare", "--period", "2025-03", "--json")
@@ -1254,8 +1301,12 @@ def test_a_rebuild_is_swapped_in_at_once(
             assert {(p, orjson.dumps(t)) for p, t in answers} <= both
             assert seen.count(old) >= 3, "the reads did not overlap the rebuild"
 
-            assert generations == {"participant_status": round_ + 1, "coverage": round_ + 1,
-                                   "coverage_flows": round_ + 1, "coverage_log": round_ + 1}
+            assert generations == {
+                "participant_status": round_ + 1,
+                "coverage": round_ + 1,
+                "coverage_flows": round_ + 1,
+                "coverage_log": round_ + 1,
+            }
             states = runner.states()
             assert {(s.name, s.generation) for s in states} == set(generations.items())
             assert all(s.live and s.position == head for s in states)

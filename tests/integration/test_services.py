@@ -135,13 +135,20 @@ def test_coverage_catches_up_first_and_replay_compares_equal(system: System) -> 
     assert [(r["region"], r["active"]) for r in answer.rows] == [("12", 1)]
     earlier = coverage(system, period="2025-01", recorded_at="2000-01-01")
     assert (earlier.total["active"], earlier.position, earlier.as_dict()["recorded_at"]) == (
-        0, 0, "2000-01-01T23:59:59.999999+00:00")
+        0,
+        0,
+        "2000-01-01T23:59:59.999999+00:00",
+    )
     # the business clock: paid on January 8
-    before, on = (coverage(system, period="2025-01", as_of=day) for day in ("2025-01-07",
-                                                                             "2025-01-08"))
+    before, on = (
+        coverage(system, period="2025-01", as_of=day) for day in ("2025-01-07", "2025-01-08")
+    )
     assert (before.total["active"], on.total["active"]) == (0, 1)
     assert (on.as_dict()["as_of"], on.as_dict()["recorded_at"], on.position) == (
-        "2025-01-08", None, system.head())
+        "2025-01-08",
+        None,
+        system.head(),
+    )
     compared = replay(system, compare=True, period="2025-01")
     assert (compared.equal, compared.active, compared.position) == (True, 1, system.head())
     with pytest.raises(LedgerError) as refused:
@@ -153,13 +160,21 @@ def test_projections_status_rebuild_and_an_unknown_projection(system: System) ->
     enrolled(system)
     admin.catch_up(system)
     rows = admin.status(system).as_rows()
-    assert {r["name"] for r in rows} == {"participant_status", "coverage", "coverage_flows",
-                                                 "coverage_log"}
+    assert {r["name"] for r in rows} == {
+        "participant_status",
+        "coverage",
+        "coverage_flows",
+        "coverage_log",
+    }
     assert all(r["lag"] == 0 and r["head"] == system.head() for r in rows)
 
     rebuilt = admin.rebuild(system)
-    assert set(rebuilt.generations) == {"participant_status", "coverage", "coverage_flows",
-                                                 "coverage_log"}
+    assert set(rebuilt.generations) == {
+        "participant_status",
+        "coverage",
+        "coverage_flows",
+        "coverage_log",
+    }
     with pytest.raises(admin.UnknownProjectionError) as refused:
         admin.rebuild(system, "nope")
     assert refused.value.code == "unknown_projection"

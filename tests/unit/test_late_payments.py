@@ -29,11 +29,19 @@ def enrol(ledger: Ledger, on: str = "2026-01-05") -> UUID:
     return ledger.enroll(parse(Enroll, enrollment(enrolled_on=on, declared_income=1_000_000)))
 
 
-def pay(ledger: Ledger, pid: UUID, amount: int, paid_on: str | date, ref: str | None = None
-        ) -> PaymentResult:
-    return ledger.record_contribution(parse(
-        RecordContribution, payment_ref=ref or f"L-{next(_refs)}", participant_id=str(pid),
-        amount=amount, paid_on=paid_on, channel="bank"))
+def pay(
+    ledger: Ledger, pid: UUID, amount: int, paid_on: str | date, ref: str | None = None
+) -> PaymentResult:
+    return ledger.record_contribution(
+        parse(
+            RecordContribution,
+            payment_ref=ref or f"L-{next(_refs)}",
+            participant_id=str(pid),
+            amount=amount,
+            paid_on=paid_on,
+            channel="bank",
+        )
+    )
 
 
 def pay_rows(ledger: Ledger, rows: list[dict[str, Any]]) -> list[Any]:
@@ -43,8 +51,7 @@ def pay_rows(ledger: Ledger, rows: list[dict[str, Any]]) -> list[Any]:
 
 def settled(ledger: Ledger, pid: UUID) -> dict[str, tuple[str, int]]:
     """payment reference -> (first month, months), as the participant has them now."""
-    return {s.payment_ref: (str(s.first), s.months)
-            for s in ledger.get_participant(pid).payments}
+    return {s.payment_ref: (str(s.first), s.months) for s in ledger.get_participant(pid).payments}
 
 
 def covered(p: Participant, first: str = "2025-10", months: int = 30) -> set[str]:
@@ -62,19 +69,28 @@ def test_the_issues_late_bank_payment_is_accepted_and_settles_in_its_place(ledge
     b2 = pay(ledger, pid, LOW, "2026-02-10", "B2")  # refused before (payment_out_of_order)
 
     assert (str(b2.first_month), b2.months) == ("2026-02", 1)
-    assert settled(ledger, pid) == {"B1": ("2026-01", 1), "B2": ("2026-02", 1),
-                                    "B3": ("2026-03", 1)}
+    assert settled(ledger, pid) == {
+        "B1": ("2026-01", 1),
+        "B2": ("2026-02", 1),
+        "B3": ("2026-03", 1),
+    }
     history = ledger.get_history(pid)
     assert [type(e).__name__ for e in history] == [
-        "Enrolled", "ContributionPaid", "ContributionPaid", "ContributionsResettled",
-        "ContributionPaid"]
+        "Enrolled",
+        "ContributionPaid",
+        "ContributionPaid",
+        "ContributionsResettled",
+        "ContributionPaid",
+    ]
     resettled, late = history[3], history[4]
     assert resettled.cause_ref == "B2" and resettled.timestamp == late.timestamp
-    assert [(m["payment_ref"], str(m["was_first_month"]), str(m["first_month"]))
-            for m in resettled.moves] == [("B3", "2026-02", "2026-03")]
+    assert [
+        (m["payment_ref"], str(m["was_first_month"]), str(m["first_month"]))
+        for m in resettled.moves
+    ] == [("B3", "2026-02", "2026-03")]
     assert str(resettled.paid_through) == "2026-03"
     # recording clock: the log up to B3 still shows B3 settling February
-    before = ledger.repository.get(pid, version=recorded_before)
+    before: Any = ledger.repository.get(pid, version=recorded_before)
     assert covered(before) == {"2026-01", "2026-02"}
     assert covered(ledger.get_participant(pid)) == {"2026-01", "2026-02", "2026-03"}
     # business clock: on 2026-02-28 B2 had paid February, B3 was not yet paid
@@ -90,8 +106,7 @@ def test_a_late_payment_that_closes_a_gap_keeps_later_months_in_order(ledger: Le
     assert settled(ledger, pid)["C"] == ("2026-06", 1)
     pay(ledger, pid, 3 * LOW, "2026-04-10", "B")  # arrears Feb..Apr within grace on its day
     # C now follows: May is unpaid arrears on its day, so C settles May, not June
-    assert settled(ledger, pid) == {"A": ("2026-01", 1), "B": ("2026-02", 3),
-                                    "C": ("2026-05", 1)}
+    assert settled(ledger, pid) == {"A": ("2026-01", 1), "B": ("2026-02", 3), "C": ("2026-05", 1)}
     status = ledger.get_status(pid, as_of="2026-06-30")
     assert (status.status, status.arrears_months) == ("grace", 1)
 
@@ -130,9 +145,18 @@ def test_repeats_of_a_moved_payment_answer_with_its_months_as_now_settled(ledger
     head = ledger.recorder.max_notification_id()
     again = pay(ledger, pid, LOW, "2026-03-10", "C")
     assert again.replayed and str(again.first_month) == "2026-03"
-    [in_batch] = pay_rows(ledger, [{
-        "payment_ref": "B", "participant_id": str(pid), "amount": LOW, "paid_on": "2026-02-10",
-        "channel": "bank"}])
+    [in_batch] = pay_rows(
+        ledger,
+        [
+            {
+                "payment_ref": "B",
+                "participant_id": str(pid),
+                "amount": LOW,
+                "paid_on": "2026-02-10",
+                "channel": "bank",
+            }
+        ],
+    )
     assert isinstance(in_batch, PaymentResult) and in_batch.replayed
     assert ledger.recorder.max_notification_id() == head
 
@@ -142,9 +166,14 @@ def test_repeats_of_a_moved_payment_answer_with_its_months_as_now_settled(ledger
 START = date(2025, 1, 6)
 TODAY = date(2026, 6, 30)
 payments = st.lists(
-    st.tuples(st.integers(min_value=0, max_value=500),  # days after enrollment
-              st.one_of(st.just(1), st.just(1), st.integers(min_value=1, max_value=14))),
-    min_size=1, max_size=9, unique_by=lambda p: p[0])  # same-day ties go by arrival: apart
+    st.tuples(
+        st.integers(min_value=0, max_value=500),  # days after enrollment
+        st.one_of(st.just(1), st.just(1), st.integers(min_value=1, max_value=14)),
+    ),
+    min_size=1,
+    max_size=9,
+    unique_by=lambda p: p[0],
+)  # same-day ties go by arrival: apart
 
 
 def record_until_stuck(ledger: Ledger, pid: UUID, rows: list[dict[str, Any]]) -> list[str]:
@@ -163,20 +192,31 @@ def record_until_stuck(ledger: Ledger, pid: UUID, rows: list[dict[str, Any]]) ->
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(plan=payments, order=st.randoms(use_true_random=False),
-       days=st.lists(st.integers(min_value=0, max_value=560), min_size=1, max_size=8))
-def test_any_arrival_order_settles_as_arrival_in_paid_on_order(make_ledger, plan, order,
-                                                                days) -> None:
-    rows = [{"payment_ref": f"P{i}", "amount": months * LOW, "channel": "bank",
-             "paid_on": START + timedelta(days=offset)}
-            for i, (offset, months) in enumerate(sorted(plan, key=lambda p: p[0]))]
+@given(
+    plan=payments,
+    order=st.randoms(use_true_random=False),
+    days=st.lists(st.integers(min_value=0, max_value=560), min_size=1, max_size=8),
+)
+def test_any_arrival_order_settles_as_arrival_in_paid_on_order(
+    make_ledger, plan, order, days
+) -> None:
+    rows = [
+        {
+            "payment_ref": f"P{i}",
+            "amount": months * LOW,
+            "channel": "bank",
+            "paid_on": START + timedelta(days=offset),
+        }
+        for i, (offset, months) in enumerate(sorted(plan, key=lambda p: p[0]))
+    ]
     in_order = make_ledger(today=TODAY)
     first = enrol(in_order, START.isoformat())
     accepted = []
     for row in rows:  # in paid_on order (ties in list order); what the rules refuse is dropped
-        if isinstance(pay_rows(in_order, [{**row, "participant_id": str(first)}])[0],
-                      PaymentResult):
-            accepted.append(row)
+        if isinstance(
+            pay_rows(in_order, [{**row, "participant_id": str(first)}])[0], PaymentResult
+        ):
+            accepted.append(row)  # noqa: PERF401 - each payment is recorded in turn
     event("moves" if len(accepted) > 1 else "one payment")
 
     shuffled = make_ledger(today=TODAY)
@@ -201,4 +241,8 @@ def test_any_arrival_order_settles_as_arrival_in_paid_on_order(make_ledger, plan
         day = START + timedelta(days=offset)
         ours, theirs = shuffled.get_status(second, as_of=day), in_order.get_status(first, as_of=day)
         assert (ours.status, ours.paid_through, ours.arrears_months, ours.covered_programmes) == (
-            theirs.status, theirs.paid_through, theirs.arrears_months, theirs.covered_programmes)
+            theirs.status,
+            theirs.paid_through,
+            theirs.arrears_months,
+            theirs.covered_programmes,
+        )

@@ -119,7 +119,12 @@ def reads(
 
 
 def clock_reads(
-    suite: Suite, kind: str, ledger: Any, scale: int, months: int, rng: random.Random,
+    suite: Suite,
+    kind: str,
+    ledger: Any,
+    scale: int,
+    months: int,
+    rng: random.Random,
     month_choices: Sequence[Period],
 ) -> None:
     """Coverage of the whole nation as recorded at a random past time, and on a random

@@ -29,23 +29,46 @@ READ = problems(401, 403, 422, 503)
 
 
 @router.get("", response_model=Coverage, responses=READ)
-def coverage(request: Request, system: SystemDep, _: Reporter,
-             period: Annotated[Month | None, Query()] = None, level: Level = "nation",
-             region: Region = None, programme: Programme = None,
-             as_of: Annotated[str | None, Query(
-                 max_length=40, description="The business date (YYYY-MM-DD): the facts in "
-                 "effect by then, whenever recorded.")] = None,
-             recorded_at: Annotated[str | None, Query(
-                 max_length=40, description="The recording time (ISO timestamp, UTC unless "
-                 "it says; a date means its end): what the log held then.")] = None,
-             min_position: MinPosition = None) -> OrjsonResponse:
+def coverage(
+    request: Request,
+    system: SystemDep,
+    _: Reporter,
+    period: Annotated[Month | None, Query()] = None,
+    level: Level = "nation",
+    region: Region = None,
+    programme: Programme = None,
+    as_of: Annotated[
+        str | None,
+        Query(
+            max_length=40,
+            description="The business date (YYYY-MM-DD): the facts in "
+            "effect by then, whenever recorded.",
+        ),
+    ] = None,
+    recorded_at: Annotated[
+        str | None,
+        Query(
+            max_length=40,
+            description="The recording time (ISO timestamp, UTC unless "
+            "it says; a date means its end): what the log held then.",
+        ),
+    ] = None,
+    min_position: MinPosition = None,
+) -> OrjsonResponse:
     """Active participants per region for a month (default this month), with activity;
     live, or on the business clock (`as_of`), the recording clock (`recorded_at`) or both,
     from the `coverage_log` read model (no replay)."""
     wait_for(request, min_position)
-    answer = coverage_service.coverage(system, period=period, level=level, region=region,
-                                       programme=programme, as_of=as_of,
-                                       recorded_at=recorded_at, catch_up_first=False)
+    answer = coverage_service.coverage(
+        system,
+        period=period,
+        level=level,
+        region=region,
+        programme=programme,
+        as_of=as_of,
+        recorded_at=recorded_at,
+        catch_up_first=False,
+    )
     return OrjsonResponse(answer.as_dict())
 
 
