@@ -68,6 +68,16 @@ def bench_command(
         ),
     ] = False,
     concurrency: Annotated[int, typer.Option(min=1, max=256, help="HTTP clients at once.")] = 8,
+    keep_stores: Annotated[
+        Path | None,
+        typer.Option(
+            help="Ingest each population into a store kept in this folder, or reuse the one an "
+            "earlier run left complete there (its ingest figure is carried over)."
+        ),
+    ] = None,
+    ingest_only: Annotated[
+        bool, typer.Option("--ingest-only", help="Stop after the ingest (with --keep-stores).")
+    ] = False,
 ) -> None:
     """Benchmarks with same-run baselines; writes BENCHMARKS.md (and .json beside it)."""
     try:
@@ -111,6 +121,8 @@ def bench_command(
         profile=profile,
         say=lambda line: err.print(line, highlight=False, markup=False),
         partial=partial,
+        keep_stores=keep_stores,
+        ingest_only=ingest_only,
     )
     if json:
         emit_json(report.as_dict())

@@ -30,10 +30,14 @@ def run_benchmarks(
     profile: bool | None,
     say: Callable[[str], None],
     partial: Callable[[Path], None],
+    keep_stores: Path | None = None,
+    ingest_only: bool = False,
 ) -> Report:
     """Run the suite in temporary stores under `workdir` and write `out_file` (Markdown)
     and its `.json` beside it, also after each completed scale (`partial` hears of it).
-    With `merge`, the earlier JSON's figures for scales not measured now are kept."""
+    With `merge`, the earlier JSON's figures for scales not measured now are kept. With
+    `keep_stores`, each population is ingested into a store kept there (or, when an earlier
+    run left one complete, not ingested again); `ingest_only` stops after the ingest."""
     url = postgres_url or os.environ.get("LEDGER_TEST_POSTGRES_URL") or DEFAULT_POSTGRES_URL
     json_file = out_file.with_suffix(".json")
     previous = None
@@ -60,6 +64,8 @@ def run_benchmarks(
             profile=profile,
             checkpoint=checkpoint,
             previous=previous,
+            keep_dir=keep_stores,
+            ingest_only=ingest_only,
         )
     write_markdown(report, out_file)
     write_json(report, json_file)

@@ -122,3 +122,48 @@ def test_a_split_rebuild_is_measured_beside_the_same_rebuild_in_one_process(
     )
     growth = render_markdown(report).split("## How it grows")[1]
     assert f"{bench_markdown._num(single.value)} / {bench_markdown._num(split.value)}" in growth
+
+
+def test_a_kept_store_is_ingested_once_and_measured_again_without_ingesting(
+    tmp_path: Path,
+) -> None:
+    keep = tmp_path / "kept"
+    first = run_suite(
+        True,
+        [30],
+        ["sqlite"],
+        1,
+        tmp_path / "a",
+        lambda _: None,
+        months=3,
+        profile=False,
+        keep_dir=keep,
+        ingest_only=True,
+    )
+    assert first.errors == []
+    assert "rebuild" not in {p.name for p in first.phases}  # stopped after the ingest
+    (folder,) = keep.iterdir()
+    assert (folder / "ingested.json").exists() and (folder / "ledger.db").exists()
+    assert oct((folder / "settings.json").stat().st_mode & 0o777) == "0o600"
+    ingested = next(p for p in first.phases if p.name == "bulk_ingest")
+
+    said: list[str] = []
+    second = run_suite(
+        True,
+        [30],
+        ["sqlite"],
+        1,
+        tmp_path / "b",
+        said.append,
+        months=3,
+        profile=False,
+        keep_dir=keep,
+    )
+    assert second.errors == []
+    names = [p.name for p in second.phases]
+    assert "plan" not in names and "rebuild" in names  # not ingested again, measured
+    carried = next(p for p in second.phases if p.name == "bulk_ingest")
+    assert carried.events == ingested.events and "ingested by an earlier run" in carried.notes
+    figures = {f.name: f for f in second.figures}
+    assert figures["rebuild_vs_decode_loop"].ratio and figures["status_read_p99_ms"].value
+    assert any("reusing the store" in line for line in said)

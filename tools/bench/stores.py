@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import os
+import pickle
 import shutil
 import tempfile
 import uuid
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
 from pydantic import SecretStr
 
 from infra.bootstrap import System, build_system
@@ -29,17 +31,24 @@ class BenchStore:
     url: str
     schema: str | None = None
     base_url: str | None = None
+    keys_file: Path | None = None  # a kept store's keys (see kept_store)
 
     @property
     def sqlite_path(self) -> Path:
         return self.folder / "ledger.db"
 
     def settings(self) -> Any:
+        if self.keys_file is not None:
+            keys = orjson.loads(self.keys_file.read_bytes())
+            pepper, master = keys["nik_pepper"], keys["master_key"]
+        else:
+            pepper = base64.b64encode(os.urandom(32)).decode()
+            master = base64.b64encode(os.urandom(32)).decode()
         return Settings(
             database_url=self.url,
             var_dir=self.folder / "var",
-            nik_pepper=SecretStr(base64.b64encode(os.urandom(32)).decode()),
-            master_key=SecretStr(base64.b64encode(os.urandom(32)).decode()),
+            nik_pepper=SecretStr(pepper),
+            master_key=SecretStr(master),
         )
 
     def naive_env(self, name: str = "NaiveLedger") -> dict[str, str]:
@@ -144,3 +153,85 @@ def postgres_available(url: str | None) -> str | None:
     except Exception as error:  # noqa: BLE001
         return f"PostgreSQL at {url.split('@')[-1]} unreachable: {type(error).__name__}: {error}"
     return None
+
+
+# --- kept stores: a big population ingested once and measured again later ---------------
+
+KEEP_SETTINGS = "settings.json"
+KEEP_MANIFEST = "ingested.json"
+KEEP_SEED = "seed.pickle"
+
+
+@contextlib.contextmanager
+def kept_store(
+    kind: str, keep_dir: Path, postgres_url: str | None, scale: int, months: int, seed: int
+) -> Iterator[BenchStore]:
+    """A store that outlives the run: the folder `keep_dir/<kind>-<scale>x<months>-<seed>`
+    (and for PostgreSQL the schema `bench_kept_<scale>x<months>_<seed>`), with its keys in
+    `settings.json` so a later run can open it. Ingesting 1M participants takes hours; a
+    later run measures rebuild, reads and audit on the same bytes without ingesting again.
+    The data is synthetic (the bench's seeded population), never a real ledger."""
+    folder = keep_dir / f"{kind}-{scale}x{months}-{seed}"
+    folder.mkdir(parents=True, exist_ok=True)
+    folder.chmod(0o700)
+    keys = folder / KEEP_SETTINGS
+    if not keys.exists():
+        fd = os.open(keys, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(
+                orjson.dumps(
+                    {
+                        "nik_pepper": base64.b64encode(os.urandom(32)).decode(),
+                        "master_key": base64.b64encode(os.urandom(32)).decode(),
+                    }
+                )
+            )
+    if kind == "sqlite":
+        yield BenchStore(kind, folder, f"sqlite:///{folder / 'ledger.db'}", keys_file=keys)
+        return
+    import psycopg
+
+    assert postgres_url
+    schema = f"bench_kept_{scale}x{months}_{seed}"
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+    yield BenchStore(
+        kind, folder, f"{postgres_url}?schema={schema}", schema, postgres_url, keys_file=keys
+    )
+
+
+def save_ingested(store: BenchStore, manifest: dict[str, Any], seed_report: Any) -> None:
+    """Mark a kept store complete: what its ingest measured, and the seed report the reads
+    sample from. Written last, so a run killed during the ingest leaves no manifest (and
+    the next run starts the store again)."""
+    seed_file = store.folder / KEEP_SEED
+    with seed_file.open("wb") as handle:
+        pickle.dump(seed_report, handle, protocol=pickle.HIGHEST_PROTOCOL)
+    seed_file.chmod(0o600)
+    tmp = store.folder / (KEEP_MANIFEST + ".tmp")
+    tmp.write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2))
+    tmp.replace(store.folder / KEEP_MANIFEST)
+
+
+def load_ingested(store: BenchStore) -> tuple[dict[str, Any], Any] | None:
+    """The manifest and seed report of a complete kept store, or None."""
+    manifest = store.folder / KEEP_MANIFEST
+    if not manifest.exists():
+        return None
+    with (store.folder / KEEP_SEED).open("rb") as handle:
+        seed_report = pickle.load(handle)  # our own file, in our 0700 folder
+    return orjson.loads(manifest.read_bytes()), seed_report
+
+
+def wipe_kept(store: BenchStore) -> None:
+    """Empty a kept store that has no manifest (an ingest that was stopped part way)."""
+    if store.kind == "sqlite":
+        for path in store.folder.glob("ledger.db*"):
+            path.unlink()
+        shutil.rmtree(store.folder / "var", ignore_errors=True)
+        return
+    import psycopg
+
+    with psycopg.connect(store.base_url or "", autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{store.schema}" CASCADE')
+        conn.execute(f'CREATE SCHEMA "{store.schema}"')

@@ -12,7 +12,7 @@ from typing import Any
 
 from domain.ledger import today_in_indonesia
 from tools.bench.audit import audit
-from tools.bench.bulk import bulk, raw_baseline
+from tools.bench.bulk import bulk, bulk_figure, raw_baseline
 from tools.bench.config import (
     BATCH,
     FULL_MONTHS,
@@ -30,7 +30,17 @@ from tools.bench.reads import reads
 from tools.bench.rebuild import rebuild
 from tools.bench.reimport import reimport
 from tools.bench.report import Figure, Phase, Report, keep_earlier
-from tools.bench.stores import close_quietly, fresh_store, postgres_available
+from tools.bench.stores import (
+    BenchStore,
+    close_quietly,
+    fresh_store,
+    kept_store,
+    load_ingested,
+    open_system,
+    postgres_available,
+    save_ingested,
+    wipe_kept,
+)
 from tools.seed import plan_population
 
 
@@ -46,8 +56,12 @@ class Suite:
         profile: bool,
         report: Report,
         checkpoint: Callable[[Report], None] | None,
+        keep_dir: Path | None = None,
+        ingest_only: bool = False,
     ) -> None:
         self.quick = quick
+        self.keep_dir = keep_dir
+        self.ingest_only = ingest_only
         self.repeats = max(1, repeats)
         self.workdir = workdir
         self.say = progress
@@ -106,65 +120,136 @@ class Suite:
 
     def run(self, kind: str, participants: int, months: int) -> None:
         self.months = months
-        scale = participants
+        with self.bulk_store(kind, participants, months) as store:
+            ingested = load_ingested(store) if self.keep_dir is not None else None
+            if ingested is None:
+                if self.keep_dir is not None:
+                    wipe_kept(store)
+                system, report_seed = self.ingest(kind, store, participants, months)
+            else:
+                system, report_seed = self.reuse(kind, store, participants, months, *ingested)
+            if system is None:
+                return
+            try:
+                if self.ingest_only:
+                    return
+                self.measure(kind, store, system, participants, months, report_seed)
+            finally:
+                self.views = None  # the system's: closed with it
+                close_quietly(system)
+                if self.checkpoint is not None:
+                    self.checkpoint(self.report)
+
+    def bulk_store(self, kind: str, scale: int, months: int) -> Any:
+        """Where the population is ingested: a fresh store, or with `keep_dir` a kept one
+        (see `kept_store`) that a later run measures again without ingesting."""
+        if self.keep_dir is None:
+            return fresh_store(kind, self.workdir, self.postgres_url)
+        return kept_store(kind, self.keep_dir, self.postgres_url, scale, months, SEED)
+
+    def ingest(self, kind: str, store: BenchStore, scale: int, months: int) -> tuple[Any, Any]:
+        """Plan, the fresh-store figures, then the bulk ingest into `store`."""
         end = today_in_indonesia()
         with self.phase(kind, scale, "plan") as ph:
-            plan = plan_population(participants=participants, months=months, seed=SEED, end=end)
+            plan = plan_population(participants=scale, months=months, seed=SEED, end=end)
             ph.events = len(plan.people) + len(plan.actions)
             ph.notes = f"{len(plan.people):,} people, {len(plan.actions):,} later facts"
         commands = 400 if self.quick else 3000
         single_rows = single_command_rows(plan, commands)
-        big = participants > 20_000
-        bulk_repeats = 1 if big else self.repeats
-        reps = 1 if participants > ONE_PASS_ABOVE else self.repeats
-
+        big = scale > 20_000
         if kind not in self.single_fresh:
             single_vs_naive(self, kind, scale, months, single_rows)
             self.save()
         reimport(self, kind, scale, months, plan, 1 if big else self.repeats)
         self.save()
+        system, report_seed = bulk(
+            self, kind, store, scale, months, end, 1 if big else self.repeats, plan
+        )
+        del plan  # the seed report keeps what the reads need
+        if system is not None and self.keep_dir is not None:
+            bulk_phase = self.report.phases[-1]
+            save_ingested(
+                store,
+                {
+                    "commit": self.report.machine.get("commit"),
+                    "finished": datetime.now(UTC).isoformat(timespec="seconds"),
+                    "rates": self.bulk_rates,
+                    "seconds": bulk_phase.seconds,
+                    "events": bulk_phase.events,
+                    "notes": bulk_phase.notes,
+                },
+                report_seed,
+            )
+        self.save()
+        return system, report_seed
 
-        with fresh_store(kind, self.workdir, self.postgres_url) as store:
-            system = None
-            try:
-                system, report_seed = bulk(
-                    self, kind, store, scale, months, end, bulk_repeats, plan
-                )
-                del plan  # the seed report keeps what the reads need
-                if system is None:
-                    return
-                ledger = system.ledger
-                self.save()
+    def reuse(
+        self,
+        kind: str,
+        store: BenchStore,
+        scale: int,
+        months: int,
+        manifest: dict[str, Any],
+        report_seed: Any,
+    ) -> tuple[Any, Any]:
+        """A kept store ingested by an earlier run: its ingest figure is carried over (and
+        says so); everything after it is measured now."""
+        self.say(
+            f"[{kind} {scale:,}] reusing the store ingested at commit {manifest['commit']} "
+            f"({manifest['finished']}): {manifest['events']:,} events"
+        )
+        self.bulk_rates = list(manifest["rates"])
+        self.add(bulk_figure(kind, scale, months, self.bulk_rates, []))
+        self.report.phases.append(
+            Phase(
+                store=kind,
+                scale=scale,
+                name="bulk_ingest",
+                seconds=float(manifest["seconds"]),
+                repeats=1,
+                events=int(manifest["events"]),
+                notes=f"{manifest['notes']}; ingested by an earlier run at commit "
+                f"{manifest['commit']} (finished {manifest['finished']}), store kept",
+            )
+        )
+        return open_system(store), report_seed
 
-                # Target figures first, each saved as it lands: a long run that must be
-                # stopped keeps what it measured.
-                def reads_then_save() -> None:
-                    reads(self, kind, store, ledger, scale, months, report_seed)
-                    self.save()
+    def measure(
+        self,
+        kind: str,
+        store: BenchStore,
+        system: Any,
+        scale: int,
+        months: int,
+        report_seed: Any,
+    ) -> None:
+        """Everything measured on the ingested population."""
+        ledger = system.ledger
+        reps = 1 if scale > ONE_PASS_ABOVE else self.repeats
 
-                rebuild(
-                    self,
-                    kind,
-                    store,
-                    system,
-                    scale,
-                    months,
-                    reps,
-                    after_catch_up=reads_then_save,
-                    one_pass=participants > ONE_PASS_ABOVE,
-                )
-                self.save()
-                raw_baseline(self, kind, store, ledger, scale, months, reps)
-                self.save()
-                audit(self, kind, store, ledger, scale, months, reps)
-                self.save()
-                single_loaded(self, kind, ledger, scale, months, end)
-            finally:
-                self.views = None  # the system's: closed with it
-                if system is not None:
-                    close_quietly(system)
-                if self.checkpoint is not None:
-                    self.checkpoint(self.report)
+        # Target figures first, each saved as it lands: a long run that must be
+        # stopped keeps what it measured.
+        def reads_then_save() -> None:
+            reads(self, kind, store, ledger, scale, months, report_seed)
+            self.save()
+
+        rebuild(
+            self,
+            kind,
+            store,
+            system,
+            scale,
+            months,
+            reps,
+            after_catch_up=reads_then_save,
+            one_pass=scale > ONE_PASS_ABOVE,
+        )
+        self.save()
+        raw_baseline(self, kind, store, ledger, scale, months, reps)
+        self.save()
+        audit(self, kind, store, ledger, scale, months, reps)
+        self.save()
+        single_loaded(self, kind, ledger, scale, months, today_in_indonesia())
 
     def save(self) -> None:
         if self.checkpoint is not None:
@@ -184,6 +269,8 @@ def run_suite(
     profile: bool | None = None,
     checkpoint: Callable[[Report], None] | None = None,
     previous: Report | None = None,
+    keep_dir: Path | None = None,
+    ingest_only: bool = False,
 ) -> Report:
     """Run the suite; `checkpoint(report)` after each completed (scale, store), so a long
     run leaves its results behind as it goes. With `previous`, its figures for the
@@ -204,6 +291,7 @@ def run_suite(
         "batch": BATCH,
         "page_size": PAGE_SIZE,
         "profile": profile,
+        "kept_stores": str(keep_dir) if keep_dir else None,
     }
     if previous is not None:
         keep_earlier(report, previous, {(s, n) for s in stores for n in scales})
@@ -228,6 +316,8 @@ def run_suite(
         profile=profile,
         report=report,
         checkpoint=checkpoint,
+        keep_dir=keep_dir,
+        ingest_only=ingest_only,
     )
     for participants in scales:
         for kind in usable:
