@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -150,6 +151,7 @@ class Suite:
     def ingest(self, kind: str, store: BenchStore, scale: int, months: int) -> tuple[Any, Any]:
         """Plan, the fresh-store figures, then the bulk ingest into `store`."""
         end = today_in_indonesia()
+        first_figure, first_phase = len(self.report.figures), len(self.report.phases)
         with self.phase(kind, scale, "plan") as ph:
             plan = plan_population(participants=scale, months=months, seed=SEED, end=end)
             ph.events = len(plan.people) + len(plan.actions)
@@ -177,6 +179,9 @@ class Suite:
                     "seconds": bulk_phase.seconds,
                     "events": bulk_phase.events,
                     "notes": bulk_phase.notes,
+                    # everything the ingest measured, so a reuse reports it too
+                    "figures": [f.as_dict() for f in self.report.figures[first_figure:]],
+                    "phases": [asdict(p) for p in self.report.phases[first_phase:]],
                 },
                 report_seed,
             )
@@ -199,19 +204,28 @@ class Suite:
             f"({manifest['finished']}): {manifest['events']:,} events"
         )
         self.bulk_rates = list(manifest["rates"])
-        self.add(bulk_figure(kind, scale, months, self.bulk_rates, []))
-        self.report.phases.append(
+        earlier = f"by an earlier run at commit {manifest['commit']} ({manifest['finished']})"
+        figures = [Figure(**f) for f in manifest.get("figures", [])] or [
+            bulk_figure(kind, scale, months, self.bulk_rates, [])
+        ]
+        for figure in figures:
+            figure.notes = f"{figure.notes}; measured {earlier}".lstrip("; ")
+            if figure.name == "ingest_single_vs_naive":
+                self.single_fresh[kind] = figure.value or 0.0
+        self.add(*figures)
+        phases = [Phase(**p) for p in manifest.get("phases", [])] or [
             Phase(
                 store=kind,
                 scale=scale,
                 name="bulk_ingest",
                 seconds=float(manifest["seconds"]),
-                repeats=1,
                 events=int(manifest["events"]),
-                notes=f"{manifest['notes']}; ingested by an earlier run at commit "
-                f"{manifest['commit']} (finished {manifest['finished']}), store kept",
+                notes=manifest["notes"],
             )
-        )
+        ]
+        for phase in phases:
+            phase.notes = f"{phase.notes}; measured {earlier}".lstrip("; ")
+        self.report.phases.extend(phases)
         return open_system(store), report_seed
 
     def measure(
