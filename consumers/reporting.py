@@ -17,6 +17,10 @@ Exactly once into the read models, whatever Kafka redelivers:
 A message that is not a ledger event (undecodable, unknown type, out of order, or refused
 by a projection) goes to the dead-letter topic with the reason in its headers, and the
 group carries on past it.
+
+This module is a member's loop: polling, decoding, applying a batch through the
+projections, dead letters. The offsets and versions it stores with each batch (and the
+tables that hold them) are `consumers.reporting_progress`.
 """
 
 from __future__ import annotations
@@ -30,27 +34,13 @@ from typing import Any
 
 from eventsourcing.persistence import Mapper
 
+from consumers.reporting_progress import GroupProgress
 from infra import envelope, kafka_client
 from infra.settings import Settings
-from projections.runner import Projection, create_generation, keys_of, live_tables
+from projections.runner import Projection, live_tables
 from projections.store import Tx, ViewStore
 
 log = logging.getLogger(__name__)
-
-_TABLES = (
-    (
-        "CREATE TABLE IF NOT EXISTS consumer_offsets (grp TEXT NOT NULL, topic TEXT NOT NULL,"
-        " part INTEGER NOT NULL, next_offset BIGINT NOT NULL, updated_at TEXT NOT NULL,"
-        " PRIMARY KEY (grp, topic, part))"
-    ),
-    (
-        "CREATE TABLE IF NOT EXISTS consumer_versions (participant_id TEXT NOT NULL PRIMARY KEY,"
-        " version INTEGER NOT NULL)"
-    ),
-)
-
-
-_SETUP_LOCK = 7_461_001  # PostgreSQL advisory lock: members create the tables one at a time
 
 
 @dataclass(frozen=True)
@@ -109,41 +99,14 @@ class ReportingConsumer:
         self._assigned_at: float | None = None  # when the group last gave this member partitions
         self.applied = 0  # events applied by this member
         self.dead = 0  # records sent to the dead-letter topic by this member
-        self._set_up()
-
-    def _set_up(self, attempts: int = 5) -> None:
-        """The group's tables and the projections' first generation, if missing, in one
-        transaction; on PostgreSQL under an advisory lock, so members starting together
-        create them once (a second creation would drop a first member's rows)."""
-        for attempt in range(attempts):
-            try:
-                with self.store.transaction() as tx:
-                    if tx.dialect == "postgres":  # one member at a time (SQLite: always)
-                        tx.query("SELECT pg_advisory_xact_lock(?)", (_SETUP_LOCK,))
-                    for ddl in _TABLES:
-                        tx.execute(ddl)
-                    for projection in self.projections:
-                        if not tx.query(
-                            "SELECT generation FROM projections WHERE name = ? AND live = 1",
-                            (projection.name,),
-                        ):
-                            create_generation(tx, projection, 1, live=True)
-                return
-            except Exception:
-                if attempt == attempts - 1:
-                    raise
-                time.sleep(0.2 * (attempt + 1))
+        self.progress = GroupProgress(store, self.group, self.topic)
+        self.progress.set_up(self.projections)
 
     # --- offsets -----------------------------------------------------------------------
 
     def stored_offsets(self, tx: Tx | None = None) -> dict[int, int]:
-        sql = "SELECT part, next_offset FROM consumer_offsets WHERE grp = ? AND topic = ?"
-        rows = (
-            tx.query(sql, (self.group, self.topic))
-            if tx is not None
-            else self.store.query(sql, (self.group, self.topic))
-        )
-        return {int(p): int(o) for p, o in rows}
+        """Each partition's next offset, as stored with the read models."""
+        return self.progress.stored_offsets(tx)
 
     def lag(self) -> list[PartitionLag]:
         """Per partition: the stored offset against the broker's end offset."""
@@ -253,23 +216,7 @@ class ReportingConsumer:
     def _apply(self, batch: dict[Any, list[Any]], *, isolate: bool) -> list[DeadLetter]:
         now = datetime.now(UTC).isoformat(timespec="seconds")
         with self.store.transaction() as tx:
-            if tx.dialect == "postgres":
-                # Two members meet on a partition only around a rebalance: lock its offset
-                # row (made if missing) so the later one sees what the earlier one applied.
-                # Other partitions' members go on side by side. (SQLite: one writer anyway.)
-                parts = sorted(tp.partition for tp in batch)
-                tx.insert_rows(
-                    "consumer_offsets",
-                    ("grp", "topic", "part", "next_offset", "updated_at"),
-                    ("text", "text", "integer", "bigint", "text"),
-                    [(self.group, self.topic, p, 0, now) for p in parts],
-                    "ON CONFLICT (grp, topic, part) DO NOTHING",
-                )
-                tx.query(
-                    "SELECT part FROM consumer_offsets WHERE grp = ? AND topic = ? AND part "
-                    f"IN ({', '.join('?' * len(parts))}) ORDER BY part FOR UPDATE",
-                    (self.group, self.topic, *parts),
-                )
+            self.progress.lock_partitions(tx, sorted(tp.partition for tp in batch), now)
             stored = self.stored_offsets(tx)
             events, dead, ends = [], [], {}
             position_of: dict[int, int] = {}  # id(event): its log position (alive till the end)
@@ -285,8 +232,8 @@ class ReportingConsumer:
                     else:
                         events.append((record, event))
                         position_of[id(event)] = position
-            events, out_of_order = self._new_only(tx, events)
-            dead += out_of_order
+            events, out_of_order = self.progress.new_only(tx, events)
+            dead += [_letter(record, "out_of_order", why) for record, why in out_of_order]
             if events:
                 decoded = [event for _, event in events]
                 if isolate:
@@ -309,28 +256,10 @@ class ReportingConsumer:
                     events = []
                     _rollback_to_offsets_only(tx)
             if events:
-                pids = keys_of([event for _, event in events])
-                latest = {
-                    pid: event.originator_version
-                    for pid, (_, event) in zip(pids, events, strict=True)
-                }
-                tx.insert_rows(
-                    "consumer_versions",
-                    ("participant_id", "version"),
-                    ("text", "integer"),
-                    list(latest.items()),
-                    "ON CONFLICT (participant_id) DO UPDATE SET version = excluded.version",
-                )
+                self.progress.save_versions(tx, events)
             if dead:
                 self._send_dead_letters(dead)  # before the commit: a crash re-sends, loses none
-            tx.insert_rows(
-                "consumer_offsets",
-                ("grp", "topic", "part", "next_offset", "updated_at"),
-                ("text", "text", "integer", "bigint", "text"),
-                [(self.group, self.topic, p, o, now) for p, o in sorted(ends.items())],
-                "ON CONFLICT (grp, topic, part) DO UPDATE SET "
-                "next_offset = excluded.next_offset, updated_at = excluded.updated_at",
-            )
+            self.progress.save_offsets(tx, ends, now)
         self.applied += len(events)
         return dead
 
@@ -344,39 +273,6 @@ class ReportingConsumer:
             return self.mapper.to_domain_event(received.stored), received.position, None
         except Exception as error:  # noqa: BLE001 - any decoding failure is a dead letter
             return None, 0, _letter(record, "undecodable", f"{type(error).__name__}: {error}")
-
-    def _new_only(
-        self, tx: Tx, events: list[tuple[Any, Any]]
-    ) -> tuple[list[tuple[Any, Any]], list[DeadLetter]]:
-        """Drop events already applied (by participant version); an event that skips a
-        version is out of order and goes to the dead letters."""
-        if not events:
-            return events, []
-        pids = keys_of([event for _, event in events])
-        seen = {
-            pid: int(v)
-            for pid, v in tx.query_in(
-                "SELECT participant_id, version FROM consumer_versions",
-                "participant_id",
-                list(dict.fromkeys(pids)),
-            )
-        }
-        kept, dead = [], []
-        for pid, (record, event) in zip(pids, events, strict=True):
-            version = event.originator_version
-            last = seen.get(pid, 0)
-            if version <= last:
-                continue  # a duplicate or a replay: already applied
-            if version != last + 1:
-                dead.append(
-                    _letter(
-                        record, "out_of_order", f"version {version} of {pid} after version {last}"
-                    )
-                )
-                continue
-            seen[pid] = version
-            kept.append((record, event))
-        return kept, dead
 
     def _send_dead_letters(self, dead: list[DeadLetter]) -> None:
         if self._producer is None:

@@ -1,5 +1,10 @@
 """The Ledger application: the scheme's commands and queries over one event log.
 
+This module holds the application and its enrollment and payment commands (single, bulk
+and grouped); the commands on an enrolled participant are in `domain.changes`, the
+queries in `domain.reads`, the batches and the save in `domain.transactions`: mixins
+and a base the `Ledger` inherits.
+
 Commands are typed values (`domain.commands`; the edge parses strings into them). Every
 command validates everything first and saves all it changes in one transaction, or
 raises a `LedgerError` with nothing written. Bulk variants (`enroll_many`,
@@ -16,10 +21,8 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, MutableOrImmutableAggregate
 from eventsourcing.persistence import EventStore, Mapper
-from eventsourcing.utils import get_topic
 
 from domain.changes import ParticipantChanges
-from domain.clocks import effective_by, recorded_by, status_at
 from domain.commands import (
     ApproveClaim,
     ChangeProgrammes,
@@ -35,7 +38,6 @@ from domain.commands import (
     RejectClaim,
     Withdraw,
 )
-from domain.coverage import ParticipantStatus, status_on
 from domain.errors import (
     ConflictError,
     InvalidInputError,
@@ -44,6 +46,7 @@ from domain.errors import (
 )
 from domain.indexes import NikIndex, PaymentReference, blind_index, payment_reference_id
 from domain.participant import Participant
+from domain.reads import ParticipantReads, personal_data_of
 from domain.results import (
     EnrollmentResult,
     Executed,
@@ -52,7 +55,6 @@ from domain.results import (
 )
 from domain.rules import RuleBook, default_rule_book
 from domain.transactions import Batch, BatchingApplication, NoVault, PersonalDataVault, fold
-from domain.values import Nik, parse_date
 
 # The latest calendar date anywhere in Indonesia (WIT, UTC+9): a date is "in the future"
 # only when it has not begun in any of the country's time zones.
@@ -67,7 +69,7 @@ def today_in_indonesia() -> date:
     return datetime.now(_WIT).date()
 
 
-class Ledger(ParticipantChanges, BatchingApplication):
+class Ledger(ParticipantChanges, ParticipantReads, BatchingApplication):
     """Enrollments, contributions, claims and erasure for the scheme's participants."""
 
     name = "Ledger"
@@ -290,66 +292,6 @@ class Ledger(ParticipantChanges, BatchingApplication):
             raise TypeError(f"not a command: {type(command).__name__}")
         return Executed(None, change[type(command)](command))
 
-    # --- queries ------------------------------------------------------------------------
-
-    def find_participant(self, nik: str) -> UUID | None:
-        """The participant a NIK belongs to, or None (also after erasure)."""
-        index_id = blind_index(self._pepper, Nik.parse(nik).digits)
-        last = next(iter(self.personal_events.get(index_id, desc=True, limit=1)), None)
-        pointer = getattr(last, "pointer", None)  # None when released, or its key destroyed
-        return UUID(pointer["participant_id"]) if pointer else None
-
-    def resolve(self, nik_or_id: str) -> UUID:
-        """A participant id from either a participant id or a NIK."""
-        text = nik_or_id.strip()
-        try:
-            participant_id = UUID(text)
-        except ValueError:
-            found = self.find_participant(text)
-            if found is None:
-                raise NotFoundError(
-                    "participant_not_found", "No participant has this NIK."
-                ) from None
-            return found
-        self.get_participant(participant_id)
-        return participant_id
-
-    def get_participant(self, participant_id: UUID) -> Participant:
-        participant = self._get_or_none(participant_id, Participant)
-        if participant is None:
-            raise NotFoundError("participant_not_found", f"No participant {participant_id}.")
-        return participant
-
-    def get_status(
-        self,
-        participant_id: UUID,
-        as_of: date | str | None = None,
-        recorded_at: datetime | None = None,
-    ) -> ParticipantStatus:
-        """Status on `as_of` (the business clock; default today) from what the log held at
-        `recorded_at` (the recording clock; default now). See `domain.clocks`."""
-        day = parse_date(as_of, field="as-of date") if as_of is not None else self.today()
-        if as_of is None and recorded_at is None:  # today as known now: the aggregate as is
-            return status_on(self.get_participant(participant_id), day, self.rules)
-        events = list(self.events.get(participant_id))
-        if not events:
-            raise NotFoundError("participant_not_found", f"No participant {participant_id}.")
-        known = recorded_by(events, recorded_at)
-        if not known:
-            raise NotFoundError(
-                "not_recorded_yet",
-                f"Nothing about participant {participant_id} was recorded by "
-                f"{recorded_at.isoformat() if recorded_at else 'then'}.",
-            )
-        return status_at(known, self.rules, as_of=day)
-
-    def get_personal_data(self, participant_id: UUID) -> dict[str, Any] | None:
-        """Current personal fields (decrypted), or None once erased."""
-        events = list(self.personal_events.get(participant_id))
-        if not any(isinstance(e, Participant.Enrolled) for e in events):
-            raise NotFoundError("participant_not_found", f"No participant {participant_id}.")
-        return personal_data_of(events)
-
     # --- reading a batch's enrollments ahead ----------------------------------------------
 
     def _first_is_recorded(self, commands: Sequence[Any], prepare: Callable[..., Any]) -> bool:
@@ -373,31 +315,6 @@ class Ledger(ParticipantChanges, BatchingApplication):
             if (events := batch.read_ahead.get(i))
         ]
         self._read_events_ahead([UUID(p["participant_id"]) for p in pointers if p], batch)
-
-    def participant_ids(self, limit: int = 10, start: int = 1) -> list[UUID]:
-        """Participants in enrollment order, from the notification log."""
-        topic = get_topic(Participant.Enrolled)
-        return [
-            UUID(str(n.originator_id))
-            for n in self.recorder.select_notifications(start=start, limit=limit, topics=[topic])
-        ]
-
-    def get_history(
-        self, participant_id: UUID, as_of: date | None = None, recorded_at: datetime | None = None
-    ) -> list[Any]:
-        """Every event of the participant, oldest first; personal fields None once erased
-        (even where this process still holds the key in its cache). With `recorded_at`,
-        only what the log held then; with `as_of`, only the facts in effect by that date
-        (`domain.clocks`)."""
-        participant = self.get_participant(participant_id)
-        events = effective_by(
-            recorded_by(self.personal_events.get(participant_id), recorded_at), as_of
-        )
-        if participant.erased_on is not None:
-            for event in events:
-                for name in getattr(type(event), "personal_fields", ()):
-                    vars(event)[name] = None
-        return events
 
     # --- the NIK index: the one place a NIK is pointed at a participant or released -----
 
@@ -459,17 +376,3 @@ class Ledger(ParticipantChanges, BatchingApplication):
                 "date_in_future", f"The {what} {day.isoformat()} is in the future."
             )
         return day
-
-
-def personal_data_of(events: Sequence[Any]) -> dict[str, Any] | None:
-    """A participant's current personal fields from its (decrypted) events; None once
-    erased or unreadable."""
-    personal: dict[str, Any] = {}
-    for event in events:
-        if isinstance(event, Participant.PersonalDataErased):
-            return None
-        if isinstance(event, (Participant.Enrolled, Participant.DetailsCorrected)):
-            if event.personal is None:
-                return None  # the key is gone
-            personal.update(event.personal)
-    return personal or None
