@@ -17,8 +17,8 @@ from domain.regions import region_name
 from domain.values import Period
 from projections.coverage import PROGRAMMES
 from projections.coverage_log import ACTIVITY_COLUMNS, CoverageLogProjection, recorded_micros
+from projections.generations import live_tables
 from projections.queries import PREFIX, QueryError, _region_bounds
-from projections.runner import live_tables
 from projections.store import ViewStore
 
 QuickStamp = Callable[[bytes], "datetime | None"]  # stored state -> recorded time, if it can

@@ -24,7 +24,7 @@ import orjson
 from domain.coverage import latest_from
 from domain.participant import Participant
 from domain.values import PROGRAMME_ORDER, Period
-from projections.runner import Event, Projection, keys_of
+from projections.projection import Event, Projection, keys_of
 from projections.store import Tx
 
 PROGRAMMES = tuple(str(p) for p in PROGRAMME_ORDER)  # the columns jkk, jkm, jht

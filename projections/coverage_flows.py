@@ -28,7 +28,7 @@ from domain.flows import FLOWS, membership_flows, runs
 from domain.participant import Participant
 from domain.rules import RuleBook, default_rule_book
 from domain.values import Period
-from projections.runner import Event, Projection, keys_of
+from projections.projection import Event, Projection, keys_of
 from projections.store import Tx
 
 FLOWS_DDL = """CREATE TABLE {table} (

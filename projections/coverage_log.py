@@ -37,7 +37,7 @@ import orjson
 from domain.participant import Participant
 from domain.values import Period
 from projections.coverage import PROGRAMMES
-from projections.runner import Event, Projection, keys_of
+from projections.projection import Event, Projection, keys_of
 from projections.store import Tx
 
 MONTHLY = """CREATE TABLE {table} (

@@ -16,8 +16,8 @@ from domain.regions import LEVELS, region_name
 from domain.values import Period
 from projections.coverage import PROGRAMMES, CoverageProjection
 from projections.coverage_flows import CoverageFlowsProjection
+from projections.generations import live_tables
 from projections.queries import PREFIX, QueryError
-from projections.runner import live_tables
 from projections.store import ViewStore
 
 # The level of a region code, from its length (dotted codes: 32, 32.76, 32.76.01, ...).

@@ -17,7 +17,7 @@ from domain.coverage import standing
 from domain.participant import Participant
 from domain.rules import RuleBook
 from domain.values import Period, Programme
-from projections.runner import Event, Projection, keys_of
+from projections.projection import Event, Projection, keys_of
 from projections.store import Tx
 
 COLUMNS = (

@@ -11,8 +11,9 @@ from domain.regions import LEVELS, parse_region, region_name
 from domain.rules import RuleBook
 from domain.values import Period
 from projections.coverage import PROGRAMMES, CoverageProjection
+from projections.generations import live_tables
 from projections.participant_status import COLUMNS, ParticipantStatusProjection, status_of
-from projections.runner import Projection, live_tables
+from projections.projection import Projection
 from projections.store import Tx, ViewStore
 
 PREFIX = {"nation": 0, "province": 2, "regency": 5, "district": 8, "village": 13}

@@ -24,9 +24,9 @@ from domain.errors import InvalidInputError
 from infra.audit.leaves import notification_leaf
 from infra.audit.merkle import leaf_hash
 from projections.coverage import CoverageProjection
+from projections.generations import live_tables
 from projections.participant_status import COLUMNS as STATUS_COLUMNS
 from projections.participant_status import ParticipantStatusProjection
-from projections.runner import live_tables
 from projections.store import ViewStore
 
 FORMATS = ("jsonl", "csv", "parquet")

@@ -20,7 +20,7 @@ from eventsourcing.persistence import ApplicationRecorder, Mapper
 from domain.participant import Participant
 from domain.values import Period
 from projections.coverage import CoverageProjection
-from projections.runner import live_tables
+from projections.generations import live_tables
 from projections.store import ViewStore
 
 Cell = tuple[int, str]  # (month index, village code)

@@ -1,0 +1,59 @@
+"""What a read model is to the runner: its tables, the events it handles, and how a page
+of those events changes the tables (`Projection`)."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from projections.store import Tx
+
+Event = Any  # a decoded domain event (eventsourcing aggregate event)
+
+
+class Projection(ABC):
+    """A read model: its tables, and how a page of events changes them."""
+
+    name: str
+    handles: ClassVar[tuple[type, ...]]  # event classes; others are not even read from the log
+    tables: ClassVar[
+        dict[str, str]
+    ]  # logical name -> CREATE TABLE with {table} and {without_rowid}
+    # True when the tables hold rows per aggregate plus sums that shares of the aggregates
+    # may add into concurrently (in a consistent key order): then a rebuild may be split.
+    partitionable: ClassVar[bool] = False
+
+    @abstractmethod
+    def process(self, tx: Tx, names: dict[str, str], events: Sequence[Event]) -> None:
+        """Apply a page of events (already filtered to `handles`) inside `tx`.
+
+        `names` maps the logical table names to this generation's physical tables."""
+
+    def key_columns(self, table: str) -> str:
+        """ORDER BY for comparing two generations row for row (the primary key)."""
+        return "1"
+
+    def process_at(
+        self, tx: Tx, names: dict[str, str], events: Sequence[Event], positions: Sequence[int]
+    ) -> None:
+        """`process`, for a projection that also needs each event's log position
+        (`positions[i]` is that of `events[i]`); the others ignore them."""
+        self.process(tx, names, events)
+
+
+def keys_of(events: Sequence[Event]) -> list[str]:
+    """Each event's aggregate id as text (the projections' row key), formatting each
+    distinct id once: a page holds many events of the same participant."""
+    text: dict[Any, str] = {}
+    keys = []
+    for event in events:
+        originator = event.originator_id
+        key = text.get(originator)
+        if key is None:
+            key = text[originator] = str(originator)
+        keys.append(key)
+    return keys
+
+
+__all__ = ["Event", "Projection", "keys_of"]
