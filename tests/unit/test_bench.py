@@ -497,3 +497,15 @@ def test_a_run_stopped_after_bulk_ingest_still_shows_its_rate_in_the_growth_tabl
     row = next(line for line in growth.splitlines() if line.startswith("| 1,000,000 |"))
     cells = [c.strip() for c in row.strip("|").split("|")]
     assert cells[2:5] == ["25,000,000", "5,000", "5,000"]  # events, events/s, seconds
+
+
+def test_a_suite_run_keeps_the_http_figures_only_ledger_bench_http_measures() -> None:
+    earlier = _report()
+    earlier.figures.append(
+        Figure("http_status_read_rate", 900.0, "req/s", store="sqlite", scale=1000)
+    )
+    earlier.config["http"] = {"concurrency": 8}
+    now = Report(config={"mode": "quick"})
+    keep_earlier(now, earlier, {("sqlite", 1000)})
+    assert [f.name for f in now.figures] == ["http_status_read_rate"]
+    assert now.config["http"] == {"concurrency": 8}
