@@ -3,6 +3,7 @@ promises is measured beside its same-run baseline, and nothing fails."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -93,11 +94,16 @@ def test_a_tiny_run_measures_every_figure_against_its_baseline(
         for q in (50, 99):
             clocked = figures[f"coverage_{clock}_nation_p{q}_ms"]
             assert clocked.value and clocked.baseline and clocked.runs == 30
-    assert (
-        "midway through the log's recording span"
-        in figures["coverage_recorded_at_nation_p50_ms"].notes
+    assert "when the log's middle position was recorded" in (
+        figures["coverage_recorded_at_nation_p50_ms"].notes
     )
-    assert "T = " in phases["clock_coverage_queries"].notes
+    # T is the middle position's recorded time: the log held at least half of itself then
+    found = re.search(
+        r"([\d,]+) of ([\d,]+) positions recorded by then", phases["clock_coverage_queries"].notes
+    )
+    assert found is not None
+    by_t, of = (int(g.replace(",", "")) for g in found.groups())
+    assert of == head and head // 2 <= by_t <= head
     # the bulk rate, saved as soon as it was measured, was replaced with its baseline
     assert [f.name for f in report.figures if f.scale == 60].count("ingest_bulk_vs_raw_sqlite") == 1
     assert figures["store_bytes_per_event"].value is not None

@@ -25,7 +25,7 @@ synthetic population of `tools.seed`):
   `status_row_read_p99_ms`: the `participant_status` read model's row.
 - `coverage_query_<level>_p50_ms` / `_p99_ms`: `projections.queries.coverage`.
 - `coverage_recorded_at_nation_p50_ms` / `_p99_ms`, `coverage_as_of_nation_...`: the whole
-  nation's coverage as recorded at T (midway through the log's recording span) / on
+  nation's coverage as recorded at T (when the log's middle position was recorded) / on
   business date D (midway through the history) (`projections.clock_queries`, no replay),
   against the present-day query of the same month.
 - `ingest_single_vs_naive`: single commands (`enroll`, then `record_contribution` one by

@@ -130,15 +130,16 @@ def clock_reads(
 ) -> None:
     """Coverage of the whole nation as recorded at T and on business date D (issue 21),
     each interleaved with the present-day query of the same month: a sum over
-    `coverage_log` against a sum over `coverage_monthly`. T is midway through the log's
-    recording span (the seed records everything while it runs, so the span is the
-    ingest's), D midway through the seeded history's business span; the month is random
-    (for D, one that had begun by D)."""
+    `coverage_log` against a sum over `coverage_monthly`. T is when the log's middle
+    position was recorded (the seed records everything while it runs, so T falls midway
+    through the ingest), D midway through the seeded history's business span; the month
+    is random (for D, one that had begun by D)."""
     views = suite.views
     head = ledger.recorder.max_notification_id() or 0
     per_clock = 30 if suite.quick else 100
-    first, last = _recorded(ledger, 1), _recorded(ledger, head)
-    moment = first + (last - first) / 2
+    # T: when the log's middle position was recorded (by positions, not by the clock: a
+    # kept store measured again holds the earlier run's single commands, hours later)
+    first, moment, last = (_recorded(ledger, p) for p in (1, max(head // 2, 1), head))
     position = position_at(ledger.recorder, ledger.mapper, moment, quick_stamp=recorded_time)
     today = ledger.today()
     start = min(month_choices).first_day
@@ -146,9 +147,10 @@ def clock_reads(
     begun = [m for m in month_choices if m.first_day <= day] or list(month_choices)
     clocks = {
         "recorded_at": (
-            f"as recorded at T = {moment.isoformat(timespec='seconds')}, midway through the "
-            f"log's recording span ({first.isoformat(timespec='seconds')} to "
-            f"{last.isoformat(timespec='seconds')}): position {position:,} of {head:,}; "
+            f"as recorded at T = {moment.isoformat(timespec='seconds')}, when the log's "
+            f"middle position was recorded (the log was recorded from "
+            f"{first.isoformat(timespec='seconds')} to {last.isoformat(timespec='seconds')}); "
+            f"position {position:,} of {head:,} was the last recorded by T; "
             "each query finds T's position by recorded time, then sums the coverage_log "
             "rows recorded by then",
             list(month_choices),
@@ -162,9 +164,9 @@ def clock_reads(
     }
     with suite.phase(kind, scale, "clock_coverage_queries") as ph:
         ph.notes = (
-            f"T = {moment.isoformat(timespec='seconds')} (position {position:,} of {head:,}, "
-            f"midway through the recording span); D = {day.isoformat()} (midway through "
-            "the history)"
+            f"T = {moment.isoformat(timespec='seconds')} (the middle position's recorded time; "
+            f"{position:,} of {head:,} positions recorded by then); D = {day.isoformat()} "
+            "(midway through the history)"
         )
         for clock, (what, choices) in clocks.items():
             ours, present = [], []
