@@ -145,6 +145,7 @@ def raw_baseline(
     events = log_head(ledger)
     every = sample_step(events)
     rows = 0
+    sampled = ""  # what the notes say of the sample (set before a failure could skip it)
     with suite.phase(kind, scale, "raw_baseline", repeats=repeats) as ph:
         for _ in range(repeats):
             if kind == "sqlite":
