@@ -3,12 +3,14 @@ promises is measured beside its same-run baseline, and nothing fails."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import require_postgres
 from tools.bench import Figure, Report, render_markdown, run_suite
+from tools.bench import baselines as bench_baselines
 from tools.bench import markdown as bench_markdown
 from tools.bench import rebuild as rebuild_phase
 from tools.bench import suite as bench_suite
@@ -18,7 +20,9 @@ RATIOS = (
     "ingest_single_serial_vs_naive",
     "ingest_bulk_vs_raw_sqlite",
     "catch_up_vs_decode_loop",
+    "catch_up_vs_mapper_decode_loop",
     "rebuild_vs_decode_loop",
+    "rebuild_vs_mapper_decode_loop",
     "audit_seal_vs_read_sha256",
     "audit_verify_vs_read_sha256",
     "reimport_vs_first_import",
@@ -26,8 +30,13 @@ RATIOS = (
 
 
 @pytest.mark.parametrize("store", ["sqlite", "postgres"])
-def test_a_tiny_run_measures_every_figure_against_its_baseline(store: str, tmp_path: Path) -> None:
+def test_a_tiny_run_measures_every_figure_against_its_baseline(
+    store: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     url = require_postgres() if store == "postgres" else None
+    # a log above 100 rows counts as big: the raw baseline inserts a sample of about 100
+    monkeypatch.setattr(bench_baselines, "RAW_ALL_UP_TO", 100)
+    monkeypatch.setattr(bench_baselines, "RAW_SAMPLE_ROWS", 100)
     lines: list[str] = []
     earlier = Report(
         started="2026-11-30T01:00:00+00:00",
@@ -67,6 +76,34 @@ def test_a_tiny_run_measures_every_figure_against_its_baseline(store: str, tmp_p
         assert figure.baseline and figure.baseline > 0, name
         assert figure.ratio == pytest.approx(figure.value / figure.baseline, rel=1e-3), name
     assert figures["status_read_p99_ms"].value is not None
+    phases = {p.name: p for p in report.phases if p.store == store and p.scale == 60}
+    head, matching = phases["bare_decode_loop"].events, phases["decode_loop"].events
+    assert 0 < matching < head  # the bare loop reads every position, the library loop its topics
+    for name in ("rebuild", "catch_up"):  # positions/s against the bare loop, events applied/s
+        bare, library = figures[f"{name}_vs_decode_loop"], figures[f"{name}_vs_mapper_decode_loop"]
+        assert (bare.unit, library.unit) == ("positions/s", "events/s")
+        assert bare.value and library.value
+        assert bare.value * matching / head == pytest.approx(library.value, rel=1e-6)
+        assert "bare loop" in bare.baseline_name and "mapper" in library.baseline_name
+    # the raw baseline inserted a sample, and says so; bytes are per row of the sample
+    raw = phases["raw_baseline"]
+    assert 0 < raw.events < head and f"one position in {-(-head // 100)}" in raw.notes
+    assert "the baseline inserted a sample of the log" in figures["ingest_bulk_vs_raw_sqlite"].notes
+    assert (figures["store_bytes_per_event"].baseline or 0) > 100
+    for clock in ("recorded_at", "as_of"):  # either clock, beside the present-day query
+        for q in (50, 99):
+            clocked = figures[f"coverage_{clock}_nation_p{q}_ms"]
+            assert clocked.value and clocked.baseline and clocked.runs == 30
+    assert "when the log's middle position was recorded" in (
+        figures["coverage_recorded_at_nation_p50_ms"].notes
+    )
+    # T is the middle position's recorded time: the log held at least half of itself then
+    found = re.search(
+        r"([\d,]+) of ([\d,]+) positions recorded by then", phases["clock_coverage_queries"].notes
+    )
+    assert found is not None
+    by_t, of = (int(g.replace(",", "")) for g in found.groups())
+    assert of == head and head // 2 <= by_t <= head
     # the bulk rate, saved as soon as it was measured, was replaced with its baseline
     assert [f.name for f in report.figures if f.scale == 60].count("ingest_bulk_vs_raw_sqlite") == 1
     assert figures["store_bytes_per_event"].value is not None
@@ -80,6 +117,9 @@ def test_a_tiny_run_measures_every_figure_against_its_baseline(store: str, tmp_p
     assert figures["rebuild_vs_decode_loop"].value != 8.0
     text = render_markdown(report)
     assert f"- {store} 10000: `ledger bench` at commit abc1234, 2026-11-30T01:00:00+00:00" in text
+    national = text.split("## A national year")[1].split("## Phases")[0]
+    for rate in ("rebuild, events applied/s", "bare decode loop", "audit verify"):
+        assert f"| {rate}" in national and f"| {store} | 60 |" in national, rate
     assert "### ingest_single_serial_vs_naive" in text and "### ingest_single_vs_naive" in text
 
 
@@ -96,6 +136,11 @@ def test_a_big_scale_makes_one_pass_and_still_reads_and_rebuilds(
     assert rebuild.runs == 1 and rebuild.ratio and "stands for catch-up too" in rebuild.notes
     assert names["status_read_p99_ms"].value is not None  # the reads found the read models
     assert names["coverage_query_village_p99_ms"].value is not None
+    for clock in ("recorded_at", "as_of"):  # the two clocks are measured at a big scale too
+        assert names[f"coverage_{clock}_nation_p50_ms"].value is not None
+    assert names["rebuild_vs_decode_loop"].baseline and names["rebuild_vs_mapper_decode_loop"].ratio
+    growth = render_markdown(report).split("## How it grows")[1]
+    assert "(one pass) ¹" in growth
     assert [p.name for p in report.phases if p.name in ("rebuild", "status_reads")] == [
         "rebuild",
         "status_reads",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -240,17 +241,155 @@ def test_single_command_rows_keep_only_people_with_payments_only() -> None:
         )
 
 
-def test_growth_rebuild_seconds_count_only_the_events_the_projections_read() -> None:
-    report = _report()
+def _rows(text: str, after: str) -> dict[str, list[str]]:
+    """The first table after `after` in `text`: first cell -> cells."""
+    rows: dict[str, list[str]] = {}
+    for line in text.split(after, 1)[1].splitlines()[1:]:
+        if rows and not line.startswith("|"):
+            break
+        if line.startswith("| ") and not line.startswith("| ---"):
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            rows.setdefault(cells[0], cells)
+    return rows
+
+
+REBUILD_TABLE = "Rebuild against the bare decode loop"
+
+
+def test_growth_reads_an_earlier_reports_rebuild_in_events_applied_per_second() -> None:
+    report = _report()  # rebuild_vs_decode_loop in events/s against the mapper loop
     # the log holds 13,000 events; the projections' topics match 6,000 of them
     report.phases += [
         Phase(store="sqlite", scale=1000, name="rebuild", seconds=1.0, events=13_000, repeats=3),
         Phase(store="sqlite", scale=1000, name="decode_loop", seconds=1.0, events=6_000, repeats=3),
     ]
-    growth = render_markdown(report).split("## How it grows")[1].split("## Phases")[0]
-    row = next(line for line in growth.splitlines() if line.startswith("| 1,000 |"))
-    cells = [c.strip() for c in row.strip("|").split("|")]
-    assert cells[11] == "0.300"  # 6,000 events at 20,000 events/s, not 13,000
+    row = _rows(render_markdown(report), REBUILD_TABLE)["1,000"]
+    # positions, applied, bare, catch-up, rebuild, ÷ bare, applied/s, library/s, seconds
+    assert row[1:] == [
+        "13,000",
+        "6,000",
+        "–",  # no bare loop then: a run now fills it
+        "–",
+        "43,333 / not split",  # the same seconds over every position
+        "–",
+        "20,000",
+        "30,000",
+        "0.300",  # 6,000 events at 20,000 events/s, not 13,000
+    ]
+
+
+def test_growth_shows_the_rebuild_against_the_bare_loop_in_positions_and_events_applied() -> None:
+    common: dict[str, Any] = {"store": "sqlite", "months": 24}
+    report = Report(
+        started="now",
+        config={"mode": "full", "scales": [10_000, 1_000_000]},
+        figures=[
+            make_figure(
+                "rebuild_vs_decode_loop",
+                [50_000.0],
+                "positions/s",
+                baseline_values=[100_000.0],
+                scale=10_000,
+                **common,
+            ),
+            make_figure(
+                "rebuild_vs_mapper_decode_loop",
+                [25_000.0],
+                "events/s",
+                baseline_values=[40_000.0],
+                scale=10_000,
+                **common,
+            ),
+            make_figure(
+                "catch_up_vs_decode_loop",
+                [45_000.0],
+                "positions/s",
+                baseline_values=[100_000.0],
+                scale=10_000,
+                **common,
+            ),
+            make_figure(
+                "rebuild_vs_decode_loop",
+                [42_000.0],
+                "positions/s",
+                baseline_values=[90_000.0],
+                scale=1_000_000,
+                notes="at this scale one rebuild (before the loops) stands for catch-up too",
+                **common,
+            ),
+        ],
+        phases=[
+            Phase(store="sqlite", scale=10_000, name="bare_decode_loop", seconds=1, events=240_000),
+            Phase(store="sqlite", scale=10_000, name="decode_loop", seconds=1, events=120_000),
+        ],
+    )
+    text = render_markdown(report)
+    rows = _rows(text, REBUILD_TABLE)
+    assert rows["10,000"][1:] == [
+        "240,000",
+        "120,000",
+        "100,000",
+        "45,000",
+        "50,000 / not split",
+        "0.50×",
+        "25,000",
+        "40,000",
+        "4.80",
+    ]
+    assert rows["1,000,000"][4] == "(one pass) ¹" and "¹ Above 200,000 participants" in text
+    assert "Rebuild positions/s at 1,000,000 ÷ at 10,000 participants: **0.84**" in text
+
+
+def test_growth_sets_coverage_on_either_clock_beside_the_present_day_query() -> None:
+    report = _report()
+    for clock, ours in (("recorded_at", [2.0, 4.0]), ("as_of", [3.0, 5.0])):
+        report.figures += latency_figures(
+            f"coverage_{clock}_nation", ours, [1.0, 2.0], "present", store="sqlite", scale=1000
+        )
+    report.phases.append(
+        Phase(
+            store="sqlite",
+            scale=1000,
+            name="clock_coverage_queries",
+            seconds=1.0,
+            notes="T = 2026-12-02T08:00:00+00:00 (position 7 of 14); D = 2026-06-15",
+        )
+    )
+    rows = _rows(render_markdown(report), "Coverage of the whole nation on either clock")
+    assert rows["1,000"][1:] == [
+        "1.50 / 1.99",
+        "3.00 / 3.98",
+        "2.00×",
+        "4.00 / 4.98",
+        "2.67×",
+        "T = 2026-12-02T08:00:00+00:00 (position 7 of 14); D = 2026-06-15",
+    ]
+
+
+def test_a_national_year_in_hours_at_each_measured_rate_and_across_a_kafka_group() -> None:
+    report = _report()
+    report.figures.append(
+        make_figure(
+            "audit_verify_vs_read_sha256",
+            [28_000.0],
+            "events/s",
+            baseline_values=[40_000.0],
+            store="sqlite",
+            scale=1000,
+        )
+    )
+    report.machine["commit"] = "abc1234"
+    kafka = {"group_1_per_s": 3_500.0, "partitions": 12, "participants": 2_000, "events": 13_110}
+    text = render_markdown(report, kafka).split("## A national year")[1].split("## Phases")[0]
+    rows = _rows(text, "| rate |")
+    audit = rows["audit verify, log positions/s (`ledger audit verify`)"]
+    assert audit[1:] == ["sqlite", "1,000", "commit abc1234, 2026-01-01", "28,000", "8.33"]
+    applied = rows["rebuild, events applied/s (`ledger projections rebuild`)"]
+    assert applied[4:] == ["20,000", "12"]  # 840e6 / 20,000 / 3600 = 11.7
+    assert rows["Kafka reporting group, one member, events/s"][4:] == ["3,500", "67"]
+    assert "840,000,000 ÷ (12 × 3,500/s) = **5.56 h**" in text
+    without = render_markdown(report).split("## A national year")[1]
+    assert "No Kafka benchmark beside this report" in without
 
 
 def test_an_earlier_run_without_a_finish_says_so() -> None:
@@ -299,7 +438,7 @@ def test_runs_in_parts_keep_each_source_and_show_the_split_rebuild_beside_one_pr
             make_figure(
                 n,
                 [20_000.0 if "one_process" in n else 30_000.0],
-                "events/s",
+                "positions/s",
                 baseline_values=[40_000.0],
                 store="sqlite",
                 scale=scale,
@@ -334,14 +473,9 @@ def test_runs_in_parts_keep_each_source_and_show_the_split_rebuild_beside_one_pr
     ]
     text = render_markdown(ten_k)
     assert "- sqlite 100000: `ledger bench` at commit aaa, start aaa to end aaa." in text
-    growth = text.split("## How it grows")[1].split("## Phases")[0]
-    rows = {
-        line.split("|")[1].strip(): [c.strip() for c in line.strip("|").split("|")]
-        for line in growth.splitlines()
-        if line.startswith("| 1")
-    }
-    assert rows["10,000"][6] == "20,000 / 30,000"  # one process / split
-    assert rows["100,000"][6] == "30,000 / –"  # not split: the one figure is one process
+    rows = _rows(text, REBUILD_TABLE)
+    assert rows["10,000"][5] == "20,000 / 30,000"  # one process / split
+    assert rows["100,000"][5] == "30,000 / not split"  # the one figure is one process
 
 
 def test_a_run_stopped_after_bulk_ingest_still_shows_its_rate_in_the_growth_table() -> None:
@@ -362,4 +496,16 @@ def test_a_run_stopped_after_bulk_ingest_still_shows_its_rate_in_the_growth_tabl
     growth = render_markdown(report).split("## How it grows")[1].split("## Phases")[0]
     row = next(line for line in growth.splitlines() if line.startswith("| 1,000,000 |"))
     cells = [c.strip() for c in row.strip("|").split("|")]
-    assert cells[2:4] == ["25,000,000", "5,000"] and cells[10] == "5,000"
+    assert cells[2:5] == ["25,000,000", "5,000", "5,000"]  # events, events/s, seconds
+
+
+def test_a_suite_run_keeps_the_http_figures_only_ledger_bench_http_measures() -> None:
+    earlier = _report()
+    earlier.figures.append(
+        Figure("http_status_read_rate", 900.0, "req/s", store="sqlite", scale=1000)
+    )
+    earlier.config["http"] = {"concurrency": 8}
+    now = Report(config={"mode": "quick"})
+    keep_earlier(now, earlier, {("sqlite", 1000)})
+    assert [f.name for f in now.figures] == ["http_status_read_rate"]
+    assert now.config["http"] == {"concurrency": 8}

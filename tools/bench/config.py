@@ -13,6 +13,8 @@ QUICK_MONTHS = 12
 PAGE_SIZE = 2_000
 ONE_PASS_ABOVE = 200_000  # participants: above this, everything once, no separate catch-up
 SPLIT_FROM = 100_000  # from which a rebuild is split (infra.bootstrap.SPLIT_FROM)
+NATIONAL_YEAR = 840_000_000  # contribution events a year at the national target (DESIGN.md)
+KAFKA_PARTITIONS = 12  # a national topic's partitions: one group member per machine
 # Concurrent callers of the group-commit figure: FastAPI runs sync endpoints on AnyIO's
 # worker threads, 40 by default, so 40 requests can be waiting on the ledger at once.
 CALLERS = 40
@@ -59,10 +61,11 @@ WHY = {
         "not by the store."
     ),
     "rebuild_vs_decode_loop": (
-        "In one process the rebuild decodes the same notifications as the baseline and then "
-        "applies every event to two projections (UUID to text, region roll-ups, upserts) and "
-        "writes their rows in one transaction per page; applying costs about as much as "
-        "decoding. With LEDGER_REBUILD_WORKERS above 1, a log of 100,000 positions or more "
+        "The baseline only reads each stored row and parses its JSON (no objects, no "
+        "writes); the rebuild also turns each event the projections handle into what they "
+        "fold, applies it to every read model and writes their rows into a new generation "
+        "(rebuild_vs_mapper_decode_loop sets it beside the library's own read-and-decode "
+        "loop). With LEDGER_REBUILD_WORKERS above 1, a log of 100,000 positions or more "
         "is split by participant across that many processes "
         "(rebuild_one_process_vs_decode_loop is then the unsplit figure)."
     ),

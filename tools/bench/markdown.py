@@ -3,23 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+from tools.bench.cells import num, times
 from tools.bench.config import WHY
-from tools.bench.report import Figure, Phase, Report
+from tools.bench.growth import growth_section
+from tools.bench.national import load_kafka, national_section
+from tools.bench.report import Figure, Report
 
-
-def _num(value: float | None, unit: str = "") -> str:
-    if value is None:
-        return "–"
-    if unit == "ms" or abs(value) < 10:
-        text = f"{value:,.3f}" if abs(value) < 1 else f"{value:,.2f}"
-    else:
-        text = f"{value:,.0f}"
-    return text
-
-
-def _ratio(value: float | None) -> str:
-    return "–" if value is None else f"{value:.2f}×"
+_num = num  # the names the tests and older callers use
+_ratio = times
 
 
 def _met(figure: Figure) -> str:
@@ -44,7 +37,9 @@ MAIN = (
     "ingest_single_serial_vs_naive",
     "ingest_bulk_vs_raw_sqlite",
     "catch_up_vs_decode_loop",
+    "catch_up_vs_mapper_decode_loop",
     "rebuild_vs_decode_loop",
+    "rebuild_vs_mapper_decode_loop",
     "rebuild_one_process_vs_decode_loop",
     "status_read_p50_ms",
     "status_read_p99_ms",
@@ -66,10 +61,11 @@ MAIN = (
 
 
 def write_markdown(report: Report, path: Path) -> None:
-    path.write_text(render_markdown(report))
+    """BENCHMARKS.md at `path`, with the Kafka benchmark's rates when its JSON is beside."""
+    path.write_text(render_markdown(report, load_kafka(path.parent)))
 
 
-def render_markdown(report: Report) -> str:
+def render_markdown(report: Report, kafka: dict[str, Any] | None = None) -> str:
     lines: list[str] = []
     add = lines.append
     cfg = report.config
@@ -175,96 +171,8 @@ def render_markdown(report: Report) -> str:
                 f"{f.target or '–'} | {_met(f)} | {f.notes.replace('|', '/')} |"
             )
     add("")
-    add("## How it grows")
-    add("")
-    for store in sorted({f.store for f in report.figures} | {p.store for p in report.phases}):
-        add(f"### {store}")
-        add("")
-        add(
-            "| participants | months | events | bulk ingest ev/s | single cmd (loaded) ev/s | "
-            "catch-up ev/s | "
-            "rebuild ev/s, one process / split | status p50 / p99 ms | coverage village p99 ms | "
-            "bytes/event | "
-            "bulk ingest s | rebuild s | peak RSS bulk MB |"
-        )
-        add(
-            "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | "
-            "---: |"
-        )
-        for scale in sorted(
-            {f.scale for f in report.figures if f.store == store}
-            | {p.scale for p in report.phases if p.store == store}
-        ):
-
-            def get(name: str, _s: int = scale, _store: str = store) -> Figure | None:
-                return next(
-                    (
-                        f
-                        for f in report.figures
-                        if f.name == name and f.scale == _s and f.store == _store
-                    ),
-                    None,
-                )
-
-            def val(name: str, unit: str = "") -> str:
-                figure = get(name)
-                return _num(figure.value if figure else None, unit)
-
-            def phase(name: str, _s: int = scale, _store: str = store) -> Phase | None:
-                return next(
-                    (
-                        p
-                        for p in report.phases
-                        if p.name == name and p.scale == _s and p.store == _store
-                    ),
-                    None,
-                )
-
-            bulk = phase("bulk_ingest")
-            # the rebuild reads the events the projections subscribe to: as many as the decode loop
-            matching = phase("decode_loop")
-            bulk_rate, rebuild_rate = (
-                get("ingest_bulk_vs_raw_sqlite"),
-                get("rebuild_vs_decode_loop"),
-            )
-            seed_s = (
-                bulk.events / bulk_rate.value
-                if bulk and bulk_rate and bulk_rate.value
-                else bulk.seconds / bulk.repeats
-                if bulk and bulk.events
-                else None
-            )
-            bulk_text = (
-                val("ingest_bulk_vs_raw_sqlite")
-                if bulk_rate is not None
-                else _num(bulk.events / seed_s)
-                if bulk and seed_s
-                else "–"
-            )
-            rebuild_s = (
-                matching.events / rebuild_rate.value
-                if matching and rebuild_rate and rebuild_rate.value
-                else None
-            )
-            months = next((f.months for f in figures if f.store == store and f.scale == scale), 0)
-            if get("rebuild_one_process_vs_decode_loop") is not None:  # the rebuild was split
-                one_process, split = (
-                    val("rebuild_one_process_vs_decode_loop"),
-                    val("rebuild_vs_decode_loop"),
-                )
-            else:
-                one_process, split = val("rebuild_vs_decode_loop"), "–"
-            add(
-                f"| {scale:,} | {months or '–'} | {bulk.events if bulk else 0:,} | {bulk_text} | "
-                f"{val('ingest_single_loaded')} | {val('catch_up_vs_decode_loop')} | "
-                f"{one_process} / {split} | {val('status_read_p50_ms', 'ms')} / "
-                f"{val('status_read_p99_ms', 'ms')} | "
-                f"{val('coverage_query_village_p99_ms', 'ms')} | "
-                f"{val('store_bytes_per_event')} | "
-                f"{_num(seed_s)} | {_num(rebuild_s)} | "
-                f"{_num(bulk.peak_rss_mb if bulk else None)} |"
-            )
-        add("")
+    lines += growth_section(report)
+    lines += national_section(report, kafka)
     add("## Phases: time and memory")
     add("")
     add(f"Memory: {report.machine.get('memory_method', '')}.")

@@ -8,6 +8,7 @@ import contextlib
 import random
 import time
 from collections.abc import Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from domain.regions import region_name  # noqa: F401 - keeps the regions table loaded
@@ -127,48 +128,69 @@ def clock_reads(
     rng: random.Random,
     month_choices: Sequence[Period],
 ) -> None:
-    """Coverage of the whole nation as recorded at a random past time, and on a random
-    business date (issue 21), each interleaved with the present-day query of the same
-    month: a sum over `coverage_log` against a sum over `coverage_monthly`."""
+    """Coverage of the whole nation as recorded at T and on business date D (issue 21),
+    each interleaved with the present-day query of the same month: a sum over
+    `coverage_log` against a sum over `coverage_monthly`. T is when the log's middle
+    position was recorded (the seed records everything while it runs, so T falls midway
+    through the ingest), D midway through the seeded history's business span; the month
+    is random (for D, one that had begun by D)."""
     views = suite.views
     head = ledger.recorder.max_notification_id() or 0
     per_clock = 30 if suite.quick else 100
-    moments = [
-        ledger.mapper.to_domain_event(found[0]).timestamp
-        for found in (
-            ledger.recorder.select_notifications(start=rng.randint(1, max(head, 1)), limit=1)
-            for _ in range(per_clock + 3)
-        )
-        if found
-    ]
+    # T: when the log's middle position was recorded (by positions, not by the clock: a
+    # kept store measured again holds the earlier run's single commands, hours later)
+    first, moment, last = (_recorded(ledger, p) for p in (1, max(head // 2, 1), head))
+    position = position_at(ledger.recorder, ledger.mapper, moment, quick_stamp=recorded_time)
     today = ledger.today()
+    start = min(month_choices).first_day
+    day = start + (today - start) / 2
+    begun = [m for m in month_choices if m.first_day <= day] or list(month_choices)
+    clocks = {
+        "recorded_at": (
+            f"as recorded at T = {moment.isoformat(timespec='seconds')}, when the log's "
+            f"middle position was recorded (the log was recorded from "
+            f"{first.isoformat(timespec='seconds')} to {last.isoformat(timespec='seconds')}); "
+            f"position {position:,} of {head:,} was the last recorded by T; "
+            "each query finds T's position by recorded time, then sums the coverage_log "
+            "rows recorded by then",
+            list(month_choices),
+        ),
+        "as_of": (
+            f"on business date D = {day.isoformat()}, midway between the history's first "
+            f"day ({start.isoformat()}) and today ({today.isoformat()}); the sum of "
+            "coverage_log rows in effect by D, month random among those begun by D",
+            begun,
+        ),
+    }
     with suite.phase(kind, scale, "clock_coverage_queries") as ph:
-        for clock in ("recorded_at", "as_of"):
+        ph.notes = (
+            f"T = {moment.isoformat(timespec='seconds')} (the middle position's recorded time; "
+            f"{position:,} of {head:,} positions recorded by then); D = {day.isoformat()} "
+            "(midway through the history)"
+        )
+        for clock, (what, choices) in clocks.items():
             ours, present = [], []
             for i in range(per_clock + 3):
-                month = rng.choice(month_choices)
+                month = rng.choice(choices)
                 t0 = time.perf_counter_ns()
                 if clock == "recorded_at":
-                    moment = moments[i % len(moments)]
-                    position = position_at(
+                    found = position_at(
                         ledger.recorder, ledger.mapper, moment, quick_stamp=recorded_time
                     )
-                    coverage_at(views, period=month, recorded_at=moment, position=position)
+                    answer = coverage_at(views, period=month, recorded_at=moment, position=found)
                 else:
-                    day = month.first_day + (today - month.first_day) * rng.random()
-                    coverage_at(views, period=month, as_of=day)
+                    answer = coverage_at(views, period=month, as_of=day)
                 t1 = time.perf_counter_ns()
-                coverage(views, period=month)
+                now = coverage(views, period=month)
                 t2 = time.perf_counter_ns()
                 if i >= 3:  # the first few warm up
                     ours.append((t1 - t0) / 1e6)
                     present.append((t2 - t1) / 1e6)
             ph.events += len(ours)
-            what = {
-                "recorded_at": "as recorded at a random past time (the log position found "
-                "by recorded time, then the sum of coverage_log rows recorded by then)",
-                "as_of": "on a random business date (the sum of coverage_log rows in effect)",
-            }[clock]
+            counted = (
+                f"the last query's month {month}: {answer['total']['active']:,} active "
+                f"against {now['total']['active']:,} today"
+            )
             suite.add(
                 *latency_figures(
                     f"coverage_{clock}_nation",
@@ -178,9 +200,18 @@ def clock_reads(
                     store=kind,
                     scale=scale,
                     months=months,
-                    notes=f"whole nation, random month of {months}, {what}; {per_clock} queries",
+                    notes=f"whole nation, {what}; {per_clock} queries; {counted}",
                 )
             )
+
+
+def _recorded(ledger: Any, position: int) -> datetime:
+    """When the event at `position` (or the first after it) was recorded."""
+    (found,) = ledger.recorder.select_notifications(start=max(position, 1), limit=1)
+    moment = recorded_time(found.state)
+    if moment is None:
+        moment = ledger.mapper.to_domain_event(found).timestamp
+    return moment
 
 
 def _sample_villages(ledger: Any, ids: Sequence[Any]) -> list[str]:

@@ -87,7 +87,14 @@ def keep_earlier(report: Report, previous: Report, measuring: set[tuple[str, int
     """Put into `report` (before its own figures) the figures and phases of `previous`
     for the (store, scale) pairs not in `measuring`, and record which run measured them
     (a run in parts may have several sources)."""
-    report.figures[:0] = [f for f in previous.figures if (f.store, f.scale) not in measuring]
+    # `ledger bench --http` alone measures the HTTP figures: a suite run keeps them as they are
+    report.figures[:0] = [
+        f
+        for f in previous.figures
+        if (f.store, f.scale) not in measuring or f.name.startswith("http_")
+    ]
+    if "http" in previous.config:
+        report.config.setdefault("http", previous.config["http"])
     report.phases[:0] = [p for p in previous.phases if (p.store, p.scale) not in measuring]
     kept = {f"{f.store} {f.scale}" for f in previous.figures if (f.store, f.scale) not in measuring}
     if not kept:
