@@ -16,7 +16,16 @@ from api.http.errors import document_problems, install_error_handlers
 from api.http.follower import Follower
 from api.http.metrics import Metrics, MetricsMiddleware
 from api.http.responses import OrjsonResponse
-from api.http.routes import batches, changes, claims, coverage, events, health, participants
+from api.http.routes import (
+    audit,
+    batches,
+    changes,
+    claims,
+    coverage,
+    events,
+    health,
+    participants,
+)
 from api.services import following
 from infra.api_keys import ApiKeyStore, api_keys_path
 from infra.bootstrap import System, build_system
@@ -73,7 +82,17 @@ def create_app(settings: Settings | None = None, *, follow: bool = True) -> Fast
     install_error_handlers(app)
     document_problems(app)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
-    for module in (participants, changes, claims, batches, coverage, events, health, dashboard):
+    for module in (
+        participants,
+        changes,
+        claims,
+        batches,
+        coverage,
+        events,
+        audit,
+        health,
+        dashboard,
+    ):
         app.include_router(module.router)
     return app
 
