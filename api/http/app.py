@@ -14,7 +14,7 @@ from api.http.dashboard import routes as dashboard
 from api.http.deps import no_unknown_query
 from api.http.errors import document_problems, install_error_handlers
 from api.http.follower import Follower
-from api.http.metrics import Metrics, MetricsMiddleware
+from api.http.metrics import Cached, Metrics, MetricsMiddleware
 from api.http.responses import OrjsonResponse
 from api.http.routes import (
     audit,
@@ -26,7 +26,7 @@ from api.http.routes import (
     health,
     participants,
 )
-from api.services import following
+from api.services import following, streaming
 from infra.api_keys import ApiKeyStore, api_keys_path
 from infra.bootstrap import System, build_system
 from infra.settings import Settings
@@ -53,6 +53,7 @@ def create_app(settings: Settings | None = None, *, follow: bool = True) -> Fast
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         system = build_system(chosen)
+        probe = streaming.lag_probe(system)
         follower = Follower(
             lambda: _caught_up(system), lambda: following.positions(system).position
         )
@@ -61,11 +62,16 @@ def create_app(settings: Settings | None = None, *, follow: bool = True) -> Fast
             app.state.api_keys = ApiKeyStore(api_keys_path(chosen))
             app.state.follower = follower
             metrics.positions = lambda: following.projection_positions(system)
+            if probe is not None:
+                metrics.kafka = Cached(lambda: streaming.kafka_lag(system, probe))
             if follow:
                 follower.start()
             yield
         finally:
             metrics.positions = None
+            metrics.kafka = None
+            if probe is not None:
+                probe.close()
             follower.stop()
             system.close()
 
