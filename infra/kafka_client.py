@@ -161,12 +161,12 @@ class LagProbe:
         try:
             client = self._admin()
             described = client.describe_topics([topic])
-            parts = sorted(p["partition"] for t in described for p in t["partitions"])
+            parts = sorted(p["partition_index"] for t in described for p in t["partitions"])
             tps = [TopicPartition(topic, p) for p in parts]
             ends = client.list_partition_offsets(
                 dict.fromkeys(tps, OffsetSpec.LATEST), timeout_ms=self.timeout_ms
             )
-            committed = client.list_group_offsets({group: tps}).get(group, {})
+            committed = self._committed(client, group, tps)
         except Exception:
             self.close()
             raise
@@ -176,6 +176,21 @@ class LagProbe:
             at = mark.offset if mark is not None and mark.offset >= 0 else None
             rows.append((tp.partition, at, int(ends[tp].offset)))
         return rows
+
+    def _committed(self, client: Any, group: str, tps: list[Any]) -> dict[Any, Any]:
+        """The group's committed offsets; a retriable refusal (a fresh broker has no group
+        coordinator until its offsets topic exists) is asked again within the timeout."""
+        from kafka.errors import KafkaError
+
+        deadline = time.monotonic() + self.timeout_ms / 1000
+        while True:
+            try:
+                found: dict[Any, Any] = client.list_group_offsets({group: tps}).get(group, {})
+                return found
+            except KafkaError as error:
+                if not error.retriable or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
 
     def close(self) -> None:
         client, self._client = self._client, None
