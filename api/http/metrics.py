@@ -93,6 +93,7 @@ class Cached(Generic[T]):
         return self._value
 
     def _refresh(self) -> None:
+        value: T | None
         try:
             value = self._read()
         except Exception:  # the store or broker away: keep the last value, try again later

@@ -200,7 +200,7 @@ def test_other_roles_are_refused(server: Server, path: str) -> None:
     ],
 )
 def test_bad_requests_are_4xx_with_a_code(
-    server: Server, path: str, params: dict[str, object], status: int, code: str
+    server: Server, path: str, params: dict[str, int | str], status: int, code: str
 ) -> None:
     enroll_some(server, 1)  # the log is not empty, whatever ran before
     answer = server.client(Role.AUDITOR).get(path, params=params)
