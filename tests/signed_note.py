@@ -22,7 +22,7 @@ class Signed:
 def open_checkpoint(note: str, verifier_key: str) -> Signed | None:
     """The checkpoint in `note` if the key `<name>+<hex id>+<base64(0x01 ‖ key)>` signed
     it (an Ed25519 signature line `— <name> <base64(id ‖ sig)>`); None otherwise."""
-    name, key_hash, encoded = verifier_key.split("+")
+    name, key_hash, encoded = verifier_key.split("+", 2)  # base64 may hold "+" too
     raw = base64.b64decode(encoded)
     if raw[0] != 0x01 or hashlib.sha256(name.encode() + b"\n" + raw).digest()[:4].hex() != (
         key_hash

@@ -10,12 +10,15 @@ tests' RFC 9162 verifier on a proof the ledger serves).
 from __future__ import annotations
 
 import base64
+import threading
+import time
 
 import jsonschema
 import orjson
 import pytest
 
 from api.services import audit, streaming
+from consumers.relay import Relay
 from infra import kafka_client
 from infra.audit.system import publish_dir
 from infra.bootstrap import build_system
@@ -42,12 +45,26 @@ def test_each_signed_checkpoint_reaches_the_topic_once_verifiable_and_consistent
         assert len(sealed.checkpoints) >= 2
         first = streaming.relay(system, once=True)
         assert first.checkpoint_size == sealed.checkpoints[-1]
-        # The log grows, a checkpoint is signed now; the next run sends only the new one.
-        every_event_type(system.ledger)
-        latest = audit.checkpoint(system)
-        assert latest.new
-        again = streaming.relay(system, once=True)
-        assert again.checkpoint_size == latest.tree_size
+        # The log grows and a checkpoint is signed while a relay follows the log (on
+        # PostgreSQL by LISTEN/NOTIFY, on SQLite by polling): it sends only the new one.
+        follower = Relay(system.ledger, system.views, settings, page_size=100)
+        deadline = time.monotonic() + 60
+        done = threading.Event()
+        running = threading.Thread(
+            target=lambda: follower.run(stop=lambda: done.is_set() or time.monotonic() > deadline)
+        )
+        running.start()
+        try:
+            every_event_type(system.ledger)
+            latest = audit.checkpoint(system)
+            assert latest.new
+            while follower.position(settings.checkpoint_topic()) < latest.tree_size:
+                assert time.monotonic() < deadline, "the following relay did not publish it"
+                time.sleep(0.2)
+        finally:
+            done.set()
+            running.join(timeout=30)
+            follower.close()
         assert streaming.relay(system, once=True).checkpoint_size == latest.tree_size
 
         key = audit.verifier_key(system).verifier_key
