@@ -20,7 +20,7 @@ from infra.audit.notes import NoteError
 from infra.audit.proofs import ProofError, StoredCheckpoint, position_recorded_by
 from infra.audit.recount import differences, live_coverage, recount
 from infra.audit.sealer import ConcurrentSealerError
-from infra.audit.system import Audit, build_audit
+from infra.audit.system import Audit
 from infra.audit.verify import verify_log
 from infra.bootstrap import System, projection_mapper
 
@@ -29,9 +29,15 @@ def b64(value: bytes) -> str:
     return base64.b64encode(value).decode()
 
 
+# One sealing at a time within a process: the threads of a server share the system's
+# sealer. (Another process sealing the same page is refused by the tree's state row.)
+_sealing = threading.RLock()
+
+
 def audit_of(system: System) -> Audit:
-    """The signer, sealer and sealed tree over the system's ledger and view store."""
-    return build_audit(system.settings, system.ledger, system.views)
+    """The signer, sealer and sealed tree over the system's ledger and view store (kept by
+    the system; sealing goes through `_sealing`, one thread at a time)."""
+    return system.audit
 
 
 # --- the key and checkpoints ---------------------------------------------------------------
@@ -80,7 +86,10 @@ class CheckpointAnswer:
 def checkpoint(system: System, tracker: Tracker = no_progress) -> CheckpointAnswer:
     """Bring the tree to the head of the log and sign a checkpoint of it now."""
     audit = audit_of(system)
-    with tracker("sealing", system.ledger.recorder.max_notification_id() or 0) as update:
+    with (
+        tracker("sealing", system.ledger.recorder.max_notification_id() or 0) as update,
+        _sealing,
+    ):
         report = audit.sealer.catch_up(checkpoint=True, progress=update)
     stored = audit.tree.checkpoints()
     if not stored:
@@ -121,7 +130,8 @@ def seal(
     answer = SealAnswer(0, 0, 0)
     with tracker("sealing", system.ledger.recorder.max_notification_id() or 0) as update:
         while True:
-            report = audit.sealer.catch_up(progress=update)
+            with _sealing:
+                report = audit.sealer.catch_up(progress=update)
             answer = SealAnswer(
                 report.tree_size,
                 report.position,
@@ -265,11 +275,6 @@ def consistency(system: System, *, old_size: int, new_size: int) -> ConsistencyA
     return ConsistencyAnswer(
         proof.old_size, proof.new_size, proof.old_root, proof.new_root, proof.path
     )
-
-
-# One sealing at a time within a process (threads of a server share the store); another
-# process sealing the same page is no error: the tree is where that one left it.
-_sealing = threading.Lock()
 
 
 def _seal_to_head(audit: Audit, attempts: int = 3) -> None:
