@@ -6,6 +6,11 @@ position only once the broker has acknowledged every message up to it (`acks=all
 idempotent producer). A relay killed at any moment re-sends, on restart, what it had
 sent but not yet recorded: consumers drop those duplicates by participant and version.
 
+It also publishes the audit log's signed checkpoints (`audit_checkpoints`, signed by the
+sealer) to a topic of their own, `<topic>.checkpoints`, oldest first, each once the events
+it covers are acknowledged on the events topic, and records the last tree size published
+the same way (at least once: a checkpoint may be sent again, never skipped).
+
 The position lives in the ledger's view store (`relay_positions`, one row per topic). On
 PostgreSQL the relay follows the log with the library's LISTEN/NOTIFY subscription; on
 SQLite, which has none, it polls. Payloads are the stored bytes: nothing is decrypted,
@@ -28,6 +33,7 @@ from eventsourcing.persistence import Notification
 
 from domain.ledger import Ledger
 from infra import envelope, kafka_client
+from infra.audit.tiles import create_tables as create_audit_tables
 from infra.settings import Settings
 from projections.store import ViewStore
 
@@ -41,6 +47,8 @@ _DDL = (
 
 # Pages sent but not yet wholly acknowledged before the relay waits for them.
 _MAX_PENDING_PAGES = 8
+# While following by subscription, how often to look for newly signed checkpoints.
+_CHECKPOINT_LOOK_SECONDS = 1.0
 
 
 class RelayError(RuntimeError):
@@ -53,6 +61,7 @@ class RelayStatus:
     position: int  # last log position published and acknowledged
     head: int  # the log's head now
     published: int  # messages acknowledged in total (re-sent duplicates included)
+    checkpoint_size: int = 0  # tree size of the last checkpoint published and acknowledged
 
     @property
     def lag(self) -> int:
@@ -74,6 +83,8 @@ class Relay:
         self.ledger = ledger
         self.store = store
         self.topic = settings.kafka_topic
+        self.checkpoint_topic = settings.checkpoint_topic()
+        self._audit_tables = False
         self.page_size = page_size
         self._source = settings.kafka_source.encode()
         self._new_producer = producer_factory or (lambda: kafka_client.producer(settings))
@@ -83,9 +94,11 @@ class Relay:
 
     # --- position ----------------------------------------------------------------------
 
-    def position(self) -> int:
+    def position(self, topic: str | None = None) -> int:
+        """The last position acknowledged on `topic` (default: the events' topic; on the
+        checkpoints' topic, a tree size)."""
         rows = self.store.query(
-            "SELECT position FROM relay_positions WHERE topic = ?", (self.topic,)
+            "SELECT position FROM relay_positions WHERE topic = ?", (topic or self.topic,)
         )
         return int(rows[0][0]) if rows else 0
 
@@ -95,10 +108,14 @@ class Relay:
         )
         position, published = (int(rows[0][0]), int(rows[0][1])) if rows else (0, 0)
         return RelayStatus(
-            self.topic, position, self.ledger.recorder.max_notification_id() or 0, published
+            self.topic,
+            position,
+            self.ledger.recorder.max_notification_id() or 0,
+            published,
+            self.position(self.checkpoint_topic),
         )
 
-    def _record(self, position: int, published: int) -> None:
+    def _record(self, position: int, published: int, topic: str | None = None) -> None:
         now = datetime.now(UTC).isoformat(timespec="seconds")
         with self.store.transaction() as tx:
             tx.execute(
@@ -106,7 +123,7 @@ class Relay:
                 "VALUES (?, ?, ?, ?) ON CONFLICT (topic) DO UPDATE SET "
                 "position = excluded.position, updated_at = excluded.updated_at, "
                 "published = relay_positions.published + excluded.published",
-                (self.topic, position, published, now),
+                (topic or self.topic, position, published, now),
             )
 
     # --- publishing --------------------------------------------------------------------
@@ -132,7 +149,9 @@ class Relay:
             futures.append(send(topic, key=key, value=n.state, headers=headers))
         return futures
 
-    def _settle(self, pending: deque[tuple[int, list[Any]]], *, wait: bool) -> None:
+    def _settle(
+        self, pending: deque[tuple[int, list[Any]]], *, wait: bool, topic: str | None = None
+    ) -> None:
         """Record the position of each leading page whose every message the broker has
         acknowledged (all of them, flushing first, with `wait`). Raises `RelayError` at the
         first page with a failed message: nothing from there on is recorded."""
@@ -148,7 +167,7 @@ class Relay:
                     f"{len(failed)} of {len(futures)} messages not acknowledged: "
                     f"{failed[0].exception!r}"
                 )
-            self._record(position, len(futures))
+            self._record(position, len(futures), topic)
             pending.popleft()
 
     def publish(self, notifications: Sequence[Notification], *, until: int | None = None) -> int:
@@ -189,7 +208,37 @@ class Relay:
             position = stop
         if pending:
             self._settle(pending, wait=True)
+        self.publish_checkpoints()
         return sent
+
+    def publish_checkpoints(self) -> int:
+        """Send every signed checkpoint not published yet whose events are all acknowledged
+        (its last position at or below the relay's), oldest first, to the checkpoints'
+        topic; record the last tree size once the broker acknowledged them all. Raises
+        `RelayError`, recording nothing, if one was not acknowledged. Returns how many."""
+        if not self._audit_tables:  # a relay may run before any sealer made them
+            create_audit_tables(self.store)
+            self._audit_tables = True
+        rows = self.store.query(
+            "SELECT tree_size, position, note, signed_at FROM audit_checkpoints "
+            "WHERE tree_size > ? AND position <= ? ORDER BY tree_size",
+            (self.position(self.checkpoint_topic), self.position()),
+        )
+        if not rows:
+            return 0
+        self.connect()
+        futures = []
+        for size, position, note, signed_at in rows:
+            key, headers = envelope.encode_checkpoint(
+                int(size), int(position), str(signed_at), self._source
+            )
+            futures.append(
+                self._producer.send(
+                    self.checkpoint_topic, key=key, value=str(note).encode(), headers=headers
+                )
+            )
+        self._settle(deque([(int(rows[-1][0]), futures)]), wait=True, topic=self.checkpoint_topic)
+        return len(futures)
 
     def run(
         self,
@@ -243,8 +292,12 @@ class Relay:
         reader = threading.Thread(target=_drain, args=(subscription, arrived), daemon=True)
         reader.start()
         sent = 0
+        looked = 0.0
         try:
             while not stop():
+                if time.monotonic() - looked > _CHECKPOINT_LOOK_SECONDS:
+                    self.publish_checkpoints()
+                    looked = time.monotonic()
                 try:
                     first = arrived.get(timeout=0.2)
                 except queue.Empty:

@@ -21,6 +21,7 @@ from typing import Self
 from domain.ledger import Ledger
 from domain.rules import RuleBook
 from infra import sqlite_store
+from infra.audit.system import Audit, build_audit
 from infra.group_commit import GroupCommitter
 from infra.key_tables import PostgresKeyVault, SQLiteKeyVault
 from infra.keyed_recorders import attach, recorder_topic, sweep_stranded_keys
@@ -232,6 +233,7 @@ class System:
     _runner: ProjectionRunner | None = field(default=None, repr=False)
     _committer: GroupCommitter | None = field(default=None, repr=False)
     _reporting: ViewStore | None = field(default=None, repr=False)
+    _audit: Audit | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _closed: bool = field(default=False, repr=False)
 
@@ -299,6 +301,17 @@ class System:
             if self._reporting is None:
                 self._reporting = build_reporting_store(self.settings)
             return self._reporting
+
+    @property
+    def audit(self) -> Audit:
+        """The audit log's signer, sealer and sealed tree over the ledger and `views`
+        (built on first use, then kept: its tables are made and the checkpoints swept to
+        their files once per process). Seal from one thread at a time."""
+        views = self.views
+        with self._lock:
+            if self._audit is None:
+                self._audit = build_audit(self.settings, self.ledger, views)
+            return self._audit
 
     def head(self) -> int:
         """The log's last position (0 while it is empty)."""

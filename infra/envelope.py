@@ -96,6 +96,31 @@ def encode(
     ]
 
 
+# The audit log's signed checkpoints (docs/audit.md), on a topic of their own.
+CHECKPOINT_TYPE = "id.ledger.audit.Checkpoint"
+NOTE_CONTENT_TYPE = b"text/plain; charset=utf-8"
+
+
+def encode_checkpoint(
+    tree_size: int, position: int, signed_at: str, source: bytes
+) -> tuple[bytes, Headers]:
+    """(key, headers) of the message carrying a signed checkpoint; its value is the signed
+    note, byte for byte as published in the checkpoint files. The key and `ce_subject` are
+    the tree size; `ce_id` is the same on every re-publication."""
+    size = b"%d" % tree_size
+    return size, [
+        _SPEC,
+        ("ce_id", b"checkpoint:" + size),
+        ("ce_source", source),
+        ("ce_type", CHECKPOINT_TYPE.encode()),
+        ("ce_subject", size),
+        ("ce_time", signed_at.encode()),
+        ("ce_treesize", size),
+        ("ce_logposition", b"%d" % position),
+        ("content-type", NOTE_CONTENT_TYPE),
+    ]
+
+
 @dataclass(frozen=True)
 class Received:
     """A decoded message: the stored event it carries and where it sat in the log."""

@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     kafka_topic: str = "ledger.events"
     kafka_partitions: int = Field(default=12, ge=1, le=10_000)
     kafka_dead_letter_topic: str | None = None  # default: "<topic>.dead-letters"
+    # The audit log's signed checkpoints, published by the relay; default "<topic>.checkpoints".
+    kafka_checkpoint_topic: str | None = None
     kafka_group: str = "ledger-reporting"
     kafka_source: str = "/enrollment-ledger"  # CloudEvents `source` of every published event
     # Where the reporting consumers keep their read models; default `var/reporting.db`.
@@ -58,6 +60,9 @@ class Settings(BaseSettings):
 
     def dead_letter_topic(self) -> str:
         return self.kafka_dead_letter_topic or f"{self.kafka_topic}.dead-letters"
+
+    def checkpoint_topic(self) -> str:
+        return self.kafka_checkpoint_topic or f"{self.kafka_topic}.checkpoints"
 
     def reporting_url(self) -> str:
         return self.reporting_database_url or f"sqlite:///{self.var_dir / 'reporting.db'}"

@@ -69,6 +69,11 @@ def relay(
         f"relay → {answer.topic}: position {answer.position:,} of {answer.head:,} "
         f"(lag {answer.lag:,}); {answer.published:,} messages acknowledged in all"
     )
+    if answer.checkpoint_size:
+        out.print(
+            f"checkpoints → {system.settings.checkpoint_topic()}: "
+            f"published up to tree size {answer.checkpoint_size:,}"
+        )
 
 
 @app.command("consume")

@@ -14,10 +14,19 @@ from api.http.dashboard import routes as dashboard
 from api.http.deps import no_unknown_query
 from api.http.errors import document_problems, install_error_handlers
 from api.http.follower import Follower
-from api.http.metrics import Metrics, MetricsMiddleware
+from api.http.metrics import Cached, Metrics, MetricsMiddleware
 from api.http.responses import OrjsonResponse
-from api.http.routes import batches, changes, claims, coverage, events, health, participants
-from api.services import following
+from api.http.routes import (
+    audit,
+    batches,
+    changes,
+    claims,
+    coverage,
+    events,
+    health,
+    participants,
+)
+from api.services import following, streaming
 from infra.api_keys import ApiKeyStore, api_keys_path
 from infra.bootstrap import System, build_system
 from infra.settings import Settings
@@ -44,6 +53,7 @@ def create_app(settings: Settings | None = None, *, follow: bool = True) -> Fast
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         system = build_system(chosen)
+        probe = streaming.lag_probe(system)
         follower = Follower(
             lambda: _caught_up(system), lambda: following.positions(system).position
         )
@@ -52,11 +62,16 @@ def create_app(settings: Settings | None = None, *, follow: bool = True) -> Fast
             app.state.api_keys = ApiKeyStore(api_keys_path(chosen))
             app.state.follower = follower
             metrics.positions = lambda: following.projection_positions(system)
+            if probe is not None:
+                metrics.kafka = Cached(lambda: streaming.kafka_lag(system, probe))
             if follow:
                 follower.start()
             yield
         finally:
             metrics.positions = None
+            metrics.kafka = None
+            if probe is not None:
+                probe.close()
             follower.stop()
             system.close()
 
@@ -73,7 +88,17 @@ def create_app(settings: Settings | None = None, *, follow: bool = True) -> Fast
     install_error_handlers(app)
     document_problems(app)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
-    for module in (participants, changes, claims, batches, coverage, events, health, dashboard):
+    for module in (
+        participants,
+        changes,
+        claims,
+        batches,
+        coverage,
+        events,
+        audit,
+        health,
+        dashboard,
+    ):
         app.include_router(module.router)
     return app
 

@@ -38,6 +38,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "read_history": frozenset({R, O, A, D}),
     "read_coverage": frozenset({A, P, D}),
     "read_feed": frozenset({A, D}),
+    "read_audit": frozenset({A, D}),  # proofs, checkpoints, the verifier key
 }
 
 # Roles that see NIK, name and the other personal fields in clear; everyone else, masked.

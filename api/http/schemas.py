@@ -164,3 +164,42 @@ class BatchResult(BaseModel):
 
 class BatchAnswer(BaseModel):
     results: list[BatchResult]
+
+
+class InclusionProof(BaseModel):
+    """RFC 9162 2.1.3: the path from one leaf to the root of a tree size; hashes in base64."""
+
+    leaf_index: int = Field(description="The event's rank in the log (0 is the first event).")
+    tree_size: int
+    leaf_hash: str = Field(description="SHA-256(0x00 ‖ leaf bytes), base64 (docs/audit.md).")
+    root: str = Field(description="The root of the tree of `tree_size` leaves, base64.")
+    path: list[str] = Field(description="Sibling hashes, deepest first, base64.")
+
+
+class ConsistencyProof(BaseModel):
+    """RFC 9162 2.1.4: the tree of `new_size` leaves extends the tree of `old_size`."""
+
+    old_size: int
+    new_size: int
+    old_root: str
+    new_root: str
+    path: list[str] = Field(description="In the order RFC 9162 builds it, base64.")
+
+
+class KeptCheckpoint(BaseModel):
+    tree_size: int
+    root: str = Field(description="Base64.")
+    position: int = Field(description="The last log position in the tree.")
+    signed_at: str
+    note: str = Field(description="The C2SP signed note, as published.")
+
+
+class KeptCheckpoints(BaseModel):
+    checkpoints: list[KeptCheckpoint]
+
+
+class VerifierKey(BaseModel):
+    origin: str = Field(description="The checkpoints' origin line, also the key's name.")
+    verifier_key: str = Field(
+        description="Signed-note verifier key: `<name>+<key id>+<base64(0x01 ‖ Ed25519 key)>`."
+    )

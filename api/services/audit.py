@@ -7,6 +7,7 @@ render them in base64 (`as_dict()`), in the JSON shapes docs/audit.md gives.
 from __future__ import annotations
 
 import base64
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,11 +15,12 @@ from typing import Any
 
 from api.services.moments import month_or_this, parse_moment
 from api.services.progress import Tracker, no_progress
-from domain.errors import InvalidInputError
+from domain.errors import InvalidInputError, NotFoundError
 from infra.audit.notes import NoteError
-from infra.audit.proofs import ProofError, position_recorded_by
+from infra.audit.proofs import ProofError, StoredCheckpoint, position_recorded_by
 from infra.audit.recount import differences, live_coverage, recount
-from infra.audit.system import Audit, build_audit
+from infra.audit.sealer import ConcurrentSealerError
+from infra.audit.system import Audit
 from infra.audit.verify import verify_log
 from infra.bootstrap import System, projection_mapper
 
@@ -27,9 +29,15 @@ def b64(value: bytes) -> str:
     return base64.b64encode(value).decode()
 
 
+# One sealing at a time within a process: the threads of a server share the system's
+# sealer. (Another process sealing the same page is refused by the tree's state row.)
+_sealing = threading.RLock()
+
+
 def audit_of(system: System) -> Audit:
-    """The signer, sealer and sealed tree over the system's ledger and view store."""
-    return build_audit(system.settings, system.ledger, system.views)
+    """The signer, sealer and sealed tree over the system's ledger and view store (kept by
+    the system; sealing goes through `_sealing`, one thread at a time)."""
+    return system.audit
 
 
 # --- the key and checkpoints ---------------------------------------------------------------
@@ -78,7 +86,10 @@ class CheckpointAnswer:
 def checkpoint(system: System, tracker: Tracker = no_progress) -> CheckpointAnswer:
     """Bring the tree to the head of the log and sign a checkpoint of it now."""
     audit = audit_of(system)
-    with tracker("sealing", system.ledger.recorder.max_notification_id() or 0) as update:
+    with (
+        tracker("sealing", system.ledger.recorder.max_notification_id() or 0) as update,
+        _sealing,
+    ):
         report = audit.sealer.catch_up(checkpoint=True, progress=update)
     stored = audit.tree.checkpoints()
     if not stored:
@@ -119,7 +130,8 @@ def seal(
     answer = SealAnswer(0, 0, 0)
     with tracker("sealing", system.ledger.recorder.max_notification_id() or 0) as update:
         while True:
-            report = audit.sealer.catch_up(progress=update)
+            with _sealing:
+                report = audit.sealer.catch_up(progress=update)
             answer = SealAnswer(
                 report.tree_size,
                 report.position,
@@ -132,6 +144,48 @@ def seal(
                 time.sleep(poll)
             except KeyboardInterrupt:
                 return answer
+
+
+@dataclass(frozen=True)
+class KeptCheckpoint:
+    """A signed checkpoint as kept (never rewritten): its note and where it was cut."""
+
+    tree_size: int
+    root: bytes
+    position: int  # the last log position in the tree
+    signed_at: str
+    note: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "tree_size": self.tree_size,
+            "root": b64(self.root),
+            "position": self.position,
+            "signed_at": self.signed_at,
+            "note": self.note,
+        }
+
+
+def _kept(stored: StoredCheckpoint) -> KeptCheckpoint:
+    return KeptCheckpoint(
+        stored.tree_size, stored.root, stored.position, stored.signed_at, stored.note
+    )
+
+
+def kept_checkpoints(system: System) -> list[KeptCheckpoint]:
+    """Every checkpoint signed so far, oldest first (reads only: signs nothing)."""
+    return [_kept(c) for c in audit_of(system).tree.checkpoints()]
+
+
+def kept_checkpoint(system: System, tree_size: int | None = None) -> KeptCheckpoint:
+    """The checkpoint signed for `tree_size` leaves, or the latest one."""
+    kept = kept_checkpoints(system)
+    found = kept[-1:] if tree_size is None else [c for c in kept if c.tree_size == tree_size]
+    if not found:
+        if tree_size is None:
+            raise NotFoundError("no_checkpoint", "No checkpoint has been signed yet.")
+        raise NotFoundError("no_checkpoint", f"No checkpoint was signed for tree size {tree_size}.")
+    return found[0]
 
 
 # --- proofs --------------------------------------------------------------------------------
@@ -173,7 +227,7 @@ def prove(
             "checkpoint_or_time", "Give --checkpoint or --recorded-at, not both."
         )
     audit = audit_of(system)
-    audit.sealer.catch_up(until=None)
+    _seal_to_head(audit)
     signed = {c.tree_size for c in audit.tree.checkpoints()}
     size = checkpoint_size
     if recorded_at is not None:
@@ -216,11 +270,24 @@ def consistency(system: System, *, old_size: int, new_size: int) -> ConsistencyA
     tree of `old_size` (usually two checkpoints' sizes)."""
     audit = audit_of(system)
     if new_size > audit.tree.size()[0]:
-        audit.sealer.catch_up(until=None)
+        _seal_to_head(audit)
     proof = audit.tree.consistency(old_size, new_size)
     return ConsistencyAnswer(
         proof.old_size, proof.new_size, proof.old_root, proof.new_root, proof.path
     )
+
+
+def _seal_to_head(audit: Audit, attempts: int = 3) -> None:
+    """Seal what the log holds beyond the tree, so proofs can reach the newest events."""
+    with _sealing:
+        for attempt in range(attempts):
+            try:
+                audit.sealer.catch_up(until=None)
+                return
+            except ConcurrentSealerError:
+                if attempt == attempts - 1:
+                    return  # someone else keeps sealing: answer from the tree as it stands
+                time.sleep(0.05 * (attempt + 1))
 
 
 def _recorded_position(system: System, recorded_at: str) -> int:
@@ -369,6 +436,8 @@ __all__ = [
     "audit_of",
     "checkpoint",
     "consistency",
+    "kept_checkpoint",
+    "kept_checkpoints",
     "prove",
     "recount_coverage",
     "seal",

@@ -28,6 +28,7 @@ class RelayAnswer:
     lag: int
     published: int  # messages acknowledged in total (re-sent ones included)
     sent_now: int = 0  # messages this run sent
+    checkpoint_size: int = 0  # tree size of the last signed checkpoint published
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -82,7 +83,15 @@ def relay_status(system: System) -> RelayAnswer:
 
 def _relay_answer(worker: Relay, sent: int) -> RelayAnswer:
     state = worker.status()
-    return RelayAnswer(state.topic, state.position, state.head, state.lag, state.published, sent)
+    return RelayAnswer(
+        state.topic,
+        state.position,
+        state.head,
+        state.lag,
+        state.published,
+        sent,
+        state.checkpoint_size,
+    )
 
 
 def member(system: System, group: str | None = None) -> ReportingConsumer:
@@ -121,3 +130,54 @@ def group_status(system: System, group: str | None = None) -> GroupAnswer:
         sum(p.lag for p in lags),
         [PartitionAnswer(p.partition, p.next_offset, p.end_offset, p.lag) for p in lags],
     )
+
+
+# --- what the metrics endpoint shows -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CommittedLag:
+    """One partition: the group's offset committed to Kafka against the partition's end."""
+
+    partition: int
+    committed: int | None  # None: the group never committed on this partition
+    end: int
+
+    @property
+    def lag(self) -> int:
+        return max(self.end - (self.committed or 0), 0)
+
+
+@dataclass(frozen=True)
+class KafkaLag:
+    """The relay's acknowledged position against the log's head (from the ledger's store),
+    and the reporting group's committed offsets against the topic's end offsets (from the
+    broker: `partitions` is None when it did not answer in time, `error` says why)."""
+
+    relay: RelayAnswer
+    group: str
+    topic: str
+    partitions: list[CommittedLag] | None
+    error: str | None = None
+
+
+def lag_probe(system: System, timeout: float = 1.5) -> kafka_client.LagProbe | None:
+    """A broker probe for `kafka_lag`, or None when Kafka is not configured (the embedded
+    default: nothing to show, nothing to connect to)."""
+    if not system.settings.kafka_bootstrap:
+        return None
+    return kafka_client.LagProbe(system.settings, timeout)
+
+
+def kafka_lag(system: System, probe: kafka_client.LagProbe) -> KafkaLag:
+    """Where the relay and the reporting group stand, for /metrics. The broker is asked
+    through `probe`, whose calls are bounded by its timeout; the relay's position is the
+    ledger's own (no broker needed)."""
+    settings = system.settings
+    relay_now = relay_status(system)
+    group, topic = settings.kafka_group, settings.kafka_topic
+    try:
+        rows = probe.offsets(group, topic)
+    except Exception as error:  # noqa: BLE001 - a broker away is a reading, not a failure
+        return KafkaLag(relay_now, group, topic, None, f"{type(error).__name__}: {error}")
+    return KafkaLag(relay_now, group, topic, [CommittedLag(*row) for row in rows])

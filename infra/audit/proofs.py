@@ -9,7 +9,7 @@ from typing import Any
 
 from eventsourcing.persistence import ApplicationRecorder, Mapper
 
-from domain.errors import NotFoundError
+from domain.errors import InvalidInputError, NotFoundError
 from infra.audit.merkle import consistency_path, inclusion_path, root
 from infra.audit.tiles import TileReader, create_tables, leaf_index_of, seal_state
 from projections.store import ViewStore
@@ -95,7 +95,7 @@ class SealedTree:
             new = sealed if new is None else new
             self._check_size(new, sealed)
             if not 0 < old <= new:
-                raise ProofError(
+                raise InvalidInputError(
                     "invalid_sizes", f"Sizes must satisfy 0 < OLD <= NEW ({old}, {new})."
                 )
             reader = TileReader(tx)

@@ -17,6 +17,7 @@ R, C, O, A, P, D = ("registrar", "collector", "claims_officer", "auditor", "repo
 NOBODY = str(uuid.UUID(int=1))  # no participant has this id: allowed calls end in 404
 CLAIM = str(uuid.UUID(int=2))
 PID = f"/v1/participants/{NOBODY}"
+SIZE = 987654321  # no checkpoint has this tree size: allowed calls end in 404
 ENROLLMENT = {
     "nik": "3276014708950001",
     "name": "X",
@@ -62,6 +63,12 @@ ROUTES: list[tuple[str, str, dict[str, object] | None, set[str]]] = [
     ("GET", "/v1/coverage/series?from=2025-01&to=2025-03", None, {A, P, D}),
     ("GET", "/v1/coverage/target", None, {A, P, D}),
     ("GET", "/v1/events?after=0&limit=5", None, {A, D}),
+    ("GET", "/v1/audit/proofs/inclusion?position=1", None, {A, D}),
+    ("GET", "/v1/audit/proofs/consistency?old_size=1&new_size=1", None, {A, D}),
+    ("GET", "/v1/audit/checkpoint", None, {A, D}),
+    ("GET", "/v1/audit/checkpoints", None, {A, D}),
+    ("GET", f"/v1/audit/checkpoints/{SIZE}", None, {A, D}),
+    ("GET", "/v1/audit/key", None, {A, D}),
 ]
 OPEN = ["/healthz", "/readyz", "/metrics", "/openapi.json", "/docs"]
 
@@ -102,7 +109,13 @@ def test_the_matrix_covers_every_route_the_api_documents(server: Server) -> None
         for method in operations
     }
     tested = {
-        (m, p.split("?")[0].replace(NOBODY, "{participant_id}").replace(CLAIM, "{claim_id}"))
+        (
+            m,
+            p.split("?")[0]
+            .replace(NOBODY, "{participant_id}")
+            .replace(CLAIM, "{claim_id}")
+            .replace(str(SIZE), "{tree_size}"),
+        )
         for m, p, _, _ in ROUTES
     }
     tested |= {("GET", p) for p in OPEN if p not in ("/openapi.json", "/docs")}
