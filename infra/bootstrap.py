@@ -25,6 +25,7 @@ from infra.audit.system import Audit, build_audit
 from infra.group_commit import GroupCommitter
 from infra.key_tables import PostgresKeyVault, SQLiteKeyVault
 from infra.keyed_recorders import attach, recorder_topic, sweep_stranded_keys
+from infra.log_rows import log_rows
 from infra.personal_data import KeyVault, PersonalDataMapper
 from infra.settings import Database, Settings, load_rule_book, load_secrets, parse_database_url
 from infra.transcoder import ledger_transcoder
@@ -148,15 +149,17 @@ def _build_runner(
         and store.location == _view_store_location(settings)
         else None
     )
+    mapper = projection_mapper(ledger)
     return ProjectionRunner(
         ledger.recorder,
-        projection_mapper(ledger),
+        mapper,
         store,
         chosen,
         page_size=page_size,
         spawn=spawn,
         workers=settings.workers() if settings is not None else 1,
         split_from=split_from,
+        rows=log_rows(ledger.recorder, mapper),
     )
 
 
@@ -368,14 +371,16 @@ def replay_into(
 ) -> int:
     """Every projection built into the empty `scratch` store from the log's start up to
     `until_position`, or from the events recorded by `as_of`; the position it reflects."""
+    mapper = projection_mapper(ledger)
     return replay(
         ledger.recorder,
-        projection_mapper(ledger),
+        mapper,
         scratch,
         all_projections(ledger.rules),
         until_position=until_position,
         as_of=as_of,
         progress=progress,
+        rows=log_rows(ledger.recorder, mapper),
     )
 
 

@@ -17,6 +17,9 @@ from typing import Any
 from infra.sqlite_store import BIG_TABLE_PRAGMAS
 from projections.store import Tx, ViewStore
 
+# From this many rows, PostgreSQL inserts go through COPY (see `SqlTx._copy_rows`).
+COPY_FROM = 5000
+
 
 class SqlTx(Tx):
     """One transaction on a DB-API cursor: SQL in the `?` style whatever the database."""
@@ -57,6 +60,9 @@ class SqlTx(Tx):
         per-row parsing."""
         if not rows:
             return
+        if self.dialect == "postgres" and len(rows) >= COPY_FROM:
+            self._copy_rows(table, columns, rows, on_conflict)
+            return
         if self.dialect == "postgres":
             arrays = ", ".join(f"%b::{t}[]" for t in types)  # %b: sent in binary, unquoted
             self.cursor.execute(
@@ -70,6 +76,28 @@ class SqlTx(Tx):
             + on_conflict,
             rows,
         )
+
+    def _copy_rows(
+        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], on_conflict: str
+    ) -> None:
+        """PostgreSQL, many rows (a bulk rebuild's tables): COPY, which skips building a
+        Python array per column; with `on_conflict`, into a staging table first, then one
+        INSERT ... SELECT that applies it."""
+        names = ", ".join(columns)
+        target = table
+        if on_conflict:
+            target = f"_stage_{table}"
+            self.cursor.execute(
+                f"CREATE TEMP TABLE {target} (LIKE {table} INCLUDING DEFAULTS) ON COMMIT DROP"
+            )
+        with self.cursor.copy(f"COPY {target} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        if on_conflict:
+            self.cursor.execute(
+                f"INSERT INTO {table} ({names}) SELECT {names} FROM {target} " + on_conflict
+            )
+            self.cursor.execute(f"DROP TABLE {target}")
 
 
 class SQLiteViewStore(ViewStore):

@@ -131,131 +131,22 @@ class CoverageProjection(Projection):
     def process(self, tx: Tx, names: dict[str, str], events: Sequence[Event]) -> None:
         pids = keys_of(events)
         members = self._load(tx, names["coverage_members"], list(dict.fromkeys(pids)))
-        monthly: dict[tuple[int, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
-        activity: dict[tuple[int, str, str, str], list[int]] = defaultdict(lambda: [0] * 6)
-        month_of = Period.index_of
+        state = _State(members)
+        fold(state, pids, events)
+        _write(tx, names, state, members)
 
-        def count(member: Member, month: int, sign: int, village: str | None = None) -> None:
-            cell = monthly[(month, village or member.village)]
-            cell[0] += sign
-            for offset in member.programmes_in(month):
-                cell[offset] += sign
+    bulk: ClassVar[bool] = True
 
-        for pid, e in zip(pids, events, strict=True):
-            if isinstance(e, Participant.ContributionPaid):  # most events: kept lean
-                member = members[pid]
-                first = e.first_month.index
-                member.spans.append([first, e.months])
-                ended = member.ended
-                for month in range(first, first + e.months):
-                    if ended is None or month <= ended:
-                        cell = monthly[(month, member.village)]
-                        cell[0] += 1
-                        for offset in member.programmes_in(month):
-                            cell[offset] += 1
-                cell = activity[(month_of(e.paid_on), member.village, e.channel, e.agent_id or "")]
-                cell[1] += 1
-                cell[2] += e.amount
-            elif isinstance(e, Participant.Enrolled):
-                members[pid] = Member(
-                    e.village,
-                    e.channel,
-                    e.agent_id or "",
-                    [[month_of(e.enrolled_on), "+".join(e.programmes)]],
-                    [],
-                    None,
-                )
-                activity[(month_of(e.enrolled_on), e.village, e.channel, e.agent_id or "")][0] += 1
-            elif isinstance(e, Participant.ContributionsResettled):
-                # A late, earlier-dated payment moved these payments' months: uncount the
-                # old ones, count the new (spans never overlap: the first month names one).
-                member = members[pid]
-                moved: dict[int, list[int]] = {}
-                for move in e.moves:
-                    was, now = move["was_first_month"].index, move["first_month"].index
-                    moved[was] = [now, move["months"]]
-                    for month in range(was, was + move["was_months"]):
-                        if member.counted(month):
-                            count(member, month, -1)
-                    for month in range(now, now + move["months"]):
-                        if member.counted(month):
-                            count(member, month, +1)
-                member.spans = [moved.get(first, [first, months]) for first, months in member.spans]
-            elif isinstance(e, Participant.ProgrammesChanged):
-                member = members[pid]
-                member.programmes.append([e.from_month.index, "+".join(e.programmes)])
-                member.programmes.sort(key=lambda entry: entry[0])
-            elif isinstance(e, Participant.DetailsCorrected):
-                member = members[pid]
-                if e.village is not None and e.village != member.village:
-                    for month in member.paid_months():
-                        if member.counted(month):
-                            count(member, month, -1)
-                            count(member, month, +1, village=e.village)
-                    member.village = e.village
-            elif isinstance(e, (Participant.Died, Participant.Withdrew)):
-                member = members[pid]
-                day = e.died_on if isinstance(e, Participant.Died) else e.withdrawn_on
-                end = month_of(day)
-                if member.ended is None or end < member.ended:
-                    for month in member.paid_months():
-                        if month > end and member.counted(month):
-                            count(member, month, -1)
-                    member.ended = end
-            elif isinstance(e, Participant.ClaimFiled):
-                activity[(month_of(e.filed_on), members[pid].village, "", "")][3] += 1
-            elif isinstance(e, Participant.ClaimPaid):
-                cell = activity[(month_of(e.paid_on), members[pid].village, "", "")]
-                cell[4] += 1
-                cell[5] += e.amount
+    def bulk_state(self) -> _State:
+        return _State({})
 
-        tx.insert_rows(
-            names["coverage_monthly"],
-            ("month", "village", "active", "jkk", "jkm", "jht"),
-            ("integer", "text", "bigint", "bigint", "bigint", "bigint"),
-            [(m, v, *c) for (m, v), c in sorted(monthly.items()) if any(c)],
-            "ON CONFLICT (month, village) DO UPDATE SET "
-            + ", ".join(
-                f"{c} = {names['coverage_monthly']}.{c} + excluded.{c}"
-                for c in ("active", "jkk", "jkm", "jht")
-            ),
-        )
-        # A cell that nets to zero is removed, so the table does not depend on where the
-        # page boundaries fell (a rebuild with other pages must equal it row for row).
-        tx.executemany(
-            f"DELETE FROM {names['coverage_monthly']} WHERE month = ? AND village = ? "
-            "AND active = 0 AND jkk = 0 AND jkm = 0 AND jht = 0",
-            [(m, v) for (m, v), c in monthly.items() if min(c) < 0],
-        )  # only decrements reach 0
-        tx.insert_rows(
-            names["coverage_activity"],
-            ("month", "village", "channel", "agent_id", *_ACTIVITY_COLUMNS),
-            ("integer", "text", "text", "text", *["bigint"] * len(_ACTIVITY_COLUMNS)),
-            [(*key, *c) for key, c in sorted(activity.items())],
-            "ON CONFLICT (month, village, channel, agent_id) DO UPDATE SET "
-            + ", ".join(
-                f"{c} = {names['coverage_activity']}.{c} + excluded.{c}" for c in _ACTIVITY_COLUMNS
-            ),
-        )
-        tx.insert_rows(
-            names["coverage_members"],
-            ("participant_id", "village", "channel", "agent_id", "programmes", "spans", "ended"),
-            ("text", "text", "text", "text", "text", "text", "integer"),
-            [
-                (
-                    pid,
-                    m.village,
-                    m.channel,
-                    m.agent_id,
-                    orjson.dumps(m.programmes).decode(),
-                    orjson.dumps(m.spans).decode(),
-                    m.ended,
-                )
-                for pid, m in members.items()
-            ],
-            "ON CONFLICT (participant_id) DO UPDATE SET village = excluded.village, "
-            "programmes = excluded.programmes, spans = excluded.spans, ended = excluded.ended",
-        )
+    def bulk_fold(
+        self, state: _State, keys: Sequence[str], events: Sequence[Event], positions: Sequence[int]
+    ) -> None:
+        fold(state, keys, events)
+
+    def bulk_write(self, tx: Tx, names: dict[str, str], state: _State) -> None:
+        _write(tx, names, state, dict(sorted(state.members.items())))
 
     def _load(self, tx: Tx, table: str, ids: list[str]) -> dict[str, Member]:
         rows = tx.query_in(
@@ -270,3 +161,147 @@ class CoverageProjection(Projection):
             )
             for pid, village, channel, agent, programmes, spans, ended in rows
         }
+
+
+class _State:
+    """What a page (or a bulk build) changes: the members it touches, and the monthly
+    and activity cells' increments."""
+
+    __slots__ = ("activity", "members", "monthly")
+
+    def __init__(self, members: dict[str, Member]) -> None:
+        self.members = members
+        self.monthly: dict[tuple[int, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+        self.activity: dict[tuple[int, str, str, str], list[int]] = defaultdict(lambda: [0] * 6)
+
+
+def fold(state: _State, pids: Sequence[str], events: Sequence[Event]) -> None:
+    """Apply events (`pids[i]` the participant of `events[i]`) to the members and cells."""
+    members, monthly, activity = state.members, state.monthly, state.activity
+    month_of = Period.index_of
+
+    def count(member: Member, month: int, sign: int, village: str | None = None) -> None:
+        cell = monthly[(month, village or member.village)]
+        cell[0] += sign
+        for offset in member.programmes_in(month):
+            cell[offset] += sign
+
+    for pid, e in zip(pids, events, strict=True):
+        if isinstance(e, Participant.ContributionPaid):  # most events: kept lean
+            member = members[pid]
+            first = e.first_month.index
+            member.spans.append([first, e.months])
+            ended = member.ended
+            for month in range(first, first + e.months):
+                if ended is None or month <= ended:
+                    cell = monthly[(month, member.village)]
+                    cell[0] += 1
+                    for offset in member.programmes_in(month):
+                        cell[offset] += 1
+            cell = activity[(month_of(e.paid_on), member.village, e.channel, e.agent_id or "")]
+            cell[1] += 1
+            cell[2] += e.amount
+        elif isinstance(e, Participant.Enrolled):
+            members[pid] = Member(
+                e.village,
+                e.channel,
+                e.agent_id or "",
+                [[month_of(e.enrolled_on), "+".join(e.programmes)]],
+                [],
+                None,
+            )
+            activity[(month_of(e.enrolled_on), e.village, e.channel, e.agent_id or "")][0] += 1
+        elif isinstance(e, Participant.ContributionsResettled):
+            # A late, earlier-dated payment moved these payments' months: uncount the
+            # old ones, count the new (spans never overlap: the first month names one).
+            member = members[pid]
+            moved: dict[int, list[int]] = {}
+            for move in e.moves:
+                was, now = move["was_first_month"].index, move["first_month"].index
+                moved[was] = [now, move["months"]]
+                for month in range(was, was + move["was_months"]):
+                    if member.counted(month):
+                        count(member, month, -1)
+                for month in range(now, now + move["months"]):
+                    if member.counted(month):
+                        count(member, month, +1)
+            member.spans = [moved.get(first, [first, months]) for first, months in member.spans]
+        elif isinstance(e, Participant.ProgrammesChanged):
+            member = members[pid]
+            member.programmes.append([e.from_month.index, "+".join(e.programmes)])
+            member.programmes.sort(key=lambda entry: entry[0])
+        elif isinstance(e, Participant.DetailsCorrected):
+            member = members[pid]
+            if e.village is not None and e.village != member.village:
+                for month in member.paid_months():
+                    if member.counted(month):
+                        count(member, month, -1)
+                        count(member, month, +1, village=e.village)
+                member.village = e.village
+        elif isinstance(e, (Participant.Died, Participant.Withdrew)):
+            member = members[pid]
+            day = e.died_on if isinstance(e, Participant.Died) else e.withdrawn_on
+            end = month_of(day)
+            if member.ended is None or end < member.ended:
+                for month in member.paid_months():
+                    if month > end and member.counted(month):
+                        count(member, month, -1)
+                member.ended = end
+        elif isinstance(e, Participant.ClaimFiled):
+            activity[(month_of(e.filed_on), members[pid].village, "", "")][3] += 1
+        elif isinstance(e, Participant.ClaimPaid):
+            cell = activity[(month_of(e.paid_on), members[pid].village, "", "")]
+            cell[4] += 1
+            cell[5] += e.amount
+
+
+def _write(tx: Tx, names: dict[str, str], state: _State, members: dict[str, Member]) -> None:
+    """Add the cells' increments to the tables and upsert the members."""
+    monthly, activity = state.monthly, state.activity
+    tx.insert_rows(
+        names["coverage_monthly"],
+        ("month", "village", "active", "jkk", "jkm", "jht"),
+        ("integer", "text", "bigint", "bigint", "bigint", "bigint"),
+        [(m, v, *c) for (m, v), c in sorted(monthly.items()) if any(c)],
+        "ON CONFLICT (month, village) DO UPDATE SET "
+        + ", ".join(
+            f"{c} = {names['coverage_monthly']}.{c} + excluded.{c}"
+            for c in ("active", "jkk", "jkm", "jht")
+        ),
+    )
+    # A cell that nets to zero is removed, so the table does not depend on where the
+    # page boundaries fell (a rebuild with other pages must equal it row for row).
+    tx.executemany(
+        f"DELETE FROM {names['coverage_monthly']} WHERE month = ? AND village = ? "
+        "AND active = 0 AND jkk = 0 AND jkm = 0 AND jht = 0",
+        [(m, v) for (m, v), c in monthly.items() if min(c) < 0],
+    )  # only decrements reach 0
+    tx.insert_rows(
+        names["coverage_activity"],
+        ("month", "village", "channel", "agent_id", *_ACTIVITY_COLUMNS),
+        ("integer", "text", "text", "text", *["bigint"] * len(_ACTIVITY_COLUMNS)),
+        [(*key, *c) for key, c in sorted(activity.items())],
+        "ON CONFLICT (month, village, channel, agent_id) DO UPDATE SET "
+        + ", ".join(
+            f"{c} = {names['coverage_activity']}.{c} + excluded.{c}" for c in _ACTIVITY_COLUMNS
+        ),
+    )
+    tx.insert_rows(
+        names["coverage_members"],
+        ("participant_id", "village", "channel", "agent_id", "programmes", "spans", "ended"),
+        ("text", "text", "text", "text", "text", "text", "integer"),
+        [
+            (
+                pid,
+                m.village,
+                m.channel,
+                m.agent_id,
+                orjson.dumps(m.programmes).decode(),
+                orjson.dumps(m.spans).decode(),
+                m.ended,
+            )
+            for pid, m in members.items()
+        ],
+        "ON CONFLICT (participant_id) DO UPDATE SET village = excluded.village, "
+        "programmes = excluded.programmes, spans = excluded.spans, ended = excluded.ended",
+    )

@@ -83,59 +83,29 @@ class CoverageFlowsProjection(Projection):
         members = self._load(tx, names["coverage_flow_members"], list(dict.fromkeys(pids)))
         cells: dict[tuple[int, str], list[int]] = defaultdict(lambda: [0, 0, 0])
         self._add(cells, members, -1)  # the flows as they were before this page
-        month_of = Period.index_of
-        for pid, e in zip(pids, events, strict=True):
-            if isinstance(e, Participant.ContributionPaid):
-                first = e.first_month.index
-                members[pid].months.update(range(first, first + e.months))
-            elif isinstance(e, Participant.ContributionsResettled):
-                # A late payment moved recorded payments to later months (issue 21): their
-                # old months go, then their new ones come (spans never overlap, so a month
-                # one move leaves may be one another move takes).
-                paid = members[pid].months
-                for move in e.moves:
-                    was = move["was_first_month"].index
-                    paid.difference_update(range(was, was + move["was_months"]))
-                for move in e.moves:
-                    now = move["first_month"].index
-                    paid.update(range(now, now + move["months"]))
-            elif isinstance(e, Participant.Enrolled):
-                members[pid] = _Member(e.village, set(), None)
-            elif isinstance(e, Participant.DetailsCorrected):
-                if e.village is not None:
-                    members[pid].village = e.village
-            else:  # Died, Withdrew: the earliest end counts
-                day = e.died_on if isinstance(e, Participant.Died) else e.withdrawn_on
-                member = members[pid]
-                end = month_of(day)
-                member.ended = end if member.ended is None else min(member.ended, end)
+        fold(members, pids, events)
         self._add(cells, members, +1)
-        changed = sorted((key, c) for key, c in cells.items() if any(c))
-        table = names["coverage_flows"]
-        tx.insert_rows(
-            table,
-            ("month", "village", *FLOWS),
-            ("integer", "text", "bigint", "bigint", "bigint"),
-            [(m, v, *c) for (m, v), c in changed],
-            "ON CONFLICT (month, village) DO UPDATE SET "
-            + ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in FLOWS),
-        )
-        tx.executemany(
-            f"DELETE FROM {table} WHERE month = ? AND village = ? "
-            "AND joined = 0 AND lapsed = 0 AND reinstated = 0",
-            [key for key, c in changed if min(c) < 0],
-        )
-        tx.insert_rows(
-            names["coverage_flow_members"],
-            ("participant_id", "village", "runs", "ended"),
-            ("text", "text", "text", "integer"),
-            [
-                (pid, m.village, orjson.dumps(runs(m.months)).decode(), m.ended)
-                for pid, m in members.items()
-            ],
-            "ON CONFLICT (participant_id) DO UPDATE SET village = excluded.village, "
-            "runs = excluded.runs, ended = excluded.ended",
-        )
+        _write(tx, names, cells, members)
+
+    bulk: ClassVar[bool] = True
+
+    def bulk_state(self) -> dict[str, _Member]:
+        return {}
+
+    def bulk_fold(
+        self,
+        state: dict[str, _Member],
+        keys: Sequence[str],
+        events: Sequence[Event],
+        positions: Sequence[int],
+    ) -> None:
+        fold(state, keys, events)
+
+    def bulk_write(self, tx: Tx, names: dict[str, str], state: dict[str, _Member]) -> None:
+        # The members are new: their flows are all there is to add, once each.
+        cells: dict[tuple[int, str], list[int]] = defaultdict(lambda: [0, 0, 0])
+        self._add(cells, state, +1)
+        _write(tx, names, cells, dict(sorted(state.items())))
 
     def _add(
         self, cells: dict[tuple[int, str], list[int]], members: dict[str, _Member], sign: int
@@ -156,3 +126,68 @@ class CoverageFlowsProjection(Projection):
             )
             for pid, village, runs, ended in rows
         }
+
+
+def fold(members: dict[str, _Member], pids: Sequence[str], events: Sequence[Event]) -> None:
+    """Apply events (`pids[i]` the participant of `events[i]`) to the members."""
+    month_of = Period.index_of
+    for pid, e in zip(pids, events, strict=True):
+        if isinstance(e, Participant.ContributionPaid):
+            first = e.first_month.index
+            members[pid].months.update(range(first, first + e.months))
+        elif isinstance(e, Participant.ContributionsResettled):
+            # A late payment moved recorded payments to later months (issue 21): their
+            # old months go, then their new ones come (spans never overlap, so a month
+            # one move leaves may be one another move takes).
+            paid = members[pid].months
+            for move in e.moves:
+                was = move["was_first_month"].index
+                paid.difference_update(range(was, was + move["was_months"]))
+            for move in e.moves:
+                now = move["first_month"].index
+                paid.update(range(now, now + move["months"]))
+        elif isinstance(e, Participant.Enrolled):
+            members[pid] = _Member(e.village, set(), None)
+        elif isinstance(e, Participant.DetailsCorrected):
+            if e.village is not None:
+                members[pid].village = e.village
+        else:  # Died, Withdrew: the earliest end counts
+            day = e.died_on if isinstance(e, Participant.Died) else e.withdrawn_on
+            member = members[pid]
+            end = month_of(day)
+            member.ended = end if member.ended is None else min(member.ended, end)
+
+
+def _write(
+    tx: Tx,
+    names: dict[str, str],
+    cells: dict[tuple[int, str], list[int]],
+    members: dict[str, _Member],
+) -> None:
+    """Add the flows' increments and upsert the members."""
+    changed = sorted((key, c) for key, c in cells.items() if any(c))
+    table = names["coverage_flows"]
+    tx.insert_rows(
+        table,
+        ("month", "village", *FLOWS),
+        ("integer", "text", "bigint", "bigint", "bigint"),
+        [(m, v, *c) for (m, v), c in changed],
+        "ON CONFLICT (month, village) DO UPDATE SET "
+        + ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in FLOWS),
+    )
+    tx.executemany(
+        f"DELETE FROM {table} WHERE month = ? AND village = ? "
+        "AND joined = 0 AND lapsed = 0 AND reinstated = 0",
+        [key for key, c in changed if min(c) < 0],
+    )
+    tx.insert_rows(
+        names["coverage_flow_members"],
+        ("participant_id", "village", "runs", "ended"),
+        ("text", "text", "text", "integer"),
+        [
+            (pid, m.village, orjson.dumps(runs(m.months)).decode(), m.ended)
+            for pid, m in members.items()
+        ],
+        "ON CONFLICT (participant_id) DO UPDATE SET village = excluded.village, "
+        "runs = excluded.runs, ended = excluded.ended",
+    )

@@ -184,143 +184,28 @@ class CoverageLogProjection(Projection):
         self, tx: Tx, names: dict[str, str], events: Sequence[Event], positions: Sequence[int]
     ) -> None:
         pids = keys_of(events)
-        members = self._load(tx, names["coverage_log_members"], list(dict.fromkeys(pids)))
-        monthly: dict[tuple[int, int, int, str, int], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
-        activity: list[tuple[Any, ...]] = []
-        stamps = [recorded_micros(e.timestamp) for e in events]
+        state = _State(self._load(tx, names["coverage_log_members"], list(dict.fromkeys(pids))))
+        fold(state, pids, events, positions)
+        _write(tx, names, state, state.members, sorted(state.monthly.items()), state.activity)
 
-        def add(i: int, rows: Counter[Key]) -> None:
-            for (month, village, effective, offsets), sign in rows.items():
-                if sign:
-                    cell = monthly[(month, stamps[i], positions[i], village, effective)]
-                    cell[0] += sign
-                    for offset in offsets:
-                        cell[offset] += sign
+    bulk: ClassVar[bool] = True
 
-        def act(
-            i: int, day: date, village: str, channel: str, agent: str, counts: tuple[int, ...]
-        ) -> None:
-            activity.append(
-                (
-                    Period.index_of(day),
-                    stamps[i],
-                    positions[i],
-                    village,
-                    channel,
-                    agent,
-                    day.toordinal(),
-                    *counts,
-                )
-            )
+    def bulk_state(self) -> _State:
+        return _State({})
 
-        for i, (pid, e) in enumerate(zip(pids, events, strict=True)):
-            if isinstance(e, Participant.ContributionPaid):  # most events: only its own rows
-                member = members[pid]
-                paid_on = e.paid_on.toordinal()
-                first = e.first_month.index
-                member.spans.append([first, e.months, paid_on])
-                if member.ends or member.corrections:
-                    rows: Counter[Key] = Counter()
-                    for month in range(first, first + e.months):
-                        member.month_rows(month, paid_on, rows)
-                    add(i, rows)
-                else:  # the usual case: one step up per month, from the day it was paid
-                    for month in range(first, first + e.months):
-                        cell = monthly[(month, stamps[i], positions[i], member.village, paid_on)]
-                        cell[0] += 1
-                        for offset in member.offsets(month):
-                            cell[offset] += 1
-                act(
-                    i,
-                    e.paid_on,
-                    member.current_village(),
-                    e.channel,
-                    e.agent_id or "",
-                    (0, 1, e.amount, 0, 0, 0),
-                )
-            elif isinstance(e, Participant.Enrolled):
-                members[pid] = Member(
-                    {
-                        "village": e.village,
-                        "corrections": [],
-                        "spans": [],
-                        "ends": [],
-                        "programmes": [[Period.index_of(e.enrolled_on), "+".join(e.programmes)]],
-                    }
-                )
-                act(i, e.enrolled_on, e.village, e.channel, e.agent_id or "", (1, 0, 0, 0, 0, 0))
-            elif isinstance(e, Participant.ProgrammesChanged):
-                member = members[pid]
-                member.programmes.append([e.from_month.index, "+".join(e.programmes)])
-                member.programmes.sort(key=lambda entry: entry[0])
-            elif isinstance(e, Participant.ClaimFiled):
-                act(i, e.filed_on, members[pid].current_village(), "", "", (0, 0, 0, 1, 0, 0))
-            elif isinstance(e, Participant.ClaimPaid):
-                act(i, e.paid_on, members[pid].current_village(), "", "", (0, 0, 0, 0, 1, e.amount))
-            else:  # rarer changes that may touch every counted month: the difference
-                member = members[pid]
-                before = member.rows()
-                self._change(member, e)
-                after = member.rows()
-                after.subtract(before)
-                add(i, after)
+    def bulk_fold(
+        self, state: _State, keys: Sequence[str], events: Sequence[Event], positions: Sequence[int]
+    ) -> None:
+        fold(state, keys, events, positions)
 
-        tx.insert_rows(
-            names["coverage_log_monthly"],
-            (
-                "month",
-                "recorded",
-                "position",
-                "village",
-                "effective",
-                "active",
-                "jkk",
-                "jkm",
-                "jht",
-            ),
-            (
-                "integer",
-                "bigint",
-                "bigint",
-                "text",
-                "integer",
-                "bigint",
-                "bigint",
-                "bigint",
-                "bigint",
-            ),
-            [(*key, *cell) for key, cell in sorted(monthly.items()) if any(cell)],
-        )
-        tx.insert_rows(
-            names["coverage_log_activity"],
-            (
-                "month",
-                "recorded",
-                "position",
-                "village",
-                "channel",
-                "agent_id",
-                "effective",
-                *ACTIVITY_COLUMNS,
-            ),
-            (
-                "integer",
-                "bigint",
-                "bigint",
-                "text",
-                "text",
-                "text",
-                "integer",
-                *["bigint"] * len(ACTIVITY_COLUMNS),
-            ),
-            activity,
-        )
-        tx.insert_rows(
-            names["coverage_log_members"],
-            ("participant_id", "state"),
-            ("text", "text"),
-            [(pid, orjson.dumps(m.state()).decode()) for pid, m in members.items()],
-            "ON CONFLICT (participant_id) DO UPDATE SET state = excluded.state",
+    def bulk_write(self, tx: Tx, names: dict[str, str], state: _State) -> None:
+        _write(
+            tx,
+            names,
+            state,
+            dict(sorted(state.members.items())),
+            sorted(state.monthly.items()),
+            sorted(state.activity),
         )
 
     @staticmethod
@@ -344,3 +229,170 @@ class CoverageLogProjection(Projection):
     def _load(self, tx: Tx, table: str, ids: list[str]) -> dict[str, Member]:
         rows = tx.query_in(f"SELECT participant_id, state FROM {table}", "participant_id", ids)
         return {pid: Member(orjson.loads(state)) for pid, state in rows}
+
+
+class _State:
+    """What a page (or a bulk build) changes: the members it touches, and the rows of
+    the deltas its events make."""
+
+    __slots__ = ("activity", "members", "monthly")
+
+    def __init__(self, members: dict[str, Member]) -> None:
+        self.members = members
+        self.monthly: dict[tuple[int, int, int, str, int], list[int]] = defaultdict(
+            lambda: [0, 0, 0, 0]
+        )
+        self.activity: list[tuple[Any, ...]] = []
+
+
+def fold(
+    state: _State, pids: Sequence[str], events: Sequence[Event], positions: Sequence[int]
+) -> None:
+    """Apply events (`pids[i]` the participant, `positions[i]` the log position of
+    `events[i]`) to the members, adding the rows of the deltas they make."""
+    members, monthly, activity = state.members, state.monthly, state.activity
+    stamps = [recorded_micros(e.timestamp) for e in events]
+
+    def add(i: int, rows: Counter[Key]) -> None:
+        for (month, village, effective, offsets), sign in rows.items():
+            if sign:
+                cell = monthly[(month, stamps[i], positions[i], village, effective)]
+                cell[0] += sign
+                for offset in offsets:
+                    cell[offset] += sign
+
+    def act(
+        i: int, day: date, village: str, channel: str, agent: str, counts: tuple[int, ...]
+    ) -> None:
+        activity.append(
+            (
+                Period.index_of(day),
+                stamps[i],
+                positions[i],
+                village,
+                channel,
+                agent,
+                day.toordinal(),
+                *counts,
+            )
+        )
+
+    for i, (pid, e) in enumerate(zip(pids, events, strict=True)):
+        if isinstance(e, Participant.ContributionPaid):  # most events: only its own rows
+            member = members[pid]
+            paid_on = e.paid_on.toordinal()
+            first = e.first_month.index
+            member.spans.append([first, e.months, paid_on])
+            if member.ends or member.corrections:
+                rows: Counter[Key] = Counter()
+                for month in range(first, first + e.months):
+                    member.month_rows(month, paid_on, rows)
+                add(i, rows)
+            else:  # the usual case: one step up per month, from the day it was paid
+                for month in range(first, first + e.months):
+                    cell = monthly[(month, stamps[i], positions[i], member.village, paid_on)]
+                    cell[0] += 1
+                    for offset in member.offsets(month):
+                        cell[offset] += 1
+            act(
+                i,
+                e.paid_on,
+                member.current_village(),
+                e.channel,
+                e.agent_id or "",
+                (0, 1, e.amount, 0, 0, 0),
+            )
+        elif isinstance(e, Participant.Enrolled):
+            members[pid] = Member(
+                {
+                    "village": e.village,
+                    "corrections": [],
+                    "spans": [],
+                    "ends": [],
+                    "programmes": [[Period.index_of(e.enrolled_on), "+".join(e.programmes)]],
+                }
+            )
+            act(i, e.enrolled_on, e.village, e.channel, e.agent_id or "", (1, 0, 0, 0, 0, 0))
+        elif isinstance(e, Participant.ProgrammesChanged):
+            member = members[pid]
+            member.programmes.append([e.from_month.index, "+".join(e.programmes)])
+            member.programmes.sort(key=lambda entry: entry[0])
+        elif isinstance(e, Participant.ClaimFiled):
+            act(i, e.filed_on, members[pid].current_village(), "", "", (0, 0, 0, 1, 0, 0))
+        elif isinstance(e, Participant.ClaimPaid):
+            act(i, e.paid_on, members[pid].current_village(), "", "", (0, 0, 0, 0, 1, e.amount))
+        else:  # rarer changes that may touch every counted month: the difference
+            member = members[pid]
+            before = member.rows()
+            CoverageLogProjection._change(member, e)
+            after = member.rows()
+            after.subtract(before)
+            add(i, after)
+
+
+def _write(
+    tx: Tx,
+    names: dict[str, str],
+    state: _State,
+    members: dict[str, Member],
+    monthly: list[tuple[tuple[int, int, int, str, int], list[int]]],
+    activity: list[tuple[Any, ...]],
+) -> None:
+    """Insert the deltas' rows (in key order) and upsert the members."""
+    tx.insert_rows(
+        names["coverage_log_monthly"],
+        (
+            "month",
+            "recorded",
+            "position",
+            "village",
+            "effective",
+            "active",
+            "jkk",
+            "jkm",
+            "jht",
+        ),
+        (
+            "integer",
+            "bigint",
+            "bigint",
+            "text",
+            "integer",
+            "bigint",
+            "bigint",
+            "bigint",
+            "bigint",
+        ),
+        [(*key, *cell) for key, cell in monthly if any(cell)],
+    )
+    tx.insert_rows(
+        names["coverage_log_activity"],
+        (
+            "month",
+            "recorded",
+            "position",
+            "village",
+            "channel",
+            "agent_id",
+            "effective",
+            *ACTIVITY_COLUMNS,
+        ),
+        (
+            "integer",
+            "bigint",
+            "bigint",
+            "text",
+            "text",
+            "text",
+            "integer",
+            *["bigint"] * len(ACTIVITY_COLUMNS),
+        ),
+        activity,
+    )
+    tx.insert_rows(
+        names["coverage_log_members"],
+        ("participant_id", "state"),
+        ("text", "text"),
+        [(pid, orjson.dumps(m.state()).decode()) for pid, m in members.items()],
+        "ON CONFLICT (participant_id) DO UPDATE SET state = excluded.state",
+    )

@@ -132,14 +132,41 @@ class ParticipantStatusProjection(Projection):
         pids = keys_of(events)
         ids = list(dict.fromkeys(pids))
         rows = load_rows(tx, table, ids)
-        for pid, event in zip(pids, events, strict=True):
-            if isinstance(event, Participant.Enrolled):
-                rows[pid] = row = enrolled_row(event, pid)
-            else:
-                row = rows[pid]
-                apply(row, event)
-            row["version"] = event.originator_version
+        fold(rows, pids, events)
         tx.insert_rows(table, COLUMNS, TYPES, [_ROW_VALUES(rows[pid]) for pid in ids], _ON_CONFLICT)
+
+    bulk: ClassVar[bool] = True
+
+    def bulk_state(self) -> dict[str, dict[str, Any]]:
+        return {}
+
+    def bulk_fold(
+        self,
+        state: dict[str, dict[str, Any]],
+        keys: Sequence[str],
+        events: Sequence[Event],
+        positions: Sequence[int],
+    ) -> None:
+        fold(state, keys, events)
+
+    def bulk_write(self, tx: Tx, names: dict[str, str], state: dict[str, dict[str, Any]]) -> None:
+        tx.insert_rows(
+            names["participant_status"],
+            COLUMNS,
+            TYPES,
+            [_ROW_VALUES(state[pid]) for pid in sorted(state)],
+        )
+
+
+def fold(rows: dict[str, dict[str, Any]], pids: Sequence[str], events: Sequence[Event]) -> None:
+    """Apply events (`pids[i]` the participant of `events[i]`) to the rows they change."""
+    for pid, event in zip(pids, events, strict=True):
+        if isinstance(event, Participant.Enrolled):
+            rows[pid] = row = enrolled_row(event, pid)
+        else:
+            row = rows[pid]
+            apply(row, event)
+        row["version"] = event.originator_version
 
 
 def load_rows(tx: Tx, table: str, ids: list[str]) -> dict[str, dict[str, Any]]:

@@ -41,6 +41,30 @@ class Projection(ABC):
         (`positions[i]` is that of `events[i]`); the others ignore them."""
         self.process(tx, names, events)
 
+    # --- bulk: a rebuild folds into memory and writes each table once (`projections.bulk`)
+
+    # True when the projection implements the three methods below: then a rebuild or a
+    # replay folds a whole share of the participants in memory and writes it in bulk.
+    bulk: ClassVar[bool] = False
+
+    def bulk_state(self) -> Any:
+        """An empty in-memory state for a bulk build of some participants from position 0."""
+        raise NotImplementedError
+
+    def bulk_fold(
+        self, state: Any, keys: Sequence[str], events: Sequence[Event], positions: Sequence[int]
+    ) -> None:
+        """Fold events (already filtered to `handles`, in log order; `keys[i]` is the
+        aggregate id of `events[i]` as text) into `state`, with the same functions as
+        `process`."""
+        raise NotImplementedError
+
+    def bulk_write(self, tx: Tx, names: dict[str, str], state: Any) -> None:
+        """Write what `state` holds into a generation being built, rows in key order:
+        per-participant rows are new (each share's participants are its own), sums are
+        added to what other shares wrote."""
+        raise NotImplementedError
+
 
 def keys_of(events: Sequence[Event]) -> list[str]:
     """Each event's aggregate id as text (the projections' row key), formatting each

@@ -24,6 +24,7 @@ from eventsourcing.utils import get_topic
 
 from projections import builds
 from projections import generations as generations_
+from projections.bulk import LogRows, NotificationRows, fill_bulk
 from projections.generations import (
     ProjectionState,
     create_generation,
@@ -55,9 +56,12 @@ class ProjectionRunner:
         spawn: Spawn | None = None,
         workers: int = 1,
         split_from: int = 100_000,
+        rows: LogRows | None = None,
     ) -> None:
         """`spawn`, `workers`: a rebuild of a log of at least `split_from` positions runs in
-        `workers` processes, each built by `spawn` (without `spawn`, in this one)."""
+        `workers` processes, each built by `spawn` (without `spawn`, in this one).
+        `rows`: reads the log's stored rows for a bulk build (`projections.bulk`); by
+        default through the recorder's `select_notifications`."""
         self.recorder = recorder
         self.mapper = mapper
         self.store = store
@@ -66,6 +70,7 @@ class ProjectionRunner:
         self.spawn = spawn
         self.workers = max(1, workers)
         self.split_from = split_from
+        self.rows = rows if rows is not None else NotificationRows(recorder, mapper)
         self._topics = {get_topic(cls) for p in projections for cls in p.handles}
         for projection in projections:
             self._ensure_live_generation(projection)
@@ -111,13 +116,18 @@ class ProjectionRunner:
     ) -> int:
         """Process the log up to its head (or `until`); returns the number of events read.
 
-        Read models that have nothing yet, behind a log big enough to split, are built as
-        a rebuild builds them (in worker processes, then swapped in), then followed here."""
+        Read models that have nothing yet, behind a log of at least `split_from`
+        positions, are built as a rebuild builds them (in bulk, or in worker processes,
+        then swapped in), then followed here."""
         applied = 0
         target = self.head() if until is None else until
+        chosen = list(self.projections.values())
         if (
             until is None
-            and self._split(list(self.projections.values()), target)
+            and (
+                self._split(chosen, target)
+                or (target >= self.split_from and all(p.bulk for p in chosen))
+            )
             and self.position() == 0
         ):
             self.rebuild(progress=progress)
@@ -247,6 +257,18 @@ class ProjectionRunner:
         shares' pages commit in no common order). Returns the position of the last event
         applied."""
         chosen = [self.projections[name] for name in generations]
+        if all(p.bulk for p in chosen):  # the fast path: fold in memory, write in bulk
+            return fill_bulk(
+                self.rows,
+                self.store,
+                chosen,
+                generations,
+                target,
+                page_size=self.page_size,
+                keep=keep,
+                progress=progress,
+                partition=partition,
+            )
         last = position = 0
         while position < target:
             stop = min(position + self.page_size, target)
@@ -288,17 +310,24 @@ def replay(
     as_of: datetime | None = None,
     page_size: int = 2000,
     progress: Callable[[int, int], None] | None = None,
+    rows: LogRows | None = None,
 ) -> int:
     """Build `projections` into the empty `scratch` store from the log's start up to
-    `until_position`, or from the events recorded at or before `as_of` only. Returns the
-    last position the result reflects."""
-    runner = ProjectionRunner(recorder, mapper, scratch, projections, page_size=page_size)
+    `until_position`, or from the events recorded at or before `as_of` only (in bulk,
+    see `projections.bulk`, when every projection folds in bulk). Returns the last
+    position the result reflects."""
+    runner = ProjectionRunner(
+        recorder, mapper, scratch, projections, page_size=page_size, rows=rows
+    )
     head = runner.head()
     target = head if until_position is None else min(until_position, head)
-    if as_of is None:
-        runner.catch_up(until=target, progress=progress)
-        return target
     live = {state.name: state.generation for state in runner.states() if state.live}
+    if as_of is None:
+        if runner.position() == 0 and all(p.bulk for p in projections):
+            runner._fill(live, target, progress=progress)
+        else:
+            runner.catch_up(until=target, progress=progress)
+        return target
     return runner._fill(
         live, target, keep=lambda event: event.timestamp <= as_of, progress=progress
     )
