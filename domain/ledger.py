@@ -39,7 +39,6 @@ from domain.commands import (
     Withdraw,
 )
 from domain.errors import (
-    ConflictError,
     InvalidInputError,
     LedgerError,
     NotFoundError,
@@ -51,6 +50,8 @@ from domain.results import (
     EnrollmentResult,
     Executed,
     PaymentResult,
+    already_enrolled,
+    repeated_enrollment,
     repeated_payment,
 )
 from domain.rules import RuleBook, default_rule_book
@@ -159,7 +160,7 @@ class Ledger(ParticipantChanges, ParticipantReads, BatchingApplication):
             earlier_id, known = earlier
             earlier_participant = batch.aggregates[earlier_id]
             assert isinstance(earlier_participant, Participant)
-            return _repeat_or_conflict(
+            return repeated_enrollment(
                 earlier_id, earlier_participant, known, participant, command.personal()
             )
         if index is not None and not index.released:
@@ -181,11 +182,11 @@ class Ledger(ParticipantChanges, ParticipantReads, BatchingApplication):
         pointer = getattr(index_events[-1], "pointer", None) if index_events else None
         existing_id = UUID(pointer["participant_id"]) if pointer else None
         if existing_id is None:
-            raise _already_enrolled()
+            raise already_enrolled()
         # One read of the participant's events gives the aggregate and its personal data.
         events = self._events(existing_id, batch)
         known = personal_data_of(events) or {}
-        return _repeat_or_conflict(existing_id, fold(None, events), known, candidate, personal)
+        return repeated_enrollment(existing_id, fold(None, events), known, candidate, personal)
 
     # --- contributions ------------------------------------------------------------------
 
@@ -392,24 +393,3 @@ class Ledger(ParticipantChanges, ParticipantReads, BatchingApplication):
                 "date_in_future", f"The {what} {day.isoformat()} is in the future."
             )
         return day
-
-
-def _repeat_or_conflict(
-    existing_id: UUID,
-    existing: Participant,
-    known: Mapping[str, Any],
-    candidate: Participant,
-    personal: Mapping[str, Any],
-) -> EnrollmentResult:
-    """The same enrollment again (a re-imported sheet, a repeated row) answers with the
-    original id; anything else under an enrolled NIK is a conflict."""
-    same = {k: known.get(k) for k in ("nik", "name", "birth_date")} == {
-        k: personal[k] for k in ("nik", "name", "birth_date")
-    } and (existing.enrolled_on, existing.village) == (candidate.enrolled_on, candidate.village)
-    if not same:
-        raise _already_enrolled()
-    return EnrollmentResult(existing_id, replayed=True)
-
-
-def _already_enrolled() -> ConflictError:
-    return ConflictError("already_enrolled", "This NIK is already enrolled.")
