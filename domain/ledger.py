@@ -39,7 +39,6 @@ from domain.commands import (
     Withdraw,
 )
 from domain.errors import (
-    ConflictError,
     InvalidInputError,
     LedgerError,
     NotFoundError,
@@ -51,10 +50,19 @@ from domain.results import (
     EnrollmentResult,
     Executed,
     PaymentResult,
+    already_enrolled,
+    repeated_enrollment,
     repeated_payment,
 )
 from domain.rules import RuleBook, default_rule_book
-from domain.transactions import Batch, BatchingApplication, NoVault, PersonalDataVault, fold
+from domain.transactions import (
+    Batch,
+    BatchingApplication,
+    BeforeCommit,
+    NoVault,
+    PersonalDataVault,
+    fold,
+)
 
 # The latest calendar date anywhere in Indonesia (WIT, UTC+9): a date is "in the future"
 # only when it has not begun in any of the country's time zones.
@@ -117,10 +125,12 @@ class Ledger(ParticipantChanges, ParticipantReads, BatchingApplication):
             raise outcome
         return outcome.participant_id
 
-    def enroll_many(self, commands: Sequence[Enroll]) -> list[EnrollmentResult | LedgerError]:
+    def enroll_many(
+        self, commands: Sequence[Enroll], *, before_commit: BeforeCommit | None = None
+    ) -> list[EnrollmentResult | LedgerError]:
         """Enroll many workers in one transaction; each one's result or the reason it was
-        refused."""
-        return self._run_batch(commands, self._prepare_enrollment)
+        refused (`before_commit`: see `domain.transactions.BeforeCommit`)."""
+        return self._run_batch(commands, self._prepare_enrollment, before_commit)
 
     def _prepare_enrollment(self, command: Enroll, batch: Batch) -> EnrollmentResult:
         enrolled_on = self._not_future(command.enrolled_on, "enrollment date")
@@ -143,6 +153,16 @@ class Ledger(ParticipantChanges, ParticipantReads, BatchingApplication):
             agent_id=command.agent_id,
             captured_at=command.captured_at,
         )
+        earlier = batch.enrolled.get(index_id)
+        if earlier is not None:
+            # Enrolled by an earlier row of this batch: answered as if that row had been
+            # committed first, so where a file's batches begin never changes an answer.
+            earlier_id, known = earlier
+            earlier_participant = batch.aggregates[earlier_id]
+            assert isinstance(earlier_participant, Participant)
+            return repeated_enrollment(
+                earlier_id, earlier_participant, known, participant, command.personal()
+            )
         if index is not None and not index.released:
             batch.repeats += 1
             return self._repeated_enrollment(participant, command.personal(), index_id, batch)
@@ -150,6 +170,7 @@ class Ledger(ParticipantChanges, ParticipantReads, BatchingApplication):
         batch.aggregates[index.id] = index
         batch.aggregates[participant.id] = participant
         batch.new_keys += [participant.id, index.key_id]
+        batch.enrolled[index_id] = (participant.id, command.personal())
         return EnrollmentResult(participant.id)
 
     def _repeated_enrollment(
@@ -160,20 +181,12 @@ class Ledger(ParticipantChanges, ParticipantReads, BatchingApplication):
         index_events = self._events(index_id, batch)  # decrypted: the pointer
         pointer = getattr(index_events[-1], "pointer", None) if index_events else None
         existing_id = UUID(pointer["participant_id"]) if pointer else None
-        if existing_id is not None:
-            # One read of the participant's events gives the aggregate and its personal data.
-            events = self._events(existing_id, batch)
-            existing = fold(None, events)
-            known = personal_data_of(events) or {}
-            same = {k: known.get(k) for k in ("nik", "name", "birth_date")} == {
-                k: personal[k] for k in ("nik", "name", "birth_date")
-            } and (existing.enrolled_on, existing.village) == (
-                candidate.enrolled_on,
-                candidate.village,
-            )
-            if same:
-                return EnrollmentResult(existing_id, replayed=True)
-        raise ConflictError("already_enrolled", "This NIK is already enrolled.")
+        if existing_id is None:
+            raise already_enrolled()
+        # One read of the participant's events gives the aggregate and its personal data.
+        events = self._events(existing_id, batch)
+        known = personal_data_of(events) or {}
+        return repeated_enrollment(existing_id, fold(None, events), known, candidate, personal)
 
     # --- contributions ------------------------------------------------------------------
 
@@ -186,10 +199,14 @@ class Ledger(ParticipantChanges, ParticipantReads, BatchingApplication):
         return outcome
 
     def record_contributions(
-        self, commands: Sequence[RecordContribution]
+        self,
+        commands: Sequence[RecordContribution],
+        *,
+        before_commit: BeforeCommit | None = None,
     ) -> list[PaymentResult | LedgerError]:
-        """Record many payments in one transaction; each one's result or refusal."""
-        return self._run_batch(commands, self._prepare_payment)
+        """Record many payments in one transaction; each one's result or refusal
+        (`before_commit`: see `domain.transactions.BeforeCommit`)."""
+        return self._run_batch(commands, self._prepare_payment, before_commit)
 
     def _prepare_payment(self, command: RecordContribution, batch: Batch) -> PaymentResult:
         paid_on = self._not_future(command.paid_on, "payment date")
@@ -325,8 +342,8 @@ class Ledger(ParticipantChanges, ParticipantReads, BatchingApplication):
         index_id = blind_index(self._pepper, nik)
         if batch is None:
             return index_id, self._get_or_none(index_id, NikIndex)
-        if index_id in batch.aggregates:
-            raise ConflictError("already_enrolled", "This NIK appears twice in the batch.")
+        if index_id in batch.enrolled:
+            return index_id, None  # enrolled earlier in the batch: the caller answers
         if batch.optimistic:
             return index_id, None
         ahead = batch.read_ahead.get(index_id)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
@@ -60,6 +60,28 @@ def at_position(outcome: Any, position: int | None) -> Any:
     if isinstance(outcome, (EnrollmentResult, PaymentResult)):
         return replace(outcome, position=position)
     return outcome
+
+
+def repeated_enrollment(
+    existing_id: UUID,
+    existing: Any,
+    known: Mapping[str, Any],
+    candidate: Any,
+    personal: Mapping[str, Any],
+) -> EnrollmentResult:
+    """The answer to a NIK enrolled before (`existing`, with its personal data `known`),
+    for a re-imported sheet, a repeated row of one, a resent request: the same enrollment
+    (`candidate`, `personal`) answers with the original id; anything else is a conflict."""
+    same = {k: known.get(k) for k in ("nik", "name", "birth_date")} == {
+        k: personal[k] for k in ("nik", "name", "birth_date")
+    } and (existing.enrolled_on, existing.village) == (candidate.enrolled_on, candidate.village)
+    if not same:
+        raise already_enrolled()
+    return EnrollmentResult(existing_id, replayed=True)
+
+
+def already_enrolled() -> ConflictError:
+    return ConflictError("already_enrolled", "This NIK is already enrolled.")
 
 
 def repeated_payment(

@@ -28,6 +28,13 @@ A = TypeVar("A", bound=Aggregate)
 C = TypeVar("C")
 R = TypeVar("R")
 
+# Called with a batch's outcomes (results and refusals, in command order) just before the
+# transaction that records them, on every attempt: a caller that keeps its own record of
+# the refusals (an import's rejects file) makes it durable there, so no commit can ever
+# get ahead of it. A redone batch calls it again with the new outcomes, which replace
+# the old; redone a command per transaction, with the outcomes so far before each.
+BeforeCommit = Callable[[Sequence[Any]], None]
+
 
 class PersonalDataVault(Protocol):
     """Per-subject data keys, kept outside the event log (implemented in infra)."""
@@ -57,6 +64,8 @@ class Batch:
     aggregates: dict[UUID, Aggregate] = field(default_factory=dict)
     new_keys: list[UUID] = field(default_factory=list)
     niks: dict[str, UUID] = field(default_factory=dict)  # NIK -> participant, looked up once
+    # NIK index -> the participant enrolled under it by this batch, and its personal data.
+    enrolled: dict[UUID, tuple[UUID, dict[str, Any]]] = field(default_factory=dict)
     # Optimistic: skip reading the uniqueness indexes; a collision at save time means
     # "redo with the reads" (rare: repeats and duplicates), not a refusal.
     optimistic: bool = False
@@ -106,14 +115,17 @@ class BatchingApplication(Application[UUID]):
         return aggregate if isinstance(aggregate, kind) else None
 
     def _run_batch(
-        self, commands: Sequence[C], prepare: Callable[[C, Batch], R]
+        self,
+        commands: Sequence[C],
+        prepare: Callable[[C, Batch], R],
+        before_commit: BeforeCommit | None = None,
     ) -> list[R | LedgerError]:
         optimistic = not self._last_batch_collided and not self._first_is_recorded(
             commands, prepare
         )
         outcomes = self._prepare_batch(commands, prepare, batch := Batch(optimistic=optimistic))
         try:
-            position = self._save_batch(batch)
+            position = self._save_batch(batch, outcomes, before_commit)
         except SaveConflict:
             self._last_batch_collided = True
         else:
@@ -124,15 +136,25 @@ class BatchingApplication(Application[UUID]):
             # reads, still in one transaction.
             outcomes = self._prepare_batch(commands, prepare, batch := Batch())
             try:
-                position = self._save_batch(batch)
+                position = self._save_batch(batch, outcomes, before_commit)
             except SaveConflict:
                 pass
             else:
                 self._last_batch_collided = batch.repeats > 0
                 return [at_position(outcome, position) for outcome in outcomes]
         # Another writer changed one of these participants meanwhile; nothing of the batch
-        # was written. Redo it a command per transaction, so each gets its own answer.
-        return [self._run_one(command, prepare) for command in commands]
+        # was written. Redo it a command per transaction, so each gets its own answer (the
+        # hook sees the outcomes so far before each of those commits).
+        done: list[R | LedgerError] = []
+
+        def so_far(last: Sequence[Any]) -> None:
+            if before_commit is not None:
+                before_commit([*done, *last])
+
+        for command in commands:
+            hook = so_far if before_commit is not None else None
+            done.append(self._run_one(command, prepare, before_commit=hook))
+        return done
 
     def _prepare_batch(
         self, commands: Sequence[C], prepare: Callable[[C, Batch], R], batch: Batch
@@ -181,15 +203,19 @@ class BatchingApplication(Application[UUID]):
         return getattr(self, "personal_events", self.events)
 
     def _run_one(
-        self, command: C, prepare: Callable[[C, Batch], R], optimistic: bool = False
+        self,
+        command: C,
+        prepare: Callable[[C, Batch], R],
+        optimistic: bool = False,
+        before_commit: BeforeCommit | None = None,
     ) -> R | LedgerError:
         batch = Batch(optimistic=optimistic)
         try:
             outcome = prepare(command, batch)
-            position = self._save_batch(batch)
+            position = self._save_batch(batch, [outcome], before_commit)
         except SaveConflict:
             if optimistic:
-                return self._run_one(command, prepare)
+                return self._run_one(command, prepare, before_commit=before_commit)
             return ConflictError(
                 "concurrent_change", "Another writer changed this meanwhile; retry."
             )
@@ -197,9 +223,17 @@ class BatchingApplication(Application[UUID]):
             return error
         return at_position(outcome, position)
 
-    def _save_batch(self, batch: Batch) -> int | None:
+    def _save_batch(
+        self,
+        batch: Batch,
+        outcomes: Sequence[Any] = (),
+        before_commit: BeforeCommit | None = None,
+    ) -> int | None:
         """Save the batch in one transaction; the log position it reached (the head of the
-        log when there was nothing to save)."""
+        log when there was nothing to save). `before_commit` is given the outcomes first,
+        whether or not anything is saved."""
+        if before_commit is not None:
+            before_commit(outcomes)
         if not batch.aggregates:
             return self.recorder.max_notification_id()
         self.vault.ensure_keys(batch.new_keys)

@@ -8,8 +8,12 @@ written to `<file>.rejects.csv` beside the input with the same columns plus
 A file is read whole once before anything is imported, so a file that cannot be read as
 UTF-8 CSV (a Latin-1 byte, UTF-16, binary, a NUL, a field over the csv module's limit) is
 refused with the row and line named and the ledger untouched. The rejects file holds
-personal data: it is written privately and safely (`infra.safe_files`), row by row as
-batches complete, and renamed into place at the end.
+personal data: it is written privately and safely (`infra.safe_files`) and renamed into
+place at the end. A batch's rejected rows are on disk (fsynced) before the batch's
+transaction commits, so the file never lags the log: an import killed between the two
+leaves them listed in the temporary file and that batch's good rows unrecorded, and the
+next import of the file records those rows, removes the leftover and writes the same
+rejects a run never interrupted would have.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import os
 import stat
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -96,10 +101,10 @@ def import_file(
     columns = KINDS[kind]
     # Each row is parsed into its typed command (a malformed row is refused with its
     # reason), and the parsed rows of a batch go to the ledger in one transaction.
-    command: Callable[[Sequence[dict[str, Any]]], Sequence[Any]] = (
-        (lambda rows: run_parsed(Enroll, rows, ledger.enroll_many))
+    command_kind, run = (
+        (Enroll, ledger.enroll_many)
         if kind == "enrollments"
-        else (lambda rows: run_parsed(RecordContribution, rows, ledger.record_contributions))
+        else (RecordContribution, ledger.record_contributions)
     )
     report = ImportReport(kind=kind, path=path)
     rejects_path = rejects_path_for(path)
@@ -115,37 +120,63 @@ def import_file(
                 f"{printable(path.name)} lacks the column(s) "
                 f"{', '.join(missing)}; expected {','.join(columns)}.",
             )
-        rejects_header = [*fieldnames, "error_code", "error"]
-        with PrivateCsv(rejects_path, rejects_header) as rejects:
-            for batch in _batches(reader, batch_size):
-                outcomes = command(batch)
-                rejected = []
-                for row, outcome in zip(batch, outcomes, strict=True):
-                    report.rows += 1
-                    if isinstance(outcome, LedgerError):
-                        report.rejected += 1
-                        report.reasons[outcome.code] = report.reasons.get(outcome.code, 0) + 1
-                        rejected.append(
-                            [
-                                *(row.get(name, "") for name in fieldnames),
-                                outcome.code,
-                                outcome.message,
-                            ]
-                        )
-                    elif (
-                        isinstance(outcome, (EnrollmentResult, PaymentResult)) and outcome.replayed
-                    ):
-                        report.already_recorded += 1
-                    else:
-                        report.accepted += 1
-                rejects.write(rejected)  # as soon as the batch is in
-                if progress is not None:
-                    progress(len(batch))
+
+        with PrivateCsv(rejects_path, [*fieldnames, "error_code", "error"]) as rejects:
+            empty = rejects.mark()
+            stage = partial(_stage_rejects, rejects, fieldnames)
+            try:
+                for batch in _batches(reader, batch_size):
+                    # The batch's rejected rows are on disk before its transaction commits
+                    # (again, replacing them, if the ledger redoes the batch), so no crash
+                    # leaves the log holding a batch whose rejects were never written.
+                    mark = rejects.mark()
+                    outcomes = run_parsed(
+                        command_kind, batch, run, before_commit=partial(stage, batch, mark)
+                    )
+                    stage(batch, mark, outcomes)  # the final say (also when nothing committed)
+                    _count(report, outcomes)
+                    if progress is not None:
+                        progress(len(batch))
+            except BaseException:
+                if rejects.mark() > empty:
+                    rejects.keep()  # as a kill leaves it: the next import removes it
+                raise
             if report.rejected:
                 report.rejects_path = rejects.commit()
     if not report.rejected:
         remove_stale(rejects_path)  # a stale rejects file from an earlier run would mislead
     return report
+
+
+def _stage_rejects(
+    rejects: PrivateCsv,
+    fieldnames: Sequence[str],
+    batch: Sequence[dict[str, Any]],
+    mark: int,
+    outcomes: Sequence[Any],
+) -> None:
+    """Make the batch's rejected rows (those of `outcomes`, one per row, refused so far)
+    the rejects file's rows after `mark`, durably."""
+    rejects.stage(
+        mark,
+        (
+            [*(row.get(name, "") for name in fieldnames), outcome.code, outcome.message]
+            for row, outcome in zip(batch, outcomes, strict=True)
+            if isinstance(outcome, LedgerError)
+        ),
+    )
+
+
+def _count(report: ImportReport, outcomes: Sequence[Any]) -> None:
+    for outcome in outcomes:
+        report.rows += 1
+        if isinstance(outcome, LedgerError):
+            report.rejected += 1
+            report.reasons[outcome.code] = report.reasons.get(outcome.code, 0) + 1
+        elif isinstance(outcome, (EnrollmentResult, PaymentResult)) and outcome.replayed:
+            report.already_recorded += 1
+        else:
+            report.accepted += 1
 
 
 def count_rows(path: Path) -> int:

@@ -63,7 +63,12 @@ def check_destination(path: Path) -> None:
 class PrivateCsv:
     """A CSV file being written for `destination`: rows go to a private temporary file
     beside it; `commit()` renames it into place, `discard()` (or leaving the `with`
-    without committing) removes it."""
+    without committing) removes it.
+
+    `stage(mark, rows)` makes the rows after `mark()` exactly `rows` and durable (fsynced,
+    with the folder's entry for the file) before it returns: what a caller that must not
+    commit anything its file does not yet hold (an import's rejected rows) calls before
+    each commit, as often as the rows change."""
 
     def __init__(self, destination: Path, header: Sequence[str], *, mode: int = 0o600) -> None:
         check_destination(destination)
@@ -81,11 +86,37 @@ class PrivateCsv:
         os.fchmod(fd, mode)  # whatever the umask
         self._handle: TextIO = os.fdopen(fd, "w", newline="", encoding="utf-8")
         self._writer = csv.writer(self._handle)
+        self._entry_synced = False  # the folder's entry for the temporary file
+        self._staged: tuple[int, list[list[Any]]] = (-1, [])
         self.write([header])
 
     def write(self, rows: Iterable[Sequence[Any]]) -> None:
         self._writer.writerows([neutralise(cell) for cell in row] for row in rows)
         self._handle.flush()
+
+    def mark(self) -> int:
+        """Where the next row goes: a point `stage` can come back to."""
+        self._handle.flush()
+        return self._handle.tell()
+
+    def stage(self, mark: int, rows: Iterable[Sequence[Any]]) -> None:
+        """Make the rows after `mark` exactly `rows`, on disk before returning."""
+        staged = (mark, [list(row) for row in rows])
+        if staged == self._staged or (not staged[1] and self.mark() == mark):
+            return  # already so: no write, no fsync (a batch without rejects costs nothing)
+        self._handle.seek(mark)
+        self._handle.truncate()
+        self.write(staged[1])
+        self.sync()
+        self._staged = staged
+
+    def sync(self) -> None:
+        """The rows written so far, durable (past a crash of the machine, not only ours)."""
+        self._handle.flush()
+        os.fsync(self._handle.fileno())
+        if not self._entry_synced:
+            _sync_folder(self.temporary.parent)
+            self._entry_synced = True
 
     def commit(self) -> Path:
         self._handle.flush()
@@ -99,6 +130,7 @@ class PrivateCsv:
                 "output_unwritable",
                 f"Cannot write {printable(str(self.destination))}: {error.strerror}.",
             ) from None
+        _sync_folder(self.destination.parent)  # the rename, durable
         return self.destination
 
     def discard(self) -> None:
@@ -106,12 +138,26 @@ class PrivateCsv:
             self._handle.close()
         self.temporary.unlink(missing_ok=True)
 
+    def keep(self) -> None:
+        """Leave the temporary file as it is (closed, not renamed): what a kill would leave,
+        for the next run to remove (`remove_leftovers`)."""
+        if not self._handle.closed:
+            self._handle.close()
+
     def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self.temporary.exists():
+        if not self._handle.closed:
             self.discard()
+
+
+def _sync_folder(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def remove_leftovers(destination: Path) -> None:

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
+from fastapi_offline import FastAPIOffline
 
 from api.http.dashboard import routes as dashboard
 from api.http.deps import no_unknown_query
@@ -32,6 +33,8 @@ from infra.bootstrap import System, build_system
 from infra.settings import Settings
 
 log = logging.getLogger("api.http")
+
+DOCS_ASSETS = "/docs/assets"  # Swagger UI's files, shipped in the fastapi-offline package
 
 DESCRIPTION = """\
 The enrollment ledger of the workers' social security scheme (BPU), over HTTP.
@@ -75,13 +78,20 @@ def create_app(settings: Settings | None = None, *, follow: bool = True) -> Fast
             follower.stop()
             system.close()
 
-    app = FastAPI(
+    # /docs (Swagger UI) loads its script, style and icon from this server (`DOCS_ASSETS`),
+    # never a CDN: many government networks block CDNs. Its validator badge is off (it
+    # would send the schema's address to an outside validator). ReDoc is off: its page
+    # always fetches its maker's logo from the internet.
+    app: FastAPI = FastAPIOffline(
+        static_url=DOCS_ASSETS,
+        redoc_url=None,
         title="Enrollment ledger",
         version="1",
         description=DESCRIPTION,
         lifespan=lifespan,
         default_response_class=OrjsonResponse,
         dependencies=[Depends(no_unknown_query)],
+        swagger_ui_parameters={"validatorUrl": None},
     )
     app.state.settings = chosen
     app.state.metrics = metrics

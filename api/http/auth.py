@@ -47,6 +47,10 @@ SEES_PERSONAL_DATA = frozenset({R, D})
 # Dependencies are `async def` though they do no I/O worth awaiting (a dict lookup, a
 # stat() once a second): a plain `def` dependency costs a thread-pool round trip per request.
 _bearer = HTTPBearer(auto_error=False, description="An API key made by `ledger api-keys add`.")
+# The scheme itself, for routes that check the key their own way (the dashboard's data,
+# which also takes the page's session): as a dependency it documents the key, and checks
+# nothing.
+BEARER = _bearer
 
 
 def key_store(request: Request) -> ApiKeyStore:

@@ -203,3 +203,70 @@ class VerifierKey(BaseModel):
     verifier_key: str = Field(
         description="Signed-note verifier key: `<name>+<key id>+<base64(0x01 ‖ Ed25519 key)>`."
     )
+
+
+# --- the dashboard's data (`/v1/dashboard`): counts and rupiah only, no participant ------
+
+
+class DashboardPlace(BaseModel):
+    region: str = Field(description="A region code; '' for the nation.")
+    name: str
+
+
+class DashboardTarget(BaseModel):
+    target: int = Field(description="The national target of active participants.")
+    nation_active: int
+    progress: float = Field(description="nation_active / target.")
+    region_active: int
+    region_share: float = Field(description="region_active / nation_active.")
+
+
+class DashboardMonth(BaseModel):
+    period: str = Field(examples=["2025-06"])
+    active: int
+    by_programme: dict[str, int] = Field(description="Active per programme: JKK, JKM, JHT.")
+    joined: int
+    lapsed: int
+    reinstated: int
+
+
+class DashboardChild(BaseModel):
+    region: str
+    name: str | None
+    active: int
+    previous: int = Field(description="Active the month before.")
+    change: int
+
+
+class DashboardActivity(BaseModel):
+    enrollments: int
+    contributions: int
+    contribution_amount: int = Field(description="Whole rupiah.")
+
+
+class DashboardChannel(DashboardActivity):
+    channel: str
+
+
+class DashboardAgent(DashboardActivity):
+    agent_id: str
+
+
+class DashboardFigures(BaseModel):
+    """Every figure the dashboard shows for a month and region, the log position they
+    reflect, the log's head when asked and the lag between them."""
+
+    period: str
+    region: str
+    region_name: str
+    level: str = Field(examples=["nation", "province", "regency", "district", "village"])
+    child_level: str | None
+    trail: list[DashboardPlace]
+    position: int
+    head: int
+    lag: int
+    target: DashboardTarget
+    months: list[DashboardMonth]
+    children: list[DashboardChild]
+    channels: list[DashboardChannel]
+    agents: list[DashboardAgent]

@@ -290,15 +290,35 @@ R = TypeVar("R")
 
 
 def run_parsed(
-    kind: type[C], rows: Sequence[Fields], run: Callable[[list[C]], Sequence[R]]
+    kind: type[C],
+    rows: Sequence[Fields],
+    run: Callable[..., Sequence[R]],
+    *,
+    before_commit: Callable[[list[Any]], None] | None = None,
 ) -> list[R | LedgerError]:
     """Parse each row into a `kind` command, `run` the parsed ones together, and give
-    every row its outcome in order: the run's result, or the refusal its parsing gave."""
+    every row its outcome in order: the run's result, or the refusal its parsing gave.
+
+    With `before_commit`, `run` (a ledger bulk command) is given a `before_commit` of its
+    own, and the hook sees every row's outcome before each commit: its refusal, its
+    result, or None for a command not run yet (`domain.transactions.BeforeCommit`)."""
     parsed: list[C | LedgerError] = []
     for row in rows:
         try:
             parsed.append(parse(kind, row))
         except LedgerError as error:
             parsed.append(error)
-    results = iter(run([p for p in parsed if not isinstance(p, LedgerError)]))
-    return [p if isinstance(p, LedgerError) else next(results) for p in parsed]
+    commands = [p for p in parsed if not isinstance(p, LedgerError)]
+
+    def by_row(outcomes: Sequence[Any]) -> list[Any]:
+        results = iter(outcomes)
+        return [p if isinstance(p, LedgerError) else next(results, None) for p in parsed]
+
+    if before_commit is None:
+        results = run(commands)
+    else:
+        hook = before_commit
+        results = run(commands, before_commit=lambda outcomes: hook(by_row(outcomes)))
+    if len(results) != len(commands):
+        raise AssertionError(f"{len(results)} outcomes for {len(commands)} commands")
+    return by_row(results)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -475,3 +476,37 @@ def test_usable_at_360_px_and_screenshots(browser: Any, server: Server, tmp_path
             assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         finally:
             context.close()
+
+
+# --- the API's documentation pages, in the same browser: from this server, not a CDN -----
+
+DOCS = "/docs"
+
+
+def test_the_docs_page_loads_everything_from_this_server(server: Server) -> None:
+    page = httpx.get(server.url + DOCS, timeout=30)
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "http://" not in page.text and "https://" not in page.text
+    assets = re.findall(r'(?:src|href)="([^"]+)"|url: \'([^\']+)\'', page.text)
+    urls = sorted({a or b for a, b in assets})
+    assert "/openapi.json" in urls and any(u.endswith(".js") for u in urls), urls
+    assert any(u.endswith(".css") for u in urls), urls
+    for url in urls:
+        assert url.startswith("/") and not url.startswith("//"), url
+        answer = httpx.get(server.url + url, timeout=30)
+        assert answer.status_code == 200, url
+        assert len(answer.content) > 1000, url
+    # ReDoc is off: its page fetches its maker's logo from the internet whatever it is told.
+    assert httpx.get(server.url + "/redoc", timeout=30).status_code == 404
+
+
+def test_the_docs_page_renders_in_a_browser_without_leaving_this_host(
+    visit: Visit, server: Server
+) -> None:
+    visit.page.goto(server.url + DOCS)
+    operations = visit.page.locator(".opblock")
+    operations.first.wait_for(timeout=30_000)
+    assert operations.count() >= 20  # every documented operation is shown
+    assert visit.page.locator(".opblock-summary-path", has_text="/v1/dashboard").count() >= 1
+    assert any(urlsplit(u).path == "/openapi.json" for u in visit.requests)
+    assert_stayed_local(visit, server.seeded.keys[Role.ADMIN])

@@ -69,6 +69,8 @@ ROUTES: list[tuple[str, str, dict[str, object] | None, set[str]]] = [
     ("GET", "/v1/audit/checkpoints", None, {A, D}),
     ("GET", f"/v1/audit/checkpoints/{SIZE}", None, {A, D}),
     ("GET", "/v1/audit/key", None, {A, D}),
+    ("GET", "/v1/dashboard?period=2025-01", None, {A, P, D}),
+    ("GET", "/v1/dashboard/target.csv", None, {A, P, D}),
 ]
 OPEN = ["/healthz", "/readyz", "/metrics", "/openapi.json", "/docs"]
 
@@ -114,7 +116,8 @@ def test_the_matrix_covers_every_route_the_api_documents(server: Server) -> None
             p.split("?")[0]
             .replace(NOBODY, "{participant_id}")
             .replace(CLAIM, "{claim_id}")
-            .replace(str(SIZE), "{tree_size}"),
+            .replace(str(SIZE), "{tree_size}")
+            .replace("/target.csv", "/{chart}.csv"),
         )
         for m, p, _, _ in ROUTES
     }

@@ -198,3 +198,73 @@ def test_concurrent_changes_to_one_worker_are_accepted_or_conflicts_never_errors
     assert 201 in statuses
     history = server.client(Role.AUDITOR).get(f"/v1/participants/{pid}/history").json()
     assert sum(e["type"] == "IncomeDeclared" for e in history["events"]) == statuses.count(201)
+
+
+def test_every_change_and_claim_decision_through_its_route(server: Server) -> None:
+    """The routes made from the command tables (`api.http.command_routes`), each once:
+    201 with the position, the event in the history, the command counted by its name."""
+    registrar, officer = server.client(Role.REGISTRAR), server.client(Role.CLAIMS_OFFICER)
+    collector, auditor = server.client(Role.COLLECTOR), server.client(Role.AUDITOR)
+    positions = []
+
+    def post(client: Any, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        answer = client.post(path, json=body)
+        assert answer.status_code == 201, (path, answer.text)
+        written: dict[str, Any] = answer.json()
+        positions.append(written["position"])
+        return written
+
+    first, second = (post(registrar, "/v1/participants", person(enrolled_on="2025-01-06"))
+                     for _ in range(2))  # fmt: skip
+    pid, other = first["participant_id"], second["participant_id"]
+    post(
+        collector,
+        f"/v1/participants/{pid}/contributions",
+        {"payment_ref": "E2E-TABLE-1", "amount": 3 * MONTHLY_JKK_JKM_1_5M, "paid_on": "2025-01-08"},
+    )
+    at = f"/v1/participants/{pid}"
+    post(registrar, f"{at}/income", {"declared_income": 2_000_000, "from_month": "2025-04"})
+    post(
+        registrar,
+        f"{at}/programmes",
+        {"programmes": ["JKK", "JKM", "JHT"], "from_month": "2025-04"},
+    )
+    post(registrar, f"{at}/corrections", {"phone": "081299990000", "corrected_on": "2025-02-01"})
+    claim = post(
+        officer,
+        f"{at}/claims",
+        {
+            "programme": "JKK",
+            "kind": "medical",
+            "incident_date": "2025-02-10",
+            "work_related": True,
+        },
+    )["claim_id"]
+    post(officer, f"{at}/claims/{claim}/rejection", {"reason": "not at work"})
+    post(registrar, f"{at}/death", {"died_on": "2025-03-01"})
+    post(registrar, f"/v1/participants/{other}/withdrawal", {"withdrawn_on": "2025-02-01"})
+    assert positions == sorted(positions) and len(set(positions)) == len(positions)
+
+    history = auditor.get(f"{at}/history").json()["events"]
+    assert [e["type"] for e in history] == [
+        "Enrolled",
+        "ContributionPaid",
+        "IncomeDeclared",
+        "ProgrammesChanged",
+        "DetailsCorrected",
+        "ClaimFiled",
+        "ClaimRejected",
+        "Died",
+    ]
+    # Refusals keep their codes: a second death, an unknown claim, a body naming no field.
+    again = registrar.post(f"{at}/death", json={"died_on": "2025-03-02"})
+    assert again.status_code in (409, 422) and again.json()["code"]
+    missing = officer.post(f"{at}/claims/{'0' * 8}-0000-0000-0000-{'0' * 12}/payment", json={})
+    assert (missing.status_code, missing.json()["code"]) == (404, "claim_not_found")
+    empty = registrar.post(f"{at}/income", json={})
+    assert empty.status_code == 422
+    assert {e["field"] for e in empty.json()["errors"]} == {"declared_income", "from_month"}
+    counted = server.client(None).get("/metrics").text
+    for kind in ("declare_income", "change_programmes", "correct_details", "death", "withdrawal",
+                 "file_claim", "reject_claim"):  # fmt: skip
+        assert f'ledger_commands_total{{kind="{kind}",outcome="accepted"}}' in counted, kind

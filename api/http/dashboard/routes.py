@@ -12,13 +12,15 @@ from __future__ import annotations
 from typing import Annotated, Literal
 from urllib.parse import parse_qs, urlsplit
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from api.http.auth import BEARER
 from api.http.dashboard import page, session
 from api.http.dashboard.tables import tables
 from api.http.errors import ApiProblem
 from api.http.responses import OrjsonResponse
+from api.http.schemas import DashboardFigures, problems
 from api.services.dashboard import DashboardSystem, dashboard
 from domain.errors import InvalidInputError
 from infra.api_keys import ApiKey
@@ -159,7 +161,12 @@ def sign_out() -> Response:
     return response
 
 
-@router.get("/v1/dashboard", include_in_schema=False)
+@router.get(
+    "/v1/dashboard",
+    response_model=DashboardFigures,
+    responses=problems(401, 403, 422),
+    dependencies=[Depends(BEARER)],  # documents the key; `_reader` also takes the session
+)
 def data(request: Request, period: Period = None, region: Region = None) -> OrjsonResponse:
     """Every figure the dashboard shows for a month and region, with the log position
     they reflect and the projections' lag. Counts only: no personal data."""
@@ -167,7 +174,15 @@ def data(request: Request, period: Period = None, region: Region = None) -> Orjs
     return OrjsonResponse(dashboard(_system(request), period=period, region=region).as_dict())
 
 
-@router.get("/v1/dashboard/{chart}.csv", include_in_schema=False)
+@router.get(
+    "/v1/dashboard/{chart}.csv",
+    response_class=Response,
+    responses={
+        200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "CSV."},
+        **problems(401, 403, 422),
+    },
+    dependencies=[Depends(BEARER)],
+)
 def chart_csv(
     request: Request, chart: Chart, period: Period = None, region: Region = None
 ) -> Response:
