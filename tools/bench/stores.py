@@ -201,9 +201,11 @@ def kept_store(
 
 
 def save_ingested(store: BenchStore, manifest: dict[str, Any], seed_report: Any) -> None:
-    """Mark a kept store complete: what its ingest measured, and the seed report the reads
-    sample from. Written last, so a run killed during the ingest leaves no manifest (and
-    the next run starts the store again)."""
+    """Mark a kept store complete: what its ingest measured, the seed report the reads
+    sample from, and what the ingest left (files or tables), so that a later run can drop
+    whatever a measuring run derived (`reset_derived`). Written last, so a run killed
+    during the ingest leaves no manifest (and the next run starts the store again)."""
+    manifest = {**manifest, "ingested": _contents(store)}
     seed_file = store.folder / KEEP_SEED
     with seed_file.open("wb") as handle:
         pickle.dump(seed_report, handle, protocol=pickle.HIGHEST_PROTOCOL)
@@ -235,3 +237,39 @@ def wipe_kept(store: BenchStore) -> None:
     with psycopg.connect(store.base_url or "", autocommit=True) as conn:
         conn.execute(f'DROP SCHEMA IF EXISTS "{store.schema}" CASCADE')
         conn.execute(f'CREATE SCHEMA "{store.schema}"')
+
+
+def _contents(store: BenchStore) -> list[str]:
+    """The files (SQLite) or tables (PostgreSQL) of a kept store."""
+    if store.kind == "sqlite":
+        return sorted(p.name for p in store.folder.iterdir() if p.name.startswith("ledger"))
+    import psycopg
+
+    with psycopg.connect(store.base_url or "") as conn:
+        rows = conn.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = %s",
+            (store.schema,),
+        ).fetchall()
+    return sorted(str(name) for (name,) in rows)
+
+
+def reset_derived(store: BenchStore, manifest: dict[str, Any]) -> list[str]:
+    """Drop what an earlier measuring run derived from a kept store (read models, audit
+    tiles, leases: every file or table the ingest did not leave), so that catch-up and the
+    sealer start from nothing again. The log itself is kept as it is (a measuring run adds
+    a few thousand commands to it). Returns what was dropped."""
+    ingested = set(manifest.get("ingested", []))
+    if not ingested:
+        return []
+    dropped = [name for name in _contents(store) if name not in ingested]
+    if store.kind == "sqlite":
+        for name in dropped:
+            (store.folder / name).unlink(missing_ok=True)
+        shutil.rmtree(store.folder / "var", ignore_errors=True)
+        return dropped
+    import psycopg
+
+    with psycopg.connect(store.base_url or "", autocommit=True) as conn:
+        for name in dropped:
+            conn.execute(f'DROP TABLE IF EXISTS "{store.schema}"."{name}" CASCADE')
+    return dropped

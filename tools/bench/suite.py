@@ -39,6 +39,7 @@ from tools.bench.stores import (
     load_ingested,
     open_system,
     postgres_available,
+    reset_derived,
     save_ingested,
     wipe_kept,
 )
@@ -203,6 +204,9 @@ class Suite:
             f"[{kind} {scale:,}] reusing the store ingested at commit {manifest['commit']} "
             f"({manifest['finished']}): {manifest['events']:,} events"
         )
+        dropped = reset_derived(store, manifest)
+        if dropped:
+            self.say(f"  dropped what an earlier measuring run derived: {', '.join(dropped)}")
         self.bulk_rates = list(manifest["rates"])
         earlier = f"by an earlier run at commit {manifest['commit']} ({manifest['finished']})"
         figures = [Figure(**f) for f in manifest.get("figures", [])] or [
