@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from api.cli.render import JsonOption, emit_json, out
+from api.cli.stopping import until_signalled
 from api.services import streaming as service
 from infra.bootstrap import System, build_system
 from infra.settings import Settings
@@ -22,22 +22,6 @@ def streaming_system() -> Iterator[System]:
     """The system without decryption: neither the relay nor a consumer reads personal data."""
     with build_system(Settings(), decrypt=False) as system:
         yield system
-
-
-@contextmanager
-def until_signalled() -> Iterator[list[bool]]:
-    """A flag SIGTERM or Ctrl-C sets: the loops finish their batch, record it, return."""
-    flag = [False]
-
-    def handler(_signum: int, _frame: Any) -> None:
-        flag[0] = True
-
-    previous = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGINT)}
-    try:
-        yield flag
-    finally:
-        for s, h in previous.items():
-            signal.signal(s, h)
 
 
 @app.command("relay")

@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from api.cli.render import JsonOption, bar, emit_json, err, open_system, out
+from api.cli.stopping import until_signalled
 from api.services import projections as service
 from domain.text import printable
 
@@ -20,13 +21,15 @@ def projections_run(
         float, typer.Option(min=0.01, max=3600, help="Seconds between looks at the log.")
     ] = 0.2,
 ) -> None:
-    """Catch up, then follow the log as it grows (Ctrl-C stops)."""
+    """Catch up, then follow the log as it grows (SIGTERM or Ctrl-C stops)."""
 
     def started(position: int, store: str) -> None:
         err.print(f"following the log from position {position:,} ({store})")
 
-    with open_system() as system:
-        position = service.follow(system, poll=poll, tracker=bar, started=started)
+    with open_system() as system, until_signalled() as stopping:
+        position = service.follow(
+            system, poll=poll, tracker=bar, started=started, stop=lambda: stopping[0]
+        )
     err.print(f"stopped at position {position:,}")
 
 

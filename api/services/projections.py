@@ -46,14 +46,17 @@ def follow(
     poll: float = 0.2,
     tracker: Tracker = no_progress,
     started: Callable[[int, str], None] = lambda position, store: None,
+    stop: Callable[[], bool] = lambda: False,
 ) -> int:
-    """Catch up, then apply the log as it grows until interrupted (Ctrl-C); `started`
-    hears the position and the store it follows from. Returns where it stopped."""
-    catch_up(system, tracker)
+    """Catch up, then apply the log as it grows until `stop()` says so (after a page) or
+    KeyboardInterrupt; `started` hears the position and the store it follows from.
+    Returns where it stopped. Each page is one transaction, so stopping anywhere keeps
+    every page applied exactly once."""
     runner = system.runner
-    started(runner.position(), system.views.describe())
-    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how a person stops it
-        runner.run_forever(poll_seconds=poll)
+    with contextlib.suppress(KeyboardInterrupt):
+        catch_up(system, tracker)
+        started(runner.position(), system.views.describe())
+        runner.run_forever(poll_seconds=poll, stop=stop)
     return runner.position()
 
 

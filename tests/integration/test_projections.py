@@ -1547,3 +1547,36 @@ def test_projections_run_follows_new_events_as_they_are_recorded(
             if follower.poll() is None:
                 follower.kill()
     assert "Traceback" not in (follower.stderr.read() if follower.stderr else "")
+
+
+@pytest.mark.parametrize("stop_with", [signal.SIGTERM, signal.SIGINT])
+def test_projections_run_stops_cleanly_on_sigterm_and_on_ctrl_c_even_as_a_background_job(
+    ledger: Ledger, system: System, settings: Settings, tmp_path: Path, stop_with: int
+) -> None:
+    """A service manager stops `ledger projections run` with SIGTERM; a shell's background
+    job starts with SIGINT ignored. Either way the follower finishes its page, says where
+    it stopped and exits 0."""
+    ledger.enroll(parse(Enroll, enrollment(enrolled_on="2025-01-06")))
+    follower = subprocess.Popen(
+        [LEDGER, "projections", "run", "--poll", "0.05"],
+        env=cli_env(settings, tmp_path),
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        # as `cmd &` in a non-interactive shell: SIGINT ignored from the start
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+    )
+    try:
+        deadline = time.monotonic() + 60
+        head = ledger.recorder.max_notification_id() or 0
+        while system.runner.position() < head:
+            assert follower.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        follower.send_signal(stop_with)
+        assert follower.wait(timeout=30) == 0
+    finally:
+        if follower.poll() is None:
+            follower.kill()
+    stderr = follower.stderr.read() if follower.stderr else ""
+    assert f"stopped at position {head:,}" in stderr and "Traceback" not in stderr
