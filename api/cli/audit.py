@@ -10,6 +10,7 @@ from rich.markup import escape
 
 from api.cli.render import JsonOption, bar, emit_json, err, open_system, out
 from api.services import audit as service
+from api.services import audit_checks as checks
 from api.services.exports import KINDS, export
 
 app = typer.Typer(
@@ -141,7 +142,7 @@ def verify_command(
     """Recompute the tree from the stored events and check every checkpoint; exit 1 and
     name the first bad position if anything was changed, deleted, inserted or reordered."""
     with open_system() as system:
-        answer = service.verify(
+        answer = checks.verify(
             system,
             from_position=from_position,
             until_position=until,
@@ -180,7 +181,7 @@ def recount_command(
     """Count coverage again from the events, independently of the read models, and list
     every difference from the live read model (exit 1 if any)."""
     with open_system() as system:
-        answer = service.recount_coverage(system, period=period, tracker=bar)
+        answer = checks.recount_coverage(system, period=period, tracker=bar)
     if json:
         emit_json(answer.as_dict())
     else:

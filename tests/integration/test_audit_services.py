@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 import pytest
 
-from api.services import audit, exports
+from api.services import audit, audit_checks, exports
 from domain.errors import LedgerError
 from infra.audit.merkle import MemoryTree, root
 from infra.bootstrap import System
@@ -56,7 +56,7 @@ def test_checkpoint_prove_and_consistency_answer_in_the_issues_shapes(seeded: Sy
     moment = _recorded_at(seeded, first.position).isoformat()
     at = audit.prove(seeded, position=3, recorded_at=moment)
     assert at.tree_size >= first.tree_size and at.root == root(_memory(seeded), at.tree_size)
-    verified = audit.verify(seeded, recorded_at=moment)
+    verified = audit_checks.verify(seeded, recorded_at=moment)
     assert verified.ok and verified.tree_size == at.tree_size
 
 
@@ -82,12 +82,12 @@ def _memory(system: System) -> MemoryTree:
 def test_verify_reads_kept_checkpoints_from_a_folder(seeded: System, tmp_path: Path) -> None:
     audit.checkpoint(seeded)
     folder = audit.verifier_key(seeded).publish_dir
-    answer = audit.verify(seeded, checkpoint_files=[Path(folder)])
+    answer = audit_checks.verify(seeded, checkpoint_files=[Path(folder)])
     assert answer.ok and answer.checkpoints >= 1
     forged = tmp_path / "forged.checkpoint"
     note = next(Path(folder).glob("*.checkpoint")).read_text()
     forged.write_text(note.replace(note.split("\n")[2], base64.b64encode(b"\0" * 32).decode()))
-    refused = audit.verify(seeded, checkpoint_files=[forged])
+    refused = audit_checks.verify(seeded, checkpoint_files=[forged])
     assert not refused.ok and "signature" in refused.problems[0]
 
 
@@ -95,9 +95,9 @@ def test_recount_agrees_then_lists_an_altered_read_model_row(seeded: System) -> 
     from projections.coverage import CoverageProjection
     from projections.runner import live_tables
 
-    answer = audit.recount_coverage(seeded)
+    answer = audit_checks.recount_coverage(seeded)
     assert answer.equal and answer.cells >= 12 and answer.active > 100
-    month = audit.recount_coverage(seeded, period="2026-03")
+    month = audit_checks.recount_coverage(seeded, period="2026-03")
     assert month.equal and month.period == "2026-03" and 0 < month.active < answer.active
     with seeded.views.transaction() as tx:
         names, _ = live_tables(tx, CoverageProjection())
@@ -105,7 +105,7 @@ def test_recount_agrees_then_lists_an_altered_read_model_row(seeded: System) -> 
             f"UPDATE {names['coverage_monthly']} SET active = active - 1 WHERE month = ?",
             (2026 * 12 + 2,),
         )
-    altered = audit.recount_coverage(seeded, period="2026-03")
+    altered = audit_checks.recount_coverage(seeded, period="2026-03")
     assert altered.differences and {d["column"] for d in altered.differences} == {"active"}
     assert all(
         d["live"] == d["recount"] - 1 and d["month"] == "2026-03" for d in altered.differences
@@ -172,14 +172,17 @@ def _leaf(row: dict[str, Any]) -> bytes:
         (lambda s, p: audit.consistency(s, old_size=50, new_size=10), "invalid_sizes"),
         (lambda s, p: audit.prove(s, position=10**7), "position_not_sealed"),
         (lambda s, p: audit.prove(s, position=1, checkpoint_size=10**7), "size_not_sealed"),
-        (lambda s, p: audit.verify(s, checkpoint_files=[p / "missing"]), "checkpoint_not_found"),
+        (
+            lambda s, p: audit_checks.verify(s, checkpoint_files=[p / "missing"]),
+            "checkpoint_not_found",
+        ),
         (lambda s, p: exports.export(s, kind="nothing", fmt="csv", out=p / "x"), "unknown_export"),
         (lambda s, p: exports.export(s, kind="events", fmt="xls", out=p / "x"), "unknown_format"),
         (
             lambda s, p: exports.export(s, kind="status", fmt="csv", out=p / "x", since="1"),
             "status_has_no_range",
         ),
-        (lambda s, p: audit.recount_coverage(s, period="2026-13"), "invalid_period"),
+        (lambda s, p: audit_checks.recount_coverage(s, period="2026-13"), "invalid_period"),
     ],
     ids=lambda value: value if isinstance(value, str) else "",
 )
@@ -196,9 +199,9 @@ def test_verify_divides_into_ranges(seeded: System) -> None:
 
     size = audit.checkpoint(seeded).tree_size
     middle = size // 2
-    first = audit.verify(seeded, until_position=middle)
-    second = audit.verify(seeded, from_position=middle + 1)
+    first = audit_checks.verify(seeded, until_position=middle)
+    second = audit_checks.verify(seeded, from_position=middle + 1)
     assert first.ok and second.ok and first.checked + second.checked == size
     change(seeded.settings, middle + 7)
-    assert audit.verify(seeded, until_position=middle).ok  # the damage is in the other half
-    assert audit.verify(seeded, from_position=middle + 1).first_bad_position == middle + 7
+    assert audit_checks.verify(seeded, until_position=middle).ok  # the damage is in the other half
+    assert audit_checks.verify(seeded, from_position=middle + 1).first_bad_position == middle + 7
