@@ -359,3 +359,22 @@ class Participant(Aggregate):
             paid_on=paid_on,
             amount=claim["amount"],
         )
+
+
+# Every event a participant can have, as the aggregate names them (their topics are the
+# log's): the one list the read models that take them all and the Kafka envelope share.
+PARTICIPANT_EVENTS: tuple[type, ...] = (
+    Participant.Enrolled,
+    Participant.ContributionPaid,
+    Participant.ContributionsResettled,
+    Participant.IncomeDeclared,
+    Participant.ProgrammesChanged,
+    Participant.DetailsCorrected,
+    Participant.Died,
+    Participant.Withdrew,
+    Participant.PersonalDataErased,
+    Participant.ClaimFiled,
+    Participant.ClaimApproved,
+    Participant.ClaimRejected,
+    Participant.ClaimPaid,
+)

@@ -25,28 +25,14 @@ import orjson
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import get_topic
 
-from domain.participant import Participant
+from domain.participant import PARTICIPANT_EVENTS
 
 CONTENT_TYPE = b"application/json"
 TYPE_PREFIX = "id.ledger.participant."
 
 # Every event a participant can have; its CloudEvents type is a stable public name, its
 # topic (the module path the ledger stores) stays private to the ledger.
-EVENT_CLASSES: tuple[type, ...] = (
-    Participant.Enrolled,
-    Participant.ContributionPaid,
-    Participant.ContributionsResettled,
-    Participant.IncomeDeclared,
-    Participant.ProgrammesChanged,
-    Participant.DetailsCorrected,
-    Participant.Died,
-    Participant.Withdrew,
-    Participant.PersonalDataErased,
-    Participant.ClaimFiled,
-    Participant.ClaimApproved,
-    Participant.ClaimRejected,
-    Participant.ClaimPaid,
-)
+EVENT_CLASSES: tuple[type, ...] = PARTICIPANT_EVENTS
 TYPE_OF_TOPIC: dict[str, str] = {get_topic(c): TYPE_PREFIX + c.__name__ for c in EVENT_CLASSES}
 TOPIC_OF_TYPE: dict[str, str] = {t: topic for topic, t in TYPE_OF_TOPIC.items()}
 EVENT_TOPICS: tuple[str, ...] = tuple(TYPE_OF_TOPIC)

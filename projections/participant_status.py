@@ -14,7 +14,7 @@ from operator import itemgetter
 from typing import Any, ClassVar
 
 from domain.coverage import standing
-from domain.participant import Participant
+from domain.participant import PARTICIPANT_EVENTS, Participant
 from domain.rules import RuleBook
 from domain.values import Period, Programme
 from projections.projection import Event, Projection, keys_of
@@ -106,21 +106,7 @@ _ON_CONFLICT = f"ON CONFLICT ({_KEY}) DO UPDATE SET " + ", ".join(
 
 class ParticipantStatusProjection(Projection):
     name = "participant_status"
-    handles = (
-        Participant.Enrolled,
-        Participant.ContributionPaid,
-        Participant.ContributionsResettled,
-        Participant.IncomeDeclared,
-        Participant.ProgrammesChanged,
-        Participant.DetailsCorrected,
-        Participant.Died,
-        Participant.Withdrew,
-        Participant.PersonalDataErased,
-        Participant.ClaimFiled,
-        Participant.ClaimApproved,
-        Participant.ClaimRejected,
-        Participant.ClaimPaid,
-    )
+    handles = PARTICIPANT_EVENTS  # every one: the row is the participant's whole record
     tables: ClassVar[dict[str, str]] = {"participant_status": DDL}
     partitionable: ClassVar[bool] = True  # one row per participant, nothing shared
 
