@@ -132,10 +132,13 @@ class OrjsonTranscoder(Transcoder):
                     else:
                         decoder = decoders.get(name)
                         kind = type(inner)
-                        if decoder is None or kind is dict or kind is list:
+                        if kind is list and decoder is tuple and _flat(inner):
+                            value[key] = tuple(inner)  # a tuple of plain values
+                        elif decoder is None or kind is dict or kind is list:
                             value[key] = self._untag(item)  # nested tags: not counted
                             continue
-                        value[key] = decoder(inner)
+                        else:
+                            value[key] = decoder(inner)
                     tags -= 1
                     if not tags:
                         break
@@ -196,6 +199,10 @@ class OrjsonTranscoder(Transcoder):
                 untag(item) if type(item) is dict or type(item) is list else item for item in value
             ]
         return value
+
+
+def _flat(items: list[Any]) -> bool:
+    return all(type(item) in _PLAIN for item in items)
 
 
 def _tagged(value: dict[str, Any]) -> bool:

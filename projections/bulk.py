@@ -56,6 +56,9 @@ class LogRows(Protocol):
         """The domain event a row holds, as the runner's mapper would decode it (its
         `originator_id` may be the text key: the folds use the keys)."""
 
+    def decode_all(self, rows: Sequence[LogRow]) -> list[Event]:
+        """`decode` of each of `rows`, in order."""
+
 
 def id_ranges(
     count: int, partition: Partition | None = None
@@ -125,7 +128,7 @@ def _fill(
 ) -> int:
     topics = sorted({get_topic(cls) for p in chosen for cls in p.handles})
     names = [{t: physical(t, generations[p.name]) for t in p.tables} for p in chosen]
-    decode = read.decode
+    decode_all = read.decode_all
     # which topics each projection handles, unless it handles all of them
     handled = [
         None
@@ -139,18 +142,15 @@ def _fill(
         position = 0
         while position < target:
             stop = min(position + page_size, target)
-            keys: list[str] = []
-            events: list[Event] = []
-            positions: list[int] = []
-            kinds: list[str] = []
-            for row in read(position + 1, stop, topics, low, high):
-                event = decode(row)
-                if keep is not None and not keep(event):
-                    continue
-                positions.append(row[0])
-                keys.append(row[1])
-                kinds.append(row[3])
-                events.append(event)
+            rows = read(position + 1, stop, topics, low, high)
+            events = decode_all(rows)
+            if keep is not None:
+                kept = [j for j, event in enumerate(events) if keep(event)]
+                rows = [rows[j] for j in kept]
+                events = [events[j] for j in kept]
+            positions = [row[0] for row in rows]
+            keys = [row[1] for row in rows]
+            kinds = [row[3] for row in rows]
             if positions:
                 last = max(last, positions[-1])
             for projection, folded, wanted in zip(chosen, states, handled, strict=True):
@@ -205,3 +205,6 @@ class NotificationRows:
 
     def decode(self, row: LogRow) -> Event:
         return self.mapper.to_domain_event(StoredEvent(UUID(row[1]), row[2], row[3], row[4]))
+
+    def decode_all(self, rows: Sequence[LogRow]) -> list[Event]:
+        return [self.decode(row) for row in rows]
