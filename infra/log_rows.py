@@ -85,7 +85,7 @@ class _Decoder:
                 values.pop(PII_FIELD, None)
                 for name in personal:
                     values[name] = None
-            event = new(cls)
+            event: Event = new(cls)
             assign(event, "__dict__", values)
             append(event)
         return events
@@ -124,7 +124,7 @@ class SQLiteLogRows(_Decoder):
             params.append(high)
         sql += " ORDER BY rowid"
         with self.recorder.datastore.transaction(commit=False) as cursor:
-            cursor.row_factory = None  # plain tuples, as `LogRow` is
+            cursor.sqlite_cursor.row_factory = None  # plain tuples, as `LogRow` is
             cursor.execute(sql, params)
             rows = cursor.fetchall()
         return rows

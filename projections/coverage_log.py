@@ -277,30 +277,45 @@ def fold(
             )
         )
 
+    month_of = Period.index_of
     for i, (pid, e) in enumerate(zip(pids, events, strict=True)):
         if isinstance(e, Participant.ContributionPaid):  # most events: only its own rows
             member = members[pid]
-            paid_on = e.paid_on.toordinal()
+            day = e.paid_on
+            paid_on = day.toordinal()
             first = e.first_month.index
-            member.spans.append([first, e.months, paid_on])
+            months = e.months
+            member.spans.append([first, months, paid_on])
+            stamp, position = stamps[i], positions[i]
             if member.ends or member.corrections:
                 rows: Counter[Key] = Counter()
-                for month in range(first, first + e.months):
+                for month in range(first, first + months):
                     member.month_rows(month, paid_on, rows)
                 add(i, rows)
             else:  # the usual case: one step up per month, from the day it was paid
-                for month in range(first, first + e.months):
-                    cell = monthly[(month, stamps[i], positions[i], member.village, paid_on)]
+                village = member.village
+                for month in range(first, first + months):
+                    cell = monthly[(month, stamp, position, village, paid_on)]
                     cell[0] += 1
                     for offset in member.offsets(month):
                         cell[offset] += 1
-            act(
-                i,
-                e.paid_on,
-                member.current_village(),
-                e.channel,
-                e.agent_id or "",
-                (0, 1, e.amount, 0, 0, 0),
+            # `act`, inlined on the hot path
+            activity.append(
+                (
+                    month_of(day),
+                    stamp,
+                    position,
+                    member.current_village(),
+                    e.channel,
+                    e.agent_id or "",
+                    paid_on,
+                    0,
+                    1,
+                    e.amount,
+                    0,
+                    0,
+                    0,
+                )
             )
         elif isinstance(e, Participant.Enrolled):
             members[pid] = Member(
