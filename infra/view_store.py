@@ -61,7 +61,7 @@ class SqlTx(Tx):
         if not rows:
             return
         if self.dialect == "postgres" and len(rows) >= COPY_FROM:
-            self._copy_rows(table, columns, rows, on_conflict)
+            self._copy_rows(table, columns, types, rows, on_conflict)
             return
         if self.dialect == "postgres":
             arrays = ", ".join(f"%b::{t}[]" for t in types)  # %b: sent in binary, unquoted
@@ -78,11 +78,17 @@ class SqlTx(Tx):
         )
 
     def _copy_rows(
-        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], on_conflict: str
+        self,
+        table: str,
+        columns: Sequence[str],
+        types: Sequence[str],
+        rows: Sequence[Sequence[Any]],
+        on_conflict: str,
     ) -> None:
         """PostgreSQL, many rows (a bulk rebuild's tables): COPY, which skips building a
-        Python array per column; with `on_conflict`, into a staging table first, then one
-        INSERT ... SELECT that applies it."""
+        Python array per column, in binary (`types` name each column's type: no numbers
+        formatted as text and parsed back); with `on_conflict`, into a staging table
+        first, then one INSERT ... SELECT that applies it."""
         names = ", ".join(columns)
         target = table
         if on_conflict:
@@ -90,7 +96,8 @@ class SqlTx(Tx):
             self.cursor.execute(
                 f"CREATE TEMP TABLE {target} (LIKE {table} INCLUDING DEFAULTS) ON COMMIT DROP"
             )
-        with self.cursor.copy(f"COPY {target} ({names}) FROM STDIN") as copy:
+        with self.cursor.copy(f"COPY {target} ({names}) FROM STDIN (FORMAT BINARY)") as copy:
+            copy.set_types(types)
             for row in rows:
                 copy.write_row(row)
         if on_conflict:
