@@ -234,3 +234,6 @@ def test_a_kept_store_is_ingested_once_and_measured_again_without_ingesting(
     first_catch_up = figures["catch_up_vs_decode_loop"]
     assert catch_up.value and first_catch_up.value
     assert catch_up.value < 20 * first_catch_up.value  # not an empty catch-up
+    # the single commands are new people each time, not the ones the last run added
+    loaded = {f.name: f for f in third.figures}["ingest_single_loaded"]
+    assert loaded.value and loaded.value > 0

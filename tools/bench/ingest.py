@@ -223,15 +223,26 @@ def single_vs_naive(
 
 
 def single_loaded(suite: Suite, kind: str, ledger: Any, scale: int, months: int, end: date) -> None:
+    # New people each time: a kept store measured again already holds the people (NIKs,
+    # payment references) an earlier run added, and would refuse them all.
+    head = log_head(ledger)
     rows = single_command_rows(
         plan_population(
-            participants=max(200, min(2000, scale // 10)), months=months, seed=SEED + 1, end=end
+            participants=max(200, min(2000, scale // 10)),
+            months=months,
+            seed=SEED + 1 + head,
+            end=end,
         ),
         600 if suite.quick else 3000,
     )
     with suite.phase(kind, scale, "single_commands_loaded") as ph:
         seconds, events, _ = _run_single(ledger, rows)
         ph.events = events
+        if not events:
+            suite.report.errors.append(
+                f"{kind} {scale:,}: single_commands_loaded recorded nothing (every person refused)"
+            )
+            return
         rate = events / seconds
         suite.add(
             make_figure(
@@ -243,7 +254,7 @@ def single_loaded(suite: Suite, kind: str, ledger: Any, scale: int, months: int,
                 store=kind,
                 scale=scale,
                 months=months,
-                notes=f"into the store seeded at this scale ({log_head(ledger) - events:,} events "
+                notes=f"into the store seeded at this scale ({head:,} events "
                 "before); "
                 "ratio < 1: the write path slows as the store grows",
             )
