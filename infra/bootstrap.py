@@ -30,6 +30,7 @@ from infra.personal_data import KeyVault, PersonalDataMapper
 from infra.settings import Database, Settings, load_rule_book, load_secrets, parse_database_url
 from infra.transcoder import ledger_transcoder
 from infra.view_store import PostgresViewStore, SQLiteViewStore, postgres_location
+from projections.bulk import DEFAULT_MEMORY_MB, positions_per_share
 from projections.coverage import CoverageProjection
 from projections.coverage_flows import CoverageFlowsProjection
 from projections.coverage_log import CoverageLogProjection
@@ -134,12 +135,15 @@ def _build_runner(
     *,
     settings: Settings | None = None,
     split_from: int = SPLIT_FROM,
+    memory_mb: int = DEFAULT_MEMORY_MB,
+    share_positions: int | None = None,
 ) -> ProjectionRunner:
     """A runner feeding the projections from the ledger's log. It decodes without
     decrypting: read models hold no personal data, so no key is ever looked up.
 
     Given the `settings` the ledger and store were built from, a rebuild of a log of at
-    least `split_from` positions is split across `settings.workers()` processes."""
+    least `split_from` positions is split across `settings.workers()` processes. A bulk
+    build folds within `memory_mb` (or `share_positions` at a time, if given)."""
     chosen = projections or all_projections(ledger.rules)
     # Workers rebuild what they can build again: these projections, into this very store.
     spawn = (
@@ -160,6 +164,7 @@ def _build_runner(
         workers=settings.workers() if settings is not None else 1,
         split_from=split_from,
         rows=log_rows(ledger.recorder, mapper),
+        share_positions=share_positions or positions_per_share(memory_mb),
     )
 
 
@@ -184,6 +189,8 @@ class RunnerSpawn:
                     store,
                     [p for p in all_projections(ledger.rules) if p.name in self.projections],
                     page_size=self.page_size,
+                    # the workers share the budget
+                    memory_mb=max(1, self.settings.rebuild_memory_mb // self.settings.workers()),
                 )  # no settings: it never splits
             finally:
                 store.close()
@@ -256,7 +263,12 @@ class System:
         views = self.views
         with self._lock:
             if self._runner is None:
-                self._runner = _build_runner(self.ledger, views, settings=self.settings)
+                self._runner = _build_runner(
+                    self.ledger,
+                    views,
+                    settings=self.settings,
+                    memory_mb=self.settings.rebuild_memory_mb,
+                )
             return self._runner
 
     @property
@@ -276,6 +288,7 @@ class System:
         page_size: int = 2000,
         workers: int | None = None,
         split_from: int = SPLIT_FROM,
+        share_positions: int | None = None,
     ) -> ProjectionRunner:
         """A runner of its own (not the kept `runner`) on this ledger, into `views` (the
         system's store unless given), for callers that need other projections, pages or
@@ -293,6 +306,8 @@ class System:
             page_size,
             settings=settings,
             split_from=split_from,
+            memory_mb=self.settings.rebuild_memory_mb,
+            share_positions=share_positions,
         )
 
     @property

@@ -13,9 +13,12 @@ once per page, out of key order. Here a build from position 0:
 - and writes each table once per share of the participants, rows in key order
   (`Projection.bulk_write`).
 
-Memory is bounded by folding the participants in shares (ranges of ids) of at most about
-`POSITIONS_PER_SHARE` log positions each: per-participant state of one share at a time;
-sums are added share by share. All of it goes into a generation no reader sees until it
+Memory is bounded by folding the participants in shares (ranges of ids) of at most a
+given number of log positions each (`positions_per_share`: the rebuild's memory budget
+over what a position costs): per-participant state of one share at a time; sums are added
+share by share. Each share reads the whole log again (its rows filtered in SQL), so a
+bigger budget means fewer passes: at a million participants, 7 shares spent a quarter of
+the build reading. All of it goes into a generation no reader sees until it
 is swapped in, so a killed build leaves the live tables as they were.
 """
 
@@ -38,8 +41,15 @@ from projections.store import ViewStore
 # (position, aggregate id as `str(UUID)` spells it, version, topic, stored state)
 LogRow = tuple[int, str, int, str, bytes]
 
-# About 25 log positions per participant: ~4M positions is ~160k participants' state.
-POSITIONS_PER_SHARE = 4_000_000
+# What a share's state and rows cost per log position, at their peak: measured 850 bytes
+# (3,081 MB resident for shares of 3.6 million positions, a million participants); rounded up.
+BYTES_PER_POSITION = 900
+DEFAULT_MEMORY_MB = 4096  # the settings' default `rebuild_memory_mb`
+
+
+def positions_per_share(memory_mb: int = DEFAULT_MEMORY_MB) -> int:
+    """How many log positions one process folds at a time within `memory_mb`."""
+    return max(1, memory_mb * 2**20 // BYTES_PER_POSITION)
 
 
 class LogRows(Protocol):
@@ -75,9 +85,10 @@ def id_ranges(
     return list(pairwise(text))
 
 
-def shares_for(target: int) -> int:
-    """How many shares of the participants a build up to `target` is folded in."""
-    return max(1, -(-target // POSITIONS_PER_SHARE))
+def shares_for(target: int, per_share: int | None = None) -> int:
+    """How many shares of the participants a build up to `target` is folded in, at most
+    `per_share` positions each (default: `positions_per_share()`)."""
+    return max(1, -(-target // (per_share or positions_per_share())))
 
 
 def fill_bulk(
@@ -91,15 +102,16 @@ def fill_bulk(
     keep: Callable[[Event], bool] | None = None,
     progress: Callable[[int, int], None] | None = None,
     partition: Partition | None = None,
-    shares: int | None = None,
+    share_positions: int | None = None,
 ) -> int:
     """Build the given generation of each projection (empty, not live, or a scratch
     store's) from the log's start to `target`; see the module. `keep` filters events;
     with `partition`, only that part of the aggregates (here a range of ids, filtered in
     SQL, rather than the page path's remainders), and the positions are left to the
-    caller. Returns the position of the last event applied."""
+    caller; `share_positions`: at most that many positions are folded at a time (default
+    `positions_per_share()`). Returns the position of the last event applied."""
     parts = partition.count if partition is not None else 1
-    ranges = id_ranges(shares or shares_for(target // parts), partition)
+    ranges = id_ranges(shares_for(target // parts, share_positions), partition)
     # The fold holds millions of small lists and dicts: with the cyclic collector on,
     # each of its passes walks all of them, and the build slows as the state grows. The
     # fold makes no cycles (reference counting frees everything), so it runs without.

@@ -57,11 +57,14 @@ class ProjectionRunner:
         workers: int = 1,
         split_from: int = 100_000,
         rows: LogRows | None = None,
+        share_positions: int | None = None,
     ) -> None:
         """`spawn`, `workers`: a rebuild of a log of at least `split_from` positions runs in
         `workers` processes, each built by `spawn` (without `spawn`, in this one).
         `rows`: reads the log's stored rows for a bulk build (`projections.bulk`); by
-        default through the recorder's `select_notifications`."""
+        default through the recorder's `select_notifications`. `share_positions`: a bulk
+        build folds at most that many log positions at a time (its memory bound; default
+        `projections.bulk.positions_per_share()`)."""
         self.recorder = recorder
         self.mapper = mapper
         self.store = store
@@ -71,6 +74,7 @@ class ProjectionRunner:
         self.workers = max(1, workers)
         self.split_from = split_from
         self.rows = rows if rows is not None else NotificationRows(recorder, mapper)
+        self.share_positions = share_positions
         self._topics = {get_topic(cls) for p in projections for cls in p.handles}
         for projection in projections:
             self._ensure_live_generation(projection)
@@ -268,6 +272,7 @@ class ProjectionRunner:
                 keep=keep,
                 progress=progress,
                 partition=partition,
+                share_positions=self.share_positions,
             )
         last = position = 0
         while position < target:

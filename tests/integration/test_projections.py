@@ -70,6 +70,7 @@ from infra import view_store
 from infra.bootstrap import System, all_projections, build_system
 from infra.settings import Settings, parse_database_url
 from infra.view_store import PostgresViewStore, SQLiteViewStore
+from projections import bulk
 from projections.queries import compare, coverage
 from projections.runner import ProjectionRunner, RebuildError, replay
 from projections.store import ViewStore
@@ -1403,6 +1404,42 @@ def test_a_rebuild_split_across_processes_equals_one_in_a_single_process(
     # workers build their own view store from the settings: never for a store elsewhere
     with other_view_store(settings, Path(settings.var_dir)) as other:
         assert system.new_runner(views=other, workers=2).spawn is None
+
+
+def test_a_rebuild_folded_in_many_shares_equals_one_folded_at_once(
+    ledger: Ledger, system: System, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bulk build folds one share of the participants at a time (its memory bound, as
+    at a million participants): the sums each share adds, and the moves and deaths that
+    take cells away from villages, come out as one share makes them."""
+    seed_population(ledger, participants=200, months=12, seed=13, end=SEED_END)
+    pids = ledger.participant_ids(limit=10)
+    for pid in pids[:2]:
+        ledger.correct_details(
+            parse(
+                CorrectDetails,
+                participant_id=pid,
+                village_code=OTHER_VILLAGE,
+                corrected_on="2025-06-01",
+            )
+        )
+    ledger.record_death(parse(RecordDeath, participant_id=pids[2], died_on="2025-02-03"))
+    head = ledger.recorder.max_notification_id() or 0
+    views = system.views
+    system.new_runner().rebuild()  # the default budget: one share at this size
+    single = snapshot(views)
+    counted: list[int] = []
+    split_ids = bulk.id_ranges
+
+    def ranges(count: int, partition: Any = None) -> list[tuple[str | None, str | None]]:
+        counted.append(count)
+        return split_ids(count, partition)
+
+    monkeypatch.setattr(bulk, "id_ranges", ranges)
+    system.new_runner(share_positions=head // 6).rebuild()
+    assert counted == [7]
+    assert snapshot(views) == single
+    assert_views_match(views, Expected(e for _, e in log_events(ledger)))
 
 
 def test_a_split_rebuild_that_fails_keeps_the_live_generation(

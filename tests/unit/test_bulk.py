@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from infra.bootstrap import all_projections
-from projections.bulk import id_ranges, shares_for
+from projections.bulk import BYTES_PER_POSITION, id_ranges, positions_per_share, shares_for
 from projections.split import Partition
 
 
@@ -44,6 +44,15 @@ def test_a_workers_ranges_split_its_part_only(
 def test_shares_grow_with_the_log() -> None:
     assert shares_for(0) == shares_for(1) == 1
     assert shares_for(10**9) > shares_for(10**7) > 1
+
+
+def test_more_memory_folds_a_log_in_fewer_shares() -> None:
+    assert positions_per_share(4096) == 4096 * 2**20 // BYTES_PER_POSITION
+    # the million-participant log (25.4 million positions): 6 shares at the default, 3 at 8 GB
+    assert shares_for(25_400_918, positions_per_share()) == 6
+    assert shares_for(25_400_918, positions_per_share(8192)) == 3
+    assert shares_for(1000, positions_per_share(1)) == 1
+    assert shares_for(1000, 100) == 10
 
 
 def test_every_read_model_folds_in_bulk() -> None:
