@@ -19,8 +19,10 @@ over what a position costs): per-participant state of one share at a time; sums 
 share by share. Each share reads the whole log again (its rows filtered in SQL). At a
 million participants, the 7 shares of 4 GB spent a quarter of the build reading, and 4
 shares of 8 GB were no faster (770 s against 592, the machine shared): the bigger state
-costs the folds what the fewer passes save. All of it goes into a generation no reader sees until it
-is swapped in, so a killed build leaves the live tables as they were.
+costs the folds what the fewer passes save.
+
+All of it goes into a generation no reader sees until it is swapped in, so a killed build
+leaves the live tables as they were.
 """
 
 from __future__ import annotations
