@@ -10,8 +10,8 @@ once per page, out of key order. Here a build from position 0:
 - folds them with each projection's own fold (`Projection.bulk_fold`, the same functions
   the page path applies, so the two cannot differ) into plain in-memory state keyed by
   participant,
-- and writes each table once per share of the participants, rows in key order
-  (`Projection.bulk_write`).
+- and writes each table once per share of the participants, rows in key order, or in
+  log order where the keys follow it (`Projection.bulk_write`).
 
 Memory is bounded by folding the participants in shares (ranges of ids) of at most a
 given number of log positions each (`positions_per_share`: the rebuild's memory budget

