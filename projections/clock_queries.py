@@ -16,7 +16,8 @@ from eventsourcing.persistence import ApplicationRecorder, Mapper
 from domain.regions import region_name
 from domain.values import Period
 from projections.coverage import PROGRAMMES
-from projections.coverage_log import ACTIVITY_COLUMNS, CoverageLogProjection, recorded_micros
+from projections.coverage_log import ACTIVITY_COLUMNS, CoverageLogProjection
+from projections.coverage_log_member import recorded_micros
 from projections.generations import live_tables
 from projections.queries import PREFIX, QueryError, _region_bounds
 from projections.store import ViewStore
