@@ -1352,16 +1352,11 @@ def split_runner(system: System, workers: int) -> ProjectionRunner:
     return runner
 
 
-@pytest.mark.parametrize("workers", [2, 3])
-def test_a_rebuild_split_across_processes_equals_one_in_a_single_process(
-    ledger: Ledger, system: System, settings: Settings, workers: int
-) -> None:
-    """Each worker decodes and applies only its share of the participants into the same
-    new generation; the sums they add into must come out as a single process makes them."""
-    seed_population(ledger, participants=400, months=24, seed=11, end=SEED_END)
-    # a few moves and a death late in the log, so shares also take cells away from villages
+def moves_and_a_death(ledger: Ledger, moves: int) -> list[UUID]:
+    """`moves` participants moved to another village and the next one dead, late in the
+    log, so that shares of a build also take cells away from villages; the first 40 ids."""
     pids = ledger.participant_ids(limit=40)
-    for pid in pids[:3]:
+    for pid in pids[:moves]:
         ledger.correct_details(
             parse(
                 CorrectDetails,
@@ -1370,7 +1365,18 @@ def test_a_rebuild_split_across_processes_equals_one_in_a_single_process(
                 corrected_on="2025-06-01",
             )
         )
-    ledger.record_death(parse(RecordDeath, participant_id=pids[3], died_on="2025-02-03"))
+    ledger.record_death(parse(RecordDeath, participant_id=pids[moves], died_on="2025-02-03"))
+    return pids
+
+
+@pytest.mark.parametrize("workers", [2, 3])
+def test_a_rebuild_split_across_processes_equals_one_in_a_single_process(
+    ledger: Ledger, system: System, settings: Settings, workers: int
+) -> None:
+    """Each worker decodes and applies only its share of the participants into the same
+    new generation; the sums they add into must come out as a single process makes them."""
+    seed_population(ledger, participants=400, months=24, seed=11, end=SEED_END)
+    pids = moves_and_a_death(ledger, moves=3)
     head = ledger.recorder.max_notification_id()
     views = system.views
     system.new_runner(page_size=150).rebuild()  # one process
@@ -1413,17 +1419,7 @@ def test_a_rebuild_folded_in_many_shares_equals_one_folded_at_once(
     at a million participants): the sums each share adds, and the moves and deaths that
     take cells away from villages, come out as one share makes them."""
     seed_population(ledger, participants=200, months=12, seed=13, end=SEED_END)
-    pids = ledger.participant_ids(limit=10)
-    for pid in pids[:2]:
-        ledger.correct_details(
-            parse(
-                CorrectDetails,
-                participant_id=pid,
-                village_code=OTHER_VILLAGE,
-                corrected_on="2025-06-01",
-            )
-        )
-    ledger.record_death(parse(RecordDeath, participant_id=pids[2], died_on="2025-02-03"))
+    moves_and_a_death(ledger, moves=2)
     head = ledger.recorder.max_notification_id() or 0
     views = system.views
     system.new_runner().rebuild()  # the default budget: one share at this size
