@@ -383,9 +383,11 @@ def replay_into(
     until_position: int | None = None,
     as_of: datetime | None = None,
     progress: Callable[[int, int], None] | None = None,
+    memory_mb: int = DEFAULT_MEMORY_MB,
 ) -> int:
     """Every projection built into the empty `scratch` store from the log's start up to
-    `until_position`, or from the events recorded by `as_of`; the position it reflects."""
+    `until_position`, or from the events recorded by `as_of`, folding within `memory_mb`
+    as a rebuild does; the position it reflects."""
     mapper = projection_mapper(ledger)
     return replay(
         ledger.recorder,
@@ -396,6 +398,7 @@ def replay_into(
         as_of=as_of,
         progress=progress,
         rows=log_rows(ledger.recorder, mapper),
+        share_positions=positions_per_share(memory_mb),
     )
 
 

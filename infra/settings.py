@@ -51,7 +51,7 @@ class Settings(BaseSettings):
     # server sharing the cores (see the README); turn it on where cores are free.
     rebuild_workers: int = Field(default=1, ge=0, le=64)
     # Memory a rebuild folds the log in, in MB, shared by its workers: it folds the
-    # participants in shares sized to it (about 900 bytes per log position), and each share
+    # participants in shares sized to it (about 500 bytes per log position), and each share
     # reads the whole log, so more memory means fewer passes (projections.bulk).
     rebuild_memory_mb: int = Field(default=4096, ge=1, le=4_194_304)
     # The audit log (docs/audit.md): the checkpoints' signing key (base64 of a 32-byte

@@ -59,6 +59,16 @@ class Projection(ABC):
         `process`."""
         raise NotImplementedError
 
+    # True when some of the state's rows are final once folded (rows per event): then a
+    # bulk build writes them between pages (`bulk_flush`) rather than holding them.
+    flushes: ClassVar[bool] = False
+
+    def bulk_flush(self, tx: Tx, names: dict[str, str], state: Any) -> None:
+        """Write the rows in `state` that no later event can change (rows of the events
+        folded so far, not sums or per-participant rows) and drop them from `state`, so
+        that a bulk build's memory does not grow with them."""
+        raise NotImplementedError
+
     def bulk_write(self, tx: Tx, names: dict[str, str], state: Any) -> None:
         """Write what `state` holds into a generation being built, rows in key order:
         per-participant rows are new (each share's participants are its own), sums are

@@ -316,13 +316,21 @@ def replay(
     page_size: int = 2000,
     progress: Callable[[int, int], None] | None = None,
     rows: LogRows | None = None,
+    share_positions: int | None = None,
 ) -> int:
     """Build `projections` into the empty `scratch` store from the log's start up to
     `until_position`, or from the events recorded at or before `as_of` only (in bulk,
-    see `projections.bulk`, when every projection folds in bulk). Returns the last
-    position the result reflects."""
+    see `projections.bulk`, when every projection folds in bulk, at most
+    `share_positions` positions at a time). Returns the last position the result
+    reflects."""
     runner = ProjectionRunner(
-        recorder, mapper, scratch, projections, page_size=page_size, rows=rows
+        recorder,
+        mapper,
+        scratch,
+        projections,
+        page_size=page_size,
+        rows=rows,
+        share_positions=share_positions,
     )
     head = runner.head()
     target = head if until_position is None else min(until_position, head)

@@ -69,7 +69,12 @@ def replay(
     with scratch_views() as scratch:
         with tracker("replaying", until_position or system.head()) as update:
             position = replay_into(
-                system.ledger, scratch, until_position=until_position, as_of=moment, progress=update
+                system.ledger,
+                scratch,
+                until_position=until_position,
+                as_of=moment,
+                progress=update,
+                memory_mb=system.settings.rebuild_memory_mb,
             )
         summary = coverage(scratch, period=month)
         if compare:

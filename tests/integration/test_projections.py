@@ -46,6 +46,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from pydantic import SecretStr
 
+from api.services.replay import replay as replay_service
 from domain.commands import (
     ApproveClaim,
     ChangeProgrammes,
@@ -71,6 +72,7 @@ from infra.bootstrap import System, all_projections, build_system
 from infra.settings import Settings, parse_database_url
 from infra.view_store import PostgresViewStore, SQLiteViewStore
 from projections import bulk
+from projections.coverage_log import CoverageLogProjection
 from projections.queries import compare, coverage
 from projections.runner import ProjectionRunner, RebuildError, replay
 from projections.store import ViewStore
@@ -1436,6 +1438,52 @@ def test_a_rebuild_folded_in_many_shares_equals_one_folded_at_once(
     assert counted == [7]
     assert snapshot(views) == single
     assert_views_match(views, Expected(e for _, e in log_events(ledger)))
+
+
+def test_a_rebuild_writing_rows_between_pages_equals_one_writing_them_at_the_end(
+    ledger: Ledger, system: System, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rows per event (coverage_log's deltas) are written every `FLUSH_POSITIONS`
+    positions rather than held to the share's end: the tables come out the same."""
+    seed_population(ledger, participants=200, months=12, seed=17, end=SEED_END)
+    moves_and_a_death(ledger, moves=2)
+    views = system.views
+    system.new_runner().rebuild()  # at this size, every row written at the end
+    single = snapshot(views)
+    flushed: list[int] = []
+    flush = CoverageLogProjection.bulk_flush
+
+    def counted(self: Any, tx: Any, names: Any, state: Any) -> None:
+        flushed.append(len(state.activity) + len(state.monthly))
+        flush(self, tx, names, state)
+
+    monkeypatch.setattr(CoverageLogProjection, "bulk_flush", counted)
+    monkeypatch.setattr(bulk, "FLUSH_POSITIONS", 250)
+    system.new_runner(page_size=100).rebuild()
+    assert len(flushed) > 5 and all(flushed)  # between pages, each with rows, and at the end
+    assert snapshot(views) == single
+    assert_views_match(views, Expected(e for _, e in log_events(ledger)))
+
+
+def test_a_replay_folds_within_the_rebuild_memory_setting(
+    system: System, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`ledger replay` folds in shares as a rebuild does, within `LEDGER_REBUILD_MEMORY_MB`
+    (not a default of its own), and still equals the live tables."""
+    seed_population(system.ledger, participants=200, months=12, seed=19, end=SEED_END)
+    head = system.head()
+    counted: list[int] = []
+    split_ids = bulk.id_ranges
+
+    def ranges(count: int, partition: Any = None) -> list[tuple[str | None, str | None]]:
+        counted.append(count)
+        return split_ids(count, partition)
+
+    monkeypatch.setattr(bulk, "id_ranges", ranges)
+    with build_system(settings.model_copy(update={"rebuild_memory_mb": 1})) as small:
+        answer = replay_service(small, compare=True)
+    assert counted == [bulk.shares_for(head, bulk.positions_per_share(1))] and counted[0] > 1
+    assert (answer.equal, answer.position) == (True, head)
 
 
 def test_a_split_rebuild_that_fails_keeps_the_live_generation(

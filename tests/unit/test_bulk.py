@@ -48,9 +48,9 @@ def test_shares_grow_with_the_log() -> None:
 
 def test_more_memory_folds_a_log_in_fewer_shares() -> None:
     assert positions_per_share(4096) == 4096 * 2**20 // BYTES_PER_POSITION
-    # the million-participant log (25.4 million positions): 6 shares at the default, 3 at 8 GB
-    assert shares_for(25_400_918, positions_per_share()) == 6
-    assert shares_for(25_400_918, positions_per_share(8192)) == 3
+    # the million-participant log (25.4 million positions): 3 shares at the default, 2 at 8 GB
+    assert shares_for(25_400_918, positions_per_share()) == 3
+    assert shares_for(25_400_918, positions_per_share(8192)) == 2
     assert shares_for(1000, positions_per_share(1)) == 1
     assert shares_for(1000, 100) == 10
 
