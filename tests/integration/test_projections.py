@@ -1414,6 +1414,19 @@ def test_a_rebuild_split_across_processes_equals_one_in_a_single_process(
         assert system.new_runner(views=other, workers=2).spawn is None
 
 
+def count_shares(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The number of shares each bulk build from now on folds in, as it splits the ids."""
+    counted: list[int] = []
+    split_ids = bulk.id_ranges
+
+    def ranges(count: int, partition: Any = None) -> list[tuple[str | None, str | None]]:
+        counted.append(count)
+        return split_ids(count, partition)
+
+    monkeypatch.setattr(bulk, "id_ranges", ranges)
+    return counted
+
+
 def test_a_rebuild_folded_in_many_shares_equals_one_folded_at_once(
     ledger: Ledger, system: System, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -1426,14 +1439,7 @@ def test_a_rebuild_folded_in_many_shares_equals_one_folded_at_once(
     views = system.views
     system.new_runner().rebuild()  # the default budget: one share at this size
     single = snapshot(views)
-    counted: list[int] = []
-    split_ids = bulk.id_ranges
-
-    def ranges(count: int, partition: Any = None) -> list[tuple[str | None, str | None]]:
-        counted.append(count)
-        return split_ids(count, partition)
-
-    monkeypatch.setattr(bulk, "id_ranges", ranges)
+    counted = count_shares(monkeypatch)
     system.new_runner(share_positions=head // 6).rebuild()
     assert counted == [7]
     assert snapshot(views) == single
@@ -1472,14 +1478,7 @@ def test_a_replay_folds_within_the_rebuild_memory_setting(
     (not a default of its own), and still equals the live tables."""
     seed_population(system.ledger, participants=200, months=12, seed=19, end=SEED_END)
     head = system.head()
-    counted: list[int] = []
-    split_ids = bulk.id_ranges
-
-    def ranges(count: int, partition: Any = None) -> list[tuple[str | None, str | None]]:
-        counted.append(count)
-        return split_ids(count, partition)
-
-    monkeypatch.setattr(bulk, "id_ranges", ranges)
+    counted = count_shares(monkeypatch)
     with build_system(settings.model_copy(update={"rebuild_memory_mb": 1})) as small:
         answer = replay_service(small, compare=True)
     assert counted == [bulk.shares_for(head, bulk.positions_per_share(1))] and counted[0] > 1
