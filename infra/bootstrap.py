@@ -36,6 +36,7 @@ from projections.coverage_flows import CoverageFlowsProjection
 from projections.coverage_log import CoverageLogProjection
 from projections.participant_status import ParticipantStatusProjection
 from projections.runner import Projection, ProjectionRunner, replay
+from projections.split import SPLIT_FROM
 from projections.store import ViewStore
 
 
@@ -123,7 +124,6 @@ def all_projections(rules: RuleBook | None = None) -> list[Projection]:
     ]
 
 
-SPLIT_FROM = 100_000  # log positions from which a rebuild may be split across processes
 _KNOWN = tuple(type(p) for p in all_projections())  # what a worker can build again
 
 

@@ -45,10 +45,11 @@ class Settings(BaseSettings):
     kafka_source: str = "/enrollment-ledger"  # CloudEvents `source` of every published event
     # Where the reporting consumers keep their read models; default `var/reporting.db`.
     reporting_database_url: str | None = None
-    # Worker processes for a big projection rebuild; 1: no split, 0: one per usable core.
-    # Off by default: on this 2-core machine two workers gave 1.25-1.35x on SQLite when idle,
-    # but ran slower than one process under another process's load, and on a PostgreSQL
-    # server sharing the cores (see the README); turn it on where cores are free.
+    # Worker processes for a big projection rebuild (a log of 1,000,000 positions or more,
+    # `projections.split.SPLIT_FROM`); 1: no split, 0: one per usable core. Off by default:
+    # on this 2-core machine two workers gave 1.45x on SQLite at 100,000 participants when
+    # idle, but ran slower than one process under another process's load, and on a
+    # PostgreSQL server sharing the cores (see the README); turn it on where cores are free.
     rebuild_workers: int = Field(default=1, ge=0, le=64)
     # Memory a rebuild folds the log in, in MB, shared by its workers: it folds the
     # participants in shares sized to it (about 500 bytes per log position), and each share

@@ -34,7 +34,7 @@ from projections.generations import (
     physical,
 )
 from projections.projection import Event, Projection, keys_of
-from projections.split import Partition, RebuildError, Spawn, fill_split, share_of
+from projections.split import SPLIT_FROM, Partition, RebuildError, Spawn, fill_split, share_of
 from projections.store import Tx, ViewStore
 
 
@@ -55,12 +55,15 @@ class ProjectionRunner:
         page_size: int = 2000,
         spawn: Spawn | None = None,
         workers: int = 1,
-        split_from: int = 100_000,
+        split_from: int = SPLIT_FROM,
+        bulk_from: int = 100_000,
         rows: LogRows | None = None,
         share_positions: int | None = None,
     ) -> None:
         """`spawn`, `workers`: a rebuild of a log of at least `split_from` positions runs in
         `workers` processes, each built by `spawn` (without `spawn`, in this one).
+        `bulk_from`: a catch-up from position 0 behind a log of at least that many
+        positions builds the read models as a rebuild does (in bulk), then follows.
         `rows`: reads the log's stored rows for a bulk build (`projections.bulk`); by
         default through the recorder's `select_notifications`. `share_positions`: a bulk
         build folds at most that many log positions at a time (its memory bound; default
@@ -73,6 +76,7 @@ class ProjectionRunner:
         self.spawn = spawn
         self.workers = max(1, workers)
         self.split_from = split_from
+        self.bulk_from = bulk_from
         self.rows = rows if rows is not None else NotificationRows(recorder, mapper)
         self.share_positions = share_positions
         self._topics = {get_topic(cls) for p in projections for cls in p.handles}
@@ -120,9 +124,9 @@ class ProjectionRunner:
     ) -> int:
         """Process the log up to its head (or `until`); returns the number of events read.
 
-        Read models that have nothing yet, behind a log of at least `split_from`
-        positions, are built as a rebuild builds them (in bulk, or in worker processes,
-        then swapped in), then followed here."""
+        Read models that have nothing yet, behind a log of at least `bulk_from`
+        positions (or one a rebuild would split), are built as a rebuild builds them (in
+        bulk, or in worker processes, then swapped in), then followed here."""
         applied = 0
         target = self.head() if until is None else until
         chosen = list(self.projections.values())
@@ -130,7 +134,7 @@ class ProjectionRunner:
             until is None
             and (
                 self._split(chosen, target)
-                or (target >= self.split_from and all(p.bulk for p in chosen))
+                or (target >= self.bulk_from and all(p.bulk for p in chosen))
             )
             and self.position() == 0
         ):

@@ -20,6 +20,12 @@ if TYPE_CHECKING:
     from projections.runner import ProjectionRunner
 
 
+# Log positions from which a rebuild may be split (when the settings ask for workers): below
+# it, starting the workers costs more than the split saves. Measured on 2 cores, SQLite, the
+# bulk path: 240,100 positions rebuilt 0.77x as fast split in two, 2,485,858 positions 1.45x.
+SPLIT_FROM = 1_000_000
+
+
 class RebuildError(RuntimeError):
     """A worker of a split rebuild failed; the new generation was dropped, the live one kept."""
 

@@ -72,6 +72,7 @@ from infra.bootstrap import System, all_projections, build_system
 from infra.settings import Settings, parse_database_url
 from infra.view_store import PostgresViewStore, SQLiteViewStore
 from projections import bulk
+from projections import runner as runner_module
 from projections.coverage_log import CoverageLogProjection
 from projections.queries import compare, coverage
 from projections.runner import ProjectionRunner, RebuildError, replay
@@ -1395,13 +1396,7 @@ def test_a_rebuild_split_across_processes_equals_one_in_a_single_process(
     assert snapshot(views) == single
 
     # read models that have nothing yet catch up the same way, then follow the log
-    built = generation_tables(views)
-    with views.transaction() as tx:
-        for generation in built:
-            for projection in all_projections():
-                for table in projection.tables:
-                    tx.execute(f"DROP TABLE {table}_g{generation}")
-        tx.execute("DELETE FROM projections")
+    forget_read_models(views)
     fresh = split_runner(system, workers)
     assert fresh.position() == 0
     assert fresh.catch_up() > 0
@@ -1412,6 +1407,50 @@ def test_a_rebuild_split_across_processes_equals_one_in_a_single_process(
     # workers build their own view store from the settings: never for a store elsewhere
     with other_view_store(settings, Path(settings.var_dir)) as other:
         assert system.new_runner(views=other, workers=2).spawn is None
+
+
+def forget_read_models(views: ViewStore) -> None:
+    """Drop every generation's tables and the projections' positions: read models that
+    have nothing yet."""
+    built = generation_tables(views)
+    with views.transaction() as tx:
+        for generation in built:
+            for projection in all_projections():
+                for table in projection.tables:
+                    tx.execute(f"DROP TABLE {table}_g{generation}")
+        tx.execute("DELETE FROM projections")
+
+
+def test_a_catch_up_from_nothing_builds_in_bulk_from_one_size_and_splits_from_another(
+    ledger: Ledger, system: System, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Read models that have nothing yet, behind a log of `bulk_from` positions, are built
+    as a rebuild builds them (folded in bulk beside generation 1, then swapped in); the
+    build goes to worker processes only from `split_from` (starting them costs seconds,
+    more than a split saves on a small log)."""
+    seed_population(ledger, participants=60, months=12, seed=17, end=SEED_END)
+    head = ledger.recorder.max_notification_id() or 0
+    views = system.views
+    system.new_runner(page_size=150).rebuild()
+    single = snapshot(views)
+    splits: list[int] = []
+    monkeypatch.setattr(
+        runner_module, "fill_split", lambda spawn, count, *rest: splits.append(count)
+    )
+    shares = count_shares(monkeypatch)
+    for bulk_from, built_in_bulk in ((head + 1, False), (head, True)):
+        forget_read_models(views)
+        runner = system.new_runner(page_size=150, workers=2, split_from=head + 1)
+        runner.bulk_from = bulk_from
+        assert runner.catch_up() > 0 and runner.position() == head
+        assert snapshot(views) == single
+        assert bool(shares) == built_in_bulk
+        assert {s.generation for s in runner.states()} == ({2} if built_in_bulk else {1})
+        shares.clear()
+    assert splits == []
+    forget_read_models(views)
+    system.new_runner(page_size=150, workers=2, split_from=head).catch_up()
+    assert splits == [2] and shares == []  # the workers fold it, not this process
 
 
 def count_shares(monkeypatch: pytest.MonkeyPatch) -> list[int]:

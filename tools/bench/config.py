@@ -12,7 +12,6 @@ QUICK_SCALE = 1_000
 QUICK_MONTHS = 12
 PAGE_SIZE = 2_000
 ONE_PASS_ABOVE = 200_000  # participants: above this, everything once, no separate catch-up
-SPLIT_FROM = 100_000  # from which a rebuild is split (infra.bootstrap.SPLIT_FROM)
 NATIONAL_YEAR = 840_000_000  # contribution events a year at the national target (DESIGN.md)
 KAFKA_PARTITIONS = 12  # a national topic's partitions: one group member per machine
 # Concurrent callers of the group-commit figure: FastAPI runs sync endpoints on AnyIO's

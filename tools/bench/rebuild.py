@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 from eventsourcing.utils import get_topic
 
 from infra.bootstrap import all_projections, projection_mapper
-from tools.bench.config import PAGE_SIZE, SPLIT_FROM
+from projections.split import SPLIT_FROM
+from tools.bench.config import PAGE_SIZE
 from tools.bench.decode import bare_loop, mapper_loop
 from tools.bench.machine import profile_top
 from tools.bench.stats import make_figure, median
