@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from projections.split import SPLIT_FROM
+
 SEED = 20_240_601
 BATCH = 500
 FULL_SCALES = (10_000, 100_000, 1_000_000)
@@ -64,7 +66,7 @@ WHY = {
         "writes); the rebuild also turns each event the projections handle into what they "
         "fold, applies it to every read model and writes their rows into a new generation "
         "(rebuild_vs_mapper_decode_loop sets it beside the library's own read-and-decode "
-        "loop). With LEDGER_REBUILD_WORKERS above 1, a log of 100,000 positions or more "
+        f"loop). With LEDGER_REBUILD_WORKERS above 1, a log of {SPLIT_FROM:,} positions or more "
         "is split by participant across that many processes "
         "(rebuild_one_process_vs_decode_loop is then the unsplit figure)."
     ),
